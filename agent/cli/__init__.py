@@ -1,0 +1,62 @@
+"""The `defi-agent` command line: one Typer app, one sub-module per command group.
+
+Heavy libraries (web3, LangChain, Textual) are imported inside the commands that need them, so that
+`defi-agent plan` on the rule-parser path starts close to Python's own start-up time.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+from agent.errors import DefiAgentError
+
+app = typer.Typer(
+    name="defi-agent",
+    help="Natural-language DeFi execution: typed plans, simulation, a policy engine, anvil.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from agent.cli import chain, portfolio
+
+    app.add_typer(chain.app, name="chain")
+    app.command("portfolio")(portfolio.portfolio)
+
+
+def _report(error: DefiAgentError, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(error.to_json()) + "\n")
+    else:
+        sys.stderr.write(f"error: {error.one_line()}\n")
+
+
+def main() -> None:
+    """Console entry point: maps every `DefiAgentError` to its documented exit code."""
+    _register()
+    as_json = "--json" in sys.argv[1:]
+    try:
+        app(standalone_mode=False)
+    except DefiAgentError as error:
+        _report(error, as_json)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
+    except Exception as error:  # click usage errors and the like carry their own exit code
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise

@@ -1,0 +1,38 @@
+"""Settings, read once at the entry point from the environment and `.env` (prefix ``DEFI_AGENT_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable; passed down explicitly, never re-read below the entry point."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DEFI_AGENT_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    model: str | None = Field(
+        default=None,
+        description="`provider:model` for LangChain's init_chat_model; unset = offline rule parser.",
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible base URL (vLLM, llama.cpp server, LM Studio) for the model.",
+    )
+    profile: Literal["local", "fork"] = "local"
+    rpc_url: SecretStr | None = Field(
+        default=None, description="RPC URL of the live network to fork (profile `fork`)."
+    )
+    fork_block: int | None = Field(default=None, description="Block to fork at (default: latest).")
+    data_dir: Path = Field(default=Path(".defi-agent"))
+    policy: Path | None = Field(
+        default=None, description="Policy file of the default session (default: policies/default.toml)."
+    )
+    private_key: SecretStr | None = Field(
+        default=None, description="Wallet key; the devnet's first account when unset."
+    )

@@ -1,0 +1,1 @@
+"""Everything about reaching a chain: the anvil launcher, profiles, address books, RPC access."""
