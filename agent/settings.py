@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     fork_block: int | None = Field(default=None, description="Block to fork at (default: latest).")
     data_dir: Path = Field(default=Path(".defi-agent"))
     policy: Path | None = Field(
-        default=None, description="Policy file of the default session (default: policies/default.toml)."
+        default=None,
+        description="Policy file of the default session (default: policies/default.toml).",
     )
     private_key: SecretStr | None = Field(
         default=None, description="Wallet key; the devnet's first account when unset."

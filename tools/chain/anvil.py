@@ -1,0 +1,190 @@
+"""Start, find and stop anvil.
+
+The native binary that npm installs for this platform is preferred over the Node wrapper in
+node_modules/.bin: the wrapper adds 0.1-0.25 s to every start and exits on SIGTERM before anvil has
+finished writing its state, leaving a truncated file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from agent.errors import ChainUnavailable
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+_READY_TIMEOUT_S = 20.0
+
+
+def native_package_name() -> str:
+    system = {"linux": "linux", "darwin": "darwin", "windows": "win32"}[platform.system().lower()]
+    return f"anvil-{system}-{_ARCH.get(platform.machine().lower(), platform.machine().lower())}"
+
+
+def find_anvil(search_roots: tuple[Path, ...] = (Path.cwd(), PROJECT_ROOT)) -> Path:
+    """The anvil binary: the npm platform package's native binary first, then `anvil` on PATH."""
+    exe = "anvil.exe" if os.name == "nt" else "anvil"
+    for root in search_roots:
+        candidate = root / "node_modules" / "@foundry-rs" / native_package_name() / "bin" / exe
+        if candidate.is_file():
+            return candidate
+    on_path = shutil.which("anvil")
+    if on_path:
+        return Path(on_path)
+    raise ChainUnavailable(
+        "anvil was not found in node_modules or on PATH",
+        code="anvil_missing",
+        hint="run `npm ci` in the project directory (or `make run`), or install Foundry",
+    )
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def rpc_answers(url: str, timeout: float = 0.5) -> bool:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+    request = urllib.request.Request(
+        url, data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return "result" in json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
+@dataclass
+class AnvilOptions:
+    """How to start anvil: a fresh chain, a saved state to load, or a fork of another chain."""
+
+    port: int | None = None
+    load_state: Path | None = None
+    fork_url: str | None = None
+    fork_block: int | None = None
+    chain_id: int | None = None
+    timestamp: int | None = None
+    extra: list[str] = field(default_factory=list)
+
+
+class Anvil:
+    """One anvil process; a context manager that always stops it, on errors and Ctrl-C too."""
+
+    def __init__(self, options: AnvilOptions, log_path: Path, *, detach: bool = False) -> None:
+        self.options = options
+        self.log_path = log_path
+        self.detach = detach
+        self.port = options.port or 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        opts = self.options
+        cmd = [str(find_anvil()), "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
+        if opts.load_state is not None:
+            cmd += ["--load-state", str(opts.load_state)]
+        if opts.fork_url is not None:
+            cmd += ["--fork-url", opts.fork_url, "--no-storage-caching"]
+            if opts.fork_block is not None:
+                cmd += ["--fork-block-number", str(opts.fork_block)]
+        if opts.chain_id is not None:
+            cmd += ["--chain-id", str(opts.chain_id)]
+        if opts.timestamp is not None:
+            cmd += ["--timestamp", str(opts.timestamp)]
+        return cmd + opts.extra
+
+    def start(self) -> Anvil:
+        if self.options.port is not None and not port_is_free(self.port):
+            raise ChainUnavailable(
+                f"port {self.port} is already in use",
+                code="port_busy",
+                hint="stop what listens there, or leave the port unset to pick a free one",
+            )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=self.detach,
+            )
+        self._wait_ready()
+        return self
+
+    def _listening_port(self) -> int:
+        """The port our own process listens on: with ``--port 0`` anvil picks a free one itself,
+        so no other process can take it between our choice and anvil's bind."""
+        assert self.process is not None
+        try:
+            connections = psutil.Process(self.process.pid).net_connections("tcp")
+        except psutil.Error:
+            return 0
+        return next((c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN), 0)
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        delay = 0.002
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ChainUnavailable(
+                    f"anvil exited with code {self.process.returncode} while starting: "
+                    f"{self._log_tail()}",
+                    hint=f"see {self.log_path}",
+                )
+            if not self.options.port:
+                self.port = self._listening_port()
+            if self.port and rpc_answers(self.url, timeout=1.0):
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        self.stop()
+        reason = "the fork URL did not answer" if self.options.fork_url else "anvil did not answer"
+        raise ChainUnavailable(
+            f"{reason} within {_READY_TIMEOUT_S:.0f} s", hint=f"see {self.log_path}"
+        )
+
+    def _log_tail(self) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "no log"
+        return lines[-1][:300] if lines else "no output"
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> Anvil:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,208 @@
+"""The chain of a data directory: one anvil kept running in the background between commands.
+
+`up` starts it (the cached devnet image for profile ``local``, or a fork of ``rpc_url`` for profile
+``fork``) and records its pid, port and address book in ``chain.json``; other commands connect to it
+through `ensure`, which starts the local devnet itself when none is up. The fork URL may carry an API
+key: it is never written to ``chain.json``, logs or messages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import psutil
+
+from agent.errors import ChainUnavailable, ConfigError
+from tools.chain.addressbook import AddressBook
+from tools.chain.anvil import Anvil, AnvilOptions, rpc_answers
+from tools.chain.rpc import connect, rpc
+
+Notify = Callable[[str], None]
+BOOKS_DIR = Path(__file__).with_name("books")
+CANONICAL_BOOKS = {1: "ethereum.json", 8453: "base.json"}
+DEVNET_WALLET = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    data_dir: Path
+    profile: Literal["local", "fork"] = "local"
+    wallet: str = DEVNET_WALLET
+    rpc_url: str | None = None
+    fork_block: int | None = None
+
+
+@dataclass(frozen=True)
+class RunningChain:
+    profile: str
+    pid: int
+    port: int
+    chain_id: int
+    book: AddressBook
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _state_file(data_dir: Path) -> Path:
+    return data_dir / "chain.json"
+
+
+def _is_our_anvil(pid: int) -> bool:
+    try:
+        return "anvil" in psutil.Process(pid).name()
+    except psutil.Error:
+        return False
+
+
+def status(data_dir: Path) -> RunningChain | None:
+    """The chain recorded for ``data_dir`` if its anvil is alive and answering, else None."""
+    path = _state_file(data_dir)
+    try:
+        record = json.loads(path.read_text())
+        chain = RunningChain(
+            profile=record["profile"],
+            pid=record["pid"],
+            port=record["port"],
+            chain_id=record["chain_id"],
+            book=AddressBook.model_validate(record["book"]),
+        )
+    except (OSError, ValueError, KeyError):
+        return None
+    if _is_our_anvil(chain.pid) and rpc_answers(chain.url):
+        return chain
+    path.unlink(missing_ok=True)
+    return None
+
+
+def canonical_book(chain_id: int, data_dir: Path) -> AddressBook:
+    """The address book for a forked chain: the canonical one for a live network, or the devnet's
+    own when the fork's upstream is a devnet of this data directory."""
+    if chain_id in CANONICAL_BOOKS:
+        return AddressBook.load(BOOKS_DIR / CANONICAL_BOOKS[chain_id])
+    for book_path in sorted((data_dir / "devnet").glob("*/book.json")):
+        book = AddressBook.load(book_path)
+        if book.chain_id == chain_id:
+            return book.model_copy(update={"profile": "fork"})
+    known = ", ".join(str(c) for c in CANONICAL_BOOKS)
+    raise ConfigError(
+        f"no address book for chain id {chain_id}", hint=f"the fork profile knows chain ids {known}"
+    )
+
+
+def _redact(message: str, secret: str | None) -> str:
+    return message.replace(secret, "<RPC URL>") if secret else message
+
+
+def up(config: ChainConfig, notify: Notify) -> RunningChain:
+    """Start the chain of ``config`` in the background, or return the one already running."""
+    running = status(config.data_dir)
+    if running is not None:
+        return running
+    log = config.data_dir / "logs" / "anvil.log"
+    if config.profile == "local":
+        from tools.devnet.cache import prepare
+
+        image = prepare(config.data_dir, config.wallet, notify)
+        anvil = Anvil(AnvilOptions(load_state=image.state), log, detach=True)
+        anvil.start()
+        book = image.book
+    else:
+        if not config.rpc_url:
+            raise ConfigError(
+                "the fork profile needs an RPC URL", hint="set DEFI_AGENT_RPC_URL in .env"
+            )
+        options = AnvilOptions(fork_url=config.rpc_url, fork_block=config.fork_block)
+        anvil = Anvil(options, log, detach=True)
+        try:
+            anvil.start()
+        except ChainUnavailable as error:
+            raise ChainUnavailable(
+                _redact(error.message, config.rpc_url),
+                hint="check DEFI_AGENT_RPC_URL and your network",
+            ) from None
+        chain_id = int(rpc(connect(anvil.url), "eth_chainId"), 16)
+        try:
+            book = canonical_book(chain_id, config.data_dir)
+        except ConfigError:
+            anvil.stop()
+            raise
+    assert anvil.process is not None
+    chain = RunningChain(config.profile, anvil.process.pid, anvil.port, book.chain_id, book)
+    record = {
+        "profile": chain.profile,
+        "pid": chain.pid,
+        "port": chain.port,
+        "chain_id": chain.chain_id,
+        "book": book.model_dump(),
+    }
+    _state_file(config.data_dir).write_text(json.dumps(record, indent=2))
+    return chain
+
+
+def down(data_dir: Path) -> bool:
+    """Stop the chain of ``data_dir``; False when none was running."""
+    path = _state_file(data_dir)
+    try:
+        pid = int(json.loads(path.read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return False
+    path.unlink(missing_ok=True)
+    if not _is_our_anvil(pid):
+        return False
+    process = psutil.Process(pid)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except psutil.TimeoutExpired:
+        process.kill()
+    return True
+
+
+def ensure(config: ChainConfig, notify: Notify) -> RunningChain:
+    """The running chain, starting the configured one in the background when none is up."""
+    running = status(config.data_dir)
+    if running is not None:
+        return running
+    chain = up(config, notify)
+    notify(
+        f"started the {config.profile} chain in the background on port {chain.port} "
+        "(`defi-agent chain down` stops it)"
+    )
+    return chain
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwy])\s*$")
+
+
+def parse_duration(text: str) -> int:
+    """``"30d"`` -> seconds. Units: s, m, h, d, w, y."""
+    match = _DURATION.match(text.lower())
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError(
+            f"invalid duration {text!r}", hint="use a number and a unit, e.g. 90s, 12h, 30d, 2w"
+        )
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def warp(chain: RunningChain, seconds: int) -> int:
+    """Advance the chain's clock by ``seconds`` and mine a block; returns the new timestamp."""
+    w3 = connect(chain.url)
+    rpc(w3, "evm_increaseTime", seconds)
+    rpc(w3, "evm_mine")
+    return int(w3.eth.get_block("latest")["timestamp"])
+
+
+def wait_until_gone(pid: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and psutil.pid_exists(pid):
+        time.sleep(0.01)
