@@ -21,15 +21,30 @@ class BootstrapError(DefiAgentError):
     """A bootstrap transaction failed: the artifacts or the bootstrap order are wrong."""
 
 
+# Estimates are taken at the latest block's timestamp; when the transaction lands a second later,
+# Uniswap writes a new oracle observation and Aave accrues interest, which costs more gas than
+# estimated. Bootstrap transactions therefore carry a fixed limit well above any of them.
+_GAS = hex(15_000_000)
+
+
 class Deployer:
     def __init__(self, w3: Web3) -> None:
         self.w3 = w3
 
     def _send(self, tx: dict[str, Any], what: str) -> dict[str, Any]:
-        receipt = rpc(self.w3, "eth_sendTransactionSync", tx)
+        receipt = rpc(self.w3, "eth_sendTransactionSync", {"gas": _GAS, **tx})
         if int(receipt["status"], 16) != 1:
-            raise BootstrapError(f"devnet bootstrap: {what} reverted")
+            raise BootstrapError(f"devnet bootstrap: {what} reverted ({self._reason(tx, receipt)})")
         return receipt
+
+    def _reason(self, tx: dict[str, Any], receipt: dict[str, Any]) -> str:
+        """Replay the failed transaction as a call on the block before it, for its revert reason."""
+        parent = hex(int(receipt["blockNumber"], 16) - 1)
+        try:
+            rpc(self.w3, "eth_call", {"gas": _GAS, **tx}, parent)
+        except DefiAgentError as error:
+            return error.message
+        return f"gas used {int(receipt['gasUsed'], 16)}, the replay succeeded"
 
     def deploy(
         self, sender: str, artifact: Artifact, *args: Any, libraries: dict[str, str] | None = None

@@ -1,0 +1,105 @@
+"""`defi-agent chain up | down | status | reset | warp DURATION`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from agent.cli.context import chain_config, notify, settings
+
+app = typer.Typer(
+    help="Start, stop, inspect, reset and time-travel the local chain.", no_args_is_help=True
+)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def _describe(chain: object, as_json: bool) -> None:
+    from tools.chain.running import RunningChain
+
+    assert isinstance(chain, RunningChain)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "running": True,
+                    "profile": chain.profile,
+                    "url": chain.url,
+                    "pid": chain.pid,
+                    "chain_id": chain.chain_id,
+                    "book": chain.book.model_dump(),
+                }
+            )
+        )
+    else:
+        typer.echo(f"{chain.profile} chain {chain.chain_id} at {chain.url} (pid {chain.pid})")
+
+
+@app.command()
+def up(as_json: JsonFlag = False) -> None:
+    """Start the chain in the background (the cached devnet, or a fork with profile `fork`)."""
+    from tools.chain.running import up as start
+
+    _describe(start(chain_config(), notify), as_json)
+
+
+@app.command()
+def down(as_json: JsonFlag = False) -> None:
+    """Stop the chain of this data directory."""
+    from tools.chain.running import down as stop
+
+    stopped = stop(settings().data_dir)
+    if as_json:
+        typer.echo(json.dumps({"stopped": stopped}))
+    else:
+        typer.echo("chain stopped" if stopped else "no chain was running")
+
+
+@app.command()
+def status(as_json: JsonFlag = False) -> None:
+    """Say whether the chain is up, and where; exit code 5 when it is not."""
+    from agent.errors import ChainUnavailable
+    from tools.chain.running import status as read
+
+    chain = read(settings().data_dir)
+    if chain is None:
+        raise ChainUnavailable("no chain is running", hint="start it with `defi-agent chain up`")
+    if as_json:
+        _describe(chain, True)
+        return
+    from tools.chain.rpc import connect
+
+    w3 = connect(chain.url)
+    block = w3.eth.get_block("latest")
+    _describe(chain, False)
+    typer.echo(f"block {block['number']}, timestamp {block['timestamp']}")
+
+
+@app.command()
+def reset(as_json: JsonFlag = False) -> None:
+    """Stop the chain and start it again from its initial state (the cached devnet image)."""
+    from tools.chain.running import down as stop
+    from tools.chain.running import up as start
+
+    stop(settings().data_dir)
+    _describe(start(chain_config(), notify), as_json)
+
+
+@app.command()
+def warp(
+    duration: Annotated[str, typer.Argument(help="How far to move time: 90s, 12h, 30d, 2w, 1y.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Advance the chain's clock and mine a block, so that interest visibly accrues."""
+    from agent.cli.context import connect_chain
+    from tools.chain.running import parse_duration
+    from tools.chain.running import warp as advance
+
+    seconds = parse_duration(duration)
+    chain, _ = connect_chain()
+    timestamp = advance(chain, seconds)
+    if as_json:
+        typer.echo(json.dumps({"advanced_seconds": seconds, "timestamp": timestamp}))
+    else:
+        typer.echo(f"advanced {seconds} s; chain time is now {timestamp}")

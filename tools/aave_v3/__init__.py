@@ -1,0 +1,1 @@
+"""Aave V3: supply, withdraw, borrow, repay; positions, health factor, APYs, the price oracle."""

@@ -1,0 +1,130 @@
+"""Reads of Aave V3: reserve rates and utilisation, a user's positions and health factor, prices.
+
+APYs compound Aave's per-second rates (RAY) over a year, as Aave's own interface does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from web3 import Web3
+
+from tools.chain.addressbook import AddressBook
+from tools.chain.contracts import contract
+from tools.erc20.reads import Token, token
+from tools.tx import NATIVE
+
+RAY = Decimal(10) ** 27
+SECONDS_PER_YEAR = 31_536_000
+NO_DEBT_HEALTH_FACTOR = 2**256 - 1
+
+
+def apy(rate_ray: int) -> Decimal:
+    """Annual yield of a per-second-compounded rate given as an APR in RAY."""
+    per_second = Decimal(rate_ray) / RAY / SECONDS_PER_YEAR
+    return (1 + per_second) ** SECONDS_PER_YEAR - 1
+
+
+@dataclass(frozen=True)
+class Reserve:
+    symbol: str
+    supply_apy: Decimal
+    borrow_apy: Decimal
+    utilisation: Decimal
+    total_supplied: Decimal
+    total_borrowed: Decimal
+
+
+@dataclass(frozen=True)
+class Position:
+    symbol: str
+    supplied: Decimal
+    borrowed: Decimal
+    supplied_raw: int
+    borrowed_raw: int
+    collateral: bool
+
+
+@dataclass(frozen=True)
+class Account:
+    positions: tuple[Position, ...]
+    collateral_usd: Decimal
+    debt_usd: Decimal
+    available_borrow_usd: Decimal
+    health_factor: Decimal | None
+    """None when there is no debt (Aave reports the maximum uint256)."""
+
+
+def reserve_symbols(book: AddressBook) -> tuple[str, ...]:
+    return tuple(s for s in book.tokens)
+
+
+def reserve(w3: Web3, book: AddressBook, symbol: str) -> Reserve:
+    tok = token(w3, book, _underlying(symbol))
+    assert tok.address is not None
+    data = contract(w3, "aave_data_provider", book.aave_v3.data_provider)
+    (_, _, total_a, total_stable, total_variable, liquidity_rate, variable_rate, *_rest) = (
+        data.functions.getReserveData(tok.address).call()
+    )
+    borrowed = total_stable + total_variable
+    return Reserve(
+        symbol=tok.symbol,
+        supply_apy=apy(liquidity_rate),
+        borrow_apy=apy(variable_rate),
+        utilisation=Decimal(borrowed) / Decimal(total_a) if total_a else Decimal(0),
+        total_supplied=tok.to_units(total_a),
+        total_borrowed=tok.to_units(borrowed),
+    )
+
+
+def reserves(w3: Web3, book: AddressBook) -> tuple[Reserve, ...]:
+    return tuple(reserve(w3, book, s) for s in reserve_symbols(book))
+
+
+def account(w3: Web3, book: AddressBook, user: str) -> Account:
+    data = contract(w3, "aave_data_provider", book.aave_v3.data_provider)
+    positions = []
+    for symbol in reserve_symbols(book):
+        tok = token(w3, book, symbol)
+        supplied, stable, variable, *_mid, collateral = data.functions.getUserReserveData(
+            tok.address, user
+        ).call()
+        if supplied or stable or variable:
+            positions.append(
+                Position(
+                    symbol,
+                    tok.to_units(supplied),
+                    tok.to_units(stable + variable),
+                    supplied,
+                    stable + variable,
+                    bool(collateral),
+                )
+            )
+    pool = contract(w3, "aave_pool", book.aave_v3.pool)
+    collateral, debt, available, _lt, _ltv, hf = pool.functions.getUserAccountData(user).call()
+    return Account(
+        positions=tuple(positions),
+        collateral_usd=Decimal(collateral).scaleb(-8),
+        debt_usd=Decimal(debt).scaleb(-8),
+        available_borrow_usd=Decimal(available).scaleb(-8),
+        health_factor=None if hf == NO_DEBT_HEALTH_FACTOR else Decimal(hf).scaleb(-18),
+    )
+
+
+def _underlying(symbol: str) -> str:
+    """Aave lists WETH, not native ETH: ETH positions are WETH positions."""
+    return "WETH" if symbol.upper() == NATIVE else symbol
+
+
+def usd_price(w3: Web3, book: AddressBook, tok: Token) -> Decimal:
+    """USD per whole token from Aave's oracle (Chainlink feeds on live networks, 8 decimals)."""
+    address = book.token("WETH") if tok.address is None else tok.address
+    oracle = contract(w3, "aave_oracle", book.aave_v3.oracle)
+    return Decimal(oracle.functions.getAssetPrice(address).call()).scaleb(-8)
+
+
+def usd_prices(w3: Web3, book: AddressBook) -> dict[str, Decimal]:
+    """USD price of every token of ``book`` (ETH priced as WETH); a zero price stays zero so that
+    callers can fail closed on it."""
+    return {s: usd_price(w3, book, token(w3, book, s)) for s in book.symbols}

@@ -1,0 +1,1 @@
+"""ERC-20 tokens: metadata, balances, exact approvals and transfers."""

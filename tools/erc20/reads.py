@@ -1,0 +1,51 @@
+"""Token metadata and balances, read on chain (decimals never come from a plan or an LLM)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from web3 import Web3
+
+from tools.chain.addressbook import AddressBook
+from tools.chain.contracts import contract
+from tools.tx import NATIVE
+
+
+@dataclass(frozen=True)
+class Token:
+    symbol: str
+    address: str | None
+    decimals: int
+
+    def to_units(self, raw: int) -> Decimal:
+        return Decimal(raw).scaleb(-self.decimals)
+
+    def to_raw(self, amount: Decimal) -> int:
+        return int(amount.scaleb(self.decimals).to_integral_value(rounding="ROUND_DOWN"))
+
+
+_decimals: dict[tuple[int, str], int] = {}
+
+
+def token(w3: Web3, book: AddressBook, symbol: str) -> Token:
+    """The token ``symbol`` of ``book``, with its decimals read on chain (once per chain)."""
+    symbol = symbol.upper()
+    if symbol == NATIVE:
+        return Token(NATIVE, None, 18)
+    address = book.token(symbol)
+    key = (book.chain_id, address)
+    if key not in _decimals:
+        _decimals[key] = int(contract(w3, "erc20", address).functions.decimals().call())
+    return Token(symbol, address, _decimals[key])
+
+
+def balance(w3: Web3, tok: Token, owner: str) -> int:
+    if tok.address is None:
+        return int(w3.eth.get_balance(Web3.to_checksum_address(owner)))
+    return int(contract(w3, "erc20", tok.address).functions.balanceOf(owner).call())
+
+
+def allowance(w3: Web3, tok: Token, owner: str, spender: str) -> int:
+    assert tok.address is not None
+    return int(contract(w3, "erc20", tok.address).functions.allowance(owner, spender).call())

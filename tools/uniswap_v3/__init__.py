@@ -1,0 +1,1 @@
+"""Uniswap V3: pool reads, QuoterV2 quotes and SwapRouter02 swaps."""

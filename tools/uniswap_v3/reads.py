@@ -1,0 +1,66 @@
+"""Pool reads: which pools exist, their price and liquidity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from web3 import Web3
+
+from tools.chain.addressbook import AddressBook
+from tools.chain.contracts import contract
+from tools.erc20.reads import Token
+
+FEE_TIERS = (100, 500, 3000, 10000)
+_NO_POOL = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class PoolState:
+    address: str
+    fee: int
+    token0: str
+    token1: str
+    sqrt_price_x96: int
+    tick: int
+    liquidity: int
+
+    def price(self, base: Token, quote: Token) -> Decimal:
+        """Mid price: ``quote`` per whole ``base`` token."""
+        raw = Decimal(self.sqrt_price_x96) ** 2 / Decimal(2) ** 192  # token1 per token0, raw
+        if base.address and base.address.lower() == self.token1.lower():
+            raw = 1 / raw
+        return raw * Decimal(10) ** (base.decimals - quote.decimals)
+
+
+def pool_address(w3: Web3, book: AddressBook, a: Token, b: Token, fee: int) -> str | None:
+    assert a.address and b.address
+    factory = contract(w3, "uniswap_factory", book.uniswap_v3.factory)
+    found = factory.functions.getPool(a.address, b.address, fee).call()
+    return None if found == _NO_POOL else Web3.to_checksum_address(found)
+
+
+def pool_state(w3: Web3, address: str, fee: int) -> PoolState:
+    pool = contract(w3, "uniswap_pool", address)
+    sqrt_price, tick, *_ = pool.functions.slot0().call()
+    return PoolState(
+        address=address,
+        fee=fee,
+        token0=pool.functions.token0().call(),
+        token1=pool.functions.token1().call(),
+        sqrt_price_x96=sqrt_price,
+        tick=tick,
+        liquidity=pool.functions.liquidity().call(),
+    )
+
+
+def pools(w3: Web3, book: AddressBook, a: Token, b: Token) -> tuple[PoolState, ...]:
+    """Every pool of the pair across fee tiers that has liquidity."""
+    found = []
+    for fee in FEE_TIERS:
+        address = pool_address(w3, book, a, b, fee)
+        if address is not None:
+            state = pool_state(w3, address, fee)
+            if state.liquidity > 0:
+                found.append(state)
+    return tuple(found)
