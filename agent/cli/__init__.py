@@ -23,10 +23,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from agent.cli import chain, portfolio
+    from agent.cli import chain, demo, portfolio
 
     app.add_typer(chain.app, name="chain")
     app.command("portfolio")(portfolio.portfolio)
+    app.command("demo")(demo.demo)
 
 
 def _report(error: DefiAgentError, as_json: bool) -> None:

@@ -1,0 +1,45 @@
+# Two commands set up a fresh machine (Python 3.11+, Node.js and npm) and are quick when nothing changed:
+#   make run    virtualenv + package + npm ci + devnet, then the agent
+#   make test   the same set-up, then the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: setup run test lint bench chain-down clean
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "defi-agent needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: setup
+	$(BIN)/defi-agent chain up
+	$(BIN)/defi-agent demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+chain-down:
+	-$(BIN)/defi-agent chain down
+
+clean: chain-down
+	rm -rf $(VENV) node_modules .defi-agent
