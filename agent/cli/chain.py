@@ -49,7 +49,7 @@ def down(as_json: JsonFlag = False) -> None:
     """Stop the chain of this data directory."""
     from tools.chain.running import down as stop
 
-    stopped = stop(settings().data_dir)
+    stopped = stop(settings().data_dir, chain_config().rpc_url)
     if as_json:
         typer.echo(json.dumps({"stopped": stopped}))
     else:
@@ -82,7 +82,7 @@ def reset(as_json: JsonFlag = False) -> None:
     from tools.chain.running import down as stop
     from tools.chain.running import up as start
 
-    stop(settings().data_dir)
+    stop(settings().data_dir, chain_config().rpc_url)
     _describe(start(chain_config(), notify), as_json)
 
 

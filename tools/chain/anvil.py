@@ -72,6 +72,15 @@ def rpc_answers(url: str, timeout: float = 0.5) -> bool:
         return False
 
 
+def redact_file(path: Path, secret: str | None) -> None:
+    """Remove ``secret`` (a fork URL that may embed an API key) from a log anvil wrote."""
+    if not secret or not path.is_file():
+        return
+    text = path.read_text(errors="replace")
+    if secret in text:
+        path.write_text(text.replace(secret, "<RPC URL>"))
+
+
 @dataclass
 class AnvilOptions:
     """How to start anvil: a fresh chain, a saved state to load, or a fork of another chain."""
@@ -167,6 +176,7 @@ class Anvil:
         )
 
     def _log_tail(self) -> str:
+        redact_file(self.log_path, self.options.fork_url)
         try:
             lines = self.log_path.read_text(errors="replace").strip().splitlines()
         except OSError:
@@ -174,14 +184,14 @@ class Anvil:
         return lines[-1][:300] if lines else "no output"
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        redact_file(self.log_path, self.options.fork_url)
 
     def __enter__(self) -> Anvil:
         return self.start() if self.process is None else self

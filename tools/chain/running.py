@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import psutil
 
 from agent.errors import ChainUnavailable, ConfigError
 from tools.chain.addressbook import AddressBook
-from tools.chain.anvil import Anvil, AnvilOptions, rpc_answers
+from tools.chain.anvil import Anvil, AnvilOptions, redact_file, rpc_answers
 from tools.chain.rpc import connect, rpc
 
 Notify = Callable[[str], None]
@@ -50,6 +49,10 @@ class RunningChain:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+def log_path(data_dir: Path) -> Path:
+    return data_dir / "logs" / "anvil.log"
 
 
 def _state_file(data_dir: Path) -> Path:
@@ -107,7 +110,7 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
     running = status(config.data_dir)
     if running is not None:
         return running
-    log = config.data_dir / "logs" / "anvil.log"
+    log = log_path(config.data_dir)
     if config.profile == "local":
         from tools.devnet.cache import prepare
 
@@ -148,8 +151,10 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
     return chain
 
 
-def down(data_dir: Path) -> bool:
-    """Stop the chain of ``data_dir``; False when none was running."""
+def down(data_dir: Path, fork_url: str | None = None) -> bool:
+    """Stop the chain of ``data_dir``; False when none was running. The fork URL, when given, is
+    scrubbed from anvil's log."""
+    redact_file(log_path(data_dir), fork_url)
     path = _state_file(data_dir)
     try:
         pid = int(json.loads(path.read_text())["pid"])
@@ -164,6 +169,7 @@ def down(data_dir: Path) -> bool:
         process.wait(timeout=10)
     except psutil.TimeoutExpired:
         process.kill()
+    redact_file(log_path(data_dir), fork_url)
     return True
 
 
@@ -200,9 +206,3 @@ def warp(chain: RunningChain, seconds: int) -> int:
     rpc(w3, "evm_increaseTime", seconds)
     rpc(w3, "evm_mine")
     return int(w3.eth.get_block("latest")["timestamp"])
-
-
-def wait_until_gone(pid: int, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and psutil.pid_exists(pid):
-        time.sleep(0.01)

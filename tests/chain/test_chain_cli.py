@@ -1,0 +1,197 @@
+"""`defi-agent chain ...` and `portfolio` as a user runs them: the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import threading
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from agent.errors import ChainUnavailable
+from tests.chain.helpers import send
+from tests.conftest import run_cli
+from tools.chain.anvil import Anvil, AnvilOptions, find_anvil
+from tools.chain.rpc import connect
+from tools.erc20.reads import balance, token
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, devnet_data_dir: Path, devnet_image: object) -> Iterator[Path]:
+    """A data directory holding a copy of the session's devnet cache, so no test rebuilds it."""
+    target = tmp_path / ".defi-agent"
+    shutil.copytree(devnet_data_dir / "devnet", target / "devnet")
+    yield target
+    run_cli("chain", "down", data_dir=target)
+
+
+def test_up_status_portfolio_down(data_dir: Path) -> None:
+    up = run_cli("chain", "up", "--json", data_dir=data_dir)
+    assert up.returncode == 0, up.stderr
+    chain = json.loads(up.stdout)
+    assert chain["profile"] == "local" and chain["chain_id"] == 31337
+
+    portfolio = run_cli("portfolio", "--json", data_dir=data_dir)
+    assert portfolio.returncode == 0, portfolio.stderr
+    holdings = {h["symbol"]: h for h in json.loads(portfolio.stdout)["holdings"]}
+    assert holdings["ETH"]["amount"] == "100" and holdings["ETH"]["usd"] == "300000"
+    assert holdings["USDC"]["amount"] == "50000"
+    assert "started" not in portfolio.stderr  # it used the chain that was up
+
+    assert run_cli("chain", "down", data_dir=data_dir).returncode == 0
+    status = run_cli("chain", "status", data_dir=data_dir)
+    assert status.returncode == 5
+    assert "no chain is running" in status.stderr
+
+
+def test_first_command_starts_the_devnet_itself(data_dir: Path) -> None:
+    result = run_cli("portfolio", "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "started the local chain in the background" in result.stderr
+    assert json.loads(result.stdout)["chain_id"] == 31337
+    assert run_cli("chain", "status", data_dir=data_dir).returncode == 0
+
+
+def test_warp_and_reset(data_dir: Path) -> None:
+    before = json.loads(run_cli("chain", "up", "--json", data_dir=data_dir).stdout)
+    warped = run_cli("chain", "warp", "30d", "--json", data_dir=data_dir)
+    assert warped.returncode == 0, warped.stderr
+    assert json.loads(warped.stdout)["advanced_seconds"] == 30 * 86400
+    bad = run_cli("chain", "warp", "soon", data_dir=data_dir)
+    assert bad.returncode == 2 and "invalid duration 'soon'" in bad.stderr
+    reset = run_cli("chain", "reset", "--json", data_dir=data_dir)
+    assert reset.returncode == 0
+    assert json.loads(reset.stdout)["pid"] != before["pid"]
+
+
+class _DyingProxy(ThreadingHTTPServer):
+    """Forwards JSON-RPC to a real anvil, and kills that anvil after ``budget`` requests."""
+
+    def __init__(self, upstream: str, anvil_pid: int, budget: int) -> None:
+        self.upstream, self.anvil_pid, self.budget = upstream, anvil_pid, budget
+        super().__init__(("127.0.0.1", 0), _Forward)
+
+
+class _Forward(BaseHTTPRequestHandler):
+    server: _DyingProxy
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.budget -= 1
+        if self.server.budget < 0:
+            if self.server.budget == -1:
+                os.kill(self.server.anvil_pid, signal.SIGKILL)
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        request = urllib.request.Request(
+            self.server.upstream, data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request) as response:
+            payload = response.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def test_anvil_killed_mid_command_exits_5(data_dir: Path, devnet_image) -> None:
+    """anvil dies while `portfolio` is reading: exit code 5, one clear line, no traceback."""
+    with Anvil(AnvilOptions(load_state=devnet_image.state), data_dir / "victim.log") as anvil:
+        assert anvil.process is not None
+        proxy = _DyingProxy(anvil.url, anvil.process.pid, budget=4)
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        record = {
+            "profile": "local",
+            "pid": anvil.process.pid,
+            "port": proxy.server_address[1],
+            "chain_id": 31337,
+            "book": devnet_image.book.model_dump(),
+        }
+        (data_dir / "chain.json").write_text(json.dumps(record))
+        result = run_cli("portfolio", data_dir=data_dir)
+        proxy.shutdown()
+    assert result.returncode == 5, result.stderr
+    assert "the chain stopped answering" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_fork_url_exits_5_without_leaking_it(data_dir: Path) -> None:
+    secret_url = "http://127.0.0.1:9/v2/super-secret-api-key"
+    env = {"DEFI_AGENT_PROFILE": "fork", "DEFI_AGENT_RPC_URL": secret_url}
+    result = run_cli("chain", "up", data_dir=data_dir, env=env)
+    assert result.returncode == 5
+    assert "check DEFI_AGENT_RPC_URL" in result.stderr
+    logs = "".join(p.read_text() for p in (data_dir / "logs").glob("*.log"))
+    assert "super-secret-api-key" not in result.stderr + result.stdout + logs
+
+
+def test_fork_profile_without_url_is_bad_input(data_dir: Path) -> None:
+    result = run_cli("chain", "up", data_dir=data_dir, env={"DEFI_AGENT_PROFILE": "fork"})
+    assert result.returncode == 2
+    assert "needs an RPC URL" in result.stderr
+
+
+def test_invalid_profile_is_bad_input(data_dir: Path) -> None:
+    result = run_cli("portfolio", data_dir=data_dir, env={"DEFI_AGENT_PROFILE": "mainnet"})
+    assert result.returncode == 2
+    assert "DEFI_AGENT_PROFILE" in result.stderr
+
+
+def test_fork_of_a_running_devnet(devnet, data_dir: Path) -> None:
+    """The fork profile, for real: anvil --fork-url at the devnet. Reads and a swap work on the
+    fork; the devnet itself is untouched."""
+    env = {"DEFI_AGENT_PROFILE": "fork", "DEFI_AGENT_RPC_URL": devnet.url}
+    up = run_cli("chain", "up", "--json", data_dir=data_dir, env=env)
+    assert up.returncode == 0, up.stderr
+    fork = json.loads(up.stdout)
+    assert fork["profile"] == "fork" and fork["book"] == devnet.book.model_dump() | {
+        "profile": "fork"
+    }
+
+    w3 = connect(fork["url"])
+    book = devnet.book
+    usdc = token(w3, book, "USDC")
+    devnet_usdc = balance(devnet.w3, usdc, devnet.wallet)
+    weth, router = book.token("WETH"), book.uniswap_v3.swap_router02
+    send(w3, devnet.wallet, "weth9", weth, "deposit", value=10**18)
+    send(w3, devnet.wallet, "erc20", weth, "approve", router, 10**18)
+    params = (weth, usdc.address, 500, devnet.wallet, 10**18, 0, 0)
+    send(w3, devnet.wallet, "swap_router02", router, "exactInputSingle", params)
+    assert balance(w3, usdc, devnet.wallet) - devnet_usdc > 2900 * 10**6
+
+    portfolio = json.loads(run_cli("portfolio", "--json", data_dir=data_dir, env=env).stdout)
+    usdc_row = next(h for h in portfolio["holdings"] if h["symbol"] == "USDC")
+    assert float(usdc_row["amount"]) > 52_900
+    assert balance(devnet.w3, usdc, devnet.wallet) == devnet_usdc
+    run_cli("chain", "down", data_dir=data_dir, env=env)
+
+
+def test_missing_anvil_says_how_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ChainUnavailable) as caught:
+        find_anvil(search_roots=(tmp_path,))
+    assert caught.value.exit_code == 5
+    assert "npm ci" in caught.value.one_line()
+
+
+def test_busy_port_is_reported(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(ChainUnavailable) as caught:
+            Anvil(AnvilOptions(port=port), tmp_path / "a.log").start()
+    assert caught.value.code == "port_busy"
+    assert f"port {port} is already in use" in caught.value.message
