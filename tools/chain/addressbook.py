@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-from eth_utils import is_checksum_address
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from tools.chain.address import is_checksum_address
 from tools.tx import NATIVE
 
 

@@ -21,7 +21,6 @@ import psutil
 from agent.errors import ChainUnavailable, ConfigError
 from tools.chain.addressbook import AddressBook
 from tools.chain.anvil import Anvil, AnvilOptions, redact_file, rpc_answers
-from tools.chain.rpc import connect, rpc
 
 Notify = Callable[[str], None]
 BOOKS_DIR = Path(__file__).with_name("books")
@@ -132,6 +131,8 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
                 _redact(error.message, config.rpc_url),
                 hint="check DEFI_AGENT_RPC_URL and your network",
             ) from None
+        from tools.chain.rpc import connect, rpc
+
         chain_id = int(rpc(connect(anvil.url), "eth_chainId"), 16)
         try:
             book = canonical_book(chain_id, config.data_dir)
@@ -202,6 +203,8 @@ def parse_duration(text: str) -> int:
 
 def warp(chain: RunningChain, seconds: int) -> int:
     """Advance the chain's clock by ``seconds`` and mine a block; returns the new timestamp."""
+    from tools.chain.rpc import connect, rpc
+
     w3 = connect(chain.url)
     rpc(w3, "evm_increaseTime", seconds)
     rpc(w3, "evm_mine")

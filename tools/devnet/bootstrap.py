@@ -22,7 +22,6 @@ from tools.devnet.params import (
 )
 from tools.devnet.uniswap import deploy_uniswap, seed_pools
 
-BOOTSTRAP_VERSION = 1
 _RICH = hex(10**9 * 10**18)
 _VARIABLE_RATE = 2
 

@@ -20,9 +20,8 @@ from pydantic import ValidationError
 
 from tools.chain.addressbook import AddressBook
 from tools.chain.anvil import Anvil, AnvilOptions
-from tools.chain.rpc import connect, rpc
 from tools.devnet import artifacts
-from tools.devnet.bootstrap import BOOTSTRAP_VERSION, bootstrap
+from tools.devnet.params import BOOTSTRAP_VERSION
 
 Notify = Callable[[str], None]
 
@@ -73,6 +72,9 @@ def _compact(dump_hex: str) -> bytes:
 
 def build(directory: Path, wallet: str, log_path: Path) -> DevnetImage:
     """Deploy everything on a throwaway anvil and write its compacted state and address book."""
+    from tools.chain.rpc import connect, rpc
+    from tools.devnet.bootstrap import bootstrap
+
     staging = directory.with_name(directory.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

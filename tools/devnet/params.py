@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+# Bump when the bootstrap deploys or seeds anything differently: it is part of the cache key.
+BOOTSTRAP_VERSION = 1
 RAY = 10**27
 USD_PRICES = {"WETH": Decimal(3000), "WBTC": Decimal(90000), "USDC": Decimal(1), "DAI": Decimal(1)}
 TOKENS = {"USDC": ("USD Coin", 6), "DAI": ("Dai Stablecoin", 18), "WBTC": ("Wrapped BTC", 8)}

@@ -1,0 +1,29 @@
+"""EIP-55 checksummed addresses, with only a keccak import (eth_utils costs ~150 ms to import, too
+much for commands that must start fast)."""
+
+from __future__ import annotations
+
+import re
+
+from Crypto.Hash import keccak
+
+_HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def is_address(value: str) -> bool:
+    return bool(_HEX_ADDRESS.match(value))
+
+
+def to_checksum_address(value: str) -> str:
+    """The EIP-55 form of a 0x-prefixed 40-hex-digit address; ValueError for anything else."""
+    if not is_address(value):
+        raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
+    lower = value[2:].lower()
+    digest = keccak.new(data=lower.encode(), digest_bits=256).hexdigest()
+    return "0x" + "".join(
+        c.upper() if int(d, 16) >= 8 else c for c, d in zip(lower, digest[:40], strict=True)
+    )
+
+
+def is_checksum_address(value: str) -> bool:
+    return is_address(value) and to_checksum_address(value) == value
