@@ -21,6 +21,10 @@ class Token:
     def to_units(self, raw: int) -> Decimal:
         return Decimal(raw).scaleb(-self.decimals)
 
+    def show(self, raw: int) -> str:
+        """``raw`` base units as a plain decimal string: 2900000000 USDC -> "2900"."""
+        return format(self.to_units(raw).normalize(), "f")
+
     def to_raw(self, amount: Decimal) -> int:
         return int(amount.scaleb(self.decimals).to_integral_value(rounding="ROUND_DOWN"))
 

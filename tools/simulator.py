@@ -1,0 +1,176 @@
+"""Simulate calls on a throwaway copy of the chain with ``eth_simulateV1``.
+
+The node runs the calls in a block of its own that it never commits: balances, nonce and block
+number stay exactly as they were, nothing is left behind if the process dies, and another process
+reading the chain meanwhile never sees simulated state. Balances (ERC-20 ``balanceOf`` probes placed
+between the steps), the Aave health factor, gas, events and per-call results come back in one
+round trip; native ETH movements come from the node's traced transfers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from eth_abi import decode
+from web3 import Web3
+
+from tools.aave_v3.reads import NO_DEBT_HEALTH_FACTOR
+from tools.chain.contracts import abi, contract
+from tools.chain.rpc import rpc
+from tools.protocol import ChainContext
+from tools.revert import explain
+from tools.tx import NATIVE, Call, SimulatedCall
+
+_ETH_TRANSFER_LOG = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+_TRANSFER_TOPIC = "0x" + Web3.keccak(text="Transfer(address,address,uint256)").hex().removeprefix(
+    "0x"
+)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step's calls did: per call, and the wallet's balance changes over the step."""
+
+    calls: tuple[SimulatedCall, ...]
+    deltas: dict[str, int]
+    health_factor_after: Decimal | None
+    events: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.success for c in self.calls)
+
+    @property
+    def failure(self) -> SimulatedCall | None:
+        return next((c for c in self.calls if not c.success), None)
+
+    @property
+    def gas_used(self) -> int:
+        return sum(c.gas_used for c in self.calls)
+
+    @property
+    def fee_wei(self) -> int:
+        return sum(c.fee_wei for c in self.calls)
+
+
+@cache
+def _event_names() -> dict[str, str]:
+    names = {}
+    for name in ("erc20", "weth9", "uniswap_pool", "aave_pool"):
+        for entry in abi(name):
+            if entry["type"] == "event":
+                signature = f"{entry['name']}({','.join(i['type'] for i in entry['inputs'])})"
+                names[Web3.keccak(text=signature).hex().removeprefix("0x")] = entry["name"]
+    return names
+
+
+class Simulator:
+    def __init__(self, ctx: ChainContext) -> None:
+        self.ctx = ctx
+        self.symbols = [s for s in ctx.book.tokens]
+        self._balance_of = contract(ctx.w3, "erc20", ctx.book.tokens[self.symbols[0]]).encode_abi(
+            "balanceOf", args=[ctx.wallet]
+        )
+        self._account_data = contract(ctx.w3, "aave_pool", ctx.book.aave_v3.pool).encode_abi(
+            "getUserAccountData", args=[ctx.wallet]
+        )
+
+    def _probe(self) -> list[dict[str, Any]]:
+        probes = [
+            {"from": self.ctx.wallet, "to": self.ctx.book.tokens[s], "data": self._balance_of}
+            for s in self.symbols
+        ]
+        probes.append(
+            {"from": self.ctx.wallet, "to": self.ctx.book.aave_v3.pool, "data": self._account_data}
+        )
+        return probes
+
+    def simulate(self, steps: Sequence[Sequence[Call]]) -> list[StepResult]:
+        """Run ``steps`` in order in one simulated block; one result per step."""
+        calls: list[dict[str, Any]] = self._probe()
+        for step in steps:
+            calls += [self._tx(c) for c in step]
+            calls += self._probe()
+        payload = {
+            "blockStateCalls": [{"calls": calls}],
+            "traceTransfers": True,
+            "validation": False,
+        }
+        (block,) = rpc(self.ctx.w3, "eth_simulateV1", payload, "latest")
+        base_fee = int(block.get("baseFeePerGas", "0x0"), 16)
+        fee_per_gas = base_fee + self.ctx.w3.eth.max_priority_fee if base_fee else 0
+        results = block["calls"]
+        width = len(self.symbols) + 1
+        cursor = width
+        before = self._read_probe(results[:width])
+        out = []
+        for step in steps:
+            raw = results[cursor : cursor + len(step)]
+            after = self._read_probe(results[cursor + len(step) : cursor + len(step) + width])
+            cursor += len(step) + width
+            sims = tuple(self._simulated(c, r, fee_per_gas) for c, r in zip(step, raw, strict=True))
+            deltas = {s: after[0][s] - before[0][s] for s in self.symbols}
+            deltas[NATIVE] = sum(self._eth_delta(r) for r in raw) - sum(c.fee_wei for c in sims)
+            events = tuple(name for r in raw for name in self._events(r))
+            hf = (
+                after[1]
+                if after[1] != before[1] or any(c.to == self.ctx.book.aave_v3.pool for c in step)
+                else None
+            )
+            out.append(StepResult(sims, {k: v for k, v in deltas.items() if v}, hf, events))
+            before = after
+            if not out[-1].ok:
+                break
+        return out
+
+    def _tx(self, call: Call) -> dict[str, Any]:
+        return {
+            "from": self.ctx.wallet,
+            "to": call.to,
+            "data": "0x" + call.data.hex(),
+            "value": hex(call.value),
+        }
+
+    def _read_probe(self, results: list[dict[str, Any]]) -> tuple[dict[str, int], Decimal | None]:
+        balances = {
+            s: int(r["returnData"], 16) for s, r in zip(self.symbols, results, strict=False)
+        }
+        account = decode(["uint256"] * 6, bytes.fromhex(results[-1]["returnData"][2:]))
+        hf = account[5]
+        return balances, None if hf == NO_DEBT_HEALTH_FACTOR else Decimal(hf).scaleb(-18)
+
+    def _simulated(self, call: Call, result: dict[str, Any], fee_per_gas: int) -> SimulatedCall:
+        gas = int(result["gasUsed"], 16)
+        ok = int(result["status"], 16) == 1
+        reason = None
+        if not ok:
+            error = result.get("error") or {}
+            reason = explain(error.get("data") or result.get("returnData"), error.get("message"))
+        return SimulatedCall(call, ok, gas, gas * fee_per_gas, {}, reason)
+
+    def _eth_delta(self, result: dict[str, Any]) -> int:
+        wallet = self.ctx.wallet.lower()[2:]
+        delta = 0
+        for log in result.get("logs", []):
+            if log["address"].lower() != _ETH_TRANSFER_LOG or log["topics"][0] != _TRANSFER_TOPIC:
+                continue
+            amount = int(log["data"], 16)
+            if log["topics"][1].endswith(wallet):
+                delta -= amount
+            if log["topics"][2].endswith(wallet):
+                delta += amount
+        return delta
+
+    def _events(self, result: dict[str, Any]) -> list[str]:
+        names = _event_names()
+        return [
+            names[log["topics"][0].removeprefix("0x")]
+            for log in result.get("logs", [])
+            if log["topics"]
+            and log["address"].lower() != _ETH_TRANSFER_LOG
+            and log["topics"][0].removeprefix("0x") in names
+        ]

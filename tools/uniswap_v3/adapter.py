@@ -1,0 +1,110 @@
+"""Swaps through SwapRouter02, always as ``multicall(deadline, ...)`` so a stale transaction cannot
+execute later at a worse price.
+
+- ERC-20 in: an exact approval of the amount in (exact input) or the maximum in (exact output); for
+  an exact output the allowance left over is reset to zero in the same step.
+- Native ETH in: the ETH goes as the call's value and the router wraps it (plus ``refundETH`` for an
+  exact output, so the unspent part comes back).
+- Native ETH out: the router receives WETH and ``unwrapWETH9`` sends ETH to the wallet.
+- The wallet is always the final recipient. Minimum out / maximum in come from the slippage bound,
+  and a quote whose price impact exceeds the bound is refused before anything is simulated.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from agent.errors import SimulationReverted
+from tools.actions import Action, Swap
+from tools.chain.contracts import contract
+from tools.erc20.adapter import approve, reset_approval
+from tools.erc20.reads import Token, token
+from tools.protocol import Built, ChainContext
+from tools.tx import Call
+from tools.uniswap_v3.quote import Quote, best_quote
+
+ROUTER_ITSELF = "0x0000000000000000000000000000000000000002"  # SwapRouter02's ADDRESS_THIS
+DEADLINE_SECONDS = 20 * 60
+_BPS = 10_000
+
+
+class PriceImpactTooHigh(SimulationReverted):
+    default_code = "price_impact_too_high"
+
+
+def min_out(quote: Quote, bps: int) -> int:
+    return quote.amount_out * (_BPS - bps) // _BPS
+
+
+def max_in(quote: Quote, bps: int) -> int:
+    return -(-quote.amount_in * (_BPS + bps) // _BPS)
+
+
+class UniswapV3Adapter:
+    name: ClassVar[str] = "uniswap-v3"
+
+    def handles(self, action: Action) -> bool:
+        return isinstance(action, Swap)
+
+    def build(self, ctx: ChainContext, action: Action) -> Built:
+        assert isinstance(action, Swap)
+        tin, tout = self._erc20(ctx, action.token_in), self._erc20(ctx, action.token_out)
+        quote = best_quote(ctx.w3, ctx.book, tin, tout, action.kind, action.amount)
+        impact = quote.price_impact_bps
+        if impact > action.max_slippage_bps:
+            raise PriceImpactTooHigh(
+                f"swapping {action.token_in.show(quote.amount_in)} {action.token_in.symbol} "
+                f"would move the price by {impact / 100:.2f}% via {quote.route.describe()}, more "
+                f"than the {Decimal(action.max_slippage_bps) / 100}% slippage bound",
+                hint="swap a smaller amount, or allow more slippage",
+            )
+        router = ctx.book.uniswap_v3.swap_router02
+        r = contract(ctx.w3, "swap_router02", router)
+        eth_in, eth_out = action.token_in.address is None, action.token_out.address is None
+        recipient = ROUTER_ITSELF if eth_out else ctx.wallet
+        bound_in = max_in(quote, action.max_slippage_bps)
+        bound_out = min_out(quote, action.max_slippage_bps)
+        if action.kind == "exact_in":
+            spend = quote.amount_in
+            inner = [
+                r.encode_abi("exactInput", args=[(quote.route.path(), recipient, spend, bound_out)])
+            ]
+        else:
+            spend = bound_in
+            params = (quote.route.path(reverse=True), recipient, quote.amount_out, bound_in)
+            inner = [r.encode_abi("exactOutput", args=[params])]
+        if eth_out:
+            minimum = bound_out if action.kind == "exact_in" else quote.amount_out
+            inner.append(r.encode_abi("unwrapWETH9", args=[minimum, ctx.wallet]))
+        if eth_in and action.kind == "exact_out":
+            inner.append(r.encode_abi("refundETH", args=[]))
+        deadline = ctx.now + DEADLINE_SECONDS
+        data = r.encode_abi("multicall", args=[deadline, [bytes.fromhex(x[2:]) for x in inner]])
+        label = self._label(action, quote, bound_in, bound_out)
+        swap = Call(router, bytes.fromhex(data[2:]), spend if eth_in else 0, label)
+        calls: list[Call] = []
+        if not eth_in:
+            calls += approve(ctx, tin, router, spend, "Uniswap's SwapRouter02")
+        calls.append(swap)
+        if not eth_in and action.kind == "exact_out":
+            calls.append(reset_approval(ctx, tin, router, "Uniswap's SwapRouter02"))
+        return Built(tuple(calls), quote)
+
+    @staticmethod
+    def _erc20(ctx: ChainContext, tok: Token) -> Token:
+        """The ERC-20 a pool trades: WETH stands in for native ETH."""
+        return token(ctx.w3, ctx.book, "WETH") if tok.address is None else tok
+
+    @staticmethod
+    def _label(action: Swap, quote: Quote, bound_in: int, bound_out: int) -> str:
+        tin, tout = action.token_in, action.token_out
+        if action.kind == "exact_in":
+            return (
+                f"swap {tin.show(quote.amount_in)} {tin.symbol} for at least "
+                f"{tout.show(bound_out)} {tout.symbol} via {quote.route.describe()}"
+            )
+        return (
+            f"buy {tout.show(quote.amount_out)} {tout.symbol} for at most "
+            f"{tin.show(bound_in)} {tin.symbol} via {quote.route.describe()}"
+        )

@@ -1,0 +1,1 @@
+"""WETH9: wrap ETH into WETH and unwrap it back."""
