@@ -1,0 +1,238 @@
+"""The journal: every plan, step and transaction with its status, written before and after each send.
+
+Statuses of a transaction, in order: ``planned``, ``simulated``, ``authorised``, ``signed`` (its hash
+is known and recorded *before* it is sent), ``sent``, then ``confirmed`` or ``failed``. A plan is
+``planned``, ``simulated``, ``denied``, ``dry_run``, ``executing``, ``done`` or ``failed``. Because
+the hash is written before the send, an interrupted run can always be told apart: a ``signed`` or
+``sent`` transaction is looked up by hash on resume and never sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.db import connect, transaction
+from agent.errors import DefiAgentError
+from tools.tx import Call
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS plans (
+    id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    intent TEXT NOT NULL,
+    plan_json TEXT NOT NULL,
+    status TEXT NOT NULL,
+    chain_id INTEGER NOT NULL,
+    wallet TEXT NOT NULL,
+    session_id TEXT,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS txs (
+    plan_id TEXT NOT NULL REFERENCES plans(id),
+    step INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    to_address TEXT NOT NULL,
+    data TEXT NOT NULL,
+    value TEXT NOT NULL,
+    status TEXT NOT NULL,
+    tx_hash TEXT,
+    nonce INTEGER,
+    gas_used INTEGER,
+    authorization TEXT,
+    simulated_deltas TEXT,
+    error TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (plan_id, step, idx)
+);
+CREATE TABLE IF NOT EXISTS plan_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    plan_id TEXT NOT NULL REFERENCES plans(id),
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+FINAL_TX = frozenset({"confirmed", "failed"})
+
+
+@dataclass(frozen=True)
+class TxRecord:
+    plan_id: str
+    step: int
+    idx: int
+    call: Call
+    status: str
+    tx_hash: str | None
+    nonce: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    id: str
+    created_at: float
+    intent: str
+    plan: dict[str, Any]
+    status: str
+    chain_id: int
+    wallet: str
+    session_id: str | None
+    error: str | None
+
+
+class Journal:
+    def __init__(self, data_dir: Path) -> None:
+        self.conn: sqlite3.Connection = connect(data_dir)
+        self.conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def new_plan(self, intent: str, plan: dict[str, Any], chain_id: int, wallet: str) -> str:
+        plan_id = uuid.uuid4().hex[:12]
+        now = time.time()
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO plans VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, NULL, NULL)",
+                (plan_id, now, now, intent, json.dumps(plan), chain_id, wallet),
+            )
+        self.event(plan_id, "planned", {"intent": intent})
+        return plan_id
+
+    def set_plan_status(
+        self, plan_id: str, status: str, *, error: str | None = None, session_id: str | None = None
+    ) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                "UPDATE plans SET status = ?, error = COALESCE(?, error), "
+                "session_id = COALESCE(?, session_id), updated_at = ? WHERE id = ?",
+                (status, error, session_id, time.time(), plan_id),
+            )
+        self.event(plan_id, status, {"error": error} if error else {})
+
+    def record_calls(
+        self, plan_id: str, step: int, calls: tuple[Call, ...], deltas: dict[str, int], status: str
+    ) -> None:
+        """Record a step's calls (replacing an earlier version of the same step that was never sent)."""
+        now = time.time()
+        with transaction(self.conn):
+            sent = self.conn.execute(
+                "SELECT COUNT(*) FROM txs WHERE plan_id = ? AND step = ? AND tx_hash IS NOT NULL",
+                (plan_id, step),
+            ).fetchone()[0]
+            if sent:
+                raise DefiAgentError(f"step {step} of plan {plan_id} already has sent transactions")
+            self.conn.execute("DELETE FROM txs WHERE plan_id = ? AND step = ?", (plan_id, step))
+            self.conn.executemany(
+                "INSERT INTO txs (plan_id, step, idx, label, to_address, data, value, status, "
+                "simulated_deltas, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        plan_id,
+                        step,
+                        i,
+                        c.label,
+                        c.to,
+                        c.data.hex(),
+                        str(c.value),
+                        status,
+                        json.dumps(deltas),
+                        now,
+                    )
+                    for i, c in enumerate(calls)
+                ],
+            )
+
+    def set_tx(
+        self,
+        plan_id: str,
+        step: int,
+        idx: int,
+        status: str,
+        *,
+        tx_hash: str | None = None,
+        nonce: int | None = None,
+        gas_used: int | None = None,
+        authorization: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                "UPDATE txs SET status = ?, tx_hash = COALESCE(?, tx_hash), nonce = COALESCE(?, nonce), "
+                "gas_used = COALESCE(?, gas_used), authorization = COALESCE(?, authorization), "
+                "error = COALESCE(?, error), updated_at = ? WHERE plan_id = ? AND step = ? AND idx = ?",
+                (
+                    status,
+                    tx_hash,
+                    nonce,
+                    gas_used,
+                    json.dumps(authorization) if authorization is not None else None,
+                    error,
+                    time.time(),
+                    plan_id,
+                    step,
+                    idx,
+                ),
+            )
+
+    def event(self, plan_id: str, kind: str, detail: dict[str, Any]) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO plan_events (plan_id, at, kind, detail) VALUES (?, ?, ?, ?)",
+                (plan_id, time.time(), kind, json.dumps(detail, default=str)),
+            )
+
+    def plan(self, plan_id: str) -> PlanRecord | None:
+        row = self.conn.execute("SELECT * FROM plans WHERE id = ?", (plan_id,)).fetchone()
+        return _plan(row) if row else None
+
+    def plans(self, limit: int = 50) -> list[PlanRecord]:
+        rows = self.conn.execute("SELECT * FROM plans ORDER BY created_at DESC LIMIT ?", (limit,))
+        return [_plan(r) for r in rows]
+
+    def txs(self, plan_id: str) -> list[TxRecord]:
+        rows = self.conn.execute(
+            "SELECT * FROM txs WHERE plan_id = ? ORDER BY step, idx", (plan_id,)
+        )
+        return [
+            TxRecord(
+                r["plan_id"],
+                r["step"],
+                r["idx"],
+                Call(r["to_address"], bytes.fromhex(r["data"]), int(r["value"]), r["label"]),
+                r["status"],
+                r["tx_hash"],
+                r["nonce"],
+                r["error"],
+            )
+            for r in rows
+        ]
+
+    def authorizations(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT authorization FROM txs WHERE authorization IS NOT NULL ORDER BY updated_at"
+        )
+        return [json.loads(r["authorization"]) for r in rows]
+
+
+def _plan(row: sqlite3.Row) -> PlanRecord:
+    return PlanRecord(
+        row["id"],
+        row["created_at"],
+        row["intent"],
+        json.loads(row["plan_json"]),
+        row["status"],
+        row["chain_id"],
+        row["wallet"],
+        row["session_id"],
+        row["error"],
+    )
