@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
+import click
 import typer
 
 from agent.errors import DefiAgentError
@@ -54,10 +55,28 @@ def main() -> None:
     except typer.Abort:
         sys.stderr.write("aborted\n")
         sys.exit(1)
-    except Exception as error:  # click usage errors and the like carry their own exit code
-        import click
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
+        sys.exit(_internal_error(error))
 
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
+
+def _internal_error(error: Exception) -> int:
+    """Log the traceback to the data directory and tell the user where, in one line."""
+    import tempfile
+    import time
+    import traceback
+    from pathlib import Path
+
+    from agent.cli.context import settings
+
+    try:
+        logs = settings().data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+    except (DefiAgentError, OSError):
+        logs = Path(tempfile.gettempdir())
+    path = logs / f"error-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    path.write_text("".join(traceback.format_exception(error)))
+    sys.stderr.write(f"internal error: {type(error).__name__}: {error} (details in {path})\n")
+    return 1
