@@ -46,7 +46,7 @@ def up(as_json: JsonFlag = False) -> None:
 
 @app.command()
 def down(as_json: JsonFlag = False) -> None:
-    """Stop the chain of this data directory."""
+    """Stop the chain of this data directory; the devnet keeps its state for the next `up`."""
     from tools.chain.running import down as stop
 
     stopped = stop(settings().data_dir, chain_config().rpc_url)
@@ -79,10 +79,12 @@ def status(as_json: JsonFlag = False) -> None:
 @app.command()
 def reset(as_json: JsonFlag = False) -> None:
     """Stop the chain and start it again from its initial state (the cached devnet image)."""
+    from tools.chain.running import discard_state
     from tools.chain.running import down as stop
     from tools.chain.running import up as start
 
     stop(settings().data_dir, chain_config().rpc_url)
+    discard_state(settings().data_dir)
     _describe(start(chain_config(), notify), as_json)
 
 

@@ -18,8 +18,10 @@ import pytest
 from agent.errors import ChainUnavailable
 from tests.chain.helpers import send
 from tests.conftest import run_cli
+from tools.chain.addressbook import AddressBook
 from tools.chain.anvil import Anvil, AnvilOptions, find_anvil
 from tools.chain.rpc import connect
+from tools.chain.running import DEVNET_WALLET
 from tools.erc20.reads import balance, token
 
 
@@ -195,3 +197,27 @@ def test_busy_port_is_reported(tmp_path: Path) -> None:
             Anvil(AnvilOptions(port=port), tmp_path / "a.log").start()
     assert caught.value.code == "port_busy"
     assert f"port {port} is already in use" in caught.value.message
+
+
+def test_state_survives_down_and_up_and_reset_discards_it(data_dir: Path) -> None:
+    """What the user did on the devnet is still there after `chain down` / `chain up`; `reset`
+    starts over from the devnet image."""
+    chain = json.loads(run_cli("chain", "up", "--json", data_dir=data_dir).stdout)
+    w3 = connect(chain["url"])
+    usdc = token(w3, AddressBook.model_validate(chain["book"]), "USDC")
+    send(
+        w3,
+        DEVNET_WALLET,
+        "erc20",
+        usdc.address,
+        "transfer",
+        "0x000000000000000000000000000000000000dEaD",
+        10**6,
+    )
+    assert run_cli("chain", "down", data_dir=data_dir).returncode == 0
+
+    again = json.loads(run_cli("chain", "up", "--json", data_dir=data_dir).stdout)
+    assert balance(connect(again["url"]), usdc, DEVNET_WALLET) == 50_000 * 10**6 - 10**6
+
+    fresh = json.loads(run_cli("chain", "reset", "--json", data_dir=data_dir).stdout)
+    assert balance(connect(fresh["url"]), usdc, DEVNET_WALLET) == 50_000 * 10**6

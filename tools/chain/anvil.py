@@ -87,6 +87,8 @@ class AnvilOptions:
 
     port: int | None = None
     load_state: Path | None = None
+    state: Path | None = None
+    """Load from this file if it exists, and write the chain's state back to it on exit."""
     fork_url: str | None = None
     fork_block: int | None = None
     chain_id: int | None = None
@@ -113,6 +115,8 @@ class Anvil:
         cmd = [str(find_anvil()), "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
         if opts.load_state is not None:
             cmd += ["--load-state", str(opts.load_state)]
+        if opts.state is not None:
+            cmd += ["--state", str(opts.state)]
         if opts.fork_url is not None:
             cmd += ["--fork-url", opts.fork_url, "--no-storage-caching"]
             if opts.fork_block is not None:

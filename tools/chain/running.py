@@ -104,6 +104,41 @@ def _redact(message: str, secret: str | None) -> str:
     return message.replace(secret, "<RPC URL>") if secret else message
 
 
+def saved_state(data_dir: Path) -> Path:
+    return data_dir / "chain-state.json"
+
+
+def _start_local(config: ChainConfig, log: Path, notify: Notify) -> tuple[Anvil, AddressBook]:
+    """The devnet, continuing from the state it was stopped in when there is one, else from the
+    cached image. anvil writes the state back to the data directory when it stops."""
+    import shutil
+
+    from tools.devnet.cache import cache_key, prepare
+
+    image = prepare(config.data_dir, config.wallet, notify)
+    state, key_file = saved_state(config.data_dir), config.data_dir / "chain-state.key"
+    key = cache_key(config.wallet)
+    if state.exists() and (not key_file.exists() or key_file.read_text() != key):
+        notify(
+            "the devnet image changed since the chain was last stopped; starting from the new image"
+        )
+        state.unlink()
+    if not state.exists():
+        shutil.copyfile(image.state, state)
+        key_file.write_text(key)
+    try:
+        return Anvil(AnvilOptions(state=state), log, detach=True).start(), image.book
+    except ChainUnavailable:
+        notify("the saved chain state could not be loaded; starting from the devnet image")
+        shutil.copyfile(image.state, state)
+        return Anvil(AnvilOptions(state=state), log, detach=True).start(), image.book
+
+
+def discard_state(data_dir: Path) -> None:
+    """Forget the state the devnet was stopped in, so the next `up` starts from the image."""
+    saved_state(data_dir).unlink(missing_ok=True)
+
+
 def up(config: ChainConfig, notify: Notify) -> RunningChain:
     """Start the chain of ``config`` in the background, or return the one already running."""
     running = status(config.data_dir)
@@ -111,12 +146,7 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
         return running
     log = log_path(config.data_dir)
     if config.profile == "local":
-        from tools.devnet.cache import prepare
-
-        image = prepare(config.data_dir, config.wallet, notify)
-        anvil = Anvil(AnvilOptions(load_state=image.state), log, detach=True)
-        anvil.start()
-        book = image.book
+        anvil, book = _start_local(config, log, notify)
     else:
         if not config.rpc_url:
             raise ConfigError(
