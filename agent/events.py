@@ -1,0 +1,135 @@
+"""The typed, frozen events the core service yields; every front end renders these and nothing else.
+
+Amounts are Decimal in token units; ``deltas`` map token symbols to the wallet's balance change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PlanProposed:
+    plan_id: str
+    intent: str
+    plan: dict[str, Any]
+    """The plan in DESIGN.md's JSON form."""
+    summary: str
+
+
+@dataclass(frozen=True)
+class CallPreview:
+    label: str
+    to: str
+    value: int
+    gas: int
+    ok: bool
+    revert_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class StepSimulated:
+    plan_id: str
+    step: int
+    """1-based, as in the plan."""
+    description: str
+    calls: tuple[CallPreview, ...]
+    deltas: dict[str, Decimal]
+    gas: int
+    fee_eth: Decimal
+    health_factor_after: Decimal | None
+    events: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.calls)
+
+
+@dataclass(frozen=True)
+class SimulationDone:
+    plan_id: str
+    steps: tuple[StepSimulated, ...]
+    block: int
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.steps)
+
+    @property
+    def deltas(self) -> dict[str, Decimal]:
+        total: dict[str, Decimal] = {}
+        for step in self.steps:
+            for symbol, amount in step.deltas.items():
+                total[symbol] = total.get(symbol, Decimal(0)) + amount
+        return {s: a for s, a in total.items() if a}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rule: str
+    allowed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    plan_id: str
+    allowed: bool
+    verdicts: tuple[Verdict, ...]
+    session: str
+    remaining: dict[str, str] = field(default_factory=dict)
+    needs_confirmation: bool = False
+
+    @property
+    def violations(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if not v.allowed)
+
+
+@dataclass(frozen=True)
+class TxSent:
+    plan_id: str
+    step: int
+    index: int
+    label: str
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class TxConfirmed:
+    plan_id: str
+    step: int
+    index: int
+    tx_hash: str
+    gas_used: int
+    success: bool
+
+
+@dataclass(frozen=True)
+class RunDone:
+    plan_id: str
+    status: str
+    """``done``, or ``dry_run`` when nothing was sent."""
+    deltas: dict[str, Decimal]
+    """Verified on chain after execution; the simulated ones for a dry run."""
+
+
+@dataclass(frozen=True)
+class RunFailed:
+    plan_id: str | None
+    code: str
+    message: str
+    exit_code: int
+
+
+Event = (
+    PlanProposed
+    | StepSimulated
+    | SimulationDone
+    | PolicyDecision
+    | TxSent
+    | TxConfirmed
+    | RunDone
+    | RunFailed
+)
