@@ -1,0 +1,164 @@
+"""Turn a plan step (DESIGN.md's JSON) into a concrete action: tokens from the address book,
+decimals read on chain, "NN%" and "max" from live balances, positions or debt, "output:N" from what
+step N produced in simulation.
+
+Balances are the wallet's on-chain balances plus what earlier steps of the plan change in
+simulation, so "swap ETH to USDC then supply all of it" supplies what the swap produced too.
+"max" of ETH keeps `GAS_RESERVE_WEI` for gas. A borrow needs an explicit amount: a percentage or
+"max" of borrowing power would put the position at the liquidation threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from agent.errors import BadInput
+from tools.aave_v3.reads import account
+from tools.actions import ALL, Action, Borrow, Repay, Supply, Swap, Transfer, Unwrap, Withdraw, Wrap
+from tools.chain.address import is_checksum_address
+from tools.erc20.reads import Token, balance, token
+from tools.protocol import ChainContext
+from tools.tx import NATIVE
+
+GAS_RESERVE_WEI = 10**16  # 0.01 ETH
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+_OUTPUT = re.compile(r"^output:(\d+)$")
+
+
+class Resolver:
+    def __init__(self, ctx: ChainContext) -> None:
+        self.ctx = ctx
+        self._wallet: dict[str, int] = {}
+
+    def token(self, symbol: str) -> Token:
+        return token(self.ctx.w3, self.ctx.book, symbol)
+
+    def wallet_balance(self, tok: Token, prior: Sequence[Mapping[str, int]]) -> int:
+        """On-chain balance plus the changes of earlier simulated steps."""
+        if tok.symbol not in self._wallet:
+            self._wallet[tok.symbol] = balance(self.ctx.w3, tok, self.ctx.wallet)
+        return self._wallet[tok.symbol] + sum(d.get(tok.symbol, 0) for d in prior)
+
+    def resolve(self, step: Mapping[str, Any], prior: Sequence[Mapping[str, int]]) -> Action:
+        """``prior[i]`` holds the simulated balance changes of step i + 1."""
+        kind = step["action"]
+        if kind == "swap":
+            tin, tout = self.token(step["token_in"]), self.token(step["token_out"])
+            exact_out = step.get("amount_kind") == "exact_out"
+            amount_token = tout if exact_out else tin
+            if exact_out and not _is_decimal(step["amount"]):
+                raise BadInput(
+                    "an exact-output swap needs an amount in tokens", code="invalid_amount"
+                )
+            raw = self._amount(step["amount"], amount_token, prior, self._wallet_base(tin, prior))
+            if not exact_out:
+                self._check_covers(tin, raw, prior)
+            return Swap(
+                tin,
+                tout,
+                "exact_out" if exact_out else "exact_in",
+                raw,
+                int(step["max_slippage_bps"]),
+            )
+        if kind == "wrap":
+            eth = self.token(NATIVE)
+            raw = self._amount(step["amount"], eth, prior, self._wallet_base(eth, prior))
+            self._check_covers(eth, raw, prior)
+            return Wrap(raw)
+        if kind == "unwrap":
+            weth = self.token("WETH")
+            raw = self._amount(step["amount"], weth, prior, self._wallet_base(weth, prior))
+            self._check_covers(weth, raw, prior)
+            return Unwrap(raw)
+        tok = self.token(step["token"])
+        if kind == "supply":
+            raw = self._amount(step["amount"], tok, prior, self._wallet_base(tok, prior))
+            self._check_covers(tok, raw, prior)
+            return Supply(tok, raw)
+        if kind == "transfer":
+            to = step["to"]
+            if not is_checksum_address(to):
+                raise BadInput(f"{to!r} is not a checksummed address", code="invalid_address")
+            raw = self._amount(step["amount"], tok, prior, self._wallet_base(tok, prior))
+            self._check_covers(tok, raw, prior)
+            return Transfer(tok, raw, to)
+        if kind == "borrow":
+            if not _is_decimal(step["amount"]) and not _OUTPUT.match(step["amount"]):
+                raise BadInput(
+                    "a borrow needs an amount in tokens: a percentage or max of borrowing power "
+                    "would put the position at the liquidation threshold",
+                    code="invalid_amount",
+                )
+            return Borrow(tok, self._amount(step["amount"], tok, prior, 0))
+        if kind == "withdraw":
+            if step["amount"] == "max":
+                return Withdraw(tok, ALL)
+            return Withdraw(
+                tok, self._amount(step["amount"], tok, prior, self._position(tok, debt=False))
+            )
+        if kind == "repay":
+            if step["amount"] == "max":
+                return Repay(tok, ALL)
+            return Repay(
+                tok, self._amount(step["amount"], tok, prior, self._position(tok, debt=True))
+            )
+        raise BadInput(f"unsupported action {kind!r}", code="unsupported")
+
+    def _wallet_base(self, tok: Token, prior: Sequence[Mapping[str, int]]) -> int:
+        """What "max" and "NN%" of a wallet balance refer to: all of it, less a gas reserve for ETH."""
+        held = self.wallet_balance(tok, prior)
+        return max(0, held - GAS_RESERVE_WEI) if tok.symbol == NATIVE else held
+
+    def _position(self, tok: Token, *, debt: bool) -> int:
+        symbol = "WETH" if tok.symbol == NATIVE else tok.symbol
+        for pos in account(self.ctx.w3, self.ctx.book, self.ctx.wallet).positions:
+            if pos.symbol == symbol:
+                return pos.borrowed_raw if debt else pos.supplied_raw
+        return 0
+
+    def _amount(self, text: str, tok: Token, prior: Sequence[Mapping[str, int]], base: int) -> int:
+        """Base units of ``text``: "1250.5", "50%" (of ``base``), "max" (``base``), "output:N"."""
+        if text == "max":
+            raw = base
+        elif match := _PERCENT.match(text):
+            raw = base * int(Decimal(match.group(1)) * 100) // 10_000
+        elif match := _OUTPUT.match(text):
+            raw = self._output(int(match.group(1)), tok, prior)
+        else:
+            try:
+                raw = tok.to_raw(Decimal(text))
+            except InvalidOperation:
+                raise BadInput(f"{text!r} is not an amount", code="invalid_amount") from None
+        if raw <= 0:
+            raise BadInput(f"the amount of {tok.symbol} comes to zero", code="invalid_amount")
+        return raw
+
+    @staticmethod
+    def _output(n: int, tok: Token, prior: Sequence[Mapping[str, int]]) -> int:
+        if not 1 <= n <= len(prior):
+            raise BadInput(
+                f"output:{n} refers to a step that does not come before this one",
+                code="invalid_amount",
+            )
+        produced = prior[n - 1].get(tok.symbol, 0)
+        if produced <= 0:
+            raise BadInput(f"step {n} produces no {tok.symbol}", code="invalid_amount")
+        return produced
+
+    def _check_covers(self, tok: Token, raw: int, prior: Sequence[Mapping[str, int]]) -> None:
+        held = self.wallet_balance(tok, prior)
+        if raw > held:
+            raise BadInput(
+                f"the plan needs {tok.show(raw)} {tok.symbol} but the wallet holds {tok.show(held)}",
+                code="insufficient_balance",
+            )
+
+
+def _is_decimal(text: str) -> bool:
+    try:
+        return Decimal(text) > 0
+    except InvalidOperation:
+        return False
