@@ -112,7 +112,9 @@ class RunDone:
     status: str
     """``done``, or ``dry_run`` when nothing was sent."""
     deltas: dict[str, Decimal]
-    """Verified on chain after execution; the simulated ones for a dry run."""
+    """Measured on chain after execution; the simulated ones for a dry run."""
+    mismatches: tuple[str, ...] = ()
+    """Tokens whose real change differs from the simulation beyond the tolerance, in words."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,65 @@
+"""What the core service needs from the intent parser, the policy engine and the signer.
+
+Each is a small protocol, so the service can be read without them and each can be tested on its
+own; `agent.wiring` builds the real ones from the settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from agent.events import Verdict
+from tools.tx import Call, SimulatedCall
+
+
+class Planner(Protocol):
+    def plan(self, text: str) -> dict[str, Any]:
+        """DESIGN.md's plan JSON for ``text``; raises `IntentError` when it cannot."""
+        ...
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """The policy engine's decision on a whole batch; ``grants`` go with each call to the signer."""
+
+    allowed: bool
+    verdicts: tuple[Verdict, ...]
+    session: str
+    remaining: Mapping[str, str]
+    needs_confirmation: bool
+    grants: tuple[Any, ...]
+
+
+class Authorizer(Protocol):
+    def authorize(
+        self,
+        calls: Sequence[Call],
+        simulated: Sequence[SimulatedCall],
+        health_factors: Sequence[Decimal | None],
+    ) -> Authorization: ...
+
+    def settle(self, grant: Any, *, spent: bool) -> None:
+        """Commit a grant's reservation once its transaction succeeded, release it otherwise."""
+        ...
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    raw: bytes
+    tx_hash: str
+    nonce: int
+
+
+class TxSigner(Protocol):
+    def sign(self, call: Call, gas: int, grant: Any) -> SignedTx:
+        """Sign ``call`` if ``grant`` authorises exactly it; the hash is known before sending."""
+        ...
+
+    def send(self, signed: SignedTx) -> dict[str, Any]:
+        """Send and wait for the receipt."""
+        ...
+
+    def receipt(self, tx_hash: str) -> dict[str, Any] | None: ...

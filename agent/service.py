@@ -1,0 +1,326 @@
+"""The core service every front end drives: text in, typed events out.
+
+`propose` parses, resolves, simulates and asks the policy engine; `execute` signs and sends exactly
+what was simulated and authorised, journals each transaction's hash before sending it, and checks
+the wallet's real balance changes against the simulation; `resume` finishes an interrupted plan
+without sending any transaction twice. Chain work runs in a thread so front ends stay responsive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from agent.errors import (
+    ChainUnavailable,
+    DefiAgentError,
+    PolicyDenied,
+    SimulationReverted,
+    TransactionReverted,
+)
+from agent.events import (
+    Event,
+    PlanProposed,
+    PolicyDecision,
+    RunDone,
+    RunFailed,
+    SimulationDone,
+    TxConfirmed,
+    TxSent,
+)
+from agent.journal import Journal
+from agent.preparer import Prepared, describe, prepare, step_event
+from agent.seams import Authorization, Authorizer, Planner, TxSigner
+from agent.verify import balances_of, verify
+from tools.protocol import ChainContext
+from tools.simulator import Simulator
+from tools.tx import Call
+
+GAS_HEADROOM = (13, 10)
+"""Gas limit = simulated gas x 1.3 + 30,000: a transaction landing a second after its simulation
+can cost more (a new Uniswap oracle observation, Aave interest accrual)."""
+GAS_EXTRA = 30_000
+
+
+@dataclass
+class _Ready:
+    plan_id: str
+    plan: dict[str, Any]
+    ctx: ChainContext
+    prepared: Prepared
+    authorization: Authorization
+
+
+class AgentService:
+    def __init__(
+        self,
+        *,
+        context: Callable[[], ChainContext],
+        journal: Journal,
+        planner: Planner,
+        authorizer: Authorizer,
+        signer: TxSigner,
+    ) -> None:
+        self._context = context
+        self.journal = journal
+        self.planner = planner
+        self.authorizer = authorizer
+        self.signer = signer
+        self._ready: dict[str, _Ready] = {}
+
+    async def propose(self, text: str) -> AsyncIterator[Event]:
+        """Plan, simulate and authorise ``text``: PlanProposed, StepSimulated..., SimulationDone,
+        PolicyDecision, or RunFailed at the first problem."""
+        plan_id: str | None = None
+        try:
+            plan = await asyncio.to_thread(self.planner.plan, text)
+            ctx = await asyncio.to_thread(self._context)
+            plan_id = self.journal.new_plan(text, plan, ctx.book.chain_id, ctx.wallet)
+            yield PlanProposed(plan_id, text, plan, plan.get("summary", ""))
+            prepared = await asyncio.to_thread(prepare, ctx, plan["steps"])
+            events = [step_event(ctx, plan_id, p) for p in prepared.steps]
+            for p, event in zip(prepared.steps, events, strict=True):
+                status = "simulated" if p.result.ok else "failed"
+                self.journal.record_calls(plan_id, p.index, p.built.calls, p.result.deltas, status)
+                yield event
+            yield SimulationDone(plan_id, tuple(events), prepared.block)
+            if not prepared.ok:
+                failed = prepared.failure
+                assert failed is not None and failed.result.failure is not None
+                raise SimulationReverted(
+                    f"step {failed.index} ({describe(failed.step)}) would revert: "
+                    f"{failed.result.failure.call.label}: {failed.result.failure.revert_reason}",
+                    hint="nothing was sent",
+                )
+            authorization = await asyncio.to_thread(self._authorize, prepared)
+            decision = PolicyDecision(
+                plan_id,
+                authorization.allowed,
+                authorization.verdicts,
+                authorization.session,
+                dict(authorization.remaining),
+                authorization.needs_confirmation,
+            )
+            if not authorization.allowed:
+                self.journal.set_plan_status(plan_id, "denied", session_id=authorization.session)
+                yield decision
+                reasons = "; ".join(v.message for v in decision.violations)
+                raise PolicyDenied(f"denied by policy: {reasons}", hint="nothing was sent")
+            for p in prepared.steps:
+                for i in range(len(p.built.calls)):
+                    self.journal.set_tx(plan_id, p.index, i, "authorised")
+            self.journal.set_plan_status(plan_id, "simulated", session_id=authorization.session)
+            self._ready[plan_id] = _Ready(plan_id, plan, ctx, prepared, authorization)
+            yield decision
+        except DefiAgentError as error:
+            if plan_id is not None:
+                status = "denied" if isinstance(error, PolicyDenied) else "failed"
+                self.journal.set_plan_status(plan_id, status, error=error.message)
+            yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
+
+    def _authorize(self, prepared: Prepared) -> Authorization:
+        calls, simulated, health = [], [], []
+        for p in prepared.steps:
+            for c in p.result.calls:
+                calls.append(c.call)
+                simulated.append(c)
+                health.append(p.result.health_factor_after)
+        return self.authorizer.authorize(calls, simulated, health)
+
+    def discard(self, plan_id: str, *, dry_run: bool = False) -> RunDone | None:
+        """Drop a proposed plan without sending anything; releases what the policy reserved."""
+        ready = self._ready.pop(plan_id, None)
+        if ready is None:
+            return None
+        for grant in ready.authorization.grants:
+            self.authorizer.settle(grant, spent=False)
+        self.journal.set_plan_status(plan_id, "dry_run" if dry_run else "discarded")
+        deltas: dict[str, Decimal] = {}
+        for step in ready.prepared.steps:
+            for symbol, raw in step.result.deltas.items():
+                deltas[symbol] = deltas.get(symbol, Decimal(0)) + _units(ready.ctx, symbol, raw)
+        return RunDone(plan_id, "dry_run" if dry_run else "discarded", deltas)
+
+    async def execute(self, plan_id: str, *, human_confirmed: bool) -> AsyncIterator[Event]:
+        """Send a proposed plan: TxSent / TxConfirmed per transaction, then RunDone or RunFailed."""
+        ready = self._ready.pop(plan_id, None)
+        if ready is None:
+            yield RunFailed(plan_id, "unknown_plan", f"no proposed plan {plan_id} to execute", 2)
+            return
+        if ready.authorization.needs_confirmation and not human_confirmed:
+            for grant in ready.authorization.grants:
+                self.authorizer.settle(grant, spent=False)
+            self.journal.set_plan_status(plan_id, "denied", error="needs a human's confirmation")
+            yield RunFailed(
+                plan_id,
+                "needs_confirmation",
+                "this plan is above the session's threshold for a human's confirmation; "
+                "headless runs refuse it (confirm it in `defi-agent chat` or without --yes)",
+                3,
+            )
+            return
+        calls = [
+            (p.index, i, c) for p in ready.prepared.steps for i, c in enumerate(p.result.calls)
+        ]
+        async for event in self._send(
+            ready.ctx, plan_id, calls, list(ready.authorization.grants), ready.prepared
+        ):
+            yield event
+
+    async def _send(
+        self,
+        ctx: ChainContext,
+        plan_id: str,
+        calls: list[tuple[int, int, Any]],
+        grants: list[Any],
+        prepared: Prepared | None,
+    ) -> AsyncIterator[Event]:
+        symbols = ctx.book.symbols
+        before = await asyncio.to_thread(balances_of, ctx, symbols)
+        self.journal.set_plan_status(plan_id, "executing")
+        fees = 0
+        for n, (step, idx, simulated) in enumerate(calls):
+            call: Call = simulated.call
+            grant = grants[n]
+            try:
+                gas = simulated.gas_used * GAS_HEADROOM[0] // GAS_HEADROOM[1] + GAS_EXTRA
+                signed = await asyncio.to_thread(self.signer.sign, call, gas, grant)
+                self.journal.set_tx(
+                    plan_id, step, idx, "signed", tx_hash=signed.tx_hash, nonce=signed.nonce
+                )
+                yield TxSent(plan_id, step, idx, call.label, signed.tx_hash)
+                receipt = await asyncio.to_thread(self.signer.send, signed)
+            except ChainUnavailable as error:
+                for later in grants[n + 1 :]:
+                    self.authorizer.settle(later, spent=False)
+                self.journal.set_plan_status(plan_id, "failed", error=error.message)
+                yield RunFailed(
+                    plan_id,
+                    error.code,
+                    f"{error.message}; resume with `defi-agent resume {plan_id}`",
+                    error.exit_code,
+                )
+                return
+            except DefiAgentError as error:
+                for later in grants[n:]:
+                    self.authorizer.settle(later, spent=False)
+                self.journal.set_tx(plan_id, step, idx, "failed", error=error.message)
+                self.journal.set_plan_status(plan_id, "failed", error=error.message)
+                yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
+                return
+            ok = int(receipt["status"]) == 1
+            gas_used = int(receipt["gasUsed"])
+            fees += gas_used * int(receipt.get("effectiveGasPrice", 0))
+            self.authorizer.settle(grant, spent=ok)
+            self.journal.set_tx(
+                plan_id, step, idx, "confirmed" if ok else "failed", gas_used=gas_used
+            )
+            yield TxConfirmed(plan_id, step, idx, signed.tx_hash, gas_used, ok)
+            if not ok:
+                reason = await asyncio.to_thread(self._revert_reason, ctx, call)
+                for later in grants[n + 1 :]:
+                    self.authorizer.settle(later, spent=False)
+                error = TransactionReverted(
+                    f"step {step}: {call.label} reverted on chain: {reason}",
+                    hint="later steps were not sent",
+                )
+                self.journal.set_plan_status(plan_id, "failed", error=error.message)
+                yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
+                return
+        after = await asyncio.to_thread(balances_of, ctx, symbols)
+        simulated_total: dict[str, int] = {}
+        if prepared is not None:
+            for p in prepared.steps:
+                for symbol, raw in p.result.deltas.items():
+                    simulated_total[symbol] = simulated_total.get(symbol, 0) + raw
+        actual = {s: after[s] - before[s] for s in symbols if after[s] != before[s]}
+        mismatches = verify(ctx, simulated_total, actual, fees) if prepared is not None else ()
+        self.journal.set_plan_status(plan_id, "done", error="; ".join(mismatches) or None)
+        self.journal.event(plan_id, "verified", {"actual": actual, "mismatches": list(mismatches)})
+        yield RunDone(
+            plan_id, "done", {s: _units(ctx, s, v) for s, v in actual.items()}, mismatches
+        )
+
+    async def resume(self, plan_id: str) -> AsyncIterator[Event]:
+        """Finish an interrupted plan: transactions with a recorded hash are looked up, never sent
+        again; the rest are simulated and authorised afresh, then sent."""
+        record = self.journal.plan(plan_id)
+        if record is None:
+            yield RunFailed(plan_id, "unknown_plan", f"the journal has no plan {plan_id}", 2)
+            return
+        if record.status == "done":
+            yield RunDone(plan_id, "done", {})
+            return
+        try:
+            ctx = await asyncio.to_thread(self._context)
+            pending = []
+            for tx in self.journal.txs(plan_id):
+                if tx.status == "confirmed":
+                    continue
+                if tx.tx_hash is not None:
+                    receipt = await asyncio.to_thread(self.signer.receipt, tx.tx_hash)
+                    if receipt is not None:
+                        ok = int(receipt["status"]) == 1
+                        self.journal.set_tx(
+                            plan_id,
+                            tx.step,
+                            tx.idx,
+                            "confirmed" if ok else "failed",
+                            gas_used=int(receipt["gasUsed"]),
+                        )
+                        yield TxConfirmed(
+                            plan_id, tx.step, tx.idx, tx.tx_hash, int(receipt["gasUsed"]), ok
+                        )
+                        if ok:
+                            continue
+                        raise TransactionReverted(
+                            f"step {tx.step}: {tx.call.label} reverted on chain",
+                            hint="the plan cannot be resumed",
+                        )
+                pending.append(tx)
+            if not pending:
+                self.journal.set_plan_status(plan_id, "done")
+                yield RunDone(plan_id, "done", {})
+                return
+            steps = [
+                tuple(t.call for t in pending if t.step == s)
+                for s in sorted({t.step for t in pending})
+            ]
+            results = await asyncio.to_thread(Simulator(ctx).simulate, steps)
+            for result in results:
+                if not result.ok:
+                    failure = result.failure
+                    assert failure is not None
+                    raise SimulationReverted(
+                        f"resuming would revert: {failure.call.label}: {failure.revert_reason}",
+                        hint="nothing was sent",
+                    )
+            simulated = [c for r in results for c in r.calls]
+            health = [r.health_factor_after for r in results for _ in r.calls]
+            authorization = await asyncio.to_thread(
+                self.authorizer.authorize, [c.call for c in simulated], simulated, health
+            )
+            if not authorization.allowed:
+                reasons = "; ".join(v.message for v in authorization.verdicts if not v.allowed)
+                raise PolicyDenied(f"denied by policy: {reasons}", hint="nothing was sent")
+        except DefiAgentError as error:
+            self.journal.set_plan_status(plan_id, "failed", error=error.message)
+            yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
+            return
+        calls = [(t.step, t.idx, c) for t, c in zip(pending, simulated, strict=True)]
+        async for event in self._send(ctx, plan_id, calls, list(authorization.grants), None):
+            yield event
+
+    def _revert_reason(self, ctx: ChainContext, call: Call) -> str:
+        (result,) = Simulator(ctx).simulate([(call,)])
+        failure = result.failure
+        return failure.revert_reason or "unknown" if failure else "it succeeds when replayed now"
+
+
+def _units(ctx: ChainContext, symbol: str, raw: int) -> Decimal:
+    from tools.erc20.reads import token
+
+    return token(ctx.w3, ctx.book, symbol).to_units(raw)
