@@ -33,7 +33,26 @@ class Authorization:
     grants: tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class SpendWindow:
+    label: str
+    used: Decimal
+    limit: Decimal
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    id: str
+    name: str
+    policy: str
+    expires_at: float
+    revoked: bool
+    windows: tuple[SpendWindow, ...]
+
+
 class Authorizer(Protocol):
+    def status(self) -> SessionStatus: ...
+
     def authorize(
         self,
         calls: Sequence[Call],

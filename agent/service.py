@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from agent import answers
 from agent.errors import (
     ChainUnavailable,
     DefiAgentError,
@@ -34,7 +35,10 @@ from agent.events import (
 from agent.journal import Journal
 from agent.preparer import Prepared, describe, prepare, step_event
 from agent.seams import Authorization, Authorizer, Planner, TxSigner
+from agent.snapshot import Snapshot
 from agent.verify import balances_of, verify
+from tools.aave_v3.reads import reserves
+from tools.portfolio import read_portfolio
 from tools.protocol import ChainContext
 from tools.simulator import Simulator
 from tools.tx import Call
@@ -314,10 +318,40 @@ class AgentService:
         async for event in self._send(ctx, plan_id, calls, list(authorization.grants), None):
             yield event
 
+    async def snapshot(self) -> Snapshot:
+        """The wallet, Aave, the session and the chain, read together for a UI's sidebar."""
+
+        def read() -> Snapshot:
+            ctx = self._context()
+            return Snapshot(
+                read_portfolio(ctx.w3, ctx.book, ctx.wallet),
+                reserves(ctx.w3, ctx.book),
+                self.authorizer.status(),
+                ctx.book.profile,
+            )
+
+        return await asyncio.to_thread(read)
+
+    async def block_number(self) -> int:
+        return await asyncio.to_thread(lambda: int(self._context().w3.eth.block_number))
+
+    async def answer(self, text: str) -> str | None:
+        """An answer from chain data when ``text`` is a question about the wallet, else None."""
+        if not _looks_like_question(text):
+            return None
+        return answers.answer(text, await self.snapshot())
+
     def _revert_reason(self, ctx: ChainContext, call: Call) -> str:
         (result,) = Simulator(ctx).simulate([(call,)])
         failure = result.failure
         return failure.revert_reason or "unknown" if failure else "it succeeds when replayed now"
+
+
+def _looks_like_question(text: str) -> bool:
+    lowered = text.strip().lower()
+    return lowered.endswith("?") or lowered.startswith(
+        ("what", "how much", "how many", "show", "my ")
+    )
 
 
 def _units(ctx: ChainContext, symbol: str, raw: int) -> Decimal:

@@ -1,0 +1,81 @@
+"""Answers to questions about the wallet ("what's my health factor?", "how much USDC do I have?"),
+written from a `Snapshot` of chain data; None for text that is not such a question."""
+
+from __future__ import annotations
+
+import re
+
+from strategies.tokens import resolve_symbol
+
+from agent.snapshot import Snapshot
+
+_HEALTH = re.compile(r"\bhealth\s*factor\b", re.I)
+_HOW_MUCH = re.compile(r"^\s*(?:how\s+much|how\s+many)\s+([a-z .]+?)\s+(?:do|have)\s+i\b", re.I)
+_BALANCE_OF = re.compile(r"^\s*(?:what(?:'s| is)\s+)?my\s+([a-z .]+?)\s+balance\b", re.I)
+_PORTFOLIO = re.compile(
+    r"^\s*(?:/?portfolio|(?:show|what(?:'s| is| are))\s+(?:me\s+)?my\s+(?:portfolio|balances|positions))\b",
+    re.I,
+)
+_RATES = re.compile(
+    r"^\s*(?:what(?:'s| is| are)\s+the\s+)?(?:aave\s+)?(?:rates|apys?|yields?|markets)\b", re.I
+)
+
+
+def _money(value: object) -> str:
+    return f"${value:,.2f}"
+
+
+def _amount(value: object) -> str:
+    text = f"{value:,.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def answer(text: str, s: Snapshot) -> str | None:
+    if _HEALTH.search(text) and ("?" in text or text.lower().startswith(("what", "show", "my"))):
+        return health(s)
+    match = _HOW_MUCH.match(text) or _BALANCE_OF.match(text)
+    if match:
+        symbol = resolve_symbol(match.group(1).strip())
+        holding = next((h for h in s.portfolio.holdings if h.symbol == symbol), None)
+        if holding is None:
+            return f"I don't know the token *{match.group(1).strip()}* on this chain."
+        return f"You have **{_amount(holding.amount)} {symbol}** ({_money(holding.usd)})."
+    if _PORTFOLIO.match(text):
+        return portfolio(s)
+    if _RATES.match(text):
+        return markets(s)
+    return None
+
+
+def health(s: Snapshot) -> str:
+    aave = s.portfolio.aave
+    if aave.health_factor is None:
+        return "You have no debt on Aave V3, so no health factor applies."
+    return (
+        f"Your Aave V3 health factor is **{aave.health_factor:.2f}** (liquidation below 1.00): "
+        f"collateral {_money(aave.collateral_usd)}, debt {_money(aave.debt_usd)}."
+    )
+
+
+def portfolio(s: Snapshot) -> str:
+    lines = ["| token | balance | value |", "|---|---:|---:|"]
+    lines += [
+        f"| {h.symbol} | {_amount(h.amount)} | {_money(h.usd)} |"
+        for h in s.portfolio.holdings
+        if h.amount
+    ]
+    lines.append(f"| **total** | | **{_money(s.portfolio.wallet_usd)}** |")
+    positions = [
+        f"- {p.symbol}: supplied {_amount(p.supplied)}, borrowed {_amount(p.borrowed)}"
+        for p in s.portfolio.aave.positions
+    ]
+    return "\n".join([*lines, "", "**Aave V3**", *(positions or ["- no positions"]), "", health(s)])
+
+
+def markets(s: Snapshot) -> str:
+    lines = ["| reserve | supply APY | borrow APY | utilisation |", "|---|---:|---:|---:|"]
+    lines += [
+        f"| {r.symbol} | {r.supply_apy:.2%} | {r.borrow_apy:.2%} | {r.utilisation:.1%} |"
+        for r in s.reserves
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,17 @@
+"""What the UIs show beside the chat: the wallet, Aave, the session and the chain, read at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.seams import SessionStatus
+from tools.aave_v3.reads import Reserve
+from tools.portfolio import Portfolio
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    portfolio: Portfolio
+    reserves: tuple[Reserve, ...]
+    session: SessionStatus | None
+    profile: str

@@ -1,0 +1,257 @@
+"""The chat app: composes the widgets and routes the core service's events to them.
+
+Every service call runs in a worker; widgets only display. `create_app` is the one factory the
+`defi-agent chat` command and the tests share, so tests drive exactly the app users run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from agent.errors import DefiAgentError
+from agent.events import (
+    Event,
+    PlanProposed,
+    PolicyDecision,
+    RunDone,
+    RunFailed,
+    SimulationDone,
+    TxConfirmed,
+    TxSent,
+)
+from agent.service import AgentService
+from agent.tui.chat import ChatLog
+from agent.tui.commands import Command, UnknownCommand, parse_command
+from agent.tui.help import HelpScreen
+from agent.tui.plan_card import PlanCard
+from agent.tui.prompt import Prompt
+from agent.tui.sidebar import Sidebar
+
+WELCOME = (
+    "**defi-agent**. Tell me what to do, e.g. *swap 1 ETH for USDC* or *earn yield on my USDC at "
+    "low risk*. I simulate every plan and check it against your session before anything is signed. "
+    "**F1** for help."
+)
+
+
+class AgentEvent(Message):
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class DefiAgentApp(App[None]):
+    TITLE = "defi-agent"
+    CSS = """
+    #main { height: 1fr; }
+    ChatLog { width: 1fr; }
+    Prompt { dock: bottom; margin: 0 0 1 0; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "execute", "execute"),
+        Binding("d", "dry_run", "dry run"),
+        Binding("n", "discard", "discard"),
+        Binding("e", "edit", "edit"),
+        Binding("f1", "help", "help"),
+        Binding("ctrl+q", "quit", "quit"),
+    ]
+
+    def __init__(
+        self, service: AgentService, profile: str, block_poll_seconds: float = 2.0
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.profile = profile
+        self.block_poll_seconds = block_poll_seconds
+        self.cards: dict[str, PlanCard] = {}
+        self.pending: str | None = None
+        self.last_intent = ""
+        self.last_block: int | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield ChatLog()
+            yield Sidebar()
+        yield Prompt()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ChatLog).add_agent(WELCOME)
+        self.query_one(Prompt).focus()
+        self.refresh_sidebar()
+        self.set_interval(self.block_poll_seconds, self.watch_blocks)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The plan keys work only while a plan waits for an answer and the prompt is empty."""
+        if action in ("execute", "dry_run", "discard", "edit"):
+            return self.pending is not None and not self.query_one(Prompt).value
+        return True
+
+    # input
+
+    def on_input_submitted(self, submitted: Prompt.Submitted) -> None:
+        text = submitted.value.strip()
+        prompt = self.query_one(Prompt)
+        prompt.value = ""
+        if not text:
+            return
+        prompt.remember(text)
+        chat = self.query_one(ChatLog)
+        chat.add_user(text)
+        try:
+            command = parse_command(text)
+        except UnknownCommand as error:
+            self.notify(str(error), severity="warning")
+            return
+        if command is not None:
+            self.run_command(command)
+            return
+        self.discard_pending()
+        self.last_intent = text
+        self.respond(text)
+
+    def run_command(self, command: Command) -> None:
+        chat = self.query_one(ChatLog)
+        if command.name == "/help":
+            self.action_help()
+        elif command.name == "/clear":
+            chat.clear()
+            self.cards.clear()
+            self.pending = None
+        else:
+            self.slash(command)
+
+    # workers
+
+    @work(exclusive=True, group="plan", exit_on_error=False)
+    async def respond(self, text: str) -> None:
+        answer = await self.service.answer(text)
+        if answer is not None:
+            self.query_one(ChatLog).add_agent(answer)
+            return
+        async for event in self.service.propose(text):
+            self.post_message(AgentEvent(event))
+
+    @work(exclusive=True, group="plan", exit_on_error=False)
+    async def send_plan(self, plan_id: str) -> None:
+        async for event in self.service.execute(plan_id, human_confirmed=True):
+            self.post_message(AgentEvent(event))
+        self.refresh_sidebar()
+
+    @work(exclusive=True, group="sidebar", exit_on_error=False)
+    async def refresh_sidebar(self) -> None:
+        snapshot = await self.service.snapshot()
+        self.last_block = snapshot.portfolio.block
+        self.query_one(Sidebar).show(snapshot)
+
+    @work(exclusive=True, group="blocks", exit_on_error=False)
+    async def watch_blocks(self) -> None:
+        block = await self.service.block_number()
+        if block != self.last_block:
+            self.refresh_sidebar()
+
+    @work(group="command", exit_on_error=False)
+    async def slash(self, command: Command) -> None:
+        reply = await self.service.command(command.name, command.args)
+        self.query_one(ChatLog).add_agent(reply)
+        self.refresh_sidebar()
+
+    def on_worker_state_changed(self, changed: Worker.StateChanged) -> None:
+        """The one place worker failures become notifications, with the specific reason."""
+        if changed.state != WorkerState.ERROR:
+            return
+        error = changed.worker.error
+        if isinstance(error, DefiAgentError):
+            message = error.one_line()
+        else:
+            message = f"{type(error).__name__}: {error}"
+        if changed.worker.group in ("sidebar", "blocks"):
+            self.query_one(Sidebar).show_offline(message)
+            if changed.worker.group == "blocks":
+                self.last_block = None
+                return
+        self.notify(message, severity="error", timeout=8)
+
+    # events
+
+    def on_agent_event(self, message: AgentEvent) -> None:
+        event = message.event
+        chat = self.query_one(ChatLog)
+        if isinstance(event, PlanProposed):
+            card = PlanCard(event)
+            self.cards[event.plan_id] = card
+            chat.add_widget(card)
+            return
+        card = self.cards.get(getattr(event, "plan_id", None) or "")
+        if isinstance(event, SimulationDone) and card:
+            card.show_simulation(event)
+        elif isinstance(event, PolicyDecision) and card:
+            card.show_decision(event)
+            self.pending = event.plan_id if event.allowed else None
+        elif isinstance(event, TxSent | TxConfirmed) and card:
+            card.show_tx(event)
+        elif isinstance(event, RunDone | RunFailed):
+            if card:
+                card.show_outcome(event)
+            if isinstance(event, RunFailed):
+                if not card:
+                    chat.add_agent(f"**{event.code}**: {event.message}")
+                self.notify(event.message, severity="error", timeout=8)
+            self.refresh_bindings()
+
+    # plan keys
+
+    def _take_pending(self) -> str | None:
+        plan_id, self.pending = self.pending, None
+        self.refresh_bindings()
+        return plan_id
+
+    def action_execute(self) -> None:
+        plan_id = self._take_pending()
+        if plan_id:
+            self.send_plan(plan_id)
+
+    def action_dry_run(self) -> None:
+        plan_id = self._take_pending()
+        if plan_id:
+            self._finish(plan_id, dry_run=True)
+
+    def action_discard(self) -> None:
+        self.discard_pending()
+
+    def discard_pending(self) -> None:
+        plan_id = self._take_pending()
+        if plan_id:
+            self._finish(plan_id, dry_run=False)
+
+    def _finish(self, plan_id: str, *, dry_run: bool) -> None:
+        done = self.service.discard(plan_id, dry_run=dry_run)
+        if done is not None and plan_id in self.cards:
+            self.cards[plan_id].show_outcome(done)
+
+    def action_edit(self) -> None:
+        self.discard_pending()
+        prompt = self.query_one(Prompt)
+        prompt.value = self.last_intent
+        prompt.cursor_position = len(prompt.value)
+        prompt.focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+
+def create_app(
+    service_factory: Callable[[], tuple[AgentService, str]], block_poll_seconds: float = 2.0
+) -> DefiAgentApp:
+    """The app users run; ``service_factory`` returns the core service and the profile name."""
+    service, profile = service_factory()
+    return DefiAgentApp(service, profile, block_poll_seconds)

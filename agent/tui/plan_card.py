@@ -1,0 +1,137 @@
+"""A plan card: what the agent understood, what the simulation says will happen, what the policy
+decided, and then what actually happened. It only displays events; the app owns the keys."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from agent.events import (
+    PlanProposed,
+    PolicyDecision,
+    RunDone,
+    RunFailed,
+    SimulationDone,
+    TxConfirmed,
+    TxSent,
+)
+from agent.tui.format import amount, signed
+
+
+class PlanCard(Static):
+    DEFAULT_CSS = """
+    PlanCard { border: round $primary; padding: 0 1; margin: 1 0 0 0; height: auto; }
+    PlanCard.denied { border: round $error; }
+    PlanCard.done { border: round $success; }
+    """
+
+    def __init__(self, proposed: PlanProposed) -> None:
+        super().__init__()
+        self.proposed = proposed
+        self.simulation: SimulationDone | None = None
+        self.decision: PolicyDecision | None = None
+        self.progress: list[str] = []
+        self.outcome: str = ""
+        self.border_title = f"plan {proposed.plan_id}"
+
+    def on_mount(self) -> None:
+        self.refresh_card()
+
+    @property
+    def plan_id(self) -> str:
+        return self.proposed.plan_id
+
+    def show_simulation(self, simulation: SimulationDone) -> None:
+        self.simulation = simulation
+        self.refresh_card()
+
+    def show_decision(self, decision: PolicyDecision) -> None:
+        self.decision = decision
+        if not decision.allowed:
+            self.add_class("denied")
+        self.refresh_card()
+
+    def show_tx(self, event: TxSent | TxConfirmed) -> None:
+        if isinstance(event, TxSent):
+            self.progress.append(
+                f"step {event.step}.{event.index + 1} sent {event.tx_hash[:12]}… {event.label}"
+            )
+        else:
+            verdict = "confirmed" if event.success else "REVERTED"
+            self.progress.append(
+                f"step {event.step}.{event.index + 1} {verdict}, gas {event.gas_used:,}"
+            )
+        self.refresh_card()
+
+    def show_outcome(self, event: RunDone | RunFailed) -> None:
+        if isinstance(event, RunDone):
+            changes = (
+                ", ".join(f"{signed(v)} {s}" for s, v in event.deltas.items())
+                or "no balance change"
+            )
+            label = {
+                "done": "Done, verified on chain",
+                "dry_run": "Dry run: nothing sent",
+                "discarded": "Discarded",
+            }
+            self.outcome = f"{label.get(event.status, event.status)}: {changes}"
+            if event.mismatches:
+                self.outcome += "\nDiffers from the simulation: " + "; ".join(event.mismatches)
+            self.set_class(event.status == "done", "done")
+        else:
+            self.outcome = f"Failed ({event.code}): {event.message}"
+            self.add_class("denied")
+        self.refresh_card()
+
+    def refresh_card(self) -> None:
+        parts: list[object] = [Text(self.proposed.summary or self.proposed.intent, style="bold")]
+        steps = Table(box=None, show_header=True, header_style="dim", expand=True)
+        for column in ("#", "step", "changes", "gas", "HF after"):
+            steps.add_column(column, overflow="fold")
+        simulated = {s.step: s for s in self.simulation.steps} if self.simulation else {}
+        for index, step in enumerate(self.proposed.plan.get("steps", []), start=1):
+            sim = simulated.get(index)
+            changes = ", ".join(f"{signed(v)} {s}" for s, v in sim.deltas.items()) if sim else "…"
+            if sim and not sim.ok:
+                failing = next(c for c in sim.calls if not c.ok)
+                changes = f"[red]reverts: {failing.revert_reason}[/red]"
+            hf = amount(sim.health_factor_after) if sim and sim.health_factor_after else "–"
+            steps.add_row(
+                str(index), _step_words(step), changes, f"{sim.gas:,}" if sim else "…", hf
+            )
+        parts.append(steps)
+        if self.simulation is not None:
+            fee = sum((s.fee_eth for s in self.simulation.steps), Decimal(0))
+            parts.append(
+                Text(
+                    f"simulated at block {self.simulation.block}; network fee ≈ {amount(fee)} ETH",
+                    style="dim",
+                )
+            )
+        if self.decision is not None:
+            for verdict in self.decision.verdicts:
+                mark, style = ("✓", "green") if verdict.allowed else ("✗", "red")
+                parts.append(Text(f"{mark} {verdict.rule}: {verdict.message}", style=style))
+            if self.decision.allowed:
+                parts.append(Text("y execute · d dry run · n discard · e edit", style="bold"))
+        parts.extend(Text(line, style="dim") for line in self.progress)
+        if self.outcome:
+            parts.append(Text(self.outcome, style="bold"))
+        self.update(Group(*parts))
+
+
+def _step_words(step: dict[str, object]) -> str:
+    kind = step["action"]
+    if kind == "swap":
+        if step.get("amount_kind") == "exact_out":
+            return f"buy {step['amount']} {step['token_out']} with {step['token_in']}"
+        return f"swap {step['amount']} {step['token_in']} → {step['token_out']}"
+    if kind == "transfer":
+        return f"send {step['amount']} {step['token']} to {str(step['to'])[:10]}…"
+    if kind in ("wrap", "unwrap"):
+        return f"{kind} {step['amount']}"
+    return f"{kind} {step['amount']} {step['token']} (Aave)"

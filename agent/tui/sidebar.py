@@ -1,0 +1,80 @@
+"""The sidebar: wallet balances in USD, Aave positions with APYs and health factor, the session's
+spend and expiry, and the chain. It shows a `Snapshot`; the app refreshes it."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Group
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from agent.snapshot import Snapshot
+from agent.tui.format import amount, usd
+
+
+class Sidebar(Static):
+    DEFAULT_CSS = """
+    Sidebar { width: 32; border-left: solid $primary; padding: 0 1; height: 1fr; }
+    """
+
+    def show(self, snapshot: Snapshot) -> None:
+        self.update(render(snapshot))
+
+    def show_offline(self, message: str) -> None:
+        self.update(Text(f"chain unreachable\n{message}", style="red"))
+
+
+def render(s: Snapshot) -> Group:
+    parts: list[object] = [Text("Wallet", style="bold")]
+    wallet = Table.grid(expand=True)
+    wallet.add_column()
+    wallet.add_column(justify="right")
+    wallet.add_column(justify="right")
+    for h in s.portfolio.holdings:
+        if h.amount:
+            wallet.add_row(h.symbol, amount(h.amount), usd(h.usd))
+    parts += [wallet, Text(f"total {usd(s.portfolio.wallet_usd)}", style="dim"), Text("")]
+    parts.append(Text("Aave V3", style="bold"))
+    aave = s.portfolio.aave
+    apys = {r.symbol: r for r in s.reserves}
+    for pos in aave.positions:
+        r = apys.get(pos.symbol)
+        if pos.supplied:
+            parts.append(
+                Text(
+                    f"{pos.symbol} +{amount(pos.supplied)} @ {r.supply_apy:.2%}"
+                    if r
+                    else pos.symbol
+                )
+            )
+        if pos.borrowed:
+            parts.append(
+                Text(
+                    f"{pos.symbol} -{amount(pos.borrowed)} @ {r.borrow_apy:.2%}"
+                    if r
+                    else pos.symbol,
+                    style="yellow",
+                )
+            )
+    if not aave.positions:
+        parts.append(Text("no positions", style="dim"))
+    hf = "–" if aave.health_factor is None else f"{aave.health_factor:.2f}"
+    parts += [Text(f"health factor {hf}"), Text("")]
+    if s.session is not None:
+        parts.append(Text(f"Session {s.session.name}", style="bold"))
+        parts.append(Text(f"policy {s.session.policy}", style="dim"))
+        for window in s.session.windows:
+            used = float(window.used / window.limit) if window.limit else 1.0
+            parts.append(Text(f"{window.label}: {usd(window.used)} of {usd(window.limit)}"))
+            parts.append(ProgressBar(total=1.0, completed=min(used, 1.0), width=28))
+        left = int(s.session.expires_at - time.time())
+        parts.append(
+            Text("expired" if left <= 0 else f"expires in {left // 3600}h {left % 3600 // 60}m")
+        )
+        parts.append(Text(""))
+    parts.append(Text("Chain", style="bold"))
+    parts.append(Text(f"{s.profile} · id {s.portfolio.chain_id} · block {s.portfolio.block}"))
+    return Group(*parts)
