@@ -1,0 +1,125 @@
+"""The grounding check, applied to every plan whatever produced it: each amount, percentage, token,
+address and slippage value must be traceable to the user's words (after normalising "half",
+"a quarter", "all" and token aliases) or be a documented default; otherwise `ungrounded`.
+
+Documented defaults: "max" for a withdraw or repay that names no amount and for a goal ("earn
+yield on USDC") that names none; the policy's default slippage; "output:N" for a step that uses what
+an earlier step produced ("it", "the USDC").
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from agent.errors import IntentError
+from strategies.plan import StrategyPlan, produced_token
+from strategies.tokens import words_for
+from tools.chain.address import is_checksum_address
+
+_NUMBER = re.compile(
+    r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?|(?<![\w\d])\.\d+"
+)
+_PERCENT_WORDS = {
+    "50": ("half",),
+    "25": ("quarter",),
+    "100": ("all", "everything", "entire", "whole"),
+}
+_MAX_WORDS = ("all", "everything", "max", "entire", "whole", "full", "every")
+_GOAL_WORDS = ("yield", "interest", "apy", "earn", "work", "returns")
+
+
+def _numbers(text: str) -> set[Decimal]:
+    found = set()
+    for raw in _NUMBER.findall(text):
+        try:
+            found.add(Decimal(raw.replace(",", "")))
+        except InvalidOperation:
+            continue
+    return found
+
+
+def _mentions(text: str, symbol: str) -> bool:
+    return any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", text) for w in words_for(symbol))
+
+
+def check(plan: StrategyPlan, text: str, default_slippage_bps: int) -> StrategyPlan:
+    """``plan`` if everything in it comes from ``text`` or a documented default; else `ungrounded`."""
+    lowered = text.lower()
+    numbers = _numbers(lowered)
+    goal = any(w in lowered for w in _GOAL_WORDS)
+    produced: list[str | None] = []
+    for index, step in enumerate(plan.steps, start=1):
+        data = step.model_dump()
+        for field in ("token", "token_in", "token_out"):
+            symbol = data.get(field)
+            if symbol is None:
+                continue
+            carried = data["amount"].startswith("output:") and field in ("token", "token_in")
+            if (
+                not carried
+                and not _mentions(lowered, symbol)
+                and not (symbol == "WETH" and data["action"] == "wrap")
+            ):
+                raise IntentError(
+                    "ungrounded", f"step {index} names {symbol}, which the request does not mention"
+                )
+        if data["action"] in ("wrap",) and not _mentions(lowered, "ETH"):
+            raise IntentError(
+                "ungrounded", f"step {index} wraps ETH, which the request does not mention"
+            )
+        _check_amount(index, data, lowered, numbers, goal, produced)
+        if "to" in data:
+            if data["to"].lower() not in lowered:
+                raise IntentError(
+                    "ungrounded",
+                    f"step {index} sends to {data['to']}, an address the request does not contain",
+                )
+            if not is_checksum_address(data["to"]):
+                raise IntentError("invalid_address", f"{data['to']} is not a checksummed address")
+        if "max_slippage_bps" in data and data["max_slippage_bps"] != default_slippage_bps:
+            bps = Decimal(data["max_slippage_bps"])
+            if bps not in numbers and bps / 100 not in numbers:
+                raise IntentError(
+                    "ungrounded",
+                    f"step {index} allows {bps} bps of slippage, which the request does not state",
+                )
+        produced.append(produced_token(data))
+    return plan
+
+
+def _check_amount(
+    index: int,
+    data: dict[str, object],
+    text: str,
+    numbers: set[Decimal],
+    goal: bool,
+    produced: list[str | None],
+) -> None:
+    amount = str(data["amount"])
+    if amount == "max":
+        if data["action"] in ("withdraw", "repay") or goal or any(w in text for w in _MAX_WORDS):
+            return
+        raise IntentError(
+            "ungrounded",
+            f"step {index} uses all of the balance, which the request does not ask for",
+        )
+    if amount.startswith("output:"):
+        n = int(amount.split(":")[1])
+        if not 1 <= n < index or produced[n - 1] is None:
+            raise IntentError(
+                "ungrounded",
+                f"step {index} uses the output of step {n}, which produces nothing before it",
+            )
+        return
+    if amount.endswith("%"):
+        value = amount[:-1]
+        if Decimal(value) in numbers or any(w in text for w in _PERCENT_WORDS.get(value, ())):
+            return
+        raise IntentError(
+            "ungrounded", f"step {index} uses {amount}, which the request does not state"
+        )
+    if Decimal(amount) not in numbers:
+        raise IntentError(
+            "ungrounded", f"step {index} uses the amount {amount}, which the request does not state"
+        )

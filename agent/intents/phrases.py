@@ -1,0 +1,144 @@
+"""Phrase-level parsing for the rule parser: amounts, token words, slippage, addresses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from agent.errors import IntentError
+from strategies.plan import MAX_SLIPPAGE_BPS
+from strategies.tokens import AMBIGUOUS, resolve_symbol
+
+NUMBER = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+"
+_NUMBER = re.compile(rf"^(?:{NUMBER})$")
+_WORD_AMOUNTS = {
+    "all": "max",
+    "everything": "max",
+    "max": "max",
+    "maximum": "max",
+    "the max": "max",
+    "the maximum": "max",
+    "the whole": "max",
+    "entire": "max",
+    "all of": "max",
+    "half": "50%",
+    "a half": "50%",
+    "half of": "50%",
+    "quarter": "25%",
+    "a quarter": "25%",
+    "a quarter of": "25%",
+    "quarter of": "25%",
+}
+_FILLER = {
+    "my",
+    "the",
+    "of",
+    "some",
+    "your",
+    "our",
+    "tokens",
+    "token",
+    "coins",
+    "coin",
+    "balance",
+    "worth",
+}
+_SLIPPAGE = re.compile(
+    r"(?:,?\s*(?:with|at|and|using)?\s*(?:a\s+)?(?:max(?:imum)?\s+)?slippage(?:\s+tolerance)?\s*(?:of|at|to|=|:)?\s*"
+    r"(?P<a>\d+(?:\.\d+)?)\s*(?P<ua>%|percent|bps|basis points?)"
+    r"|,?\s*(?:with|at|and)?\s*(?P<b>\d+(?:\.\d+)?)\s*(?P<ub>%|percent|bps|basis points?)\s*(?:max(?:imum)?\s+)?slippage(?:\s+tolerance)?)",
+    re.I,
+)
+ADDRESS = re.compile(r"\b0x[0-9a-zA-Z]+\b")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """An amount phrase: the plan's amount text, or None when the phrase names no amount."""
+
+    amount: str | None
+    token_words: str
+
+
+def number(text: str) -> str:
+    """A decimal amount as the plan writes it: no thousands separators, no trailing zeros."""
+    if not _NUMBER.match(text):
+        raise IntentError(
+            "invalid_amount",
+            f"{text!r} is not a number I can read: write it like 1250.5 or 1,250.5",
+        )
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        raise IntentError("invalid_amount", f"{text!r} is not a number") from None
+    if value <= 0:
+        raise IntentError("invalid_amount", f"the amount must be more than zero, not {text}")
+    if value >= Decimal(10) ** 15:
+        raise IntentError("invalid_amount", f"{text} is not a plausible amount")
+    normal = format(value.normalize(), "f")
+    return normal
+
+
+def slippage(text: str) -> tuple[str, int | None]:
+    """The text without its slippage phrase, and the slippage in basis points if one was named."""
+    match = _SLIPPAGE.search(text)
+    if match is None:
+        return text, None
+    value = Decimal(match.group("a") or match.group("b"))
+    unit = (match.group("ua") or match.group("ub")).lower()
+    bps = value if unit.startswith(("bps", "basis")) else value * 100
+    if not 0 <= bps <= MAX_SLIPPAGE_BPS or bps != bps.to_integral():
+        raise IntentError(
+            "invalid_amount",
+            f"slippage must be a whole number of basis points between 0 and 50% (5000 bps), not {match.group(0).strip()}",
+        )
+    return (text[: match.start()] + text[match.end() :]).strip(" ,"), int(bps)
+
+
+def quantity(phrase: str) -> Quantity:
+    """Split "1,250.5 usdc", "half of my dai", "50% of my eth", "all my btc", "usdc" into amount
+    and token words."""
+    words = phrase.strip().split()
+    amount: str | None = None
+    rest = words
+    if (
+        words
+        and (pct := re.fullmatch(r"(\d+(?:\.\d+)?)(%|percent)?", words[0]))
+        and (pct.group(2) or (len(words) > 1 and words[1] in ("%", "percent", "pct")))
+    ):
+        value = Decimal(pct.group(1))
+        if not 0 < value <= 100:
+            raise IntentError(
+                "invalid_amount",
+                f"a percentage must be above 0% and at most 100%, not {pct.group(1)}%",
+            )
+        amount = f"{format(value.normalize(), 'f')}%"
+        rest = words[1:] if pct.group(2) else words[2:]
+    elif words and re.fullmatch(rf"{NUMBER}|\d[\d,.]*", words[0]):
+        amount = number(words[0])
+        rest = words[1:]
+    else:
+        for size in (3, 2, 1):
+            head = " ".join(words[:size])
+            if head in _WORD_AMOUNTS:
+                amount = _WORD_AMOUNTS[head]
+                rest = words[size:]
+                break
+    rest = [w for w in rest if w not in _FILLER]
+    return Quantity(amount, " ".join(rest))
+
+
+def token(words: str, known: tuple[str, ...]) -> str:
+    """The symbol ``words`` names; `IntentError` when it names none, or is ambiguous."""
+    cleaned = words.strip()
+    if not cleaned:
+        raise IntentError("needs_clarification", "Which token?")
+    if cleaned in AMBIGUOUS:
+        raise IntentError("needs_clarification", f"Which one do you mean: {AMBIGUOUS[cleaned]}?")
+    symbol = resolve_symbol(cleaned, known)
+    if symbol is None:
+        raise IntentError(
+            "unknown_token", f"I don't know the token {cleaned!r}; known tokens: {', '.join(known)}"
+        )
+    return symbol

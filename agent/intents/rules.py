@@ -1,0 +1,378 @@
+"""The offline rule parser: deterministic, fast, and broad; anything it does not understand is an
+`IntentError` with a code, never a guess.
+
+A request is split into clauses ("... then ...", "... and <verb> ..."); each clause starts with a
+verb that names its action. "it", "them", "that" or "the <token>" refer to what the previous step
+produced ("output:N"). Slippage is read from the whole request and applies to its swaps; without
+one, swaps get the policy's default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.errors import IntentError
+from agent.intents.phrases import ADDRESS, Quantity, quantity, slippage, token
+from agent.intents.summary import risk_of, summarise
+from strategies.plan import StrategyPlan, produced_token
+from strategies.tokens import DEFAULT_SYMBOLS
+from tools.chain.address import is_address, is_checksum_address, to_checksum_address
+
+Step = dict[str, Any]
+GoalPlanner = Callable[[str, str | None, str, str], StrategyPlan]
+"""(token, amount or None, risk, intent) -> plan; see strategies.goals."""
+
+_POLITE = re.compile(
+    r"^(?:(?:please|pls|hey|ok|okay|now|so)\s+|(?:can|could|would) you\s+|i(?:'d| would) like to\s+|i want to\s+|i wanna\s+|let'?s\s+|go ahead and\s+)+"
+)
+_INJECTION = re.compile(
+    r"ignore (?:all |any )?(?:previous|prior|above|earlier)|disregard|system prompt|you are now|new instructions|developer mode|jailbreak",
+    re.I,
+)
+_UNSUPPORTED = (
+    (
+        r"\bstak(?:e|ing)\b|\bunstake\b|\brestak",
+        "staking is not supported (swaps, Aave lending, transfers, wrapping are)",
+    ),
+    (
+        r"\bbridge\b|\bbridging\b|\bcross-?chain\b",
+        "bridging is not supported; this agent acts on one chain",
+    ),
+    (
+        r"\bperps?\b|\bperpetual|\bleverage\b|\blong\b|\bshort\b|\bmargin\b|\bfutures?\b|\boptions?\b",
+        "perpetuals, leverage and derivatives are not supported",
+    ),
+    (
+        r"\bapprov(?:e|al|als)\b|\ballowance\b",
+        "approvals are not asked for directly: the agent approves exactly what each step spends",
+    ),
+    (r"\bnfts?\b|\bmint\b", "NFTs are not supported"),
+    (r"\bliquidity\b|\blp\b", "providing liquidity is not supported"),
+)
+_GOAL = re.compile(
+    r"^(?:earn|get|make|find|generate|want)\s+(?:some\s+|the\s+)?(?:best\s+|safe\s+|passive\s+)?(?:yield|interest|apy|returns?)\s+(?:on|for|with|from)\s+(?P<what>.+?)$"
+    r"|^(?:best|highest|safest)\s+(?:yield|apy|interest|rate)\s+(?:on|for)\s+(?P<what2>.+?)$"
+    r"|^put\s+(?P<what3>.+?)\s+to\s+work$"
+    r"|^(?:make|let)\s+(?P<what4>.+?)\s+(?:earn|work)(?:\s+(?:yield|interest))?$"
+)
+_RISK = re.compile(
+    r"\s*(?:,|with|at|for)?\s*(?:a\s+)?(?P<risk>low|medium|moderate|high)\s+risk(?:\s+(?:level|tolerance))?\s*$"
+)
+_VERBS = (
+    ("swap", r"swap|trade|exchange|convert"),
+    ("sell", r"sell"),
+    ("buy", r"buy|purchase|get me|acquire"),
+    ("supply", r"supply|lend|deposit|put"),
+    (
+        "borrow",
+        r"borrow|take out a loan of|take out a loan|take a loan of|take a loan|get a loan of",
+    ),
+    ("withdraw", r"withdraw|take out|remove|pull out|pull|redeem"),
+    ("repay", r"repay|pay back|pay off|payback|pay down"),
+    ("transfer", r"send|transfer|pay"),
+    ("unwrap", r"unwrap"),
+    ("wrap", r"wrap"),
+)
+_VERB = re.compile(r"^(?P<verb>" + "|".join(v for _, v in _VERBS) + r")\b\s*(?P<rest>.*)$")
+_SPLIT = re.compile(
+    r"\s*(?:[;.]\s+|,?\s*\b(?:and then|then|after that|afterwards|finally)\b\s*|,?\s*\band\b\s+(?=(?:"
+    + "|".join(v for _, v in _VERBS)
+    + r")\b)|,\s+(?=(?:"
+    + "|".join(v for _, v in _VERBS)
+    + r")\b))\s*"
+)
+_PRONOUN = re.compile(
+    r"^(?:all of\s+)?(?:it|them|that|those|this|the proceeds|the output|the result|what i get|what i got|the rest)$"
+)
+_HALF_PRONOUN = re.compile(
+    r"^(?:half|a quarter|\d+(?:\.\d+)?%) of (?:it|them|that|the proceeds|the output)$"
+)
+_PROTOCOL = re.compile(
+    r"\s+(?:on|to|into|in|at|from|via|through|using|with)\s+(?P<proto>aave(?:\s*v3)?|uniswap(?:\s*v3)?)\s*$"
+)
+_DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
+
+
+@dataclass
+class ParseContext:
+    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
+    default_slippage_bps: int = 50
+    goals: GoalPlanner | None = None
+    """Plans goal intents ("earn yield on USDC"); None when no strategy is available."""
+    addresses: dict[str, str] = field(default_factory=dict)
+
+
+class RuleParser:
+    def __init__(self, context: ParseContext | None = None) -> None:
+        self.context = context or ParseContext()
+
+    def parse(self, text: str) -> StrategyPlan:
+        intent = " ".join(text.split())
+        if not intent:
+            raise IntentError("needs_clarification", "What would you like to do?")
+        if len(intent) > 500:
+            raise IntentError(
+                "unsupported", "that request is too long; describe one plan of up to a few steps"
+            )
+        if _INJECTION.search(intent):
+            raise IntentError(
+                "unsupported",
+                "the request contains instructions to the agent; say only what you want done",
+            )
+        addresses: dict[str, str] = {}
+
+        def keep(match: re.Match[str]) -> str:
+            key = f"addr{len(addresses)}"
+            addresses[key] = match.group(0)
+            return key
+
+        lowered = ADDRESS.sub(keep, intent).lower().rstrip(" ?!.")
+        lowered, bps = slippage(lowered)
+        for pattern, message in _UNSUPPORTED:
+            if re.search(pattern, lowered):
+                raise IntentError("unsupported", message)
+        lowered = _POLITE.sub("", lowered).strip()
+        goal = self._goal(lowered, intent)
+        if goal is not None:
+            return goal
+        steps: list[Step] = []
+        for clause in filter(None, _SPLIT.split(lowered)):
+            steps.append(self._clause(_POLITE.sub("", clause).strip(), steps, addresses))
+        if not steps:
+            raise IntentError("unsupported", "I could not find anything to do in that request")
+        if len(steps) > 6:
+            raise IntentError("unsupported", "a plan has at most 6 steps")
+        for step in steps:
+            if step["action"] == "swap":
+                step["max_slippage_bps"] = self.context.default_slippage_bps if bps is None else bps
+        return StrategyPlan.model_validate(
+            {"intent": intent, "summary": summarise(steps), "risk": risk_of(steps), "steps": steps}
+        )
+
+    def _goal(self, lowered: str, intent: str) -> StrategyPlan | None:
+        risk = "low"
+        if match := _RISK.search(lowered):
+            risk = {"moderate": "medium"}.get(match.group("risk"), match.group("risk"))
+            lowered = lowered[: match.start()].strip()
+        match = _GOAL.match(lowered)
+        if match is None:
+            return None
+        what = next(g for g in match.groups() if g)
+        q = quantity(what)
+        symbol = token(q.token_words, self.context.symbols)
+        if self.context.goals is None:
+            raise IntentError("unsupported", "goal strategies are not available here")
+        return self.context.goals(symbol, q.amount, risk, intent)
+
+    def _clause(self, clause: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        match = _VERB.match(clause)
+        if match is None:
+            raise IntentError(
+                "unsupported",
+                f"I don't understand {clause!r}: start each step with swap, buy, sell, supply, withdraw, borrow, repay, send, wrap or unwrap",
+            )
+        verb = next(kind for kind, pattern in _VERBS if re.fullmatch(pattern, match.group("verb")))
+        rest = match.group("rest").strip()
+        protocol = None
+        if proto := _PROTOCOL.search(rest):
+            protocol = "uniswap-v3" if proto.group("proto").startswith("uniswap") else "aave-v3"
+            rest = rest[: proto.start()].strip()
+        if verb == "supply" and match.group("verb") == "put":
+            rest = re.sub(r"\s+(?:in|into|on|to)$", "", rest)
+        parse = getattr(self, f"_{verb}")
+        step: Step = parse(rest, steps, addresses)
+        expected = "uniswap-v3" if step["action"] == "swap" else "aave-v3"
+        if (
+            protocol is not None
+            and step["action"] in ("swap", "supply", "withdraw", "borrow", "repay")
+            and protocol != expected
+        ):
+            name = "Uniswap V3" if protocol == "uniswap-v3" else "Aave V3"
+            raise IntentError("unsupported", f"{step['action']} is not something {name} does here")
+        return step
+
+    # amounts and references
+
+    def _amount_token(
+        self, phrase: str, steps: list[Step], *, default: str | None, ask: str
+    ) -> tuple[str, str]:
+        phrase = phrase.strip()
+        if _HALF_PRONOUN.match(phrase):
+            raise IntentError(
+                "needs_clarification",
+                "I can use all of what the previous step produced, or an amount: how much?",
+            )
+        if _PRONOUN.match(phrase) or re.fullmatch(r"(?:all of )?the (?P<t>.+)", phrase):
+            named = re.fullmatch(r"(?:all of )?the (?P<t>.+)", phrase)
+            if named and not _PRONOUN.match(phrase):
+                symbol = token(named.group("t"), self.context.symbols)
+                ref = self._output_ref(steps, symbol)
+                if ref is not None:
+                    return ref, symbol
+                raise IntentError("needs_clarification", f"How much {symbol}?")
+            if not steps or (produced := produced_token(steps[-1])) is None:
+                raise IntentError(
+                    "needs_clarification", "What does 'it' refer to? Name the token and amount."
+                )
+            return f"output:{len(steps)}", produced
+        q: Quantity = quantity(phrase)
+        symbol = token(q.token_words, self.context.symbols)
+        amount = q.amount or default
+        if amount is None:
+            raise IntentError("needs_clarification", ask.format(symbol=symbol))
+        return amount, symbol
+
+    @staticmethod
+    def _output_ref(steps: list[Step], symbol: str) -> str | None:
+        for index in range(len(steps), 0, -1):
+            if produced_token(steps[index - 1]) == symbol:
+                return f"output:{index}"
+        return None
+
+    # one method per verb
+
+    def _swap(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        match = re.fullmatch(r"(?P<src>.+?)\s+(?:to|for|into|in exchange for)\s+(?P<dst>.+)", rest)
+        if match is None:
+            raise IntentError(
+                "needs_clarification", "What do you want to swap, and into which token?"
+            )
+        return self._trade(match.group("src"), match.group("dst"), steps)
+
+    _sell = _swap
+
+    def _buy(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        match = re.fullmatch(r"(?P<dst>.+?)\s+(?:with|using|for|from)\s+(?P<src>.+)", rest)
+        if match is None:
+            q = quantity(rest)
+            symbol = token(q.token_words, self.context.symbols)
+            raise IntentError(
+                "needs_clarification", f"What do you want to pay for the {symbol} with?"
+            )
+        return self._trade(match.group("src"), match.group("dst"), steps)
+
+    def _trade(self, src: str, dst: str, steps: list[Step]) -> Step:
+        source, target = quantity(src), quantity(dst)
+        if _PRONOUN.match(src.strip()) or re.fullmatch(r"(?:all of )?the .+", src.strip()):
+            amount, token_in = self._amount_token(
+                src, steps, default=None, ask="How much {symbol}?"
+            )
+            source = Quantity(amount, token_in)
+            token_in = source.token_words
+        else:
+            token_in = token(source.token_words, self.context.symbols)
+        token_out = token(target.token_words, self.context.symbols)
+        if token_in == token_out:
+            raise IntentError("invalid_amount", f"cannot swap {token_in} into itself")
+        if source.amount and target.amount:
+            raise IntentError(
+                "needs_clarification",
+                f"Name either how much {token_in} to spend or how much {token_out} to get, not both",
+            )
+        if {token_in, token_out} == {"ETH", "WETH"}:
+            amount = source.amount or target.amount
+            if amount is None:
+                raise IntentError("needs_clarification", f"How much {token_in}?")
+            return {"action": "wrap" if token_in == "ETH" else "unwrap", "amount": amount}
+        if target.amount:
+            if not re.fullmatch(r"\d+(?:\.\d+)?", target.amount):
+                raise IntentError(
+                    "invalid_amount",
+                    f"buying {target.amount} of {token_out} is not a fixed amount: name one",
+                )
+            return _swap_step(token_in, token_out, target.amount, "exact_out")
+        if source.amount is None:
+            raise IntentError("needs_clarification", f"How much {token_in} do you want to swap?")
+        return _swap_step(token_in, token_out, source.amount, "exact_in")
+
+    def _supply(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        amount, symbol = self._amount_token(
+            rest, steps, default=None, ask="How much {symbol} do you want to supply?"
+        )
+        return {"action": "supply", "protocol": "aave-v3", "token": symbol, "amount": amount}
+
+    def _withdraw(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        amount, symbol = self._amount_token(rest, steps, default="max", ask="")
+        return {"action": "withdraw", "protocol": "aave-v3", "token": symbol, "amount": amount}
+
+    def _borrow(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        amount, symbol = self._amount_token(
+            rest, steps, default=None, ask="How much {symbol} do you want to borrow?"
+        )
+        if not re.fullmatch(r"\d+(?:\.\d+)?", amount):
+            raise IntentError("invalid_amount", f"borrow a fixed amount of {symbol}, not {amount}")
+        return {"action": "borrow", "protocol": "aave-v3", "token": symbol, "amount": amount}
+
+    def _repay(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        rest = _DEBT.sub(
+            "",
+            re.sub(r"^(?:my|the)\s+", "", rest.strip())
+            if rest.strip().startswith(("my ", "the ")) and _DEBT.search(rest)
+            else rest,
+        )
+        amount, symbol = self._amount_token(rest, steps, default="max", ask="")
+        return {"action": "repay", "protocol": "aave-v3", "token": symbol, "amount": amount}
+
+    def _transfer(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        match = re.fullmatch(r"(?P<what>.+?)\s+to\s+(?P<to>\S+)", rest)
+        if match is None:
+            what = rest
+            amount, symbol = self._amount_token(
+                what, steps, default=None, ask="How much {symbol} do you want to send?"
+            )
+            raise IntentError(
+                "needs_clarification",
+                f"Which address should receive the {symbol}? Write it out in full (0x...)",
+            )
+        recipient = addresses.get(match.group("to"))
+        if recipient is None:
+            raise IntentError(
+                "invalid_address",
+                f"{match.group('to')!r} is not an address: write the recipient's full 0x address",
+            )
+        amount, symbol = self._amount_token(
+            match.group("what"), steps, default=None, ask="How much {symbol} do you want to send?"
+        )
+        if not is_address(recipient):
+            raise IntentError("invalid_address", f"{recipient} is not a 20-byte 0x address")
+        if recipient != recipient.lower() and not is_checksum_address(recipient):
+            raise IntentError(
+                "invalid_address",
+                f"{recipient} has a wrong checksum (mixed case): check it for typos",
+            )
+        return {
+            "action": "transfer",
+            "token": symbol,
+            "amount": amount,
+            "to": to_checksum_address(recipient),
+        }
+
+    def _wrap(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        amount, symbol = self._amount_token(
+            rest or "eth", steps, default=None, ask="How much ETH do you want to wrap?"
+        )
+        if symbol != "ETH":
+            raise IntentError("invalid_amount", f"only ETH can be wrapped, not {symbol}")
+        return {"action": "wrap", "amount": amount}
+
+    def _unwrap(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        amount, symbol = self._amount_token(
+            rest or "weth", steps, default=None, ask="How much WETH do you want to unwrap?"
+        )
+        if symbol not in ("WETH", "ETH"):
+            raise IntentError("invalid_amount", f"only WETH can be unwrapped, not {symbol}")
+        return {"action": "unwrap", "amount": amount}
+
+
+def _swap_step(token_in: str, token_out: str, amount: str, kind: str) -> Step:
+    return {
+        "action": "swap",
+        "protocol": "uniswap-v3",
+        "token_in": token_in,
+        "token_out": token_out,
+        "amount": amount,
+        "amount_kind": kind,
+    }

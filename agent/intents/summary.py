@@ -1,0 +1,53 @@
+"""A plan's one-sentence summary and its risk, written from its steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_RISKY = {"borrow": "medium"}
+
+
+def _amount(step: dict[str, Any], symbol: str) -> str:
+    amount = step["amount"]
+    if amount == "max":
+        return f"all your {symbol}"
+    if amount.startswith("output:"):
+        return f"the {symbol}"
+    if amount.endswith("%"):
+        return f"{amount} of your {symbol}"
+    return f"{amount} {symbol}"
+
+
+def describe(step: dict[str, Any]) -> str:
+    kind = step["action"]
+    if kind == "swap":
+        if step["amount_kind"] == "exact_out":
+            return f"buy {step['amount']} {step['token_out']} with {step['token_in']} on Uniswap V3"
+        return f"swap {_amount(step, step['token_in'])} for {step['token_out']} on Uniswap V3"
+    if kind == "supply":
+        return f"supply {_amount(step, step['token'])} to Aave V3"
+    if kind == "withdraw":
+        return f"withdraw {_amount(step, step['token'])} from Aave V3".replace(
+            "all your", "all your supplied"
+        )
+    if kind == "borrow":
+        return f"borrow {_amount(step, step['token'])} from Aave V3 at the variable rate"
+    if kind == "repay":
+        if step["amount"] == "max":
+            return f"repay all your {step['token']} debt on Aave V3"
+        return f"repay {_amount(step, step['token'])} of debt on Aave V3"
+    if kind == "transfer":
+        return f"send {_amount(step, step['token'])} to {step['to']}"
+    if kind == "wrap":
+        return f"wrap {_amount(step, 'ETH')} into WETH"
+    return f"unwrap {_amount(step, 'WETH')} into ETH"
+
+
+def summarise(steps: list[dict[str, Any]]) -> str:
+    text = ", then ".join(describe(s) for s in steps)
+    return text[0].upper() + text[1:]
+
+
+def risk_of(steps: list[dict[str, Any]]) -> str:
+    levels = [_RISKY.get(s["action"], "low") for s in steps]
+    return "medium" if "medium" in levels else "low"

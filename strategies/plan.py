@@ -1,0 +1,194 @@
+"""The typed strategy plan of DESIGN.md: what `defi-agent plan --json` prints and every parser,
+human or LLM, must produce.
+
+Steps are a discriminated union on ``action``. Amounts stay strings in the plan, exactly as the user
+can read them, and one validator parses each into an `Amount`: a positive Decimal in token units,
+a percentage, "max", or "output:N". Field descriptions are written for an LLM that fills them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_SLIPPAGE_BPS = 5000
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+_OUTPUT = re.compile(r"^output:([1-9]\d*)$")
+_DECIMAL = re.compile(r"^\d+(?:\.\d+)?$")
+_ABSURD = Decimal(10) ** 15
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A parsed amount: exactly one of ``value`` (token units), ``percent``, ``max`` or ``output``."""
+
+    value: Decimal | None = None
+    percent: Decimal | None = None
+    max: bool = False
+    output: int | None = None
+
+
+def parse_amount(text: str) -> Amount:
+    """The one parser of plan amounts; ValueError with the reason for anything else."""
+    if text == "max":
+        return Amount(max=True)
+    if match := _OUTPUT.match(text):
+        return Amount(output=int(match.group(1)))
+    if match := _PERCENT.match(text):
+        percent = Decimal(match.group(1))
+        if not 0 < percent <= 100:
+            raise ValueError(f"a percentage must be above 0% and at most 100%, not {text}")
+        return Amount(percent=percent)
+    if not _DECIMAL.match(text):
+        raise ValueError(
+            f"{text!r} is not an amount: use a decimal like 1250.5, NN%, max or output:N"
+        )
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a decimal amount") from None
+    if value <= 0:
+        raise ValueError("the amount must be more than zero")
+    if value >= _ABSURD:
+        raise ValueError(f"{text} is not a plausible amount")
+    return Amount(value=value)
+
+
+def _valid_amount(text: str) -> str:
+    parse_amount(text)
+    return text
+
+
+AmountText = Annotated[
+    str,
+    AfterValidator(_valid_amount),
+    Field(
+        description=(
+            'A string: a positive decimal in token units such as "1250.5" (never base units), '
+            'a percentage of the relevant balance such as "50%", "max" for all of it, or "output:N" '
+            "for what step N (1-based) produced."
+        )
+    ),
+]
+Token = Annotated[
+    str,
+    Field(
+        description="Token symbol from the address book, upper case: ETH, WETH, USDC, DAI or WBTC.",
+        pattern=r"^[A-Z0-9]{2,10}$",
+    ),
+]
+
+
+class _Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SwapStep(_Step):
+    action: Literal["swap"] = Field(description="Exchange one token for another on Uniswap V3.")
+    protocol: Literal["uniswap-v3"] = "uniswap-v3"
+    token_in: Token = Field(description="The token given.")
+    token_out: Token = Field(description="The token received.")
+    amount: AmountText
+    amount_kind: Literal["exact_in", "exact_out"] = Field(
+        default="exact_in",
+        description='"exact_in": amount is of token_in (sell/swap X). "exact_out": amount is of token_out (buy X).',
+    )
+    max_slippage_bps: int = Field(
+        ge=0,
+        le=MAX_SLIPPAGE_BPS,
+        description="Maximum slippage in basis points (1% = 100). Only what the user said, else the policy default.",
+    )
+
+
+class SupplyStep(_Step):
+    action: Literal["supply"] = Field(description="Deposit a token into Aave V3 to earn interest.")
+    protocol: Literal["aave-v3"] = "aave-v3"
+    token: Token
+    amount: AmountText
+
+
+class WithdrawStep(_Step):
+    action: Literal["withdraw"] = Field(description="Take supplied tokens back out of Aave V3.")
+    protocol: Literal["aave-v3"] = "aave-v3"
+    token: Token
+    amount: AmountText
+
+
+class BorrowStep(_Step):
+    action: Literal["borrow"] = Field(
+        description="Borrow a token from Aave V3 at the variable rate."
+    )
+    protocol: Literal["aave-v3"] = "aave-v3"
+    token: Token
+    amount: AmountText
+
+
+class RepayStep(_Step):
+    action: Literal["repay"] = Field(description="Pay back Aave V3 debt.")
+    protocol: Literal["aave-v3"] = "aave-v3"
+    token: Token
+    amount: AmountText
+
+
+class TransferStep(_Step):
+    action: Literal["transfer"] = Field(description="Send tokens to an address.")
+    token: Token
+    amount: AmountText
+    to: str = Field(description="Recipient: a checksummed 0x address the user wrote out in full.")
+
+
+class WrapStep(_Step):
+    action: Literal["wrap"] = Field(description="Turn ETH into WETH.")
+    amount: AmountText
+
+
+class UnwrapStep(_Step):
+    action: Literal["unwrap"] = Field(description="Turn WETH back into ETH.")
+    amount: AmountText
+
+
+Step = Annotated[
+    SwapStep
+    | SupplyStep
+    | WithdrawStep
+    | BorrowStep
+    | RepayStep
+    | TransferStep
+    | WrapStep
+    | UnwrapStep,
+    Field(discriminator="action"),
+]
+
+
+class StrategyPlan(BaseModel):
+    """A plan the user reads before anything happens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    intent: str = Field(description="The user's request, verbatim.")
+    summary: str = Field(description="One sentence saying what the plan does, in plain words.")
+    risk: Literal["low", "medium", "high"] = Field(
+        description="Risk of the plan for the user's funds."
+    )
+    steps: list[Step] = Field(min_length=1, max_length=6, description="The steps, in order.")
+
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json")
+
+
+def produced_token(step: Mapping[str, Any]) -> str | None:
+    """The token a step leaves in the wallet: what "it" in the next step, or "output:N", means."""
+    action = step["action"]
+    if action == "swap":
+        return str(step["token_out"])
+    if action in ("withdraw", "borrow"):
+        return str(step["token"])
+    return {"wrap": "WETH", "unwrap": "ETH"}.get(str(action))
+
+
+def plan_schema() -> dict[str, object]:
+    return StrategyPlan.model_json_schema()

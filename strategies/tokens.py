@@ -1,0 +1,45 @@
+"""Token words people use, and the symbols of the address book they mean."""
+
+from __future__ import annotations
+
+DEFAULT_SYMBOLS = ("ETH", "WETH", "USDC", "DAI", "WBTC")
+
+ALIASES = {
+    "eth": "ETH",
+    "ether": "ETH",
+    "ethereum": "ETH",
+    "ethers": "ETH",
+    "weth": "WETH",
+    "wrapped ether": "WETH",
+    "wrapped eth": "WETH",
+    "usdc": "USDC",
+    "usd coin": "USDC",
+    "usdcoin": "USDC",
+    "dai": "DAI",
+    "wbtc": "WBTC",
+    "btc": "WBTC",
+    "bitcoin": "WBTC",
+    "bitcoins": "WBTC",
+    "wrapped bitcoin": "WBTC",
+    "wrapped btc": "WBTC",
+}
+AMBIGUOUS = {
+    "usd": "USDC or DAI",
+    "dollars": "USDC or DAI",
+    "dollar": "USDC or DAI",
+    "stablecoin": "USDC or DAI",
+    "stablecoins": "USDC or DAI",
+    "stables": "USDC or DAI",
+}
+
+
+def resolve_symbol(word: str, known: tuple[str, ...] = DEFAULT_SYMBOLS) -> str | None:
+    """The symbol ``word`` names (any case, aliases included), if it is one of ``known``."""
+    cleaned = " ".join(word.lower().split())
+    symbol = ALIASES.get(cleaned, cleaned.upper())
+    return symbol if symbol in known else None
+
+
+def words_for(symbol: str) -> tuple[str, ...]:
+    """Every word that names ``symbol``, lower case."""
+    return (symbol.lower(), *(alias for alias, target in ALIASES.items() if target == symbol))
