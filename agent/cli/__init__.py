@@ -24,11 +24,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from agent.cli import chain, demo, portfolio
+    from agent.cli import chain, demo, plan, portfolio
 
     app.add_typer(chain.app, name="chain")
     app.command("portfolio")(portfolio.portfolio)
     app.command("demo")(demo.demo)
+    app.command("plan")(plan.plan)
 
 
 def _report(error: DefiAgentError, as_json: bool) -> None:

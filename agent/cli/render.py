@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from tools.portfolio import Portfolio
+if TYPE_CHECKING:
+    from tools.portfolio import Portfolio
 
 console = Console()
 
@@ -18,6 +20,29 @@ def usd(value: Decimal) -> str:
 
 def amount(value: Decimal) -> str:
     return f"{value:,.6f}".rstrip("0").rstrip(".") if value else "0"
+
+
+def render_plan(plan: dict[str, Any]) -> None:
+    table = Table(title=plan["summary"], title_justify="left")
+    for column in ("#", "action", "protocol", "tokens", "amount", "slippage"):
+        table.add_column(column)
+    for index, step in enumerate(plan["steps"], start=1):
+        tokens = (
+            f"{step['token_in']} → {step['token_out']}"
+            if step["action"] == "swap"
+            else step.get("token", "ETH")
+        )
+        if step["action"] == "transfer":
+            tokens += f" → {step['to']}"
+        amount_text = step["amount"] + (
+            " (exact out)" if step.get("amount_kind") == "exact_out" else ""
+        )
+        slip = f"{step['max_slippage_bps']} bps" if "max_slippage_bps" in step else ""
+        table.add_row(
+            str(index), step["action"], step.get("protocol", ""), tokens, amount_text, slip
+        )
+    console.print(table)
+    console.print(f"risk: {plan['risk']}")
 
 
 def render_portfolio(p: Portfolio) -> None:

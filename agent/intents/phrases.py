@@ -39,8 +39,6 @@ _FILLER = {
     "our",
     "tokens",
     "token",
-    "coins",
-    "coin",
     "balance",
     "worth",
 }

@@ -10,7 +10,7 @@ one, swaps get the policy's default.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +109,8 @@ class RuleParser:
     def __init__(self, context: ParseContext | None = None) -> None:
         self.context = context or ParseContext()
 
-    def parse(self, text: str) -> StrategyPlan:
+    def parse(self, text: str, history: Sequence[tuple[str, StrategyPlan]] = ()) -> StrategyPlan:
+        """A plan for ``text`` alone: the rule parser does not use the conversation."""
         intent = " ".join(text.split())
         if not intent:
             raise IntentError("needs_clarification", "What would you like to do?")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-from Crypto.Hash import keccak
-
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
@@ -18,6 +16,8 @@ def to_checksum_address(value: str) -> str:
     """The EIP-55 form of a 0x-prefixed 40-hex-digit address; ValueError for anything else."""
     if not is_address(value):
         raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
+    from Crypto.Hash import keccak
+
     lower = value[2:].lower()
     digest = keccak.new(data=lower.encode(), digest_bits=256).hexdigest()
     return "0x" + "".join(

@@ -1,0 +1,46 @@
+"""The planner the core service uses: a parser (rules by default, an LLM when configured) plus the
+grounding check, returning DESIGN.md's plan JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from agent.intents.grounding import check
+from agent.intents.rules import ParseContext, RuleParser
+from strategies.plan import StrategyPlan
+
+HISTORY = 6
+
+
+class IntentParser(Protocol):
+    def parse(
+        self, text: str, history: Sequence[tuple[str, StrategyPlan]] = ()
+    ) -> StrategyPlan: ...
+
+
+class IntentPlanner:
+    """Owns the conversation: parsers are stateless, and a plan is grounded in everything the user
+    said in the last few requests (so "make it 2 ETH instead" may reuse the earlier token)."""
+
+    def __init__(self, parser: IntentParser, context: ParseContext) -> None:
+        self.parser = parser
+        self.context = context
+        self.history: list[tuple[str, StrategyPlan]] = []
+
+    def plan(self, text: str) -> dict[str, Any]:
+        recent = self.history[-HISTORY:]
+        plan = self.parser.parse(text, recent)
+        said = " ".join([*(t for t, _ in recent), text])
+        check(plan, said, self.context.default_slippage_bps)
+        self.history.append((text, plan))
+        return plan.to_json()
+
+
+def make_parser(model: str | None, base_url: str | None, context: ParseContext) -> IntentParser:
+    """The offline rule parser when ``model`` is None, else the LLM parser for ``provider:model``."""
+    if model is None:
+        return RuleParser(context)
+    from agent.intents.llm import LlmParser, load_model
+
+    return LlmParser(load_model(model, base_url), context)

@@ -1,0 +1,65 @@
+"""Goal intents: the yield source is chosen by the documented risk model from live market data."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from agent.errors import IntentError
+from agent.intents.rules import ParseContext, RuleParser
+from strategies.goals import Market, plan_yield
+
+
+class Markets:
+    """An in-memory MarketReader: what the chain would report."""
+
+    def __init__(self, markets: dict[tuple[str, str], Market]) -> None:
+        self.markets = markets
+
+    def supply_market(self, protocol: str, token: str) -> Market | None:
+        return self.markets.get((protocol, token))
+
+
+def parser(reader: Markets | None) -> RuleParser:
+    return RuleParser(ParseContext(goals=lambda t, a, r, i: plan_yield(t, a, r, i, reader)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "earn yield on my USDC at low risk",
+        "earn yield on usdc",
+        "earn interest on my usdc",
+        "put my usdc to work",
+        "best yield for usdc",
+        "get some yield on my usdc with low risk",
+    ],
+)
+def test_goal_phrasings_supply_the_idle_balance(text: str) -> None:
+    reader = Markets({("aave-v3", "USDC"): Market(Decimal("0.0235"), Decimal("0.65"))})
+    plan = parser(reader).parse(text)
+    assert [s.model_dump() for s in plan.steps] == [
+        {"action": "supply", "protocol": "aave-v3", "token": "USDC", "amount": "max"}
+    ]
+    assert "2.35% APY" in plan.summary and "utilisation 65%" in plan.summary
+    assert plan.risk == "low"
+
+
+def test_named_amount_is_kept() -> None:
+    plan = parser(Markets({("aave-v3", "DAI"): Market(Decimal("0.02"), Decimal("0.5"))})).parse(
+        "earn yield on 500 dai"
+    )
+    assert plan.steps[0].amount == "500"
+
+
+def test_overused_market_is_skipped_at_low_risk() -> None:
+    reader = Markets({("aave-v3", "USDC"): Market(Decimal("0.09"), Decimal("0.97"))})
+    with pytest.raises(IntentError, match="no yield source for USDC fits low risk"):
+        parser(reader).parse("earn yield on usdc at low risk")
+    assert parser(reader).parse("earn yield on usdc at medium risk").steps[0].token == "USDC"
+
+
+def test_without_a_chain_the_summary_says_apy_is_unknown() -> None:
+    plan = parser(None).parse("earn yield on my eth")
+    assert "APY unknown" in plan.summary and plan.steps[0].token == "ETH"

@@ -1,0 +1,81 @@
+"""The grounding check rejects what the user's words do not support, from any parser."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.errors import IntentError
+from agent.intents.grounding import check
+from strategies.plan import StrategyPlan
+
+ADDR = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+
+def plan(*steps: dict) -> StrategyPlan:
+    return StrategyPlan.model_validate(
+        {"intent": "x", "summary": "x", "risk": "low", "steps": list(steps)}
+    )
+
+
+def swap(amount: str = "1", token_in: str = "ETH", token_out: str = "USDC", bps: int = 50) -> dict:
+    return {
+        "action": "swap",
+        "token_in": token_in,
+        "token_out": token_out,
+        "amount": amount,
+        "amount_kind": "exact_in",
+        "max_slippage_bps": bps,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "steps", "needle"),
+    [
+        ("swap 1 eth for usdc", [swap("5")], "amount 5"),
+        ("swap some eth for usdc", [swap("1")], "amount 1"),
+        ("swap 1 eth for usdc", [swap("1", token_out="DAI")], "names DAI"),
+        ("swap 1 eth for usdc", [swap("1", bps=300)], "300 bps"),
+        ("swap 1 eth for usdc", [swap("50%")], "50%"),
+        ("swap 1 eth for usdc", [swap("max")], "all of the balance"),
+        (
+            "send 1 usdc to my friend",
+            [{"action": "transfer", "token": "USDC", "amount": "1", "to": ADDR}],
+            "address",
+        ),
+        (
+            "supply 1 usdc",
+            [{"action": "supply", "token": "USDC", "amount": "output:1"}],
+            "output of step 1",
+        ),
+    ],
+)
+def test_invented_values_are_ungrounded(text: str, steps: list[dict], needle: str) -> None:
+    with pytest.raises(IntentError) as caught:
+        check(plan(*steps), text, 50)
+    assert caught.value.code == "ungrounded"
+    assert needle in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "steps"),
+    [
+        ("swap half my ether for usd coin", [swap("50%")]),
+        ("swap a quarter of my eth for usdc", [swap("25%")]),
+        ("swap all my eth for usdc", [swap("max")]),
+        ("swap 1,000 eth for usdc", [swap("1000")]),
+        ("swap 1 eth for usdc with 1% slippage", [swap("1", bps=100)]),
+        ("swap 1 eth for usdc, 30 bps slippage", [swap("1", bps=30)]),
+        ("withdraw my usdc", [{"action": "withdraw", "token": "USDC", "amount": "max"}]),
+        ("earn yield on my usdc", [{"action": "supply", "token": "USDC", "amount": "max"}]),
+        (
+            f"send 1 usdc to {ADDR.lower()}",
+            [{"action": "transfer", "token": "USDC", "amount": "1", "to": ADDR}],
+        ),
+        (
+            "swap 1 eth for usdc then supply it",
+            [swap("1"), {"action": "supply", "token": "USDC", "amount": "output:1"}],
+        ),
+    ],
+)
+def test_grounded_plans_pass(text: str, steps: list[dict]) -> None:
+    assert check(plan(*steps), text, 50).steps
