@@ -1,5 +1,6 @@
 """The one SQLite database of a data directory: journal, sessions and spend ledger live in it.
 
+A connection may be used from the service's worker thread (calls are serialised per process).
 Connections run in autocommit mode so that writers take their own lock explicitly with
 ``BEGIN IMMEDIATE`` (see `transaction`), which is what makes reservations atomic across processes.
 """
@@ -16,7 +17,7 @@ DB_NAME = "agent.db"
 
 def connect(data_dir: Path) -> sqlite3.Connection:
     data_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(data_dir / DB_NAME, isolation_level=None, timeout=30.0)
+    conn = sqlite3.connect(data_dir / DB_NAME, isolation_level=None, timeout=30.0, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from strategies.plan import StrategyPlan
 from strategies.tokens import DEFAULT_SYMBOLS
+
+if TYPE_CHECKING:
+    from agent.service import AgentService
+    from tools.chain.addressbook import AddressBook
 
 
 def known_symbols(data_dir: Path) -> tuple[str, ...]:
@@ -37,6 +42,55 @@ class ChainMarkets:
             return None
         r = reserve(self.w3, self.book, token)  # type: ignore[arg-type]
         return Market(r.supply_apy, r.utilisation)
+
+
+def build_service(
+    *,
+    url: str,
+    book: AddressBook,
+    data_dir: Path,
+    key: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    policy_file: Path | None = None,
+) -> AgentService:
+    """The core service on the chain at ``url``: rule or LLM parser, policy gate, signer, journal."""
+    import hashlib
+
+    from eth_account import Account
+
+    from agent.db import connect as connect_db
+    from agent.intents.planner import IntentPlanner, make_parser
+    from agent.intents.rules import ParseContext
+    from agent.journal import Journal
+    from agent.policy_gate import PolicyGate
+    from agent.service import AgentService
+    from agent.signer import DEVNET_KEY, Signer
+    from policies.engine import PolicyEngine
+    from policies.sessions import SessionStore
+    from strategies.goals import plan_yield
+    from tools.chain.rpc import connect
+    from tools.protocol import ChainContext
+
+    w3 = connect(url)
+    key = key or DEVNET_KEY
+    wallet = str(Account.from_key(key).address)
+    conn = connect_db(data_dir)
+    sessions = SessionStore(conn, hashlib.sha256(bytes.fromhex(key.removeprefix("0x"))).digest())
+    gate = PolicyGate(w3, book, PolicyEngine(conn, sessions, book, wallet), sessions, policy_file)
+    markets = ChainMarkets(url, book)
+    context = ParseContext(
+        symbols=book.symbols,
+        default_slippage_bps=gate.session().policy.slippage.default_bps,
+        goals=lambda t, a, r, i: plan_yield(t, a, r, i, markets),
+    )
+    return AgentService(
+        context=lambda: ChainContext(w3, book, wallet, now=gate.now()),
+        journal=Journal(data_dir),
+        planner=IntentPlanner(make_parser(model, base_url, context), context),
+        authorizer=gate,
+        signer=Signer(w3, key, sessions, book.chain_id, gate.now),
+    )
 
 
 def goal_planner(data_dir: Path):

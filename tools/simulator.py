@@ -10,7 +10,7 @@ round trip; native ETH movements come from the node's traced transfers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -90,11 +90,13 @@ class Simulator:
         return probes
 
     def simulate(self, steps: Sequence[Sequence[Call]]) -> list[StepResult]:
-        """Run ``steps`` in order in one simulated block; one result per step."""
+        """Run ``steps`` in order in one simulated block; one result per step. Balances are probed
+        after every call, so each call carries its own balance changes."""
         calls: list[dict[str, Any]] = self._probe()
         for step in steps:
-            calls += [self._tx(c) for c in step]
-            calls += self._probe()
+            for call in step:
+                calls.append(self._tx(call))
+                calls += self._probe()
         payload = {
             "blockStateCalls": [{"calls": calls}],
             "traceTransfers": True,
@@ -109,21 +111,31 @@ class Simulator:
         before = self._read_probe(results[:width])
         out = []
         for step in steps:
-            raw = results[cursor : cursor + len(step)]
-            after = self._read_probe(results[cursor + len(step) : cursor + len(step) + width])
-            cursor += len(step) + width
-            sims = tuple(self._simulated(c, r, fee_per_gas) for c, r in zip(step, raw, strict=True))
-            deltas = {s: after[0][s] - before[0][s] for s in self.symbols}
-            deltas[NATIVE] = sum(self._eth_delta(r) for r in raw) - sum(c.fee_wei for c in sims)
-            events = tuple(name for r in raw for name in self._events(r))
-            hf = (
-                after[1]
-                if after[1] != before[1] or any(c.to == self.ctx.book.aave_v3.pool for c in step)
-                else None
+            sims, step_events = [], []
+            step_start = before
+            for call in step:
+                raw = results[cursor]
+                after = self._read_probe(results[cursor + 1 : cursor + 1 + width])
+                cursor += 1 + width
+                sim = self._simulated(call, raw, fee_per_gas)
+                deltas = {s: after[0][s] - before[0][s] for s in self.symbols}
+                deltas[NATIVE] = self._eth_delta(raw) - sim.fee_wei
+                sims.append(replace(sim, balance_deltas={k: v for k, v in deltas.items() if v}))
+                step_events += self._events(raw)
+                before = after
+            total: dict[str, int] = {}
+            for sim in sims:
+                for symbol, delta in sim.balance_deltas.items():
+                    total[symbol] = total.get(symbol, 0) + delta
+            touched = (
+                any(c.to == self.ctx.book.aave_v3.pool for c in step) or before[1] != step_start[1]
             )
-            out.append(StepResult(sims, {k: v for k, v in deltas.items() if v}, hf, events))
-            before = after
-            if not out[-1].ok:
+            hf = before[1] if touched else None
+            result = StepResult(
+                tuple(sims), {k: v for k, v in total.items() if v}, hf, tuple(step_events)
+            )
+            out.append(result)
+            if not result.ok:
                 break
         return out
 

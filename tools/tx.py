@@ -40,18 +40,23 @@ class TokenAmount:
 class DecodedCall:
     """What a call does, decoded from its calldata against the address book's ABIs.
 
-    ``spends`` lists what leaves the wallet or what it lets a spender take (an approval), so that
-    an approval counts against the spend of its token. ``inner`` holds the calls a multicall wraps.
+    ``action`` is a plan action (swap, supply, ...), ``approve``, ``transferFrom``, ``multicall``,
+    or ``unknown`` for anything the decoder does not recognise (the policy engine denies it).
+    ``spends`` is what leaves the wallet through the call (native value, transfers, what a
+    protocol pulls); ``approval`` what it lets ``spender`` take. ``recipients`` are the addresses the
+    call names as receiving its output or position. ``inner`` holds the calls a multicall wraps.
     """
 
     call: Call
     contract: str
-    protocol: str
+    protocol: str | None
     function: str
-    args: Mapping[str, object]
+    action: str
+    args: Mapping[str, object] = field(default_factory=dict)
     spends: tuple[TokenAmount, ...] = ()
-    recipient: str | None = None
+    approval: TokenAmount | None = None
     spender: str | None = None
+    recipients: tuple[str, ...] = ()
     inner: tuple[DecodedCall, ...] = ()
 
 

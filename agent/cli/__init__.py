@@ -24,12 +24,15 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from agent.cli import chain, demo, plan, portfolio
+    from agent.cli import chain, demo, do, journal, plan, portfolio
 
     app.add_typer(chain.app, name="chain")
     app.command("portfolio")(portfolio.portfolio)
     app.command("demo")(demo.demo)
     app.command("plan")(plan.plan)
+    app.command("do")(do.do)
+    app.command("journal")(journal.journal)
+    app.command("resume")(journal.resume)
 
 
 def _report(error: DefiAgentError, as_json: bool) -> None:

@@ -11,6 +11,7 @@ from agent.settings import Settings
 if TYPE_CHECKING:
     from web3 import Web3
 
+    from agent.service import AgentService
     from tools.chain.running import ChainConfig, RunningChain
 
 
@@ -61,6 +62,25 @@ def chain_config() -> ChainConfig:
         rpc_url=s.rpc_url.get_secret_value() if s.rpc_url else None,
         fork_block=s.fork_block,
     )
+
+
+def service() -> tuple[AgentService, RunningChain]:
+    """The core service on the data directory's chain, built from the settings."""
+    from agent.wiring import build_service
+    from tools.chain.running import ensure
+
+    s = settings()
+    chain = ensure(chain_config(), notify)
+    built = build_service(
+        url=chain.url,
+        book=chain.book,
+        data_dir=s.data_dir,
+        key=s.private_key.get_secret_value() if s.private_key else None,
+        model=s.model,
+        base_url=s.base_url,
+        policy_file=s.policy,
+    )
+    return built, chain
 
 
 def connect_chain() -> tuple[RunningChain, Web3]:

@@ -1,0 +1,63 @@
+"""`defi-agent do TEXT [--yes] [--dry-run] [--json]`: plan, simulate, ask, execute, report."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+
+from agent.errors import BadInput
+
+
+def do(
+    text: Annotated[str, typer.Argument(help="What you want done, in plain words.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Execute without asking (headless).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Simulate and report; send nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Stream events as JSON Lines.")] = False,
+) -> None:
+    """Turn a request into a plan, simulate it, check the policy, and execute it."""
+    from agent.cli.context import service
+    from agent.cli.events_out import emit
+    from agent.events import PolicyDecision, RunFailed
+
+    if not (yes or dry_run) and (as_json or not sys.stdin.isatty()):
+        raise BadInput(
+            "nobody can confirm here: add --yes to execute, or --dry-run to only simulate"
+        )
+    svc, _chain = service()
+
+    async def run() -> int:
+        plan_id = None
+        async for event in svc.propose(text):
+            emit(event, as_json)
+            if isinstance(event, RunFailed):
+                return event.exit_code
+            if isinstance(event, PolicyDecision):
+                plan_id = event.plan_id
+        assert plan_id is not None
+        if dry_run:
+            done = svc.discard(plan_id, dry_run=True)
+            assert done is not None
+            emit(done, as_json)
+            return 0
+        asked = not yes
+        if asked and not typer.confirm("Execute this plan?", default=False):
+            done = svc.discard(plan_id)
+            assert done is not None
+            emit(done, as_json)
+            return 0
+        async for event in svc.execute(plan_id, human_confirmed=asked):
+            emit(event, as_json)
+            if isinstance(event, RunFailed):
+                return event.exit_code
+        return 0
+
+    code = asyncio.run(run())
+    if code:
+        raise typer.Exit(code)

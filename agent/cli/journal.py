@@ -1,0 +1,85 @@
+"""`defi-agent journal [--json]` and `defi-agent resume PLAN_ID`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def journal(
+    limit: Annotated[int, typer.Option("--limit", help="How many plans, newest first.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every plan, its status and its transactions, newest first."""
+    from agent.cli.context import settings
+    from agent.journal import Journal
+
+    book = Journal(settings().data_dir)
+    rows = []
+    for plan in book.plans(limit):
+        txs = [
+            {
+                "step": t.step,
+                "index": t.idx,
+                "label": t.call.label,
+                "status": t.status,
+                "tx_hash": t.tx_hash,
+                "error": t.error,
+            }
+            for t in book.txs(plan.id)
+        ]
+        rows.append(
+            {
+                "id": plan.id,
+                "created_at": plan.created_at,
+                "intent": plan.intent,
+                "status": plan.status,
+                "error": plan.error,
+                "txs": txs,
+            }
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
+    from agent.cli.render import console
+
+    if not rows:
+        console.print("the journal is empty")
+    for row in rows:
+        console.print(
+            f"[bold]{row['id']}[/bold] {row['status']:<10} {row['intent']}"
+            + (f"  [red]{row['error']}[/red]" if row["error"] else "")
+        )
+        for tx in row["txs"]:
+            console.print(
+                f"    {tx['step']}.{tx['index'] + 1} {tx['status']:<10} {tx['tx_hash'] or '':<68} {tx['label']}"
+            )
+
+
+def resume(
+    plan_id: Annotated[str, typer.Argument(help="The plan to finish (see `defi-agent journal`).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Finish an interrupted plan without re-sending what was already sent."""
+    from agent.cli.context import service
+    from agent.cli.events_out import emit
+    from agent.events import RunFailed
+
+    svc, _ = service()
+
+    async def run() -> int:
+        async for event in svc.resume(plan_id):
+            emit(event, as_json)
+            if isinstance(event, RunFailed):
+                return event.exit_code
+        return 0
+
+    code = asyncio.run(run())
+    if code:
+        raise typer.Exit(code)

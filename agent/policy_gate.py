@@ -1,0 +1,109 @@
+"""The policy engine as the core service sees it: the active session, prices from the on-chain
+oracle and chain time read first, then one decision for the batch.
+
+When no session is active, the default session is created from the configured policy file (the
+packaged `policies/default.toml` unless DEFI_AGENT_POLICY names another), as DESIGN.md describes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+
+from agent.events import Verdict as EventVerdict
+from agent.seams import Authorization, SessionStatus, SpendWindow
+from policies.engine import PolicyEngine
+from policies.model import DEFAULT_POLICY
+from policies.sessions import Session, SessionStore
+from tools.aave_v3.reads import usd_prices
+from tools.chain.addressbook import AddressBook
+from tools.erc20.reads import token
+from tools.tx import Call, SimulatedCall
+
+
+class PolicyGate:
+    def __init__(
+        self,
+        w3: Web3,
+        book: AddressBook,
+        engine: PolicyEngine,
+        sessions: SessionStore,
+        policy_file: Path | None,
+    ) -> None:
+        self.w3 = w3
+        self.book = book
+        self.engine = engine
+        self.sessions = sessions
+        self.policy_file = policy_file or DEFAULT_POLICY
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def session(self) -> Session:
+        now = self.now()
+        found = self.sessions.active(self.book.chain_id, now)
+        if found is not None:
+            return found
+        return self.sessions.create(
+            self.policy_file.read_text(), str(self.policy_file), None, None, self.book.chain_id, now
+        )
+
+    def authorize(
+        self,
+        calls: Sequence[Call],
+        simulated: Sequence[SimulatedCall],
+        health: Sequence[Decimal | None],
+    ) -> Authorization:
+        session = self.session()
+        prices = usd_prices(self.w3, self.book)
+        decimals = {s: token(self.w3, self.book, s).decimals for s in self.book.symbols}
+        decision = self.engine.authorize(
+            session, calls, simulated, health, prices, decimals, self.now()
+        )
+        verdicts = tuple(EventVerdict(v.rule, v.allowed, v.message) for v in decision.verdicts)
+        remaining = {v.rule: v.message for v in decision.verdicts if v.rule.startswith("spend.")}
+        return Authorization(
+            decision.allowed,
+            verdicts,
+            f"{session.name} ({session.id})",
+            remaining,
+            decision.needs_confirmation,
+            decision.grants,
+        )
+
+    def settle(self, grant: Any, *, spent: bool) -> None:
+        self.engine.settle(grant, spent=spent)
+
+    def status(self) -> SessionStatus:
+        session = self.session()
+        now = self.now()
+        policy = session.policy
+        windows = tuple({w.seconds for w in policy.limits.windows})
+        usage = self.engine.ledger.usage(session.id, now, windows)
+        spans = [
+            SpendWindow(
+                f"per {w.period}", Decimal(usage.usd_cents_since.get(w.seconds, 0)) / 100, w.usd
+            )
+            for w in policy.limits.windows
+            if w.usd is not None
+        ]
+        if policy.limits.lifetime_usd is not None:
+            spans.append(
+                SpendWindow(
+                    "lifetime", Decimal(usage.lifetime_usd_cents) / 100, policy.limits.lifetime_usd
+                )
+            )
+        expires_in = session.expires_at - now
+        return SessionStatus(
+            session.id,
+            session.name,
+            policy.name,
+            time.time() + expires_in,
+            session.revoked_at is not None,
+            tuple(spans),
+        )

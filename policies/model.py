@@ -1,0 +1,179 @@
+"""Policy files: TOML validated by pydantic, with errors that name the file, line and field.
+
+Deny by default: an action, protocol, token or recipient not listed is not allowed, and a file
+that leaves a section out gets that section's conservative defaults.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agent.errors import ConfigError
+
+DEFAULT_POLICY = Path(__file__).with_name("default.toml")
+Action = Literal["swap", "supply", "withdraw", "borrow", "repay", "wrap", "unwrap", "transfer"]
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def seconds(text: str) -> int:
+    match = _DURATION.match(text.strip().lower())
+    if match is None or int(match.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not a duration like 90s, 12h, 24h, 7d")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Allow(_Strict):
+    actions: tuple[Action, ...] = ()
+    protocols: tuple[Literal["uniswap-v3", "aave-v3"], ...] = ()
+    tokens: tuple[str, ...] = ()
+    selectors: tuple[str, ...] = ()
+    """When not empty, only these 4-byte selectors (0x12345678) may be called, on top of the rest."""
+    recipients: tuple[str, ...] = ()
+    """Transfer recipients besides the wallet itself (checksummed addresses)."""
+
+    @field_validator("tokens")
+    @classmethod
+    def _upper(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.upper() for v in value)
+
+    @field_validator("selectors")
+    @classmethod
+    def _selectors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for selector in value:
+            if not re.fullmatch(r"0x[0-9a-fA-F]{8}", selector):
+                raise ValueError(f"{selector!r} is not a 4-byte selector like 0x095ea7b3")
+        return tuple(v.lower() for v in value)
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from tools.chain.address import is_checksum_address
+
+        for address in value:
+            if not is_checksum_address(address):
+                raise ValueError(f"{address!r} is not a checksummed address")
+        return value
+
+
+class Window(_Strict):
+    """A rolling allowance that refills: at most ``usd`` (or ``amount`` of ``token``) per ``period``."""
+
+    period: str
+    usd: Decimal | None = Field(default=None, gt=0)
+    token: str | None = None
+    amount: Decimal | None = Field(default=None, gt=0)
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        seconds(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Window:
+        if (self.usd is None) == (self.token is None or self.amount is None):
+            raise ValueError("a window has either usd, or token and amount")
+        return self
+
+    @property
+    def seconds(self) -> int:
+        return seconds(self.period)
+
+    @property
+    def label(self) -> str:
+        what = f"{self.usd:,} USD" if self.usd is not None else f"{self.amount:,} {self.token}"
+        return f"{what} per {self.period}"
+
+
+class Limits(_Strict):
+    max_usd_per_tx: Decimal = Field(default=Decimal(0), ge=0)
+    max_per_tx: dict[str, Decimal] = Field(default_factory=dict)
+    windows: tuple[Window, ...] = ()
+    lifetime_usd: Decimal | None = Field(default=None, gt=0)
+    max_fee_eth: Decimal | None = Field(default=None, gt=0)
+    max_txs: int | None = Field(default=None, gt=0)
+    confirm_above_usd: Decimal | None = Field(default=None, ge=0)
+
+
+class Slippage(_Strict):
+    max_bps: int = Field(default=50, ge=0, le=5000)
+    default_bps: int = Field(default=50, ge=0, le=5000)
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> Slippage:
+        if self.default_bps > self.max_bps:
+            raise ValueError("default_bps cannot be above max_bps")
+        return self
+
+
+class Health(_Strict):
+    min_after_borrow_or_withdraw: Decimal = Field(default=Decimal("1.5"), ge=1)
+
+
+class Policy(_Strict):
+    name: str
+    description: str = ""
+    ttl: str = "24h"
+    allow: Allow = Allow()
+    limits: Limits = Limits()
+    slippage: Slippage = Slippage()
+    health: Health = Health()
+
+    @field_validator("ttl")
+    @classmethod
+    def _ttl(cls, value: str) -> str:
+        seconds(value)
+        return value
+
+
+def _line_of(text: str, loc: tuple[object, ...]) -> int | None:
+    """The line where the field at ``loc`` is written, found by its key in the TOML text."""
+    keys = [str(k) for k in loc if isinstance(k, str)]
+    lines = text.splitlines()
+    start = 0
+    for depth, key in enumerate(keys):
+        pattern = re.compile(
+            rf"^\s*(?:\[+\s*[\w.]*\b{re.escape(key)}\b[\w.]*\s*\]+|{re.escape(key)}\s*=)"
+        )
+        for number in range(start, len(lines)):
+            if pattern.match(lines[number]):
+                start = number
+                break
+        else:
+            return start + 1 if depth else None
+    return start + 1
+
+
+def parse_policy(text: str, source: str = "policy") -> Policy:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: not valid TOML: {error}") from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "policy"
+        line = _line_of(text, first["loc"])
+        where = f"{source}:{line}" if line else source
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {field}: {message}") from None
+
+
+def load_policy(path: Path) -> Policy:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read policy file {path}: {error.strerror}") from None
+    return parse_policy(text, str(path))

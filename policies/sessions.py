@@ -1,0 +1,220 @@
+"""Sessions: an id, a secp256k1 key of its own, the policy frozen at creation, and a lifetime.
+
+Editing a policy file later does not widen an existing session: the session keeps the policy text
+it was created with. The session key never signs transactions: it signs EIP-712 authorisations of
+exactly the transactions the policy engine allowed, which the signer verifies before it signs
+with the wallet key. The key is stored encrypted (keystore v3, pbkdf2) under a secret derived from
+the wallet key, never in plain text. Times are chain time (latest block timestamp), so `chain warp`
+moves expiry and refill windows as it moves interest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
+from agent.db import transaction
+from agent.errors import BadInput, PolicyDenied
+from policies.model import Policy, parse_policy, seconds
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    policy_text TEXT NOT NULL,
+    address TEXT NOT NULL,
+    keystore TEXT NOT NULL,
+    chain_id INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+"""
+_KDF_ITERATIONS = 2048
+DOMAIN_NAME = "defi-agent session"
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    name: str
+    policy: Policy
+    policy_text: str
+    address: str
+    chain_id: int
+    created_at: int
+    expires_at: int
+    revoked_at: int | None
+
+    def active(self, now: int) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+def authorization_message(
+    session_id: str,
+    chain_id: int,
+    to: str,
+    value: int,
+    data: bytes,
+    usd_cents: int,
+    reservation: int,
+) -> dict[str, Any]:
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+            ],
+            "Authorization": [
+                {"name": "sessionId", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "to", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "data", "type": "bytes"},
+                {"name": "usdCents", "type": "uint256"},
+                {"name": "reservation", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Authorization",
+        "domain": {"name": DOMAIN_NAME, "version": "1", "chainId": chain_id},
+        "message": {
+            "sessionId": session_id,
+            "chainId": chain_id,
+            "to": to,
+            "value": value,
+            "data": "0x" + data.hex(),
+            "usdCents": usd_cents,
+            "reservation": reservation,
+        },
+    }
+
+
+def recover(message: dict[str, Any], signature: str) -> str:
+    """The address that signed an authorisation."""
+    signable = encode_typed_data(full_message=_for_signing(message))
+    return str(
+        Account.recover_message(signable, signature=bytes.fromhex(signature.removeprefix("0x")))
+    )
+
+
+def _for_signing(message: dict[str, Any]) -> dict[str, Any]:
+    body = dict(message["message"])
+    body["data"] = bytes.fromhex(str(body["data"]).removeprefix("0x"))
+    return {**message, "message": body}
+
+
+class SessionStore:
+    def __init__(self, conn: sqlite3.Connection, wallet_secret: bytes) -> None:
+        self.conn = conn
+        self.conn.executescript(_SCHEMA)
+        self._secret = wallet_secret
+        self._keys: dict[str, Any] = {}
+
+    def _password(self, session_id: str) -> str:
+        return hashlib.sha256(self._secret + session_id.encode()).hexdigest()
+
+    def create(
+        self,
+        policy_text: str,
+        source: str,
+        name: str | None,
+        ttl: str | None,
+        chain_id: int,
+        now: int,
+    ) -> Session:
+        policy = parse_policy(policy_text, source)
+        lifetime = seconds(ttl or policy.ttl) if ttl or policy.ttl else 0
+        if ttl is not None and lifetime <= 0:
+            raise BadInput(f"invalid --ttl {ttl!r}")
+        session_id = uuid.uuid4().hex[:12]
+        account = Account.create()
+        keystore = Account.encrypt(
+            account.key, self._password(session_id), kdf="pbkdf2", iterations=_KDF_ITERATIONS
+        )
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                (
+                    session_id,
+                    name or policy.name,
+                    policy_text,
+                    account.address,
+                    json.dumps(keystore),
+                    chain_id,
+                    now,
+                    now + lifetime,
+                ),
+            )
+        self._keys[session_id] = account
+        session = self.get(session_id)
+        assert session is not None
+        return session
+
+    def get(self, session_id: str) -> Session | None:
+        row = self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return _session(row) if row else None
+
+    def all(self) -> list[Session]:
+        return [
+            _session(r)
+            for r in self.conn.execute(
+                "SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC"
+            )
+        ]
+
+    def active(self, chain_id: int, now: int) -> Session | None:
+        """The newest session of this chain that is neither revoked nor expired."""
+        for session in self.all():
+            if session.chain_id == chain_id and session.active(now):
+                return session
+        return None
+
+    def revoke(self, session_id: str, now: int) -> Session:
+        with transaction(self.conn):
+            changed = self.conn.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (now, session_id),
+            ).rowcount
+        session = self.get(session_id)
+        if session is None:
+            raise BadInput(f"no session {session_id}")
+        if not changed:
+            raise BadInput(f"session {session_id} was already revoked")
+        return session
+
+    def sign(self, session: Session, message: dict[str, Any]) -> str:
+        """The session key's EIP-712 signature of an authorisation."""
+        account = self._keys.get(session.id)
+        if account is None:
+            row = self.conn.execute(
+                "SELECT keystore FROM sessions WHERE id = ?", (session.id,)
+            ).fetchone()
+            try:
+                key = Account.decrypt(json.loads(row["keystore"]), self._password(session.id))
+            except ValueError:
+                raise PolicyDenied(f"session {session.id} belongs to another wallet key") from None
+            account = self._keys[session.id] = Account.from_key(key)
+        signed = account.sign_message(encode_typed_data(full_message=_for_signing(message)))
+        return "0x" + signed.signature.hex().removeprefix("0x")
+
+
+def _session(row: sqlite3.Row) -> Session:
+    return Session(
+        id=row["id"],
+        name=row["name"],
+        policy=parse_policy(row["policy_text"], f"session {row['id']}"),
+        policy_text=row["policy_text"],
+        address=row["address"],
+        chain_id=row["chain_id"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+    )

@@ -1,0 +1,302 @@
+"""Decode a call into what it does, from its calldata and the address book alone.
+
+The policy engine judges these, never the labels an adapter wrote: a call to a contract the book
+does not know, or a function the decoder does not recognise, decodes as ``unknown``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
+from web3 import Web3
+
+from tools.chain.addressbook import AddressBook
+from tools.chain.contracts import abi
+from tools.tx import NATIVE, Call, DecodedCall, TokenAmount
+
+ROUTER_MSG_SENDER = "0x0000000000000000000000000000000000000001"
+ROUTER_ITSELF = "0x0000000000000000000000000000000000000002"
+
+
+def _type(param: dict[str, Any]) -> str:
+    if param["type"].startswith("tuple"):
+        inner = ",".join(_type(c) for c in param["components"])
+        return f"({inner}){param['type'][len('tuple') :]}"
+    return str(param["type"])
+
+
+@cache
+def _selectors(name: str) -> dict[bytes, tuple[str, list[str], list[str]]]:
+    table = {}
+    for entry in abi(name):
+        if entry["type"] != "function":
+            continue
+        types = [_type(i) for i in entry["inputs"]]
+        signature = f"{entry['name']}({','.join(types)})"
+        table[Web3.keccak(text=signature)[:4]] = (
+            entry["name"],
+            types,
+            [i["name"] for i in entry["inputs"]],
+        )
+    return table
+
+
+def _args(name: str, data: bytes) -> tuple[str, dict[str, Any]] | None:
+    found = _selectors(name).get(data[:4])
+    if found is None:
+        return None
+    function, types, names = found
+    try:
+        values = abi_decode(types, data[4:])
+    except DecodingError:
+        return None
+    return function, dict(zip(names, values, strict=True))
+
+
+def _addr(value: object) -> str:
+    return Web3.to_checksum_address(str(value))
+
+
+class Decoder:
+    def __init__(self, book: AddressBook, wallet: str) -> None:
+        self.book = book
+        self.wallet = wallet
+        self.symbols = {a.lower(): s for s, a in book.tokens.items()}
+        self.contracts = {a.lower(): name for a, name in book.contracts().items()}
+
+    def amount(self, token: str, raw: int) -> TokenAmount:
+        return TokenAmount(token, self.symbols.get(token.lower(), token), int(raw))
+
+    def eth(self, raw: int) -> TokenAmount:
+        return TokenAmount(NATIVE, NATIVE, raw)
+
+    def decode(self, call: Call) -> DecodedCall:
+        target = call.to.lower()
+        if target in self.symbols:
+            return self._token(call)
+        name = self.contracts.get(target)
+        if name == "uniswap-v3:swap_router02":
+            return self._router(call)
+        if name == "aave-v3:pool":
+            return self._pool(call)
+        if name is not None:
+            return DecodedCall(call, name, name.split(":")[0], "?", "unknown")
+        if not call.data:
+            return DecodedCall(
+                call,
+                "account",
+                None,
+                "",
+                "transfer",
+                spends=(self.eth(call.value),),
+                recipients=(call.to,),
+            )
+        return DecodedCall(
+            call,
+            "unknown contract",
+            None,
+            "?",
+            "unknown",
+            spends=(self.eth(call.value),) if call.value else (),
+        )
+
+    def _token(self, call: Call) -> DecodedCall:
+        symbol = self.symbols[call.to.lower()]
+        contract = f"token:{symbol}"
+        is_weth = symbol == "WETH"
+        decoded = _args("weth9" if is_weth else "erc20", call.data)
+        value = (self.eth(call.value),) if call.value else ()
+        if decoded is None:
+            return DecodedCall(call, contract, "erc20", "?", "unknown", spends=value)
+        function, args = decoded
+        if function == "approve":
+            spender, raw = args.values()
+            approval = self.amount(call.to, raw)
+            return DecodedCall(
+                call, contract, "erc20", function, "approve", args, value, approval, _addr(spender)
+            )
+        if function == "transfer":
+            to, raw = list(args.values())
+            return DecodedCall(
+                call,
+                contract,
+                "erc20",
+                function,
+                "transfer",
+                args,
+                (*value, self.amount(call.to, raw)),
+                recipients=(_addr(to),),
+            )
+        if is_weth and function == "deposit":
+            return DecodedCall(call, contract, "weth", function, "wrap", args, value)
+        if is_weth and function == "withdraw":
+            (raw,) = args.values()
+            return DecodedCall(
+                call,
+                contract,
+                "weth",
+                function,
+                "unwrap",
+                args,
+                (*value, self.amount(call.to, raw)),
+            )
+        if function == "transferFrom":
+            return DecodedCall(call, contract, "erc20", function, "transferFrom", args, value)
+        return DecodedCall(call, contract, "erc20", function, "unknown", args, value)
+
+    def _pool(self, call: Call) -> DecodedCall:
+        contract = "aave-v3:pool"
+        decoded = _args("aave_pool", call.data)
+        value = (self.eth(call.value),) if call.value else ()
+        if decoded is None:
+            return DecodedCall(call, contract, "aave-v3", "?", "unknown", spends=value)
+        function, args = decoded
+        if function == "supply":
+            return DecodedCall(
+                call,
+                contract,
+                "aave-v3",
+                function,
+                "supply",
+                args,
+                (*value, self.amount(args["asset"], args["amount"])),
+                recipients=(_addr(args["onBehalfOf"]),),
+            )
+        if function == "withdraw":
+            return DecodedCall(
+                call,
+                contract,
+                "aave-v3",
+                function,
+                "withdraw",
+                args,
+                value,
+                recipients=(_addr(args["to"]),),
+            )
+        if function == "borrow":
+            return DecodedCall(
+                call,
+                contract,
+                "aave-v3",
+                function,
+                "borrow",
+                args,
+                value,
+                recipients=(_addr(args["onBehalfOf"]),),
+            )
+        if function == "repay":
+            return DecodedCall(
+                call,
+                contract,
+                "aave-v3",
+                function,
+                "repay",
+                args,
+                (*value, self.amount(args["asset"], args["amount"])),
+                recipients=(_addr(args["onBehalfOf"]),),
+            )
+        return DecodedCall(call, contract, "aave-v3", function, "unknown", args, value)
+
+    def _router(self, call: Call) -> DecodedCall:
+        contract = "uniswap-v3:swap_router02"
+        decoded = _args("swap_router02", call.data)
+        value = (self.eth(call.value),) if call.value else ()
+        if decoded is None:
+            return DecodedCall(call, contract, "uniswap-v3", "?", "unknown", spends=value)
+        function, args = decoded
+        if function != "multicall":
+            return self._router_inner(call, function, args, call.value)
+        datas = list(args.values())[-1]
+        inner = tuple(
+            self._router_inner(
+                Call(call.to, bytes(d), 0),
+                *(_args("swap_router02", bytes(d)) or ("?", {})),
+                call.value,
+            )
+            for d in datas
+        )
+        spends = tuple(s for i in inner for s in i.spends if s.token != NATIVE) + value
+        recipients = tuple(r for i in inner for r in i.recipients)
+        return DecodedCall(
+            call,
+            contract,
+            "uniswap-v3",
+            function,
+            "multicall",
+            args,
+            spends,
+            recipients=recipients,
+            inner=inner,
+        )
+
+    def _router_inner(
+        self, call: Call, function: str, args: dict[str, Any], eth_value: int
+    ) -> DecodedCall:
+        contract = "uniswap-v3:swap_router02"
+        if function in ("exactInputSingle", "exactOutputSingle", "exactInput", "exactOutput"):
+            (params,) = args.values()
+            if function.endswith("Single"):
+                token_in, token_out, _fee, recipient, amount_a, amount_b, _limit = params
+            else:
+                path, recipient, amount_a, amount_b = params
+                first, last = _addr("0x" + path[:20].hex()), _addr("0x" + path[-20:].hex())
+                token_in, token_out = (first, last) if function == "exactInput" else (last, first)
+            exact_in = function.startswith("exactInput")
+            spent = amount_a if exact_in else amount_b
+            weth = self.book.tokens.get("WETH", "").lower()
+            paid = (
+                self.eth(spent)
+                if eth_value and token_in.lower() == weth
+                else self.amount(token_in, spent)
+            )
+            details = {
+                "token_in": _addr(token_in),
+                "token_out": _addr(token_out),
+                "exact_in": exact_in,
+                "amount_in" if exact_in else "amount_out": amount_a,
+                "min_out" if exact_in else "max_in": amount_b,
+            }
+            return DecodedCall(
+                call,
+                contract,
+                "uniswap-v3",
+                function,
+                "swap",
+                details,
+                (paid,),
+                recipients=(_recipient(recipient, self.wallet),),
+            )
+        if function == "unwrapWETH9":
+            recipient = list(args.values())[1] if len(args) == 2 else ROUTER_MSG_SENDER
+            return DecodedCall(
+                call,
+                contract,
+                "uniswap-v3",
+                function,
+                "unwrap-output",
+                args,
+                recipients=(_recipient(recipient, self.wallet),),
+            )
+        if function == "sweepToken":
+            recipient = list(args.values())[2] if len(args) == 3 else ROUTER_MSG_SENDER
+            return DecodedCall(
+                call,
+                contract,
+                "uniswap-v3",
+                function,
+                "sweep-output",
+                args,
+                recipients=(_recipient(recipient, self.wallet),),
+            )
+        if function == "refundETH":
+            return DecodedCall(call, contract, "uniswap-v3", function, "refund", args)
+        return DecodedCall(call, contract, "uniswap-v3", function, "unknown", args)
+
+
+def _recipient(value: object, wallet: str) -> str:
+    """The router's constants for "the caller" and "the router itself" as addresses."""
+    address = _addr(value)
+    return wallet if address == ROUTER_MSG_SENDER else address
