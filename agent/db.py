@@ -17,7 +17,9 @@ DB_NAME = "agent.db"
 
 def connect(data_dir: Path) -> sqlite3.Connection:
     data_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(data_dir / DB_NAME, isolation_level=None, timeout=30.0, check_same_thread=False)
+    conn = sqlite3.connect(
+        data_dir / DB_NAME, isolation_level=None, timeout=30.0, check_same_thread=False
+    )
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

@@ -113,9 +113,10 @@ class AgentService:
                 yield decision
                 reasons = "; ".join(v.message for v in decision.violations)
                 raise PolicyDenied(f"denied by policy: {reasons}", hint="nothing was sent")
+            grants = iter(authorization.grants)
             for p in prepared.steps:
                 for i in range(len(p.built.calls)):
-                    self.journal.set_tx(plan_id, p.index, i, "authorised")
+                    self.journal.set_tx(plan_id, p.index, i, "authorised", authorization=next(grants))
             self.journal.set_plan_status(plan_id, "simulated", session_id=authorization.session)
             self._ready[plan_id] = _Ready(plan_id, plan, ctx, prepared, authorization)
             yield decision

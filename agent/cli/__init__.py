@@ -24,7 +24,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from agent.cli import chain, demo, do, journal, plan, portfolio
+    from agent.cli import chain, demo, do, journal, plan, portfolio, session
 
     app.add_typer(chain.app, name="chain")
     app.command("portfolio")(portfolio.portfolio)
@@ -33,6 +33,8 @@ def _register() -> None:
     app.command("do")(do.do)
     app.command("journal")(journal.journal)
     app.command("resume")(journal.resume)
+    app.add_typer(session.app, name="session")
+    app.command("audit")(session.audit)
 
 
 def _report(error: DefiAgentError, as_json: bool) -> None:

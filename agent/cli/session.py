@@ -1,0 +1,183 @@
+"""`defi-agent session new | list | show | revoke` and `defi-agent audit`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    help="Sessions: a policy frozen at creation, a key of their own, an expiry.",
+    no_args_is_help=True,
+)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _store() -> tuple[Any, Any, Any]:
+    """The session store, the engine's ledger and the chain clock of the data directory's chain."""
+    import hashlib
+
+    from agent.cli.context import connect_chain, settings
+    from agent.db import connect
+    from agent.signer import DEVNET_KEY
+    from policies.ledger import Ledger
+    from policies.sessions import SessionStore
+
+    chain, w3 = connect_chain()
+    s = settings()
+    key = s.private_key.get_secret_value() if s.private_key else DEVNET_KEY
+    conn = connect(s.data_dir)
+    store = SessionStore(conn, hashlib.sha256(bytes.fromhex(key.removeprefix("0x"))).digest())
+    return store, Ledger(conn), (chain, lambda: int(w3.eth.get_block("latest")["timestamp"]))
+
+
+def _describe(session: Any, now: int) -> dict[str, Any]:
+    state = (
+        "revoked"
+        if session.revoked_at is not None
+        else "expired"
+        if now >= session.expires_at
+        else "active"
+    )
+    return {
+        "id": session.id,
+        "name": session.name,
+        "policy": session.policy.name,
+        "address": session.address,
+        "chain_id": session.chain_id,
+        "created_at": session.created_at,
+        "expires_at": session.expires_at,
+        "state": state,
+    }
+
+
+def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(rows if len(rows) != 1 else rows[0]) + "\n")
+        return
+    for row in rows:
+        left = max(0, row["expires_at"] - row["created_at"])
+        typer.echo(
+            f"{row['id']}  {row['state']:<8} {row['name']} (policy {row['policy']}), lifetime {left // 3600} h, key {row['address']}"
+        )
+
+
+@app.command()
+def new(
+    policy: Annotated[Path, typer.Option("--policy", help="The policy file (TOML).")],
+    ttl: Annotated[
+        str | None, typer.Option("--ttl", help="Lifetime, e.g. 24h or 7d (default: the policy's).")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A name to recognise it by.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Start a session under a policy file; it becomes the active one."""
+    from policies.model import load_policy
+
+    load_policy(policy)
+    store, _, (chain, now) = _store()
+    session = store.create(policy.read_text(), str(policy), name, ttl, chain.chain_id, now())
+    _print([_describe(session, now())], as_json)
+
+
+@app.command("list")
+def list_sessions(as_json: JsonFlag = False) -> None:
+    """Every session, newest first."""
+    store, _, (_, now) = _store()
+    t = now()
+    rows = [_describe(s, t) for s in store.all()]
+    if as_json:
+        sys.stdout.write(json.dumps(rows) + "\n")
+    else:
+        _print(rows, False)
+
+
+@app.command()
+def show(
+    session_id: Annotated[str | None, typer.Argument(help="Default: the active session.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A session's policy, state and spend."""
+    from agent.errors import BadInput
+
+    store, ledger, (chain, now) = _store()
+    t = now()
+    session = store.get(session_id) if session_id else store.active(chain.chain_id, t)
+    if session is None:
+        raise BadInput(f"no session {session_id}" if session_id else "no active session")
+    row = _describe(session, t)
+    entries = ledger.entries(session.id)
+    row["spent_usd"] = str(sum(e["usd_cents"] for e in entries if e["status"] != "released") / 100)
+    row["transactions"] = sum(1 for e in entries if e["status"] != "released")
+    row["policy_text"] = session.policy_text
+    if as_json:
+        sys.stdout.write(json.dumps(row) + "\n")
+        return
+    _print([row], False)
+    typer.echo(
+        f"spent {row['spent_usd']} USD in {row['transactions']} transactions\n\n{session.policy_text}"
+    )
+
+
+@app.command()
+def revoke(
+    session_id: Annotated[str, typer.Argument(help="The session to revoke.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Revoke a session: nothing more is signed under it, and its reservations are void."""
+    store, _, (_, now) = _store()
+    session = store.revoke(session_id, now())
+    _print([_describe(session, now())], as_json)
+
+
+def audit(as_json: JsonFlag = False) -> None:
+    """Re-verify every authorisation in the journal and recompute each session's spend."""
+    from agent.cli.context import settings
+    from agent.errors import PolicyDenied
+    from agent.journal import Journal
+    from policies.sessions import recover
+
+    store, ledger, (_, now) = _store()
+    t = now()
+    problems: list[str] = []
+    checked = 0
+    for grant in Journal(settings().data_dir).authorizations():
+        checked += 1
+        session = store.get(grant["session"])
+        signer = recover(grant["authorization"], grant["signature"])
+        if session is None or signer != session.address:
+            problems.append(
+                f"reservation {grant['reservation']}: authorisation not signed by session {grant['session']}"
+            )
+    sessions = []
+    for session in store.all():
+        entries = [e for e in ledger.entries(session.id) if e["status"] != "released"]
+        spent = sum(e["usd_cents"] for e in entries)
+        limits = session.policy.limits
+        for window in limits.windows:
+            if window.usd is None:
+                continue
+            inside = sum(e["usd_cents"] for e in entries if e["created_at"] > t - window.seconds)
+            if inside > window.usd * 100:
+                problems.append(f"session {session.id}: {inside / 100} USD within {window.label}")
+        if limits.lifetime_usd is not None and spent > limits.lifetime_usd * 100:
+            problems.append(
+                f"session {session.id}: lifetime spend {spent / 100} USD above {limits.lifetime_usd}"
+            )
+        sessions.append(
+            {"id": session.id, "spent_usd": str(spent / 100), "transactions": len(entries)}
+        )
+    report = {"authorizations_checked": checked, "sessions": sessions, "problems": problems}
+    if as_json:
+        sys.stdout.write(json.dumps(report) + "\n")
+    else:
+        typer.echo(
+            f"{checked} authorisations verified; {len(sessions)} sessions; {len(problems)} problems"
+        )
+        for problem in problems:
+            typer.echo(f"  {problem}")
+    if problems:
+        raise PolicyDenied("audit found problems: " + "; ".join(problems))
