@@ -109,7 +109,7 @@ def active(
 def known_calls(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     bad = [c for c in flat(batch.calls) if c.action == "unknown"]
     if bad:
-        what = "; ".join(f"{c.function} on {c.contract} ({c.call.to})" for c in bad)
+        what = "; ".join(f"function {c.function} on {c.contract} ({c.call.to})" for c in bad)
         return Verdict(
             "calls.known",
             False,

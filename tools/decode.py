@@ -83,7 +83,7 @@ class Decoder:
         if name == "aave-v3:pool":
             return self._pool(call)
         if name is not None:
-            return DecodedCall(call, name, name.split(":")[0], "?", "unknown")
+            return DecodedCall(call, name, name.split(":")[0], _selector(call), "unknown")
         if not call.data:
             return DecodedCall(
                 call,
@@ -98,7 +98,7 @@ class Decoder:
             call,
             "unknown contract",
             None,
-            "?",
+            _selector(call),
             "unknown",
             spends=(self.eth(call.value),) if call.value else (),
         )
@@ -110,7 +110,7 @@ class Decoder:
         decoded = _args("weth9" if is_weth else "erc20", call.data)
         value = (self.eth(call.value),) if call.value else ()
         if decoded is None:
-            return DecodedCall(call, contract, "erc20", "?", "unknown", spends=value)
+            return DecodedCall(call, contract, "erc20", _selector(call), "unknown", spends=value)
         function, args = decoded
         if function == "approve":
             spender, raw = args.values()
@@ -152,7 +152,7 @@ class Decoder:
         decoded = _args("aave_pool", call.data)
         value = (self.eth(call.value),) if call.value else ()
         if decoded is None:
-            return DecodedCall(call, contract, "aave-v3", "?", "unknown", spends=value)
+            return DecodedCall(call, contract, "aave-v3", _selector(call), "unknown", spends=value)
         function, args = decoded
         if function == "supply":
             return DecodedCall(
@@ -205,7 +205,9 @@ class Decoder:
         decoded = _args("swap_router02", call.data)
         value = (self.eth(call.value),) if call.value else ()
         if decoded is None:
-            return DecodedCall(call, contract, "uniswap-v3", "?", "unknown", spends=value)
+            return DecodedCall(
+                call, contract, "uniswap-v3", _selector(call), "unknown", spends=value
+            )
         function, args = decoded
         if function != "multicall":
             return self._router_inner(call, function, args, call.value)
@@ -213,7 +215,7 @@ class Decoder:
         inner = tuple(
             self._router_inner(
                 Call(call.to, bytes(d), 0),
-                *(_args("swap_router02", bytes(d)) or ("?", {})),
+                *(_args("swap_router02", bytes(d)) or (_selector(Call(call.to, bytes(d))), {})),
                 call.value,
             )
             for d in datas
@@ -294,6 +296,10 @@ class Decoder:
         if function == "refundETH":
             return DecodedCall(call, contract, "uniswap-v3", function, "refund", args)
         return DecodedCall(call, contract, "uniswap-v3", function, "unknown", args)
+
+
+def _selector(call: Call) -> str:
+    return "0x" + call.data[:4].hex() if call.data else "no calldata"
 
 
 def _recipient(value: object, wallet: str) -> str:

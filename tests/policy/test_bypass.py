@@ -1,0 +1,144 @@
+"""Ways policy engines were bypassed in audits of Zodiac Roles, Smart Sessions and signer
+policies, each denied here with a clear reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.policy.kit import (
+    POOL,
+    ROUTER,
+    STRANGER,
+    WALLET,
+    Harness,
+    addr,
+    approve,
+    exact_input,
+    fn,
+    multicall,
+    policy,
+    sim,
+    supply,
+    transfer,
+    transfer_from,
+    units,
+)
+from tools.tx import Call
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Harness:
+    return Harness(tmp_path)
+
+
+def reason(h: Harness, *calls: Call, text: str | None = None) -> dict[str, str]:
+    decision = h.authorize(h.session(text or policy()), *[(c, sim(c)) for c in calls])
+    assert not decision.allowed
+    assert decision.grants == ()
+    return {v.rule: v.message for v in decision.verdicts if not v.allowed}
+
+
+def test_approval_to_an_unknown_spender(h: Harness) -> None:
+    assert "not an allowed protocol" in reason(h, approve("USDC", STRANGER, 100))["approvals.exact"]
+
+
+def test_unlimited_approval(h: Harness) -> None:
+    why = reason(h, approve("USDC", POOL, 2**256 - 1), supply("USDC", 10))["approvals.exact"]
+    assert "unlimited approval" in why
+
+
+def test_approval_larger_than_what_is_spent(h: Harness) -> None:
+    why = reason(h, approve("USDC", POOL, units("USDC", 1000)), supply("USDC", units("USDC", 10)))[
+        "approvals.exact"
+    ]
+    assert "more than the batch spends" in why
+
+
+def test_transfer_from(h: Harness) -> None:
+    why = reason(h, transfer_from("USDC", STRANGER, WALLET, 10))["actions.allowed"]
+    assert "transferFrom is never allowed" in why
+
+
+def test_swap_paying_someone_else(h: Harness) -> None:
+    swap = multicall(exact_input("WETH", "USDC", 10**18, 1, recipient=STRANGER))
+    assert (
+        f"pays out to {STRANGER}"
+        in reason(h, approve("WETH", ROUTER, 10**18), swap)["recipients.allowed"]
+    )
+
+
+def test_transfer_to_an_address_not_allowed(h: Harness) -> None:
+    assert (
+        "which the policy does not allow"
+        in reason(h, transfer("USDC", STRANGER, 10))["recipients.allowed"]
+    )
+
+
+def test_eth_sent_to_an_eoa(h: Harness) -> None:
+    why = reason(h, Call(STRANGER, b"", 10**18, "send ETH"))["recipients.allowed"]
+    assert why.startswith("ETH sent to")
+
+
+def test_call_to_a_contract_outside_the_address_book(h: Harness) -> None:
+    rogue = Call(addr(0xDEAD), fn("transfer(address,uint256)", STRANGER, 10), 0, "rogue")
+    assert "outside the address book" in reason(h, rogue)["calls.known"]
+
+
+def test_unknown_selector_on_a_token(h: Harness) -> None:
+    mint = Call(
+        h.engine.book.tokens["USDC"], fn("mint(address,uint256)", WALLET, 10**12), 0, "mint"
+    )
+    assert "function 0x40c10f19 on token:USDC" in reason(h, mint)["calls.known"]
+
+
+def test_batch_hiding_a_forbidden_call(h: Harness) -> None:
+    hidden = fn("sweepToken(address,uint256,address)", h.engine.book.tokens["USDC"], 0, STRANGER)
+    swap = multicall(exact_input("WETH", "USDC", 10**18, 1), hidden)
+    why = reason(h, approve("WETH", ROUTER, 10**18), swap)
+    assert f"pays out to {STRANGER}" in why["recipients.allowed"]
+    unknown = multicall(
+        fn(
+            "selfPermit(address,uint256,uint256,uint8,bytes32,bytes32)",
+            WALLET,
+            1,
+            1,
+            27,
+            b"\0" * 32,
+            b"\0" * 32,
+        )
+    )
+    assert "outside the address book" in reason(h, unknown)["calls.known"]
+
+
+def test_supply_on_behalf_of_someone_else(h: Harness) -> None:
+    amount = units("USDC", 10)
+    assert (
+        "not the wallet"
+        in reason(h, approve("USDC", POOL, amount), supply("USDC", amount, on_behalf=STRANGER))[
+            "recipients.allowed"
+        ]
+    )
+
+
+def test_many_small_steps_still_hit_the_daily_allowance(h: Harness) -> None:
+    """Each piece is under the per-transaction cap; together they are above the window."""
+    s = h.session(policy(max_usd_per_tx=5000, windows=[("usd", 10000, "24h")]))
+    pieces = [transfer("USDC", WALLET, units("USDC", 999)) for _ in range(11)]
+    decision = h.authorize(s, *[(c, sim(c)) for c in pieces])
+    assert not decision.allowed
+    assert any(v.rule == "spend.window.24h" and not v.allowed for v in decision.verdicts)
+
+
+def test_protocol_not_allowed(h: Harness) -> None:
+    text = policy().replace('protocols = ["uniswap-v3", "aave-v3"]', 'protocols = ["aave-v3"]')
+    swap = multicall(exact_input("WETH", "USDC", 10**18, 1))
+    assert (
+        "uniswap-v3 is not an allowed protocol" in reason(h, swap, text=text)["protocols.allowed"]
+    )
+
+
+def test_token_not_allowed(h: Harness) -> None:
+    text = policy().replace('tokens = ["ETH", "WETH", "USDC", "DAI", "WBTC"]', 'tokens = ["USDC"]')
+    assert "WBTC" in reason(h, transfer("WBTC", WALLET, 1), text=text)["tokens.allowed"]

@@ -1,0 +1,191 @@
+"""Each policy rule allows exactly at its limit and denies just above it, on real calldata and a
+real SQLite ledger; windows refill as chain time moves; expiry and revocation deny."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from agent.errors import ConfigError
+from policies.model import load_policy, parse_policy
+from tests.policy.kit import (
+    ROUTER,
+    WALLET,
+    Harness,
+    approve,
+    borrow,
+    exact_input,
+    multicall,
+    policy,
+    sim,
+    supply,
+    transfer,
+    units,
+    withdraw,
+)
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Harness:
+    return Harness(tmp_path)
+
+
+def usdc_to_self(amount: str) -> tuple:
+    call = transfer("USDC", WALLET, units("USDC", amount))
+    return call, sim(call)
+
+
+def denied_by(decision, rule: str) -> str:
+    assert not decision.allowed
+    bad = {v.rule: v.message for v in decision.verdicts if not v.allowed}
+    assert rule in bad, bad
+    return bad[rule]
+
+
+def test_per_transaction_cap(h: Harness) -> None:
+    s = h.session(policy(max_usd_per_tx=5000))
+    assert h.authorize(s, usdc_to_self("5000")).allowed
+    message = denied_by(h.authorize(s, usdc_to_self("5000.01")), "spend.per_tx")
+    assert "5,000.01 USD in one transaction is above the 5,000.00 USD cap" in message
+
+
+def test_usd_window_and_refill(h: Harness) -> None:
+    s = h.session(policy(max_usd_per_tx=10000, windows=[("usd", 10000, "24h")]), ttl="7d")
+    h.commit(h.authorize(s, usdc_to_self("6000")))
+    assert h.authorize(s, usdc_to_self("4000")).allowed
+    message = denied_by(h.authorize(s, usdc_to_self("0.01")), "spend.window.24h")
+    assert "0.00 USD left" in message
+    h.now += 24 * 3600 + 1
+    assert h.authorize(s, usdc_to_self("6000")).allowed
+
+
+def test_token_window(h: Harness) -> None:
+    s = h.session(
+        policy(max_usd_per_tx=100000, windows=[("usd", 100000, "24h"), ("USDC", 40000, "24h")])
+    )
+    assert h.authorize(s, usdc_to_self("40000")).allowed
+    assert "USDC left" in denied_by(h.authorize(s, usdc_to_self("0.000001")), "spend.window.24h")
+
+
+def test_lifetime_cap(h: Harness) -> None:
+    s = h.session(policy(lifetime_usd=2000, windows=[]))
+    assert h.authorize(s, usdc_to_self("2000")).allowed
+    denied_by(h.authorize(s, usdc_to_self("0.01")), "spend.lifetime")
+
+
+def test_per_transaction_token_cap(h: Harness) -> None:
+    s = h.session(policy(extra="[limits.max_per_tx]\nUSDC = 2000\n"))
+    assert h.authorize(s, usdc_to_self("2000")).allowed
+    denied_by(h.authorize(s, usdc_to_self("2000.000001")), "spend.per_tx")
+
+
+def test_transaction_count(h: Harness) -> None:
+    s = h.session(policy(max_txs=2))
+    assert h.authorize(s, usdc_to_self("1"), usdc_to_self("1")).allowed
+    assert "0 left" in denied_by(h.authorize(s, usdc_to_self("1")), "tx.count")
+
+
+def test_fee_limit(h: Harness) -> None:
+    s = h.session(policy(max_fee_eth=0.05))
+    call = transfer("USDC", WALLET, 1)
+    assert h.authorize(s, (call, sim(call, fee_wei=5 * 10**16))).allowed
+    denied_by(h.authorize(s, (call, sim(call, fee_wei=5 * 10**16 + 1))), "fee.max")
+
+
+def test_health_factor_floor(h: Harness) -> None:
+    s = h.session(policy(extra="[health]\nmin_after_borrow_or_withdraw = 1.5\n"))
+    call = borrow("DAI", units("DAI", 100))
+    assert h.authorize(s, (call, sim(call)), health=[Decimal("1.5")]).allowed
+    denied_by(h.authorize(s, (call, sim(call)), health=[Decimal("1.49")]), "health.min")
+    out = withdraw("USDC", units("USDC", 100))
+    denied_by(h.authorize(s, (out, sim(out)), health=[Decimal("1.2")]), "health.min")
+
+
+def test_slippage_bound(h: Harness) -> None:
+    s = h.session(policy(extra="[slippage]\nmax_bps = 100\ndefault_bps = 50\n"))
+    received = units("USDC", 3000)
+    at_limit = multicall(exact_input("WETH", "USDC", 10**18, received * 99 // 100))
+    approval = approve("WETH", ROUTER, 10**18)
+    assert h.authorize(
+        s,
+        (approval, sim(approval)),
+        (at_limit, sim(at_limit, {"USDC": received, "WETH": -(10**18)})),
+    ).allowed
+    loose = multicall(exact_input("WETH", "USDC", 10**18, received * 98 // 100))
+    message = denied_by(
+        h.authorize(s, (approval, sim(approval)), (loose, sim(loose, {"USDC": received}))),
+        "slippage.max",
+    )
+    assert "200 bps is above the policy's 100 bps" in message
+
+
+def test_expiry_and_revocation(h: Harness) -> None:
+    s = h.session(policy(), ttl="1h")
+    h.now += 3599
+    assert h.authorize(s, usdc_to_self("1")).allowed
+    h.now += 1
+    assert "expired" in denied_by(h.authorize(s, usdc_to_self("1")), "session.active")
+    other = h.session(policy())
+    h.store.revoke(other.id, h.now)
+    assert "revoked" in denied_by(h.authorize(other, usdc_to_self("1")), "session.active")
+
+
+def test_editing_the_policy_file_does_not_widen_a_session(h: Harness, tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(policy(max_usd_per_tx=100))
+    s = h.session(path.read_text())
+    path.write_text(policy(max_usd_per_tx=1_000_000))
+    again = h.store.get(s.id)
+    assert again is not None and again.policy.limits.max_usd_per_tx == 100
+    denied_by(h.authorize(again, usdc_to_self("101")), "spend.per_tx")
+
+
+def test_missing_price_fails_closed(h: Harness) -> None:
+    s = h.session(policy())
+    call = transfer("USDC", WALLET, 1)
+    decision = h.engine.authorize(
+        s, [call], [sim(call)], [None], {"USDC": Decimal(0)}, {"USDC": 6}, h.now
+    )
+    assert "no usable on-chain price" in denied_by(decision, "spend.per_tx")
+
+
+def test_supply_after_exact_approval_is_counted_once(h: Harness) -> None:
+    s = h.session(policy(max_usd_per_tx=1000, windows=[("usd", 1500, "24h")]))
+    amount = units("USDC", 1000)
+    pair = [
+        (approve("USDC", h.engine.book.aave_v3.pool, amount), None),
+        (supply("USDC", amount), None),
+    ]
+    decision = h.authorize(s, *[(c, sim(c)) for c, _ in pair])
+    assert decision.allowed and decision.usd_cents == 100_000
+
+
+def test_default_policy_is_the_documented_one() -> None:
+    p = load_policy(Path("policies/default.toml"))
+    assert p.limits.max_usd_per_tx == 5000
+    assert [(w.usd, w.period) for w in p.limits.windows] == [(10000, "24h")]
+    assert (p.slippage.max_bps, p.slippage.default_bps) == (100, 50)
+    assert p.health.min_after_borrow_or_withdraw == Decimal("1.5")
+    assert p.allow.recipients == () and p.ttl == "24h"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('name = "x"\n[limits]\nmax_usd_per_tx = -5\n', "p.toml:3: limits.max_usd_per_tx"),
+        ('name = "x"\n\n[allow]\nactions = ["stake"]\n', "p.toml:4: allow.actions.0"),
+        (
+            'name = "x"\n[[limits.windows]]\nperiod = "forever"\nusd = 5\n',
+            "p.toml:3: limits.windows.0.period",
+        ),
+        ('name = "x"\nbogus = 1\n', "p.toml:2: bogus"),
+        ('name = "x"\n[allow]\nrecipients = ["0xabc"]\n', "p.toml:3: allow.recipients"),
+        ("name = \n", "p.toml: not valid TOML"),
+    ],
+)
+def test_policy_file_errors_name_line_and_field(text: str, where: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_policy(text, "p.toml")
+    assert caught.value.message.startswith(where)
