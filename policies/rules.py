@@ -53,13 +53,17 @@ def flat(calls: Sequence[DecodedCall]) -> list[DecodedCall]:
 
 
 def spends_of(batch: Batch) -> list[CallSpend]:
-    """Per call: approvals count against the spend of their token; what a protocol later pulls
+    """Per call: approvals count against the spend of their token; wrapping and unwrapping move
+    value within the wallet and count nothing (what the WETH is then used for counts); what a protocol later pulls
     under an approval of the same batch is not counted twice; an unbounded pull (Aave's "max")
     is valued at what the simulation saw leave the wallet."""
     approved: dict[tuple[str, str], int] = {}
     out = []
     for call, sim in zip(batch.calls, batch.simulated, strict=True):
         tokens: dict[str, int] = {}
+        if call.action in ("wrap", "unwrap"):
+            out.append(CallSpend(tokens, 0))
+            continue
         if call.approval is not None and call.spender is not None:
             key = (call.approval.symbol, call.spender.lower())
             approved[key] = approved.get(key, 0) + call.approval.amount

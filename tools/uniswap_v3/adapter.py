@@ -7,7 +7,8 @@ execute later at a worse price.
   exact output, so the unspent part comes back).
 - Native ETH out: the router receives WETH and ``unwrapWETH9`` sends ETH to the wallet.
 - The wallet is always the final recipient. Minimum out / maximum in come from the slippage bound,
-  and a quote whose price impact exceeds the bound is refused before anything is simulated.
+  The best-priced route whose price impact is within the bound is used; when no route is, the
+  swap is refused before anything is simulated.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tools.erc20.adapter import approve, reset_approval
 from tools.erc20.reads import Token, token
 from tools.protocol import Built, ChainContext
 from tools.tx import Call
-from tools.uniswap_v3.quote import Quote, best_quote
+from tools.uniswap_v3.quote import Quote, quotes
 
 ROUTER_ITSELF = "0x0000000000000000000000000000000000000002"  # SwapRouter02's ADDRESS_THIS
 DEADLINE_SECONDS = 20 * 60
@@ -50,9 +51,11 @@ class UniswapV3Adapter:
     def build(self, ctx: ChainContext, action: Action) -> Built:
         assert isinstance(action, Swap)
         tin, tout = self._erc20(ctx, action.token_in), self._erc20(ctx, action.token_out)
-        quote = best_quote(ctx.w3, ctx.book, tin, tout, action.kind, action.amount)
+        ranked = quotes(ctx.w3, ctx.book, tin, tout, action.kind, action.amount)
+        within = [q for q in ranked if q.price_impact_bps <= action.max_slippage_bps]
+        quote = within[0] if within else min(ranked, key=lambda q: q.price_impact_bps)
         impact = quote.price_impact_bps
-        if impact > action.max_slippage_bps:
+        if not within:
             raise PriceImpactTooHigh(
                 f"swapping {action.token_in.show(quote.amount_in)} {action.token_in.symbol} "
                 f"would move the price by {impact / 100:.2f}% via {quote.route.describe()}, more "

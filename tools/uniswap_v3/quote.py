@@ -129,23 +129,29 @@ def _quote_route(w3: Web3, quoter: str, route: Route, kind: Kind, amount: int) -
         return None
 
 
-def best_quote(
+def quotes(
     w3: Web3, book: AddressBook, token_in: Token, token_out: Token, kind: Kind, amount: int
-) -> Quote:
-    """The best quote over every route: most out for an exact input, least in for an exact output."""
+) -> list[Quote]:
+    """Quotes over every route, best first: most out for an exact input, least in for an exact output."""
     if token_in.address == token_out.address:
         raise BadInput(f"cannot swap {token_in.symbol} into itself", code="invalid_amount")
     candidates = routes(w3, book, token_in, token_out)
-    quotes = [
-        found
+    found = [
+        quote
         for route in candidates
-        if (found := _quote_route(w3, book.uniswap_v3.quoter_v2, route, kind, amount))
+        if (quote := _quote_route(w3, book.uniswap_v3.quoter_v2, route, kind, amount))
     ]
-    if not quotes:
+    if not found:
         why = "has no pool" if not candidates else "has no liquidity for this amount"
         raise BadInput(
             f"{token_in.symbol} -> {token_out.symbol} {why} on Uniswap V3", code="no_route"
         )
     if kind == "exact_in":
-        return max(quotes, key=lambda x: x.amount_out)
-    return min(quotes, key=lambda x: x.amount_in)
+        return sorted(found, key=lambda x: -x.amount_out)
+    return sorted(found, key=lambda x: x.amount_in)
+
+
+def best_quote(
+    w3: Web3, book: AddressBook, token_in: Token, token_out: Token, kind: Kind, amount: int
+) -> Quote:
+    return quotes(w3, book, token_in, token_out, kind, amount)[0]

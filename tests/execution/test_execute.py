@@ -1,0 +1,139 @@
+"""Plans executed for real on the devnet: swaps, Aave, chains, exact approvals, dry runs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from agent.events import RunDone, RunFailed, SimulationDone, TxSent
+from tests.execution.conftest import outcome, propose, run
+from tools.aave_v3.reads import account
+from tools.erc20.reads import allowance, balance, token
+
+
+def bal(devnet, symbol: str) -> Decimal:
+    tok = token(devnet.w3, devnet.book, symbol)
+    return tok.to_units(balance(devnet.w3, tok, devnet.wallet))
+
+
+def done(events) -> RunDone:
+    result = outcome(events)
+    assert isinstance(result, RunDone), result
+    assert result.status == "done" and result.mismatches == ()
+    return result
+
+
+def test_exact_in_swap_changes_balances_as_simulated(devnet, service) -> None:
+    before = bal(devnet, "USDC")
+    events = run(service, "swap 1 ETH for USDC")
+    simulated = next(e for e in events if isinstance(e, SimulationDone)).deltas["USDC"]
+    result = done(events)
+    assert result.deltas["USDC"] == simulated
+    assert bal(devnet, "USDC") - before == simulated
+    assert Decimal(2980) < simulated < Decimal(3000)
+
+
+def test_exact_out_swap_buys_exactly(devnet, service) -> None:
+    before = bal(devnet, "WBTC")
+    done(run(service, "buy 0.01 wbtc with dai"))
+    assert bal(devnet, "WBTC") - before == Decimal("0.01")
+    router = devnet.book.uniswap_v3.swap_router02
+    assert allowance(devnet.w3, token(devnet.w3, devnet.book, "DAI"), devnet.wallet, router) == 0
+
+
+def test_multi_hop_route_through_weth(devnet, service) -> None:
+    events = run(service, "swap 1000 DAI for WBTC")
+    sent = [e for e in events if isinstance(e, TxSent)]
+    assert any("DAI --0.3%--> WETH --0.3%--> WBTC" in e.label for e in sent)
+    assert done(events).deltas["DAI"] == Decimal(-1000)
+
+
+def test_slippage_breach_is_caught_before_anything_is_sent(devnet, service) -> None:
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    result = outcome(run(service, "swap 2 WBTC for USDC"))
+    assert isinstance(result, RunFailed) and result.exit_code == 4
+    assert "more than the 0.5% slippage bound" in result.message
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_supply_borrow_repay_all_withdraw_all(devnet, roomy) -> None:
+    service = roomy
+    done(run(service, "supply 10 eth to aave"))
+    done(run(service, "borrow 5000 usdc"))
+    hf = account(devnet.w3, devnet.book, devnet.wallet).health_factor
+    assert hf is not None and Decimal("4.9") < hf < Decimal("5.0")
+    done(run(service, "repay all my usdc debt"))
+    state = account(devnet.w3, devnet.book, devnet.wallet)
+    assert state.debt_usd == 0 and state.health_factor is None
+    pool = devnet.book.aave_v3.pool
+    assert allowance(devnet.w3, token(devnet.w3, devnet.book, "USDC"), devnet.wallet, pool) == 0
+    done(run(service, "withdraw all my weth from aave"))
+    assert account(devnet.w3, devnet.book, devnet.wallet).positions == ()
+    assert bal(devnet, "WETH") >= Decimal(10)
+
+
+def test_chained_plan_uses_the_first_output(devnet, service) -> None:
+    before = bal(devnet, "USDC")
+    events = run(service, "swap 1 ETH to USDC then supply it to aave")
+    done(events)
+    (position,) = account(devnet.w3, devnet.book, devnet.wallet).positions
+    swapped = next(e for e in events if isinstance(e, SimulationDone)).steps[0].deltas["USDC"]
+    assert position.symbol == "USDC" and position.supplied == swapped
+    assert bal(devnet, "USDC") == before
+
+
+def test_approvals_are_exact_and_return_to_zero(devnet, service) -> None:
+    events = run(service, "swap 1000 usdc for dai")
+    approvals = [e for e in events if isinstance(e, TxSent) and "approve" in e.label]
+    assert [a.label for a in approvals] == [
+        "approve Uniswap's SwapRouter02 to spend exactly 1000 USDC"
+    ]
+    done(events)
+    router = devnet.book.uniswap_v3.swap_router02
+    assert allowance(devnet.w3, token(devnet.w3, devnet.book, "USDC"), devnet.wallet, router) == 0
+
+
+def test_dry_run_changes_nothing(devnet, service) -> None:
+    w3 = devnet.w3
+    before = (
+        w3.eth.block_number,
+        w3.eth.get_transaction_count(devnet.wallet),
+        bal(devnet, "ETH"),
+        bal(devnet, "USDC"),
+    )
+    events = propose(service, "swap 1 ETH to USDC then supply it to aave and borrow 100 DAI")
+    plan_id = events[-1].plan_id
+    dry = service.discard(plan_id, dry_run=True)
+    assert dry is not None and dry.status == "dry_run" and dry.deltas["DAI"] == Decimal(100)
+    after = (
+        w3.eth.block_number,
+        w3.eth.get_transaction_count(devnet.wallet),
+        bal(devnet, "ETH"),
+        bal(devnet, "USDC"),
+    )
+    assert before == after
+    assert service.journal.plan(plan_id).status == "dry_run"
+
+
+def test_amount_above_balance_is_bad_input(devnet, service) -> None:
+    result = outcome(run(service, "supply 60000 usdc to aave"))
+    assert (
+        isinstance(result, RunFailed)
+        and result.exit_code == 2
+        and result.code == "insufficient_balance"
+    )
+    assert "the wallet holds 50000" in result.message
+
+
+def test_policy_denial_sends_nothing(devnet, service) -> None:
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    result = outcome(run(service, "swap 2 ETH for USDC"))
+    assert isinstance(result, RunFailed) and result.exit_code == 3
+    assert "above the 5,000.00 USD cap" in result.message
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_health_factor_floor_blocks_a_risky_borrow(devnet, service) -> None:
+    done(run(service, "supply 1 eth to aave"))
+    result = outcome(run(service, "borrow 1800 usdc"))
+    assert isinstance(result, RunFailed) and result.exit_code == 3
+    assert "health factor 1.38 after borrow is below the policy's 1.5" in result.message
