@@ -74,6 +74,7 @@ class TxRecord:
     tx_hash: str | None
     nonce: int | None
     error: str | None
+    authorization: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ class Journal:
                 r["tx_hash"],
                 r["nonce"],
                 r["error"],
+                json.loads(r["authorization"]) if r["authorization"] else None,
             )
             for r in rows
         ]

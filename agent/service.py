@@ -116,7 +116,9 @@ class AgentService:
             grants = iter(authorization.grants)
             for p in prepared.steps:
                 for i in range(len(p.built.calls)):
-                    self.journal.set_tx(plan_id, p.index, i, "authorised", authorization=next(grants))
+                    self.journal.set_tx(
+                        plan_id, p.index, i, "authorised", authorization=next(grants)
+                    )
             self.journal.set_plan_status(plan_id, "simulated", session_id=authorization.session)
             self._ready[plan_id] = _Ready(plan_id, plan, ctx, prepared, authorization)
             yield decision
@@ -269,6 +271,8 @@ class AgentService:
                     receipt = await asyncio.to_thread(self.signer.receipt, tx.tx_hash)
                     if receipt is not None:
                         ok = int(receipt["status"]) == 1
+                        if tx.authorization is not None:
+                            self.authorizer.settle(tx.authorization, spent=ok)
                         self.journal.set_tx(
                             plan_id,
                             tx.step,
@@ -285,6 +289,8 @@ class AgentService:
                             f"step {tx.step}: {tx.call.label} reverted on chain",
                             hint="the plan cannot be resumed",
                         )
+                elif tx.authorization is not None:
+                    self.authorizer.settle(tx.authorization, spent=False)
                 pending.append(tx)
             if not pending:
                 self.journal.set_plan_status(plan_id, "done")

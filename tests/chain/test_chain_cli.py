@@ -7,10 +7,7 @@ import os
 import shutil
 import signal
 import socket
-import threading
-import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ import pytest
 from agent.errors import ChainUnavailable
 from tests.chain.helpers import send
 from tests.conftest import run_cli
+from tests.proxy import ChainProxy
 from tools.chain.addressbook import AddressBook
 from tools.chain.anvil import Anvil, AnvilOptions, find_anvil
 from tools.chain.rpc import connect
@@ -73,50 +71,16 @@ def test_warp_and_reset(data_dir: Path) -> None:
     assert json.loads(reset.stdout)["pid"] != before["pid"]
 
 
-class _DyingProxy(ThreadingHTTPServer):
-    """Forwards JSON-RPC to a real anvil, and kills that anvil after ``budget`` requests."""
-
-    def __init__(self, upstream: str, anvil_pid: int, budget: int) -> None:
-        self.upstream, self.anvil_pid, self.budget = upstream, anvil_pid, budget
-        super().__init__(("127.0.0.1", 0), _Forward)
-
-
-class _Forward(BaseHTTPRequestHandler):
-    server: _DyingProxy
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.budget -= 1
-        if self.server.budget < 0:
-            if self.server.budget == -1:
-                os.kill(self.server.anvil_pid, signal.SIGKILL)
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        request = urllib.request.Request(
-            self.server.upstream, data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request) as response:
-            payload = response.read()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
 def test_anvil_killed_mid_command_exits_5(data_dir: Path, devnet_image) -> None:
     """anvil dies while `portfolio` is reading: exit code 5, one clear line, no traceback."""
     with Anvil(AnvilOptions(load_state=devnet_image.state), data_dir / "victim.log") as anvil:
         assert anvil.process is not None
-        proxy = _DyingProxy(anvil.url, anvil.process.pid, budget=4)
-        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        pid = anvil.process.pid
+        proxy = ChainProxy(anvil.url, budget=4, on_cut=lambda: os.kill(pid, signal.SIGKILL))
         record = {
             "profile": "local",
             "pid": anvil.process.pid,
-            "port": proxy.server_address[1],
+            "port": int(proxy.url.rsplit(":", 1)[1]),
             "chain_id": 31337,
             "book": devnet_image.book.model_dump(),
         }

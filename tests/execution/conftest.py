@@ -18,10 +18,12 @@ def service(devnet, tmp_path: Path) -> AgentService:
 
 
 @pytest.fixture
-def roomy(devnet, tmp_path: Path) -> AgentService:  # noqa: ANN001
+def roomy(devnet, tmp_path: Path) -> AgentService:
     """The service under a generous session, for tests about protocols rather than limits."""
     policy = Path(__file__).with_name("roomy.toml")
-    return build_service(url=devnet.url, book=devnet.book, data_dir=tmp_path / "roomy", policy_file=policy)
+    return build_service(
+        url=devnet.url, book=devnet.book, data_dir=tmp_path / "roomy", policy_file=policy
+    )
 
 
 def collect(stream) -> list[Event]:

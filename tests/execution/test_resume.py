@@ -1,0 +1,44 @@
+"""The chain goes away in the middle of a plan, right after accepting a transaction but before its
+receipt comes back (a proxy in front of the real anvil drops that answer). `resume` finishes the
+plan without sending anything twice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from agent.events import RunDone, RunFailed, TxConfirmed
+from agent.wiring import build_service
+from tests.execution.conftest import collect, propose
+from tests.proxy import ChainProxy
+from tools.erc20.reads import allowance, balance, token
+
+
+def test_interrupted_plan_resumes_without_resending(devnet, tmp_path: Path) -> None:
+    w3, book = devnet.w3, devnet.book
+    usdc, dai = token(w3, book, "USDC"), token(w3, book, "DAI")
+    nonce, dai_before = w3.eth.get_transaction_count(devnet.wallet), balance(w3, dai, devnet.wallet)
+    proxy = ChainProxy(devnet.url, drop_answer_to="eth_sendRawTransactionSync")
+    data_dir = tmp_path / "data"
+    first = build_service(url=proxy.url, book=book, data_dir=data_dir)
+    plan_id = propose(first, "swap 1000 usdc for dai")[-1].plan_id
+    events = collect(first.execute(plan_id, human_confirmed=True))
+    failed = events[-1]
+    assert isinstance(failed, RunFailed) and failed.exit_code == 5
+    assert f"defi-agent resume {plan_id}" in failed.message
+    records = first.journal.txs(plan_id)
+    assert [r.status for r in records] == ["signed", "authorised"]
+    assert w3.eth.get_transaction_count(devnet.wallet) == nonce + 1  # the approval did land
+
+    again = build_service(url=devnet.url, book=book, data_dir=data_dir)
+    resumed = collect(again.resume(plan_id))
+    assert isinstance(resumed[-1], RunDone), resumed[-1]
+    confirmed = [e for e in resumed if isinstance(e, TxConfirmed)]
+    assert confirmed[0].tx_hash == records[0].tx_hash  # found by its hash, not sent again
+    assert w3.eth.get_transaction_count(devnet.wallet) == nonce + 2
+    assert [r.status for r in again.journal.txs(plan_id)] == ["confirmed", "confirmed"]
+    assert again.journal.plan(plan_id).status == "done"
+    gained = dai.to_units(balance(w3, dai, devnet.wallet) - dai_before)
+    assert Decimal(990) < gained < Decimal(1000)
+    assert allowance(w3, usdc, devnet.wallet, book.uniswap_v3.swap_router02) == 0
+    assert collect(again.resume(plan_id))[-1] == RunDone(plan_id, "done", {})

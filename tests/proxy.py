@@ -1,0 +1,79 @@
+"""A JSON-RPC proxy in front of a real anvil that can make the chain go away at a chosen moment:
+after a number of requests, or right after forwarding a given method (its answer never returns,
+as when the node dies after accepting a transaction)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import urllib.request
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class ChainProxy(ThreadingHTTPServer):
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        budget: int | None = None,
+        drop_answer_to: str | None = None,
+        on_cut: Callable[[], None] | None = None,
+    ) -> None:
+        self.upstream, self.budget, self.drop_answer_to, self.on_cut = (
+            upstream,
+            budget,
+            drop_answer_to,
+            on_cut,
+        )
+        self.cut = False
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Forward)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def _cut(self) -> None:
+        if not self.cut:
+            self.cut = True
+            if self.on_cut is not None:
+                self.on_cut()
+
+
+class _Forward(BaseHTTPRequestHandler):
+    server: ChainProxy
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        proxy = self.server
+        with proxy.lock:
+            if proxy.budget is not None:
+                proxy.budget -= 1
+                if proxy.budget < 0:
+                    proxy._cut()
+            refuse = proxy.cut
+        if refuse:
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        request = urllib.request.Request(
+            proxy.upstream, data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request) as response:
+            payload = response.read()
+        method = json.loads(body).get("method") if body.startswith(b"{") else None
+        if proxy.drop_answer_to is not None and method == proxy.drop_answer_to:
+            with proxy.lock:
+                proxy._cut()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        return
