@@ -185,7 +185,8 @@ class AgentService:
         grants: list[Any],
         prepared: Prepared | None,
     ) -> AsyncIterator[Event]:
-        symbols = ctx.book.symbols
+        touched = {s for _, _, sim in calls for s in getattr(sim, "balance_deltas", {})}
+        symbols = tuple(s for s in ctx.book.symbols if s in touched) or ctx.book.symbols
         before = await asyncio.to_thread(balances_of, ctx, symbols)
         self.journal.set_plan_status(plan_id, "executing")
         fees = 0

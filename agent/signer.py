@@ -1,6 +1,7 @@
 """The signer: the only code in the agent that signs or sends a transaction.
 
-It holds the wallet key and signs a call only when it carries a grant from the policy engine: an
+Every send waits for its receipt, so the node's pending nonce is always the next one: nothing is
+cached that a `chain reset` could make stale. It holds the wallet key and signs a call only when it carries a grant from the policy engine: an
 EIP-712 authorisation of exactly this call (target, value, calldata, chain) signed by the key of a
 session that is active at the chain's current time. The key never appears in a repr, a log or an
 error message.
@@ -34,7 +35,6 @@ class Signer:
         self.sessions = sessions
         self.chain_id = chain_id
         self.now = now
-        self._next_nonce: int | None = None
 
     def __repr__(self) -> str:
         return f"Signer(wallet={self.address})"
@@ -66,8 +66,7 @@ class Signer:
 
     def sign(self, call: Call, gas: int, grant: dict[str, Any]) -> SignedTx:
         self._verify(call, grant)
-        pending = int(self.w3.eth.get_transaction_count(self.address, "pending"))
-        nonce = max(pending, self._next_nonce or 0)
+        nonce = int(self.w3.eth.get_transaction_count(self.address, "pending"))
         base_fee = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
         tip = int(self.w3.eth.max_priority_fee)
         tx = {
@@ -82,7 +81,6 @@ class Signer:
             "maxFeePerGas": 2 * base_fee + tip,
         }
         signed = self._account.sign_transaction(tx)
-        self._next_nonce = nonce + 1
         return SignedTx(bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex(), nonce)
 
     def send(self, signed: SignedTx) -> dict[str, Any]:

@@ -1,0 +1,105 @@
+"""Policy decisions per second for a 5-transaction batch, and the policy's time as a ratio of the
+simulation of the same batch on the devnet (aim: policy under 5% of simulation).
+
+The batch: approve + swap 1 ETH worth of USDC into DAI, approve + supply USDC to Aave, borrow DAI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from agent.db import connect as connect_db
+from policies.engine import PolicyEngine
+from policies.sessions import SessionStore
+from tools.aave_v3.reads import usd_prices
+from tools.actions import Borrow, Supply, Swap
+from tools.adapters import adapter_for
+from tools.chain.anvil import Anvil, AnvilOptions
+from tools.chain.rpc import connect
+from tools.chain.running import DEVNET_WALLET
+from tools.devnet.cache import build
+from tools.erc20.reads import token
+from tools.protocol import ChainContext
+from tools.simulator import Simulator
+
+ROUNDS = 30
+POLICY = """
+name = "bench"
+ttl = "7d"
+[allow]
+actions = ["swap", "supply", "borrow"]
+protocols = ["uniswap-v3", "aave-v3"]
+tokens = ["ETH", "WETH", "USDC", "DAI", "WBTC"]
+[limits]
+max_usd_per_tx = 1000000
+[[limits.windows]]
+usd = 1000000000
+period = "24h"
+"""
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        image = build(root / "image", DEVNET_WALLET, root / "boot.log")
+        with Anvil(AnvilOptions(load_state=image.state), root / "anvil.log") as anvil:
+            w3, book = connect(anvil.url), image.book
+            ctx = ChainContext(
+                w3, book, DEVNET_WALLET, now=int(w3.eth.get_block("latest")["timestamp"])
+            )
+            t = lambda s: token(w3, book, s)  # noqa: E731
+            actions = [
+                Swap(t("USDC"), t("DAI"), "exact_in", 3000 * 10**6, 50),
+                Supply(t("USDC"), 5000 * 10**6),
+                Borrow(t("DAI"), 1000 * 10**18),
+            ]
+            steps = [adapter_for(a).build(ctx, a).calls for a in actions]
+            calls = [c for step in steps for c in step]
+            assert len(calls) == 5, [c.label for c in calls]
+            simulator = Simulator(ctx)
+            results = simulator.simulate(steps)
+            simulated = [c for r in results for c in r.calls]
+            health = [r.health_factor_after for r in results for _ in r.calls]
+            prices = usd_prices(w3, book)
+            decimals: dict[str, int] = {s: t(s).decimals for s in book.symbols}
+            conn = connect_db(root / "data")
+            store = SessionStore(conn, hashlib.sha256(b"bench").digest())
+            engine = PolicyEngine(conn, store, book, DEVNET_WALLET)
+            session = store.create(POLICY, "bench.toml", None, None, book.chain_id, ctx.now)
+
+            def decide() -> None:
+                decision = engine.authorize(
+                    session, calls, simulated, health, prices, decimals, ctx.now
+                )
+                assert decision.allowed, decision.violations
+                for grant in decision.grants:
+                    engine.settle(grant, spent=False)
+
+            policy_s = _median(decide)
+            simulate_s = _median(lambda: simulator.simulate(steps))
+    print(f"simulation of the batch    {simulate_s * 1000:7.2f} ms   (baseline)")
+    print(
+        f"policy decision            {policy_s * 1000:7.2f} ms   {policy_s / simulate_s:6.1%} of simulation"
+    )
+    print(
+        f"decisions per second       {1 / policy_s:7.0f}   (5-transaction batch, EIP-712 grants included)"
+    )
+    print(f"prices used: {', '.join(f'{k} {v}' for k, v in prices.items() if v != Decimal(1))}")
+
+
+def _median(fn) -> float:
+    times = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+if __name__ == "__main__":
+    main()
