@@ -25,7 +25,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 run: setup
 	$(BIN)/defi-agent chain up
-	$(BIN)/defi-agent demo
+	$(BIN)/defi-agent chat
 
 test: setup
 	$(BIN)/python -m pytest

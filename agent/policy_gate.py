@@ -18,7 +18,7 @@ from web3 import Web3
 from agent.events import Verdict as EventVerdict
 from agent.seams import Authorization, SessionStatus, SpendWindow
 from policies.engine import PolicyEngine
-from policies.model import DEFAULT_POLICY
+from policies.model import DEFAULT_POLICY, load_policy
 from policies.sessions import Session, SessionStore
 from tools.aave_v3.reads import usd_prices
 from tools.chain.addressbook import AddressBook
@@ -78,6 +78,17 @@ class PolicyGate:
 
     def settle(self, grant: Any, *, spent: bool) -> None:
         self.engine.settle(grant, spent=spent)
+
+    def new_session(self, policy_file: str | None, ttl: str | None) -> SessionStatus:
+        path = Path(policy_file) if policy_file else self.policy_file
+        load_policy(path)
+        self.sessions.create(path.read_text(), str(path), None, ttl, self.book.chain_id, self.now())
+        return self.status()
+
+    def revoke(self) -> SessionStatus:
+        session = self.session()
+        self.sessions.revoke(session.id, self.now())
+        return SessionStatus(session.id, session.name, session.policy.name, time.time(), True, ())
 
     def status(self) -> SessionStatus:
         session = self.session()

@@ -53,6 +53,10 @@ class SessionStatus:
 class Authorizer(Protocol):
     def status(self) -> SessionStatus: ...
 
+    def new_session(self, policy_file: str | None, ttl: str | None) -> SessionStatus: ...
+
+    def revoke(self) -> SessionStatus: ...
+
     def authorize(
         self,
         calls: Sequence[Call],

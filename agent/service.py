@@ -16,6 +16,7 @@ from typing import Any
 
 from agent import answers
 from agent.errors import (
+    BadInput,
     ChainUnavailable,
     DefiAgentError,
     PolicyDenied,
@@ -38,6 +39,7 @@ from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
 from agent.verify import balances_of, verify
 from tools.aave_v3.reads import reserves
+from tools.chain.running import advance_time, parse_duration
 from tools.portfolio import read_portfolio
 from tools.protocol import ChainContext
 from tools.simulator import Simulator
@@ -67,8 +69,10 @@ class AgentService:
         planner: Planner,
         authorizer: Authorizer,
         signer: TxSigner,
+        planners: Callable[[str | None], Planner] | None = None,
     ) -> None:
         self._context = context
+        self._planners = planners
         self.journal = journal
         self.planner = planner
         self.authorizer = authorizer
@@ -339,6 +343,43 @@ class AgentService:
             )
 
         return await asyncio.to_thread(read)
+
+    async def command(self, name: str, args: tuple[str, ...]) -> str:
+        """A slash command of the chat, answered in Markdown."""
+        if name == "/portfolio":
+            return answers.portfolio(await self.snapshot())
+        if name == "/journal":
+            rows = [f"- `{p.id}` **{p.status}** {p.intent}" for p in self.journal.plans(10)]
+            return "\n".join(rows) or "The journal is empty."
+        if name == "/warp":
+            seconds = parse_duration(args[0] if args else "1d")
+            when = await asyncio.to_thread(advance_time, self._context().w3, seconds)
+            return f"Moved the chain's clock forward by {args[0] if args else '1d'}; chain time is now {when}."
+        if name == "/model":
+            if self._planners is None or not args:
+                return "Usage: /model offline, or /model provider:name (e.g. openai:gpt-4o-mini)."
+            spec = None if args[0] == "offline" else args[0]
+            self.planner = await asyncio.to_thread(self._planners, spec)
+            return f"Now parsing with {'the offline rule parser' if spec is None else spec}."
+        if name == "/session":
+            if args and args[0] == "revoke":
+                status = await asyncio.to_thread(self.authorizer.revoke)
+                return (
+                    f"Revoked session {status.id}; the next request starts a new default session."
+                )
+            if args and args[0] == "new":
+                status = await asyncio.to_thread(
+                    self.authorizer.new_session,
+                    args[1] if len(args) > 1 else None,
+                    args[2] if len(args) > 2 else None,
+                )
+            else:
+                status = await asyncio.to_thread(self.authorizer.status)
+            windows = "; ".join(
+                f"{w.label}: {w.used:,.2f} of {w.limit:,.2f} USD" for w in status.windows
+            )
+            return f"Session **{status.name}** (`{status.id}`, policy {status.policy}). {windows or 'No spend windows.'}"
+        raise BadInput(f"unknown command {name}")
 
     async def block_number(self) -> int:
         return await asyncio.to_thread(lambda: int(self._context().w3.eth.block_number))

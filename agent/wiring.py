@@ -90,6 +90,7 @@ def build_service(
         planner=IntentPlanner(make_parser(model, base_url, context), context),
         authorizer=gate,
         signer=Signer(w3, key, sessions, book.chain_id, gate.now),
+        planners=lambda spec: IntentPlanner(make_parser(spec, base_url, context), context),
     )
 
 

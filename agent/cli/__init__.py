@@ -24,11 +24,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from agent.cli import chain, demo, do, journal, plan, portfolio, session
+    from agent.cli import chain, chat, demo, do, journal, plan, portfolio, session
 
     app.add_typer(chain.app, name="chain")
     app.command("portfolio")(portfolio.portfolio)
     app.command("demo")(demo.demo)
+    app.command("chat")(chat.chat)
     app.command("plan")(plan.plan)
     app.command("do")(do.do)
     app.command("journal")(journal.journal)

@@ -90,10 +90,16 @@ class DefiAgentApp(App[None]):
         self.refresh_sidebar()
         self.set_interval(self.block_poll_seconds, self.watch_blocks)
 
+    def on_unmount(self) -> None:
+        """A plan still waiting for an answer is discarded, so its reservation is released."""
+        if self.pending is not None:
+            self.service.discard(self.pending)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The plan keys work only while a plan waits for an answer and the prompt is empty."""
+        """The plan keys work while a plan waits for an answer and its card has the focus (typing in
+        the prompt, or clicking it, takes the keys back for text)."""
         if action in ("execute", "dry_run", "discard", "edit"):
-            return self.pending is not None and not self.query_one(Prompt).value
+            return self.pending is not None and not self.query_one(Prompt).has_focus
         return True
 
     # input
@@ -197,6 +203,9 @@ class DefiAgentApp(App[None]):
         elif isinstance(event, PolicyDecision) and card:
             card.show_decision(event)
             self.pending = event.plan_id if event.allowed else None
+            if self.pending:
+                card.focus()
+            self.refresh_bindings()
         elif isinstance(event, TxSent | TxConfirmed) and card:
             card.show_tx(event)
         elif isinstance(event, RunDone | RunFailed):
@@ -213,6 +222,7 @@ class DefiAgentApp(App[None]):
     def _take_pending(self) -> str | None:
         plan_id, self.pending = self.pending, None
         self.refresh_bindings()
+        self.query_one(Prompt).focus()
         return plan_id
 
     def action_execute(self) -> None:

@@ -22,9 +22,10 @@ from agent.events import (
 from agent.tui.format import amount, signed
 
 
-class PlanCard(Static):
+class PlanCard(Static, can_focus=True):
     DEFAULT_CSS = """
     PlanCard { border: round $primary; padding: 0 1; margin: 1 0 0 0; height: auto; }
+    PlanCard:focus { border: round $accent; }
     PlanCard.denied { border: round $error; }
     PlanCard.done { border: round $success; }
     """
@@ -113,15 +114,31 @@ class PlanCard(Static):
                 )
             )
         if self.decision is not None:
-            for verdict in self.decision.verdicts:
-                mark, style = ("✓", "green") if verdict.allowed else ("✗", "red")
-                parts.append(Text(f"{mark} {verdict.rule}: {verdict.message}", style=style))
-            if self.decision.allowed:
-                parts.append(Text("y execute · d dry run · n discard · e edit", style="bold"))
+            parts.extend(_verdicts(self.decision))
         parts.extend(Text(line, style="dim") for line in self.progress)
         if self.outcome:
             parts.append(Text(self.outcome, style="bold"))
         self.update(Group(*parts))
+
+
+def _verdicts(decision: PolicyDecision) -> list[Text]:
+    """Every violated rule in full; the passing ones in one line with what allowance is left."""
+    lines = [Text(f"✗ {v.rule}: {v.message}", style="red") for v in decision.violations]
+    if decision.allowed:
+        left = next((v.message for v in decision.verdicts if v.rule == "spend.windows"), "")
+        passed = len(decision.verdicts)
+        lines.append(
+            Text(
+                f"✓ session {decision.session}: all {passed} policy rules pass; {left}",
+                style="green",
+            )
+        )
+        if decision.needs_confirmation:
+            lines.append(
+                Text("above the session's threshold: needs your confirmation", style="yellow")
+            )
+        lines.append(Text("y execute · d dry run · n discard · e edit", style="bold"))
+    return lines
 
 
 def _step_words(step: dict[str, object]) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 from rich.console import Group
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
@@ -20,16 +19,25 @@ class Sidebar(Static):
     Sidebar { width: 32; border-left: solid $primary; padding: 0 1; height: 1fr; }
     """
 
+    snapshot: Snapshot | None = None
+
     def show(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
         self.update(render(snapshot))
 
     def show_offline(self, message: str) -> None:
         self.update(Text(f"chain unreachable\n{message}", style="red"))
 
 
+def _bar(fraction: float, width: int = 28) -> Text:
+    filled = round(fraction * width)
+    style = "red" if fraction > 0.9 else "yellow" if fraction > 0.6 else "green"
+    return Text("█" * filled, style=style) + Text("░" * (width - filled), style="dim")
+
+
 def render(s: Snapshot) -> Group:
     parts: list[object] = [Text("Wallet", style="bold")]
-    wallet = Table.grid(expand=True)
+    wallet = Table.grid(expand=True, padding=(0, 1))
     wallet.add_column()
     wallet.add_column(justify="right")
     wallet.add_column(justify="right")
@@ -69,7 +77,7 @@ def render(s: Snapshot) -> Group:
         for window in s.session.windows:
             used = float(window.used / window.limit) if window.limit else 1.0
             parts.append(Text(f"{window.label}: {usd(window.used)} of {usd(window.limit)}"))
-            parts.append(ProgressBar(total=1.0, completed=min(used, 1.0), width=28))
+            parts.append(_bar(min(used, 1.0)))
         left = int(s.session.expires_at - time.time())
         parts.append(
             Text("expired" if left <= 0 else f"expires in {left // 3600}h {left % 3600 // 60}m")

@@ -231,11 +231,17 @@ def parse_duration(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def warp(chain: RunningChain, seconds: int) -> int:
-    """Advance the chain's clock by ``seconds`` and mine a block; returns the new timestamp."""
-    from tools.chain.rpc import connect, rpc
+def advance_time(w3: object, seconds: int) -> int:
+    """Advance a chain's clock by ``seconds`` and mine a block; returns the new timestamp."""
+    from tools.chain.rpc import rpc
 
-    w3 = connect(chain.url)
-    rpc(w3, "evm_increaseTime", seconds)
-    rpc(w3, "evm_mine")
-    return int(w3.eth.get_block("latest")["timestamp"])
+    rpc(w3, "evm_increaseTime", seconds)  # type: ignore[arg-type]
+    rpc(w3, "evm_mine")  # type: ignore[arg-type]
+    return int(w3.eth.get_block("latest")["timestamp"])  # type: ignore[attr-defined]
+
+
+def warp(chain: RunningChain, seconds: int) -> int:
+    """Advance the running chain's clock by ``seconds`` and mine a block."""
+    from tools.chain.rpc import connect
+
+    return advance_time(connect(chain.url), seconds)

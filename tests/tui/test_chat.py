@@ -1,0 +1,126 @@
+"""The chat app driven by Textual's Pilot on the real devnet."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from agent.tui.chat import ChatLog
+from agent.tui.help import HelpScreen
+from agent.tui.plan_card import PlanCard
+from agent.tui.sidebar import Sidebar
+from tests.proxy import ChainProxy
+from tests.tui.conftest import say, until
+
+
+def holding(app, symbol: str) -> Decimal:
+    snapshot = app.query_one(Sidebar).snapshot
+    return next(h.amount for h in snapshot.portfolio.holdings if h.symbol == symbol)
+
+
+def card(app) -> PlanCard:
+    return list(app.query(PlanCard))[-1]
+
+
+def test_swap_plan_card_execute_and_sidebar(make_app, devnet) -> None:
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await until(pilot, lambda: app.query_one(Sidebar).snapshot is not None)
+            usdc_before = holding(app, "USDC")
+            await say(pilot, "swap 1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            simulated = card(app).simulation.deltas["USDC"]
+            assert Decimal(2980) < simulated < Decimal(3000)
+            await pilot.press("y")
+            await until(pilot, lambda: card(app).outcome.startswith("Done"))
+            await until(pilot, lambda: holding(app, "USDC") != usdc_before)
+            assert holding(app, "USDC") - usdc_before == simulated
+            assert "verified on chain" in card(app).outcome
+
+    asyncio.run(scenario())
+
+
+def test_request_above_the_allowance_shows_the_rule(make_app, devnet) -> None:
+    async def scenario() -> None:
+        app = make_app()
+        nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 2 ETH for USDC")
+            await until(pilot, lambda: card(app).decision is not None and card(app).outcome)
+            assert not card(app).decision.allowed
+            rules = [v.rule for v in card(app).decision.violations]
+            assert "spend.per_tx" in rules
+            assert "above the 5,000.00 USD cap" in card(app).outcome
+            await pilot.press("y")
+            await pilot.pause(0.3)
+        assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+    asyncio.run(scenario())
+
+
+def test_warp_raises_the_supplied_balance(make_app) -> None:
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "supply 1000 usdc to aave")
+            await until(pilot, lambda: app.pending is not None)
+            await pilot.press("y")
+            await until(pilot, lambda: card(app).outcome.startswith("Done"))
+
+            def supplied() -> Decimal:
+                positions = app.query_one(Sidebar).snapshot.portfolio.aave.positions
+                return positions[0].supplied if positions else Decimal(0)
+
+            await until(pilot, lambda: supplied() >= 1000)
+            before = supplied()
+            await say(pilot, "/warp 30d")
+            await until(pilot, lambda: supplied() > before)
+            assert supplied() - before > Decimal("1")
+
+    asyncio.run(scenario())
+
+
+def test_dead_chain_then_back(make_app, devnet) -> None:
+    async def scenario() -> None:
+        proxy = ChainProxy(devnet.url)
+        app = make_app(proxy.url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await until(pilot, lambda: app.query_one(Sidebar).snapshot is not None)
+            proxy.cut = True
+            await say(pilot, "swap 1 ETH for USDC")
+            log = app.query_one(ChatLog)
+            await until(
+                pilot,
+                lambda: (
+                    "chain_unreachable" in "".join(str(m.source) for m in log.query("Markdown"))
+                ),
+            )
+            proxy.cut = False
+            await say(pilot, "swap 1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            assert card(app).decision.allowed
+
+    asyncio.run(scenario())
+
+
+def test_help_screen_and_questions(make_app) -> None:
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f1")
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            assert not isinstance(app.screen, HelpScreen)
+            await say(pilot, "how much USDC do I have?")
+            log = app.query_one(ChatLog)
+            await until(
+                pilot,
+                lambda: "50,000 USDC" in "".join(str(m.source) for m in log.query("Markdown")),
+            )
+            await say(pilot, "what's my health factor?")
+            await until(
+                pilot, lambda: "no debt" in "".join(str(m.source) for m in log.query("Markdown"))
+            )
+
+    asyncio.run(scenario())
