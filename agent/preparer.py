@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from agent.events import CallPreview, StepSimulated
+from agent.intents.summary import describe as summary_words
 from agent.resolver import Resolver
 from tools.actions import Action
 from tools.adapters import adapter_for
@@ -59,17 +60,7 @@ def prepare(ctx: ChainContext, steps: Sequence[Mapping[str, Any]]) -> Prepared:
 
 def describe(step: Mapping[str, Any]) -> str:
     """One line in words for a plan step."""
-    kind = step["action"]
-    if kind == "swap":
-        verb = "buy" if step.get("amount_kind") == "exact_out" else "swap"
-        if verb == "buy":
-            return f"buy {step['amount']} {step['token_out']} with {step['token_in']} on Uniswap V3"
-        return f"swap {step['amount']} {step['token_in']} for {step['token_out']} on Uniswap V3"
-    if kind in ("wrap", "unwrap"):
-        return f"{kind} {step['amount']} {'ETH' if kind == 'wrap' else 'WETH'}"
-    if kind == "transfer":
-        return f"send {step['amount']} {step['token']} to {step['to']}"
-    return f"{kind} {step['amount']} {step['token']} on Aave V3"
+    return summary_words(dict(step))
 
 
 def step_event(ctx: ChainContext, plan_id: str, p: PreparedStep) -> StepSimulated:

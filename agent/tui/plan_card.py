@@ -141,14 +141,19 @@ def _verdicts(decision: PolicyDecision) -> list[Text]:
     return lines
 
 
+def _amount(step: dict[str, object]) -> str:
+    amount = str(step["amount"])
+    return f"the output of step {amount.split(':')[1]}:" if amount.startswith("output:") else amount
+
+
 def _step_words(step: dict[str, object]) -> str:
     kind = step["action"]
     if kind == "swap":
         if step.get("amount_kind") == "exact_out":
             return f"buy {step['amount']} {step['token_out']} with {step['token_in']}"
-        return f"swap {step['amount']} {step['token_in']} → {step['token_out']}"
+        return f"swap {_amount(step)} {step['token_in']} → {step['token_out']}"
     if kind == "transfer":
-        return f"send {step['amount']} {step['token']} to {str(step['to'])[:10]}…"
+        return f"send {_amount(step)} {step['token']} to {str(step['to'])[:10]}…"
     if kind in ("wrap", "unwrap"):
-        return f"{kind} {step['amount']}"
-    return f"{kind} {step['amount']} {step['token']} (Aave)"
+        return f"{kind} {_amount(step)}"
+    return f"{kind} {_amount(step)} {step['token']} (Aave)"
