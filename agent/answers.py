@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-from strategies.tokens import resolve_symbol
-
 from agent.snapshot import Snapshot
+from strategies.tokens import resolve_symbol
 
 _HEALTH = re.compile(r"\bhealth\s*factor\b", re.I)
 _HOW_MUCH = re.compile(r"^\s*(?:how\s+much|how\s+many)\s+([a-z .]+?)\s+(?:do|have)\s+i\b", re.I)

@@ -1,10 +1,10 @@
-"""The chat app, built by the same factory `defi-agent chat` uses, on the session's devnet."""
+"""The chat app, built by the same factory `defi-agent chat` uses, on a real devnet."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,15 +12,38 @@ import pytest
 from agent.tui.app import DefiAgentApp, create_app
 from agent.tui.prompt import Prompt
 from agent.wiring import build_service
+from tools.chain.anvil import Anvil, AnvilOptions
+from tools.chain.rpc import connect
+from tools.chain.running import advance_time
 
 
 @pytest.fixture
 def make_app(devnet, tmp_path: Path) -> Callable[..., DefiAgentApp]:
+    """Apps on the session's devnet (reverted after the test)."""
+
     def make(url: str | None = None) -> DefiAgentApp:
         service = build_service(url=url or devnet.url, book=devnet.book, data_dir=tmp_path / "data")
         return create_app(lambda: (service, "local"), block_poll_seconds=0.2)
 
     return make
+
+
+@pytest.fixture
+def fresh_app(devnet_image, tmp_path: Path) -> Iterator[Callable[[], DefiAgentApp]]:
+    """An app on its own anvil, loaded from the devnet image: no history from other tests
+    (base fee, clock offsets), so what it shows is the same on every run. An hour passes first:
+    a swap then always writes a new price observation, so its gas does not depend on whether the
+    test reached the chain within the second it was loaded."""
+    with Anvil(AnvilOptions(load_state=devnet_image.state), tmp_path / "anvil.log") as anvil:
+        advance_time(connect(anvil.url), 3600)
+
+        def make() -> DefiAgentApp:
+            service = build_service(
+                url=anvil.url, book=devnet_image.book, data_dir=tmp_path / "data"
+            )
+            return create_app(lambda: (service, "local"), block_poll_seconds=60)
+
+        yield make
 
 
 async def until(pilot, condition: Callable[[], object], timeout: float = 30.0) -> None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from web3 import Web3
 
-from tools.chain.addressbook import AddressBook
+from tools.chain.addressbook import AaveV3Book, AddressBook
 from tools.chain.contracts import contract
 from tools.erc20.reads import Token, token
 from tools.tx import NATIVE
@@ -128,3 +128,18 @@ def usd_prices(w3: Web3, book: AddressBook) -> dict[str, Decimal]:
     """USD price of every token of ``book`` (ETH priced as WETH); a zero price stays zero so that
     callers can fail closed on it."""
     return {s: usd_price(w3, book, token(w3, book, s)) for s in book.symbols}
+
+
+def live_book(w3: Web3, book: AddressBook) -> AddressBook:
+    """``book`` with the Aave pool, oracle and data provider its addresses provider names now.
+    Aave upgrades these behind the one stable provider address, so a fork asks instead of trusting
+    a copy taken on some earlier day."""
+    provider = contract(w3, "aave_addresses_provider", book.aave_v3.pool_addresses_provider)
+    aave = book.aave_v3.model_copy(
+        update={
+            "pool": provider.functions.getPool().call(),
+            "oracle": provider.functions.getPriceOracle().call(),
+            "data_provider": provider.functions.getPoolDataProvider().call(),
+        }
+    )
+    return book.model_copy(update={"aave_v3": AaveV3Book.model_validate(aave.model_dump())})

@@ -163,12 +163,17 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
             ) from None
         from tools.chain.rpc import connect, rpc
 
-        chain_id = int(rpc(connect(anvil.url), "eth_chainId"), 16)
+        w3 = connect(anvil.url)
+        chain_id = int(rpc(w3, "eth_chainId"), 16)
         try:
             book = canonical_book(chain_id, config.data_dir)
         except ConfigError:
             anvil.stop()
             raise
+        if chain_id in CANONICAL_BOOKS:
+            from tools.aave_v3.reads import live_book
+
+            book = live_book(w3, book)
     assert anvil.process is not None
     chain = RunningChain(config.profile, anvil.process.pid, anvil.port, book.chain_id, book)
     record = {
