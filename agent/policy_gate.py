@@ -15,6 +15,7 @@ from typing import Any
 
 from web3 import Web3
 
+from agent.errors import BadInput
 from agent.events import Verdict as EventVerdict
 from agent.seams import Authorization, SessionStatus, SpendWindow
 from policies.engine import PolicyEngine
@@ -40,11 +41,16 @@ class PolicyGate:
         self.engine = engine
         self.sessions = sessions
         self.policy_file = policy_file or DEFAULT_POLICY
+        self.pinned: str | None = None
 
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def session(self) -> Session:
+        if self.pinned is not None:
+            pinned = self.sessions.get(self.pinned)
+            assert pinned is not None
+            return pinned
         now = self.now()
         found = self.sessions.active(self.book.chain_id, now)
         if found is not None:
@@ -83,6 +89,15 @@ class PolicyGate:
         path = Path(policy_file) if policy_file else self.policy_file
         load_policy(path)
         self.sessions.create(path.read_text(), str(path), None, ttl, self.book.chain_id, self.now())
+        return self.status()
+
+    def pin(self, session_id: str) -> SessionStatus:
+        found = self.sessions.get(session_id)
+        if found is None or found.chain_id != self.book.chain_id:
+            raise BadInput(
+                f"no session {session_id} on this chain", hint="see `defi-agent session list`"
+            )
+        self.pinned = session_id
         return self.status()
 
     def revoke(self) -> SessionStatus:

@@ -57,6 +57,10 @@ class Authorizer(Protocol):
 
     def revoke(self) -> SessionStatus: ...
 
+    def pin(self, session_id: str) -> SessionStatus:
+        """Authorise under this session from now on, whatever session is newest."""
+        ...
+
     def authorize(
         self,
         calls: Sequence[Call],

@@ -79,12 +79,14 @@ class AgentService:
         self.signer = signer
         self._ready: dict[str, _Ready] = {}
 
-    async def propose(self, text: str) -> AsyncIterator[Event]:
-        """Plan, simulate and authorise ``text``: PlanProposed, StepSimulated..., SimulationDone,
-        PolicyDecision, or RunFailed at the first problem."""
+    async def propose(self, text: str, plan: dict[str, Any] | None = None) -> AsyncIterator[Event]:
+        """Plan, simulate and authorise ``text`` (or ``plan``, already typed, with ``text`` as its
+        intent): PlanProposed, StepSimulated..., SimulationDone, PolicyDecision, or RunFailed at
+        the first problem."""
         plan_id: str | None = None
         try:
-            plan = await asyncio.to_thread(self.planner.plan, text)
+            if plan is None:
+                plan = await asyncio.to_thread(self.planner.plan, text)
             ctx = await asyncio.to_thread(self._context)
             plan_id = self.journal.new_plan(text, plan, ctx.book.chain_id, ctx.wallet)
             yield PlanProposed(plan_id, text, plan, plan.get("summary", ""))
@@ -380,6 +382,10 @@ class AgentService:
             )
             return f"Session **{status.name}** (`{status.id}`, policy {status.policy}). {windows or 'No spend windows.'}"
         raise BadInput(f"unknown command {name}")
+
+    def chain_context(self) -> ChainContext:
+        """The chain, address book and wallet the service works on (read fresh: time moves)."""
+        return self._context()
 
     async def block_number(self) -> int:
         return await asyncio.to_thread(lambda: int(self._context().w3.eth.block_number))

@@ -79,18 +79,24 @@ def build_service(
     sessions = SessionStore(conn, hashlib.sha256(bytes.fromhex(key.removeprefix("0x"))).digest())
     gate = PolicyGate(w3, book, PolicyEngine(conn, sessions, book, wallet), sessions, policy_file)
     markets = ChainMarkets(url, book)
+
+    def slippage() -> int:
+        return gate.session().policy.slippage.default_bps
+
     context = ParseContext(
         symbols=book.symbols,
-        default_slippage_bps=gate.session().policy.slippage.default_bps,
+        default_slippage_bps=slippage(),
         goals=lambda t, a, r, i: plan_yield(t, a, r, i, markets),
     )
     return AgentService(
         context=lambda: ChainContext(w3, book, wallet, now=gate.now()),
         journal=Journal(data_dir),
-        planner=IntentPlanner(make_parser(model, base_url, context), context),
+        planner=IntentPlanner(make_parser(model, base_url, context), context, slippage),
         authorizer=gate,
         signer=Signer(w3, key, sessions, book.chain_id, gate.now),
-        planners=lambda spec: IntentPlanner(make_parser(spec, base_url, context), context),
+        planners=lambda spec: IntentPlanner(
+            make_parser(spec, base_url, context), context, slippage
+        ),
     )
 
 

@@ -24,7 +24,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from agent.cli import chain, chat, demo, do, journal, plan, portfolio, session
+    from agent.cli import chain, chat, demo, do, journal, plan, portfolio, run, session
 
     app.add_typer(chain.app, name="chain")
     app.command("portfolio")(portfolio.portfolio)
@@ -36,6 +36,8 @@ def _register() -> None:
     app.command("resume")(journal.resume)
     app.add_typer(session.app, name="session")
     app.command("audit")(session.audit)
+    app.command("run")(run.run)
+    app.add_typer(run.app, name="strategies")
 
 
 def _report(error: DefiAgentError, as_json: bool) -> None:
@@ -50,7 +52,7 @@ def main() -> None:
     _register()
     as_json = "--json" in sys.argv[1:]
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except DefiAgentError as error:
         _report(error, as_json)
         sys.exit(error.exit_code)
@@ -67,6 +69,8 @@ def main() -> None:
         sys.exit(error.exit_code)
     except Exception as error:
         sys.exit(_internal_error(error))
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def _internal_error(error: Exception) -> int:

@@ -3,7 +3,7 @@ grounding check, returning DESIGN.md's plan JSON."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from agent.intents.grounding import check
@@ -23,12 +23,21 @@ class IntentPlanner:
     """Owns the conversation: parsers are stateless, and a plan is grounded in everything the user
     said in the last few requests (so "make it 2 ETH instead" may reuse the earlier token)."""
 
-    def __init__(self, parser: IntentParser, context: ParseContext) -> None:
+    def __init__(
+        self,
+        parser: IntentParser,
+        context: ParseContext,
+        default_slippage: Callable[[], int] | None = None,
+    ) -> None:
         self.parser = parser
         self.context = context
+        self.default_slippage = default_slippage
+        """The active session's default slippage, read before each request (sessions change)."""
         self.history: list[tuple[str, StrategyPlan]] = []
 
     def plan(self, text: str) -> dict[str, Any]:
+        if self.default_slippage is not None:
+            self.context.default_slippage_bps = self.default_slippage()
         recent = self.history[-HISTORY:]
         plan = self.parser.parse(text, recent)
         said = " ".join([*(t for t, _ in recent), text])

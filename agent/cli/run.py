@@ -1,0 +1,228 @@
+"""`defi-agent run FILE [--dry-run] [--json] [--restart]` and `defi-agent strategies validate | list`.
+
+Ctrl-C once: the entry in flight is finished, the run stops and is recorded as interrupted (exit
+130); running the same file again continues it. Ctrl-C twice: the transaction in flight is abandoned
+where it stands; the journal holds its hash if it was signed, so the next run finishes it without
+sending it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(help="Scripted strategy files: validate them, list them.", no_args_is_help=True)
+FileArg = Annotated[Path, typer.Argument(help="A strategy file (YAML).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def run(
+    file: FileArg,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Simulate one iteration now; send nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Stream events as JSON Lines.")] = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Abandon this file's unfinished run; start anew.")
+    ] = False,
+) -> None:
+    """Carry out a strategy file under a session's limits, headless."""
+    from agent.cli.context import service, settings
+    from agent.runner.runner import Runner
+    from agent.runner.store import RunStore
+    from strategies.script.model import load_strategy
+
+    strategy = load_strategy(file)
+    svc, _chain = service()
+    store = RunStore(settings().data_dir)
+    runner = Runner(svc, store, strategy, file, file.read_text(), dry_run=dry_run, restart=restart)
+    view = _JsonView() if as_json else _HumanView(strategy.name)
+    code = asyncio.run(_drive(runner, view))
+    store.close()
+    if code:
+        raise typer.Exit(code)
+
+
+async def _drive(runner: Any, view: Any) -> int:
+    from agent.runner.events import StrategyDone
+
+    task = asyncio.current_task()
+    assert task is not None
+
+    def interrupt() -> None:
+        if runner.stopping:
+            task.cancel()
+            return
+        runner.stop()
+        view.note("stopping after the step in flight (Ctrl-C again to abandon it)")
+
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, interrupt)
+    code = 1
+    try:
+        with view:
+            async for event in runner.run():
+                view.show(event)
+                if isinstance(event, StrategyDone):
+                    code = event.exit_code
+    except asyncio.CancelledError:
+        sys.stderr.write(
+            "abandoned; the journal holds what was sent: run the same file again to finish it\n"
+        )
+        return 130
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+    return code
+
+
+class _JsonView:
+    def __enter__(self) -> _JsonView:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+    def note(self, message: str) -> None:
+        sys.stderr.write(message + "\n")
+
+    def show(self, event: Any) -> None:
+        from agent.cli.events_out import emit
+
+        emit(event, True)
+
+
+class _HumanView:
+    """Rich progress: a bar over the iterations, the current step or wait as its description, and
+    every plan, verdict and transaction printed above it."""
+
+    def __init__(self, name: str) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+        from agent.cli.render import console
+
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.fields[name]}[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("starting", total=None, name=name)
+
+    def __enter__(self) -> _HumanView:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.progress.stop()
+
+    def note(self, message: str) -> None:
+        self.progress.console.print(f"[yellow]{message}[/yellow]")
+
+    def show(self, event: Any) -> None:
+        from agent.cli.events_out import emit
+        from agent.runner import events as ev
+
+        console = self.progress.console
+        if isinstance(event, ev.StrategyStarted):
+            self.progress.update(self.task, total=event.count, completed=event.iteration)
+            again = f", continuing after {event.iteration} done" if event.resumed else ""
+            console.print(f"[bold]{event.name}[/bold] under session {event.session}{again}")
+        elif isinstance(event, ev.EntryStarted):
+            self.progress.update(
+                self.task, completed=event.iteration - 1, description=event.description
+            )
+            retry = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+            console.print(
+                f"[bold]{event.iteration}.{event.entry}[/bold] {event.description}{retry}"
+            )
+        elif isinstance(event, ev.EntrySkipped):
+            console.print(f"[dim]{event.iteration}.{event.entry} skipped: {event.reason}[/dim]")
+        elif isinstance(event, ev.Waiting):
+            self.progress.update(self.task, description=f"waiting {event.detail}")
+            console.print(f"[dim]waiting {event.detail}[/dim]")
+        elif isinstance(event, ev.StrategyDone):
+            self.progress.update(self.task, completed=event.iterations)
+            colour = "green" if event.exit_code == 0 else "red"
+            console.print(f"[{colour}]{event.status}[/{colour}]: {event.message}")
+        else:
+            emit(event, False)
+
+
+def validate(file: FileArg, as_json: JsonFlag = False) -> None:
+    """Check a strategy file: its fields, guards and steps, with the line of the first problem."""
+    from strategies.script.model import load_strategy
+
+    strategy = load_strategy(file)
+    if as_json:
+        sys.stdout.write(json.dumps({"valid": True, **strategy.model_dump(mode="json")}) + "\n")
+        return
+    from agent.cli.render import console
+
+    repeat = strategy.repeat
+    every = f", every {repeat.every}" if repeat else ""
+    times = f", {repeat.count} times" if repeat and repeat.count else ""
+    until = f", until {repeat.until}" if repeat and repeat.until else ""
+    console.print(
+        f"[green]valid[/green]: {strategy.name}: {len(strategy.steps)} step(s){every}{times}{until}"
+    )
+
+
+def list_strategies(as_json: JsonFlag = False) -> None:
+    """The example strategies shipped with defi-agent, and this data directory's recent runs."""
+    from agent.cli.context import settings
+    from agent.runner.store import RunStore
+    from strategies.script.model import load_strategy, shipped
+
+    examples = [(path, load_strategy(path)) for path in shipped()]
+    store = RunStore(settings().data_dir)
+    runs = store.runs()
+    store.close()
+    if as_json:
+        body = {
+            "examples": [
+                {"name": s.name, "description": s.description, "path": str(p)} for p, s in examples
+            ],
+            "runs": [
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "path": r.path,
+                    "status": r.status,
+                    "iterations": r.iteration,
+                    "error": r.error,
+                }
+                for r in runs
+            ],
+        }
+        sys.stdout.write(json.dumps(body) + "\n")
+        return
+    from rich.table import Table
+
+    from agent.cli.render import console
+
+    table = Table(title="Example strategies", title_justify="left")
+    for column in ("name", "description", "file"):
+        table.add_column(column)
+    for path, strategy in examples:
+        table.add_row(strategy.name, strategy.description, str(path))
+    console.print(table)
+    if runs:
+        done = Table(title="Runs in this data directory", title_justify="left")
+        for column in ("run", "strategy", "status", "iterations", "file"):
+            done.add_column(column)
+        for r in runs:
+            done.add_row(r.id, r.name, r.status, str(r.iteration), r.path)
+        console.print(done)
+
+
+app.command("validate")(validate)
+app.command("list")(list_strategies)

@@ -1,0 +1,413 @@
+"""Carries out a strategy file through the core service, headless, under one session.
+
+An iteration runs the strategy's entries in order; each entry is one plan, proposed (simulated,
+authorised) and executed by the same `AgentService` as the chat and `defi-agent do`. Progress is
+written to the run store before and after every entry, so a run that stops (Ctrl-C, a crash, a
+dropped chain) continues where it stopped: entries that were executed are not repeated, and an entry
+caught mid-send is finished by the service's `resume`, which never sends a transaction twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from agent.errors import BadInput, DefiAgentError
+from agent.events import Event, PlanProposed, PolicyDecision, RunDone, RunFailed
+from agent.intents.summary import describe, risk_of, summarise
+from agent.runner.events import (
+    EntrySkipped,
+    EntryStarted,
+    RunEvent,
+    StrategyDone,
+    StrategyStarted,
+    Waiting,
+)
+from agent.runner.readings import ChainReadings
+from agent.runner.store import Run, RunStore
+from agent.seams import SessionStatus
+from agent.service import AgentService
+from policies.model import DEFAULT_POLICY
+from strategies.plan import produced_token
+from strategies.script.expr import Guard, parse_guard
+from strategies.script.model import IntentEntry, StrategyFile, TypedEntry, retries
+
+INTERRUPTED = 130
+
+
+@dataclass
+class _Outcome:
+    ok: bool = False
+    failure: RunFailed | None = None
+    produced: tuple[str, Decimal] | None = None
+
+
+def spent_token(step: dict[str, Any]) -> str:
+    """The token a step takes from the wallet: what ``output:N`` in its amount must be."""
+    action = step["action"]
+    if action == "swap":
+        return str(step["token_in"])
+    return {"wrap": "ETH", "unwrap": "WETH"}.get(action) or str(step["token"])
+
+
+def policy_path(name: str, strategy_path: Path) -> Path:
+    """A policy named by a strategy: a path (relative to the strategy file), or the name of a
+    shipped policy (``default``, ``dca-bot``, ``yield-only``, ``cautious-borrower``)."""
+    for candidate in (
+        strategy_path.parent / name,
+        Path(name),
+        DEFAULT_POLICY.parent / f"{name}.toml",
+        DEFAULT_POLICY.parent / "examples" / f"{name}.toml",
+    ):
+        if candidate.is_file():
+            return candidate
+    raise BadInput(
+        f"no policy file {name!r}", hint="give a path, or one of the policies under policies/"
+    )
+
+
+class Runner:
+    def __init__(
+        self,
+        service: AgentService,
+        store: RunStore,
+        strategy: StrategyFile,
+        path: Path,
+        text: str,
+        *,
+        dry_run: bool = False,
+        restart: bool = False,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self.svc = service
+        self.store = store
+        self.strategy = strategy
+        self.path = path.resolve()
+        self.text = text
+        self.dry_run = dry_run
+        self.restart = restart
+        self.poll = poll_seconds
+        self._stop = threading.Event()
+        self._readings: ChainReadings | None = None
+        self._resumed = False
+        self._failure: StrategyDone | None = None
+        self._until_met = False
+
+    def stop(self) -> None:
+        """Finish the entry in flight, then stop (safe to call from a signal handler)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    async def _holds(self, guard: Guard) -> bool:
+        assert self._readings is not None
+        return await asyncio.to_thread(guard.holds, self._readings)
+
+    async def run(self) -> AsyncIterator[Event | RunEvent]:
+        try:
+            ctx = await asyncio.to_thread(self.svc.chain_context)
+            self._readings = ChainReadings(ctx)
+            if self.dry_run:
+                async for event in self._dry_run():
+                    yield event
+                return
+            run = self._open(ctx.book.chain_id)
+            status = self._session(run)
+        except DefiAgentError as error:
+            yield StrategyDone("", "failed", 0, error.one_line(), error.exit_code)
+            return
+        count = self.strategy.repeat.count if self.strategy.repeat else 1
+        yield StrategyStarted(
+            run.id,
+            self.strategy.name,
+            f"{status.name} ({status.id})",
+            self._resumed,
+            run.iteration,
+            count,
+        )
+        async for event in self._loop(run, count):
+            yield event
+
+    def _open(self, chain_id: int) -> Run:
+        found = self.store.unfinished(self.path, self.text, chain_id)
+        if found is not None and self.restart:
+            self.store.abandon(found.id)
+            found = None
+        self._resumed = found is not None
+        return found or self.store.start(self.strategy.name, self.path, self.text, chain_id)
+
+    def _session(self, run: Run) -> SessionStatus:
+        gate = self.svc.authorizer
+        ref = self.strategy.session
+        if run.session_id is not None:
+            return gate.pin(run.session_id)
+        if ref is None:
+            status = gate.pin(gate.status().id)
+        elif ref.id is not None:
+            status = gate.pin(ref.id)
+        else:
+            assert ref.policy is not None
+            created = gate.new_session(str(policy_path(ref.policy, self.path)), ref.ttl)
+            status = gate.pin(created.id)
+        self.store.update(run.id, session_id=status.id)
+        return status
+
+    async def _loop(self, run: Run, count: int | None) -> AsyncIterator[Event | RunEvent]:
+        repeat = self.strategy.repeat
+        until = parse_guard(repeat.until) if repeat and repeat.until else None
+        try:
+            for entry in self.store.entries(run.id, run.iteration).values():
+                if entry.status == "executing" and entry.plan_id is not None:
+                    async for event in self._finish(run, entry.entry, entry.plan_id):
+                        yield event
+                    if self._failure is not None:
+                        yield self._failure
+                        return
+            if self.strategy.when and not run.triggered:
+                guard = parse_guard(self.strategy.when)
+                self.store.update(run.id, status="waiting")
+                yield Waiting(run.id, "trigger", f"until {self.strategy.when}")
+                if not await self._wait_for(guard):
+                    yield self._interrupted(run)
+                    return
+                self.store.update(run.id, triggered=1, status="running")
+                run.triggered = True
+            while count is None or run.iteration < count:
+                if not self.store.entries(run.id, run.iteration):
+                    if run.iteration > 0 and repeat is not None:
+                        wait = self._interval(run)
+                        yield wait
+                        if not await self._wait_interval(run):
+                            yield self._interrupted(run)
+                            return
+                    if until is not None and await self._holds(until):
+                        self._until_met = True
+                        break
+                async for event in self._iteration(run):
+                    yield event
+                if self._failure is not None:
+                    yield self._failure
+                    return
+                if self.stopping:
+                    yield self._interrupted(run)
+                    return
+                ctx = await asyncio.to_thread(self.svc.chain_context)
+                run.iteration += 1
+                run.last_block, run.last_time = ctx.w3.eth.block_number, time.time()
+                self.store.update(
+                    run.id,
+                    iteration=run.iteration,
+                    last_block=run.last_block,
+                    last_time=run.last_time,
+                )
+        except DefiAgentError as error:
+            self.store.update(run.id, status="failed", error=error.message)
+            yield StrategyDone(run.id, "failed", run.iteration, error.one_line(), error.exit_code)
+            return
+        self.store.update(run.id, status="done")
+        yield StrategyDone(run.id, "done", run.iteration, self._done_message(run), 0)
+
+    def _done_message(self, run: Run) -> str:
+        what = f"{run.iteration} iteration{'s' if run.iteration != 1 else ''}"
+        if self._until_met and self.strategy.repeat and self.strategy.repeat.until:
+            return f"{what}; {self.strategy.repeat.until} holds"
+        return what
+
+    def _interrupted(self, run: Run) -> StrategyDone:
+        self.store.update(run.id, status="interrupted")
+        return StrategyDone(
+            run.id,
+            "interrupted",
+            run.iteration,
+            "stopped; run the same file again to continue where it stopped",
+            INTERRUPTED,
+        )
+
+    def _interval(self, run: Run) -> Waiting:
+        repeat = self.strategy.repeat
+        assert repeat is not None
+        if repeat.every.unit == "blocks":
+            target = (run.last_block or 0) + repeat.every.count
+            return Waiting(run.id, "interval", f"until block {target}", target)
+        return Waiting(run.id, "interval", f"{repeat.every.count}s after the last iteration")
+
+    async def _wait_interval(self, run: Run) -> bool:
+        repeat = self.strategy.repeat
+        assert repeat is not None
+        while not self.stopping:
+            if repeat.every.unit == "blocks":
+                block = await self.svc.block_number()
+                if block >= (run.last_block or 0) + repeat.every.count:
+                    return True
+            elif time.time() >= (run.last_time or 0) + repeat.every.count:
+                return True
+            await asyncio.sleep(self.poll)
+        return False
+
+    async def _wait_for(self, guard: Guard) -> bool:
+        """Until ``guard`` holds, checked on every new block; False when asked to stop."""
+        seen = None
+        while not self.stopping:
+            block = await self.svc.block_number()
+            if block != seen:
+                if await self._holds(guard):
+                    return True
+                seen = block
+            await asyncio.sleep(self.poll)
+        return False
+
+    async def _iteration(self, run: Run) -> AsyncIterator[Event | RunEvent]:
+        self._failure = None
+        done = self.store.entries(run.id, run.iteration)
+        produced = {n: e.produced for n, e in done.items() if e.produced is not None}
+        for n, entry in enumerate(self.strategy.steps, start=1):
+            if n in done and done[n].status in ("done", "skipped"):
+                continue
+            if self.stopping:
+                return
+            if entry.when and not await self._holds(parse_guard(entry.when)):
+                self.store.set_entry(run.id, run.iteration, n, "skipped")
+                yield EntrySkipped(run.id, run.iteration + 1, n, f"{entry.when} does not hold")
+                continue
+            on_error = entry.on_error or self.strategy.on_error
+            outcome = _Outcome()
+            for attempt in range(1, retries(on_error) + 2):
+                text, plan = self._plan_of(entry, produced)
+                yield EntryStarted(run.id, run.iteration + 1, n, text, attempt)
+                outcome = _Outcome()
+                async for event in self._execute(run, n, text, plan, outcome):
+                    yield event
+                if outcome.ok or (outcome.failure and outcome.failure.exit_code == 3):
+                    break
+            if outcome.ok:
+                if outcome.produced is not None:
+                    produced[n] = outcome.produced
+                continue
+            failure = outcome.failure
+            assert failure is not None
+            if failure.exit_code != 3 and on_error == "skip":
+                self.store.set_entry(run.id, run.iteration, n, "skipped")
+                yield EntrySkipped(run.id, run.iteration + 1, n, failure.message)
+                continue
+            status = "denied" if failure.exit_code == 3 else "failed"
+            self.store.update(run.id, status=status, error=failure.message)
+            self._failure = StrategyDone(
+                run.id, status, run.iteration, failure.message, failure.exit_code
+            )
+            return
+
+    def _plan_of(
+        self, entry: IntentEntry | TypedEntry, produced: dict[int, tuple[str, Decimal]]
+    ) -> tuple[str, dict[str, Any] | None]:
+        if isinstance(entry, IntentEntry):
+            return entry.intent, None
+        step = entry.fields
+        amount = str(step["amount"])
+        if amount.startswith("output:"):
+            source = int(amount.removeprefix("output:"))
+            made = produced.get(source)
+            wanted = spent_token(step)
+            if made is None or made[1] <= 0:
+                raise BadInput(f"step {source} produced nothing for a later step to use")
+            if made[0] != wanted and {made[0], wanted} != {"ETH", "WETH"}:
+                raise BadInput(f"step {source} produced {made[0]}, not the {wanted} this step uses")
+            step = {**step, "amount": format(made[1].normalize(), "f")}
+        text = describe(step)
+        plan = {"intent": text, "summary": summarise([step]), "risk": risk_of([step])}
+        return text, {**plan, "steps": [step]}
+
+    async def _execute(
+        self, run: Run, n: int, text: str, plan: dict[str, Any] | None, outcome: _Outcome
+    ) -> AsyncIterator[Event | RunEvent]:
+        plan_id = None
+        steps: list[dict[str, Any]] = []
+        async for event in self.svc.propose(text, plan):
+            yield event
+            if isinstance(event, PlanProposed):
+                steps = list(event.plan["steps"])
+            if isinstance(event, PolicyDecision):
+                plan_id = event.plan_id
+            if isinstance(event, RunFailed):
+                outcome.failure = event
+                return
+        assert plan_id is not None
+        self.store.set_entry(run.id, run.iteration, n, "executing", plan_id)
+        async for event in self.svc.execute(plan_id, human_confirmed=False):
+            yield event
+            if isinstance(event, RunFailed):
+                self.store.set_entry(run.id, run.iteration, n, "failed")
+                outcome.failure = event
+                return
+            if isinstance(event, RunDone):
+                outcome.ok = True
+                outcome.produced = _produced(steps, event)
+        self.store.set_entry(run.id, run.iteration, n, "done", plan_id, outcome.produced)
+
+    async def _finish(self, run: Run, n: int, plan_id: str) -> AsyncIterator[Event | RunEvent]:
+        """An entry caught mid-send by an interruption: the service finishes it without
+        sending again what was sent."""
+        yield EntryStarted(run.id, run.iteration + 1, n, f"resuming plan {plan_id}")
+        async for event in self.svc.resume(plan_id):
+            yield event
+            if isinstance(event, RunFailed):
+                self.store.set_entry(run.id, run.iteration, n, "failed")
+                status = "denied" if event.exit_code == 3 else "failed"
+                self.store.update(run.id, status=status, error=event.message)
+                self._failure = StrategyDone(
+                    run.id, status, run.iteration, event.message, event.exit_code
+                )
+                return
+        self.store.set_entry(run.id, run.iteration, n, "done")
+
+    async def _dry_run(self) -> AsyncIterator[Event | RunEvent]:
+        """One iteration, simulated and checked against the active session, nothing sent; guards
+        are reported as they stand now instead of waited for."""
+        name = self.strategy.name
+        status = self.svc.authorizer.status()
+        yield StrategyStarted("dry-run", name, f"{status.name} ({status.id})", False, 0, 1)
+        if self.strategy.when and not await self._holds(parse_guard(self.strategy.when)):
+            yield Waiting("dry-run", "trigger", f"{self.strategy.when} does not hold now")
+        produced: dict[int, tuple[str, Decimal]] = {}
+        for n, entry in enumerate(self.strategy.steps, start=1):
+            if entry.when and not await self._holds(parse_guard(entry.when)):
+                yield EntrySkipped("dry-run", 1, n, f"{entry.when} does not hold now")
+                continue
+            try:
+                text, plan = self._plan_of(entry, produced)
+            except DefiAgentError as error:
+                yield StrategyDone("dry-run", "failed", 0, error.one_line(), error.exit_code)
+                return
+            yield EntryStarted("dry-run", 1, n, text)
+            plan_id, steps = None, []
+            async for event in self.svc.propose(text, plan):
+                yield event
+                if isinstance(event, PlanProposed):
+                    steps = list(event.plan["steps"])
+                if isinstance(event, PolicyDecision):
+                    plan_id = event.plan_id
+                if isinstance(event, RunFailed):
+                    yield StrategyDone("dry-run", "failed", 0, event.message, event.exit_code)
+                    return
+            assert plan_id is not None
+            done = self.svc.discard(plan_id, dry_run=True)
+            assert done is not None
+            yield done
+            made = _produced(steps, done)
+            if made is not None:
+                produced[n] = made
+        yield StrategyDone("dry-run", "dry_run", 1, "dry run: nothing was sent", 0)
+
+
+def _produced(steps: list[dict[str, Any]], done: RunDone) -> tuple[str, Decimal] | None:
+    token = produced_token(steps[-1]) if steps else None
+    if token is None or done.deltas.get(token, Decimal(0)) <= 0:
+        return None
+    return token, done.deltas[token]

@@ -1,0 +1,1 @@
+"""Strategy files: the YAML format, its guard expressions, and the shipped examples."""

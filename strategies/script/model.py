@@ -1,0 +1,280 @@
+"""Strategy files: YAML validated by pydantic, with errors that name the file, line and field.
+
+```yaml
+name: dca-eth
+description: Buy ETH with 100 USDC every 5 blocks, 5 times.
+session: {policy: dca-bot, ttl: 30d}     # or {id: 0123abcd4567}; none: the active session
+when: price(ETH) < 4000                  # start only once this holds (waits, checking every `every`)
+steps:                                   # one iteration; each entry is one plan
+  - intent: swap 100 USDC for ETH        # words, parsed like a chat request
+  - action: supply                       # or one typed step of the plan schema
+    protocol: aave-v3
+    token: USDC
+    amount: output:1                     # what entry 1 of this iteration produced
+    when: balance(USDC) > 100            # skip this entry in an iteration where it does not hold
+repeat: {every: 5 blocks, count: 5}      # or {every: 30s, until: health_factor >= 2}
+on_error: stop                           # stop | skip | retry 3 (per entry too)
+```
+
+A step denied by policy always stops the run: a session's limits are not something to skip around.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from agent.errors import ConfigError
+from strategies.plan import Step
+from strategies.script.expr import ExprError, Guard, parse_guard
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+_INTERVAL = re.compile(r"^\s*(\d+)\s*(blocks?|s|m|h|d)\s*$", re.I)
+_RETRY = re.compile(r"^retry\s+(\d+)$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _guard(text: str) -> str:
+    try:
+        parse_guard(text)
+    except ExprError as error:
+        raise ValueError(str(error)) from None
+    return text
+
+
+GuardText = Annotated[str, AfterValidator(_guard)]
+
+
+def _on_error(text: str) -> str:
+    text = " ".join(text.split()).lower()
+    if text in ("stop", "skip"):
+        return text
+    match = _RETRY.match(text)
+    if match is None or not 1 <= int(match.group(1)) <= 10:
+        raise ValueError(f"{text!r}: use stop, skip, or retry N (N from 1 to 10)")
+    return text
+
+
+OnError = Annotated[str, AfterValidator(_on_error)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Interval(_Strict):
+    """``5 blocks`` or ``30s`` / ``10m`` / ``1h`` / ``1d``."""
+
+    count: int
+    unit: Literal["blocks", "seconds"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.count} {'block' if self.count == 1 else 'blocks'}"
+            if (self.unit == "blocks")
+            else f"{self.count}s"
+        )
+
+
+def parse_interval(text: str) -> Interval:
+    match = _INTERVAL.match(str(text))
+    if match is None or int(match.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not an interval like '5 blocks', '30s', '10m' or '1h'")
+    n, unit = int(match.group(1)), match.group(2).lower()
+    if unit.startswith("block"):
+        return Interval(count=n, unit="blocks")
+    return Interval(count=n * _SECONDS[unit], unit="seconds")
+
+
+class Repeat(_Strict):
+    every: Interval
+    count: int | None = Field(default=None, ge=1, le=10_000)
+    until: GuardText | None = None
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _every(cls, value: object) -> object:
+        return parse_interval(str(value)) if isinstance(value, str | int) else value
+
+
+class SessionRef(_Strict):
+    """An existing session by id, or a new one under a policy file (a path, or the name of a
+    shipped policy such as ``dca-bot``) for ``ttl``."""
+
+    id: str | None = None
+    policy: str | None = None
+    ttl: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SessionRef:
+        if (self.id is None) == (self.policy is None):
+            raise ValueError("give either id (an existing session) or policy (and ttl)")
+        if self.id is not None and self.ttl is not None:
+            raise ValueError("ttl goes with policy: an existing session keeps its own expiry")
+        return self
+
+
+class IntentEntry(_Strict):
+    intent: str = Field(min_length=1)
+    when: GuardText | None = None
+    on_error: OnError | None = None
+
+
+class TypedEntry(_Strict):
+    """One typed step of the plan schema, plus the entry's own ``when`` and ``on_error``."""
+
+    step: Step
+    when: GuardText | None = None
+    on_error: OnError | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split(cls, data: object) -> object:
+        if not isinstance(data, dict) or "step" in data:
+            return data
+        own = {k: v for k, v in data.items() if k in ("when", "on_error")}
+        return {**own, "step": {k: v for k, v in data.items() if k not in own}}
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return self.step.model_dump(mode="json")
+
+
+def _kind(data: object) -> str | None:
+    if isinstance(data, IntentEntry | TypedEntry):
+        return "words" if isinstance(data, IntentEntry) else "typed"
+    if isinstance(data, dict):
+        return (
+            "words" if "intent" in data else "typed" if "action" in data or "step" in data else None
+        )
+    return None
+
+
+Entry = Annotated[
+    Annotated[IntentEntry, Tag("words")] | Annotated[TypedEntry, Tag("typed")],
+    Discriminator(
+        _kind,
+        custom_error_type="entry",
+        custom_error_message="each step is either `intent: <words>` or a typed step with `action:`",
+    ),
+]
+
+
+class StrategyFile(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    session: SessionRef | None = None
+    when: GuardText | None = None
+    steps: list[Entry] = Field(min_length=1, max_length=20)
+    repeat: Repeat | None = None
+    on_error: OnError = "stop"
+
+    def guard(self, text: str | None) -> Guard | None:
+        return parse_guard(text) if text else None
+
+
+def retries(on_error: str) -> int:
+    match = _RETRY.match(on_error)
+    return int(match.group(1)) if match else 0
+
+
+def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            out[(*path, key.value)] = key.start_mark.line + 1
+            _lines(value, (*path, key.value), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines(item, (*path, i), out)
+
+
+def _line_of(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    parts = []
+    for p in _keys(loc):
+        parts.append(f"[{p + 1}]" if isinstance(p, int) else ("." if parts else "") + str(p))
+    return "".join(parts) or "file"
+
+
+def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
+    """The strategy in ``text``; a `ConfigError` naming ``source``, the line and the field."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a strategy is a mapping with name, steps and more")
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _lines(node, (), lines)
+    try:
+        strategy = StrategyFile.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        loc = tuple(first["loc"])
+        line = _line_of(lines, _keys(loc))
+        where = f"{source}:{line}" if line else source
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {_where(loc)}: {message}") from None
+    for n, entry in enumerate(strategy.steps, start=1):
+        amount = str(entry.fields.get("amount", "")) if isinstance(entry, TypedEntry) else ""
+        if amount.startswith("output:") and not 1 <= int(amount[7:]) < n:
+            line = _line_of(lines, ("steps", n - 1, "amount"))
+            earlier = f"1 to {n - 1}" if n > 1 else "there is none before it"
+            raise ConfigError(
+                f"{source}:{line}: steps[{n}].amount: {amount} must name an earlier step ({earlier})"
+            )
+    return strategy
+
+
+def _keys(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The parts of a pydantic location that are keys or indexes of the YAML document: union tags
+    go, and a typed entry's ``step`` (with its action tag) is written flat in the file."""
+    keys: list[Any] = []
+    skip = 0
+    for p in loc:
+        if skip:
+            skip -= 1
+        elif p == "typed":
+            skip = 2 if len(keys) >= 2 else 0
+        elif p != "words" and not (isinstance(p, str) and ("[" in p or p[:1].isupper())):
+            keys.append(p)
+    return tuple(keys)
+
+
+def load_strategy(path: Path) -> StrategyFile:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read strategy file {path}: {error.strerror}") from None
+    return parse_strategy(text, str(path))
+
+
+def shipped() -> list[Path]:
+    """The example strategies shipped with the package."""
+    return sorted(EXAMPLES.glob("*.yaml"))

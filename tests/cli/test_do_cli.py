@@ -1,0 +1,28 @@
+"""`defi-agent do` in a subprocess on the devnet: its exit codes are the documented ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import run_cli
+from tests.strategies.kit import attach, events_of
+
+
+def test_denied_request_exits_3_and_sends_nothing(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+
+    result = run_cli("do", "swap 3 ETH for USDC", "--yes", "--json", data_dir=data_dir)
+
+    assert result.returncode == 3
+    assert events_of(result.stdout)[-1]["code"] == "policy_denied"
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_executed_request_exits_0(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+
+    result = run_cli("do", "swap 0.1 ETH for USDC", "--yes", "--json", data_dir=data_dir)
+
+    assert result.returncode == 0, result.stderr
+    assert events_of(result.stdout)[-1]["status"] == "done"

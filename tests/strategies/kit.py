@@ -1,0 +1,89 @@
+"""Driving strategy runs from tests: the real CLI in a subprocess on the session's devnet, a block
+miner standing in for time passing, and the oracle moved the way a Chainlink update moves it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tools.chain.contracts import contract
+from tools.chain.rpc import connect, rpc
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "strategies" / "examples"
+
+
+def attach(devnet: Any, data_dir: Path) -> Path:
+    """A data directory whose running chain is the session's devnet."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    record = {
+        "profile": "local",
+        "pid": devnet.pid,
+        "port": int(devnet.url.rsplit(":", 1)[1]),
+        "chain_id": devnet.book.chain_id,
+        "book": devnet.book.model_dump(),
+    }
+    (data_dir / "chain.json").write_text(json.dumps(record))
+    return data_dir
+
+
+def start_run(*args: str, data_dir: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFI_AGENT_")}
+    env["DEFI_AGENT_DATA_DIR"] = str(data_dir)
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent", "run", *args, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=data_dir.parent,
+    )
+
+
+def events_of(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def named(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["event"] == name]
+
+
+def set_oracle_price(devnet: Any, symbol: str, usd: Decimal) -> None:
+    """Aave's oracle answers ``usd`` for ``symbol`` from the next block: the devnet's price feed
+    (a MockAggregator, answer in storage slot 0) is rewritten and a block mined."""
+    w3 = devnet.w3
+    oracle = contract(w3, "aave_oracle", devnet.book.aave_v3.oracle)
+    asset = devnet.book.token(symbol)
+    feed = oracle.functions.getSourceOfAsset(asset).call()
+    answer = int(usd * 10**8)
+    rpc(w3, "anvil_setStorageAt", feed, "0x0", "0x" + answer.to_bytes(32, "big").hex())
+    rpc(w3, "evm_mine")
+    assert oracle.functions.getAssetPrice(asset).call() == answer
+
+
+class Miner:
+    """Mines a block every ``interval`` seconds while the test waits for a run."""
+
+    def __init__(self, url: str, interval: float = 0.05) -> None:
+        self.w3 = connect(url)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._mine, daemon=True)
+
+    def _mine(self) -> None:
+        while not self._stop.wait(self.interval):
+            rpc(self.w3, "evm_mine")
+
+    def __enter__(self) -> Miner:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -1,0 +1,216 @@
+"""`defi-agent run` on the real devnet: every shipped example to completion, with blocks mined and
+the oracle moved by the test to trigger the guards; denial, interruption and dry runs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+from tests.conftest import run_cli
+from tests.execution.conftest import run
+from tests.strategies.kit import (
+    EXAMPLES,
+    Miner,
+    attach,
+    events_of,
+    named,
+    set_oracle_price,
+    start_run,
+)
+from tools.aave_v3.reads import account
+from tools.erc20.reads import balance, token
+
+
+def _finish(process: subprocess.Popen[str], timeout: float = 120) -> tuple[int, list, str]:
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, events_of(out), err
+
+
+def test_usdc_yield_swaps_and_supplies(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    w3, wallet = devnet.w3, devnet.wallet
+    eth_before = w3.eth.get_balance(wallet)
+
+    result = run_cli("run", str(EXAMPLES / "usdc-yield.yaml"), "--json", data_dir=data_dir)
+
+    assert result.returncode == 0, result.stderr
+    events = events_of(result.stdout)
+    assert named(events, "StrategyDone")[-1]["status"] == "done"
+    assert len(named(events, "TxConfirmed")) == 3  # swap, exact approval, supply
+    supplied = next(p for p in account(w3, devnet.book, wallet).positions if p.symbol == "USDC")
+    simulated = Decimal(named(events, "StepSimulated")[0]["deltas"]["USDC"])
+    assert abs(supplied.supplied - simulated) < Decimal("0.01")
+    assert Decimal(1) < Decimal(eth_before - w3.eth.get_balance(wallet)) / 10**18 < Decimal("1.01")
+
+
+def test_dca_buys_five_times_blocks_apart(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    w3, wallet = devnet.w3, devnet.wallet
+    usdc = token(w3, devnet.book, "USDC")
+    usdc_before = balance(w3, usdc, wallet)
+
+    with Miner(devnet.url):
+        code, events, err = _finish(start_run(str(EXAMPLES / "dca-eth.yaml"), data_dir=data_dir))
+
+    assert code == 0, err
+    assert named(events, "StrategyDone")[-1]["iterations"] == 5
+    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(500)
+    swaps = [e for e in named(events, "TxSent") if e["label"].startswith("swap")]
+    blocks = [w3.eth.get_transaction_receipt(e["tx_hash"])["blockNumber"] for e in swaps]
+    assert len(blocks) == 5
+    assert all(b - a >= 5 for a, b in zip(blocks, blocks[1:], strict=False)), blocks
+    assert len(named(events, "Waiting")) == 4
+
+
+def test_deleverage_guard_waits_for_the_drop_then_repays_to_two(
+    devnet, tmp_path: Path, roomy
+) -> None:
+    w3, wallet = devnet.w3, devnet.wallet
+    for request in ("supply 2 ETH to aave", "borrow 3000 DAI from aave"):
+        assert run(roomy, request)[-1].status == "done"
+    assert Decimal("1.6") < account(w3, devnet.book, wallet).health_factor < Decimal(2)
+    data_dir = attach(devnet, tmp_path / "data")
+
+    with Miner(devnet.url, interval=0.2):
+        process = start_run(str(EXAMPLES / "deleverage-guard.yaml"), data_dir=data_dir)
+        first = json.loads(process.stdout.readline())
+        assert first["event"] == "StrategyStarted"
+        assert json.loads(process.stdout.readline())["event"] == "Waiting"
+        debt_before = account(w3, devnet.book, wallet).debt_usd
+        set_oracle_price(devnet, "WETH", Decimal(2700))
+        assert account(w3, devnet.book, wallet).health_factor < Decimal("1.6")
+        code, events, err = _finish(process)
+
+    assert code == 0, err
+    health = account(w3, devnet.book, wallet).health_factor
+    assert health >= Decimal(2)
+    repays = [e for e in named(events, "TxSent") if e["label"].startswith("repay")]
+    assert len(repays) == 2  # 3,000 -> 2,500 (HF ~1.8) -> 2,000 (HF ~2.2)
+    assert debt_before - account(w3, devnet.book, wallet).debt_usd > Decimal(999)
+
+
+def test_take_profit_sells_once_the_price_is_above_the_level(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    w3, wallet = devnet.w3, devnet.wallet
+    usdc = token(w3, devnet.book, "USDC")
+    usdc_before = balance(w3, usdc, wallet)
+
+    process = start_run(str(EXAMPLES / "take-profit.yaml"), data_dir=data_dir)
+    assert json.loads(process.stdout.readline())["event"] == "StrategyStarted"
+    assert json.loads(process.stdout.readline())["event"] == "Waiting"
+    assert balance(w3, usdc, wallet) == usdc_before  # still waiting: nothing sold
+    set_oracle_price(devnet, "WETH", Decimal(3400))
+    code, events, err = _finish(process)
+
+    assert code == 0, err
+    assert named(events, "StrategyDone")[-1]["status"] == "done"
+    gained = usdc.to_units(balance(w3, usdc, wallet) - usdc_before)
+    assert Decimal(2900) < gained < Decimal(3000)  # 1 % of 100 ETH at the pool's ~3,000
+
+
+DENIED = """\
+name: too-big
+session: {policy: dca-bot, ttl: 1d}
+steps:
+  - intent: swap 100 USDC for ETH
+  - intent: swap 250 USDC for ETH
+  - intent: swap 50 USDC for ETH
+"""
+
+
+def test_a_denied_step_stops_the_run_with_exit_3(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "too-big.yaml"
+    path.write_text(DENIED)
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+
+    result = run_cli("run", str(path), "--json", data_dir=data_dir)
+
+    assert result.returncode == 3, result.stderr
+    events = events_of(result.stdout)
+    assert [e["entry"] for e in named(events, "EntryStarted")] == [1, 2]
+    decision = named(events, "PolicyDecision")[-1]
+    assert not decision["allowed"]
+    assert any(v["rule"] == "spend.per_tx" and not v["allowed"] for v in decision["verdicts"])
+    assert named(events, "StrategyDone")[-1]["status"] == "denied"
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 2  # entry 1 only
+
+
+def test_malformed_file_names_the_line(devnet, tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(
+        "name: broken\nsteps:\n  - intent: swap 1 ETH for USDC\nrepeat:\n  every: soon\n"
+    )
+
+    for args in (("strategies", "validate", str(path)), ("run", str(path))):
+        result = run_cli(*args, data_dir=tmp_path / "data")
+        assert result.returncode == 2
+        assert f"{path}:5: repeat.every: 'soon' is not an interval" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+INTERRUPTIBLE = """\
+name: three-buys
+session: {policy: dca-bot, ttl: 1d}
+steps:
+  - action: swap
+    protocol: uniswap-v3
+    token_in: USDC
+    token_out: ETH
+    amount: "50"
+    amount_kind: exact_in
+    max_slippage_bps: 30
+repeat: {every: 3 blocks, count: 3}
+"""
+
+
+def test_interrupted_run_resumes_without_repeating_steps(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "three-buys.yaml"
+    path.write_text(INTERRUPTIBLE)
+    w3, wallet = devnet.w3, devnet.wallet
+    usdc = token(w3, devnet.book, "USDC")
+    usdc_before = balance(w3, usdc, wallet)
+
+    process = start_run(str(path), data_dir=data_dir)
+    assert process.stdout is not None
+    for line in process.stdout:  # no blocks are mined: the run waits after its first buy
+        if json.loads(line).get("event") == "Waiting":
+            break
+    process.send_signal(signal.SIGINT)
+    code, events, _err = _finish(process)
+    assert code == 130
+    assert named(events, "StrategyDone")[-1]["status"] == "interrupted"
+    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(50)
+
+    with Miner(devnet.url):
+        code, events, err = _finish(start_run(str(path), data_dir=data_dir))
+
+    assert code == 0, err
+    started = named(events, "StrategyStarted")[0]
+    assert started["resumed"] and started["iteration"] == 1
+    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(150)
+    listed = json.loads(run_cli("strategies", "list", "--json", data_dir=data_dir).stdout)
+    assert [(r["name"], r["status"], r["iterations"]) for r in listed["runs"]] == [
+        ("three-buys", "done", 3)
+    ]
+
+
+def test_dry_run_changes_nothing_on_chain(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    w3, wallet = devnet.w3, devnet.wallet
+    block, eth = w3.eth.block_number, w3.eth.get_balance(wallet)
+
+    result = run_cli(
+        "run", str(EXAMPLES / "usdc-yield.yaml"), "--dry-run", "--json", data_dir=data_dir
+    )
+
+    assert result.returncode == 0, result.stderr
+    events = events_of(result.stdout)
+    assert named(events, "RunDone")[-1]["status"] == "dry_run"
+    assert Decimal(named(events, "StepSimulated")[0]["deltas"]["USDC"]) > 2900
+    assert not named(events, "TxSent")
+    assert (w3.eth.block_number, w3.eth.get_balance(wallet)) == (block, eth)
