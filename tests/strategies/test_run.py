@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 from tests.conftest import run_cli
@@ -61,7 +62,7 @@ def test_dca_buys_five_times_blocks_apart(devnet, tmp_path: Path) -> None:
     swaps = [e for e in named(events, "TxSent") if e["label"].startswith("swap")]
     blocks = [w3.eth.get_transaction_receipt(e["tx_hash"])["blockNumber"] for e in swaps]
     assert len(blocks) == 5
-    assert all(b - a >= 5 for a, b in zip(blocks, blocks[1:], strict=False)), blocks
+    assert all(b - a >= 5 for a, b in pairwise(blocks)), blocks
     assert len(named(events, "Waiting")) == 4
 
 
