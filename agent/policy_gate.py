@@ -86,9 +86,11 @@ class PolicyGate:
         self.engine.settle(grant, spent=spent)
 
     def new_session(self, policy_file: str | None, ttl: str | None) -> SessionStatus:
+        """Create a session; it becomes the one authorising from now on (the newest one)."""
         path = Path(policy_file) if policy_file else self.policy_file
         load_policy(path)
         self.sessions.create(path.read_text(), str(path), None, ttl, self.book.chain_id, self.now())
+        self.pinned = None
         return self.status()
 
     def pin(self, session_id: str) -> SessionStatus:

@@ -199,9 +199,8 @@ class Runner:
                 if self.stopping:
                     yield self._interrupted(run)
                     return
-                ctx = await asyncio.to_thread(self.svc.chain_context)
                 run.iteration += 1
-                run.last_block, run.last_time = ctx.w3.eth.block_number, time.time()
+                run.last_block, run.last_time = await self.svc.block_number(), time.time()
                 self.store.update(
                     run.id,
                     iteration=run.iteration,

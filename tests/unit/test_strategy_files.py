@@ -1,0 +1,103 @@
+"""Strategy files: the shipped examples are valid, and every malformed file is refused with its
+file, line and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.errors import ConfigError
+from strategies.script.model import IntentEntry, TypedEntry, parse_strategy, shipped
+
+
+def test_shipped_examples_are_valid() -> None:
+    names = {parse_strategy(path.read_text(), str(path)).name for path in shipped()}
+    assert names == {"usdc-yield", "dca-eth", "deleverage-guard", "take-profit"}
+
+
+def test_a_file_reads_as_written() -> None:
+    strategy = parse_strategy(
+        """\
+name: mixed
+session: {policy: dca-bot, ttl: 7d}
+when: price(ETH) < 4000
+steps:
+  - intent: swap 100 USDC for ETH
+  - action: supply
+    protocol: aave-v3
+    token: ETH
+    amount: output:1
+    when: balance(ETH) > 1
+    on_error: retry 2
+repeat: {every: 30s, until: "balance(USDC) < 100"}
+on_error: skip
+"""
+    )
+    first, second = strategy.steps
+    assert isinstance(first, IntentEntry) and first.intent == "swap 100 USDC for ETH"
+    assert isinstance(second, TypedEntry)
+    assert second.fields == {
+        "action": "supply",
+        "protocol": "aave-v3",
+        "token": "ETH",
+        "amount": "output:1",
+    }
+    assert (second.when, second.on_error, strategy.on_error) == (
+        "balance(ETH) > 1",
+        "retry 2",
+        "skip",
+    )
+    assert strategy.repeat is not None
+    assert (strategy.repeat.every.count, strategy.repeat.every.unit) == (30, "seconds")
+    assert strategy.session is not None and strategy.session.policy == "dca-bot"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ("name: x\nsteps:\n  - intent: a\n   - b\n", "f.yaml:4", "not valid YAML"),
+        ("- just\n- a list\n", "f.yaml", "a strategy is a mapping"),
+        ("name: x\n", "f.yaml:1", "steps: Field required"),
+        ("name: x\nstepz: []\nsteps:\n  - intent: a\n", "f.yaml:2", "stepz: Extra inputs"),
+        ("name: x\nsteps:\n  - frobnicate: 1\n", "f.yaml:3", "steps[1]: each step is either"),
+        (
+            "name: x\nsteps:\n  - intent: a\n  - action: swap\n    protocol: uniswap-v3\n"
+            "    token_in: ETH\n    token_out: USDC\n    amount: lots\n",
+            "f.yaml:8",
+            "steps[2].amount: 'lots' is not an amount",
+        ),
+        (
+            "name: x\nsteps:\n  - action: supply\n    protocol: aave-v3\n    token: USDC\n"
+            "    amount: output:1\n",
+            "f.yaml:6",
+            "steps[1].amount: output:1 must name an earlier step",
+        ),
+        ("name: x\nwhen: price(ETH) <\nsteps:\n  - intent: a\n", "f.yaml:2", "when: expected"),
+        (
+            "name: x\nsteps:\n  - intent: a\n    when: balance(USDC) >> 3\n",
+            "f.yaml:4",
+            "steps[1].when: expected a number or a reading",
+        ),
+        (
+            "name: x\nsteps:\n  - intent: a\nrepeat:\n  every: 3 weeks\n",
+            "f.yaml:5",
+            "repeat.every: '3 weeks' is not an interval",
+        ),
+        (
+            "name: x\nsteps:\n  - intent: a\nrepeat:\n  every: 3 blocks\n  count: 0\n",
+            "f.yaml:6",
+            "repeat.count: Input should be greater than or equal to 1",
+        ),
+        ("name: x\nsteps:\n  - intent: a\non_error: retry\n", "f.yaml:4", "on_error: 'retry'"),
+        (
+            "name: x\nsession: {id: abc, ttl: 1d}\nsteps:\n  - intent: a\n",
+            "f.yaml:2",
+            "session: ttl goes with policy",
+        ),
+        ("name: has spaces\nsteps:\n  - intent: a\n", "f.yaml:1", "name: String should match"),
+    ],
+)
+def test_malformed_files_name_line_and_field(text: str, where: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_strategy(text, "f.yaml")
+    assert error.value.message.startswith(where + ":"), error.value.message
+    assert message in error.value.message
