@@ -24,7 +24,18 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from agent.cli import chain, chat, demo, do, journal, plan, portfolio, run, session
+    from agent.cli import (
+        chain,
+        chat,
+        demo,
+        do,
+        journal,
+        plan,
+        portfolio,
+        run,
+        serve_mcp,
+        session,
+    )
 
     app.add_typer(chain.app, name="chain")
     app.command("portfolio")(portfolio.portfolio)
@@ -38,6 +49,7 @@ def _register() -> None:
     app.command("audit")(session.audit)
     app.command("run")(run.run)
     app.add_typer(run.app, name="strategies")
+    app.command("mcp")(serve_mcp.mcp)
 
 
 def _report(error: DefiAgentError, as_json: bool) -> None:

@@ -1,0 +1,296 @@
+"""The agent as an MCP server (stdio): an assistant reads the wallet and markets, plans, simulates,
+and, only when the server was started with execution enabled, executes what it simulated, within the
+session's policy. Every guard of the CLI stays in place: the same core service, the same policy
+engine in front of the same single signer.
+
+Errors come back as MCP tool errors whose text is the CLI's JSON error object
+(``{"error": {"code": ..., "message": ...}}``), with the same codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult, TextContent
+from pydantic import ValidationError
+
+from agent.errors import BadInput, DefiAgentError, IntentError, PolicyDenied
+from agent.events import PolicyDecision, RunDone, RunFailed, SimulationDone, TxConfirmed, TxSent
+from agent.service import AgentService
+from strategies.plan import StrategyPlan, plan_schema
+from tools.aave_v3.reads import reserves
+from tools.erc20.reads import token
+from tools.portfolio import read_portfolio
+from tools.uniswap_v3.quote import best_quote
+
+INSTRUCTIONS = """\
+defi-agent: DeFi on a local anvil chain (or a fork) with Uniswap V3 and Aave V3.
+Read with portfolio, quote, markets, session and journal. To act: `plan` a request (plain words, or a
+typed plan following the defi-agent://plan-schema resource), `simulate` the plan id to see balance
+changes, gas, health factor and the policy's verdict, then `execute` the same plan id. Nothing is
+signed that the session's policy does not allow; amounts are token units, never base units."""
+
+
+def _error(error: DefiAgentError) -> CallToolResult:
+    """A tool error whose text is exactly the CLI's JSON error object."""
+    body = json.dumps(error.to_json())
+    return CallToolResult(content=[TextContent(type="text", text=body)], is_error=True)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class AgentTools:
+    """The tools, on one core service; plans are kept by id between `plan`, `simulate` and
+    `execute` for as long as the server runs."""
+
+    def __init__(self, service: AgentService, *, allow_execute: bool) -> None:
+        self.svc = service
+        self.allow_execute = allow_execute
+        self.drafts: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.simulated: dict[str, str] = {}
+        """Draft id -> the journal's plan id of its simulation, authorised and ready to send."""
+
+    async def portfolio(self) -> dict[str, Any]:
+        ctx = await asyncio.to_thread(self.svc.chain_context)
+        found = await asyncio.to_thread(read_portfolio, ctx.w3, ctx.book, ctx.wallet)
+        return found.to_json()
+
+    async def quote(self, token_in: str, token_out: str, amount: str, exact_out: bool) -> dict:
+        ctx = await asyncio.to_thread(self.svc.chain_context)
+        symbols = {s.upper(): s for s in ctx.book.symbols}
+        names = []
+        for word in (token_in, token_out):
+            symbol = symbols.get(word.upper())
+            if symbol is None:
+                known = ", ".join(ctx.book.symbols)
+                raise IntentError(
+                    "unknown_token", f"unknown token {word!r}", hint=f"known: {known}"
+                )
+            names.append("WETH" if symbol == "ETH" else symbol)
+        a, b = (token(ctx.w3, ctx.book, s) for s in names)
+        try:
+            units = Decimal(amount)
+        except ArithmeticError:
+            raise IntentError("invalid_amount", f"{amount!r} is not an amount") from None
+        if units <= 0:
+            raise IntentError("invalid_amount", "the amount must be more than zero")
+        kind = "exact_out" if exact_out else "exact_in"
+        raw = (b if exact_out else a).to_raw(units)
+        found = await asyncio.to_thread(best_quote, ctx.w3, ctx.book, a, b, kind, raw)
+        return {
+            "token_in": token_in.upper(),
+            "token_out": token_out.upper(),
+            "amount_in": _plain(a.to_units(found.amount_in)),
+            "amount_out": _plain(b.to_units(found.amount_out)),
+            "route": found.route.describe(),
+            "price_impact_bps": _plain(found.price_impact_bps.quantize(Decimal("0.01"))),
+            "gas_estimate": found.gas_estimate,
+        }
+
+    async def markets(self) -> list[dict[str, Any]]:
+        ctx = await asyncio.to_thread(self.svc.chain_context)
+        found = await asyncio.to_thread(reserves, ctx.w3, ctx.book)
+        return [_plain(asdict(r)) for r in found]
+
+    async def session(self) -> dict[str, Any]:
+        status = await asyncio.to_thread(self.svc.authorizer.status)
+        return _plain(asdict(status))
+
+    async def journal(self, limit: int) -> list[dict[str, Any]]:
+        return [
+            {"id": p.id, "intent": p.intent, "status": p.status, "error": p.error}
+            for p in self.svc.journal.plans(limit)
+        ]
+
+    async def plan(self, text: str | None, plan: dict[str, Any] | None) -> dict[str, Any]:
+        if (text is None) == (plan is None):
+            raise BadInput("give either text (plain words) or plan (a typed plan), not both")
+        if plan is not None:
+            try:
+                typed = StrategyPlan.model_validate(plan).to_json()
+            except ValidationError as error:
+                first = error.errors()[0]
+                field = ".".join(str(p) for p in first["loc"]) or "plan"
+                message = str(first["msg"]).removeprefix("Value error, ")
+                raise BadInput(f"invalid plan: {field}: {message}", code="invalid_plan") from None
+            self._ground(typed)
+            text, parsed = str(typed["intent"]), typed
+        else:
+            assert text is not None
+            parsed = await asyncio.to_thread(self.svc.planner.plan, text)
+        plan_id = uuid.uuid4().hex[:12]
+        self.drafts[plan_id] = (text, parsed)
+        return {"plan_id": plan_id, **parsed}
+
+    def _ground(self, plan: dict[str, Any]) -> None:
+        """A typed plan may only name tokens of the active address book."""
+        known = self.svc.chain_context().book.symbols
+        for n, step in enumerate(plan["steps"], start=1):
+            for field in ("token", "token_in", "token_out"):
+                if field in step and step[field] not in known:
+                    raise IntentError(
+                        "unknown_token",
+                        f"step {n}: {step[field]!r} is not a token of this chain",
+                        hint=f"known: {', '.join(known)}",
+                    )
+
+    async def simulate(self, plan_id: str) -> dict[str, Any]:
+        draft = self.drafts.get(plan_id)
+        if draft is None:
+            raise BadInput(f"no plan {plan_id}", code="unknown_plan", hint="call plan first")
+        stale = self.simulated.pop(plan_id, None)
+        if stale is not None:
+            self.svc.discard(stale)
+        report: dict[str, Any] = {"plan_id": plan_id}
+        async for event in self.svc.propose(*draft):
+            if isinstance(event, SimulationDone):
+                report["block"] = event.block
+                report["steps"] = [
+                    {
+                        "step": s.step,
+                        "description": s.description,
+                        "balance_changes": _plain(s.deltas),
+                        "gas": s.gas,
+                        "health_factor_after": _plain(s.health_factor_after),
+                        "reverts": next((c.revert_reason for c in s.calls if not c.ok), None),
+                    }
+                    for s in event.steps
+                ]
+            elif isinstance(event, PolicyDecision):
+                report["policy"] = {
+                    "allowed": event.allowed,
+                    "session": event.session,
+                    "verdicts": [asdict(v) for v in event.verdicts],
+                    "needs_confirmation": event.needs_confirmation,
+                }
+                if event.allowed:
+                    self.simulated[plan_id] = event.plan_id
+            elif isinstance(event, RunFailed):
+                report["error"] = {"code": event.code, "message": event.message}
+        return report
+
+    async def execute(self, plan_id: str) -> dict[str, Any]:
+        if not self.allow_execute:
+            raise PolicyDenied(
+                "execution is disabled on this server",
+                code="execution_disabled",
+                hint="start it with `defi-agent mcp --allow-execute` to let it execute plans",
+            )
+        ready = self.simulated.pop(plan_id, None)
+        if ready is None:
+            raise BadInput(
+                f"plan {plan_id} has no allowed simulation to execute",
+                code="not_simulated",
+                hint="call simulate first; only a simulated plan the policy allows can execute",
+            )
+        sent: list[dict[str, Any]] = []
+        async for event in self.svc.execute(ready, human_confirmed=False):
+            if isinstance(event, TxSent):
+                sent.append({"label": event.label, "tx_hash": event.tx_hash})
+            elif isinstance(event, TxConfirmed):
+                sent[-1]["success"] = event.success
+            elif isinstance(event, RunFailed):
+                raise DefiAgentError(event.message, code=event.code)
+            elif isinstance(event, RunDone):
+                return {
+                    "plan_id": plan_id,
+                    "status": event.status,
+                    "transactions": sent,
+                    "balance_changes": _plain(event.deltas),
+                    "differs_from_simulation": list(event.mismatches),
+                }
+        raise BadInput(f"plan {plan_id} ended without an outcome")
+
+
+def build_server(tools: AgentTools) -> MCPServer:
+    server = MCPServer("defi-agent", instructions=INSTRUCTIONS)
+
+    async def guarded(call: Any) -> Any:
+        """The tool's result; a `DefiAgentError` becomes an MCP tool error (the server stays up)."""
+        try:
+            return await call
+        except DefiAgentError as error:
+            return _error(error)
+
+    @server.tool()
+    async def portfolio() -> dict[str, Any]:
+        """The wallet's balances with USD values, Aave positions and health factor."""
+        return await guarded(tools.portfolio())
+
+    @server.tool()
+    async def quote(
+        token_in: str, token_out: str, amount: str, exact_out: bool = False
+    ) -> dict[str, Any]:
+        """Best Uniswap V3 quote. amount is in token units of token_in (of token_out when
+        exact_out is true)."""
+        return await guarded(tools.quote(token_in, token_out, amount, exact_out))
+
+    @server.tool()
+    async def markets() -> list[dict[str, Any]]:
+        """Aave V3's markets: supply and borrow APY (fractions), utilisation, totals."""
+        return await guarded(tools.markets())
+
+    @server.tool()
+    async def session() -> dict[str, Any]:
+        """The active session: its policy, expiry, and spend used against each limit."""
+        return await guarded(tools.session())
+
+    @server.tool()
+    async def journal(limit: int = 10) -> list[dict[str, Any]]:
+        """The most recent plans and their outcome, newest first."""
+        return await guarded(tools.journal(limit))
+
+    @server.tool()
+    async def plan(text: str | None = None, plan: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Turn a request into a typed plan: give text (plain words, e.g. "swap 1 ETH for USDC")
+        or plan (a typed plan per the defi-agent://plan-schema resource). Nothing is simulated or
+        sent; returns the plan and its plan_id."""
+        return await guarded(tools.plan(text, plan))
+
+    @server.tool()
+    async def simulate(plan_id: str) -> dict[str, Any]:
+        """Simulate a planned plan on a copy of the chain and ask the session's policy: balance
+        changes, gas and health factor per step, and every rule's verdict."""
+        return await guarded(tools.simulate(plan_id))
+
+    @server.tool()
+    async def execute(plan_id: str) -> dict[str, Any]:
+        """Sign and send exactly what `simulate` showed for this plan_id, if the policy allowed
+        it and the server runs with --allow-execute; returns the verified balance changes."""
+        return await guarded(tools.execute(plan_id))
+
+    @server.resource("defi-agent://plan-schema", mime_type="application/json")
+    def schema() -> str:
+        """The JSON Schema of a typed plan, for the `plan` tool's plan argument."""
+        return json.dumps(plan_schema())
+
+    @server.resource("defi-agent://tokens", mime_type="application/json")
+    def tokens() -> str:
+        """The tokens and protocols of the active chain, with their addresses."""
+        book = tools.svc.chain_context().book
+        return json.dumps(
+            {
+                "chain_id": book.chain_id,
+                "tokens": {"ETH": "native", **book.tokens},
+                "protocols": {
+                    "uniswap-v3": book.uniswap_v3.model_dump(),
+                    "aave-v3": book.aave_v3.model_dump(),
+                },
+            }
+        )
+
+    return server

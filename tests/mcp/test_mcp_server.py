@@ -1,0 +1,157 @@
+"""`defi-agent mcp` as a subprocess, driven by the MCP SDK's own client over stdio, on the real
+devnet."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from tests.strategies.kit import ROOT, attach
+from tools.erc20.reads import balance, token
+
+
+def serve(data_dir: Path, *flags: str) -> StdioServerParameters:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFI_AGENT_")}
+    env["DEFI_AGENT_DATA_DIR"] = str(data_dir)
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "agent", "mcp", *flags], env=env, cwd=str(ROOT)
+    )
+
+
+def session_with(params: StdioServerParameters, body: Callable[[Client], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        async with Client(params, read_timeout_seconds=60) as client:
+            return await body(client)
+
+    return asyncio.run(main())
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> Any:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    return result.structured_content.get("result", result.structured_content)
+
+
+async def error_of(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error
+    return json.loads(result.content[0].text)["error"]
+
+
+def test_read_tools_and_a_plan_simulated_but_not_executed(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+
+    async def body(client: Client) -> dict[str, Any]:
+        listed = await client.list_tools()
+        names = {t.name for t in listed.tools}
+        portfolio = await call(client, "portfolio")
+        quote = await call(client, "quote", token_in="ETH", token_out="USDC", amount="1")
+        markets = await call(client, "markets")
+        planned = await call(client, "plan", text="swap 1 ETH for USDC")
+        simulated = await call(client, "simulate", plan_id=planned["plan_id"])
+        refused = await error_of(client, "execute", plan_id=planned["plan_id"])
+        schema = await client.read_resource("defi-agent://plan-schema")
+        return locals()
+
+    seen = session_with(serve(data_dir), body)
+
+    assert {
+        "portfolio",
+        "quote",
+        "markets",
+        "session",
+        "journal",
+        "plan",
+        "simulate",
+        "execute",
+    } <= seen["names"]
+    holdings = {h["symbol"]: Decimal(h["amount"]) for h in seen["portfolio"]["holdings"]}
+    assert holdings["USDC"] == Decimal(50_000)
+    assert Decimal(2900) < Decimal(seen["quote"]["amount_out"]) < Decimal(3000)
+    assert {m["symbol"] for m in seen["markets"]} == {"WETH", "WBTC", "USDC", "DAI"}
+    assert seen["planned"]["steps"][0]["token_out"] == "USDC"
+    step = seen["simulated"]["steps"][0]
+    assert Decimal(2900) < Decimal(step["balance_changes"]["USDC"]) < Decimal(3000)
+    assert seen["simulated"]["policy"]["allowed"]
+    assert seen["refused"]["code"] == "execution_disabled"
+    assert "--allow-execute" in seen["refused"]["hint"]
+    assert "steps" in json.loads(seen["schema"].contents[0].text)["properties"]
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_execute_with_the_flag_changes_balances_as_simulated(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    w3, wallet = devnet.w3, devnet.wallet
+    usdc = token(w3, devnet.book, "USDC")
+    before = balance(w3, usdc, wallet)
+
+    async def body(client: Client) -> dict[str, Any]:
+        planned = await call(client, "plan", text="swap 1 ETH for USDC")
+        simulated = await call(client, "simulate", plan_id=planned["plan_id"])
+        executed = await call(client, "execute", plan_id=planned["plan_id"])
+        again = await error_of(client, "execute", plan_id=planned["plan_id"])
+        journal = await call(client, "journal")
+        return locals()
+
+    seen = session_with(serve(data_dir, "--allow-execute"), body)
+
+    expected = Decimal(seen["simulated"]["steps"][0]["balance_changes"]["USDC"])
+    gained = usdc.to_units(balance(w3, usdc, wallet) - before)
+    assert abs(gained - expected) <= expected * Decimal("0.005")
+    assert Decimal(seen["executed"]["balance_changes"]["USDC"]) == gained
+    assert all(t["success"] for t in seen["executed"]["transactions"])
+    assert seen["again"]["code"] == "not_simulated"  # executed once, never twice
+    assert seen["journal"][0]["status"] == "done"
+
+
+def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    too_big = {
+        "intent": "swap 3 ETH for USDC",
+        "summary": "Swap 3 ETH for USDC on Uniswap V3",
+        "risk": "low",
+        "steps": [
+            {
+                "action": "swap",
+                "protocol": "uniswap-v3",
+                "token_in": "ETH",
+                "token_out": "USDC",
+                "amount": "3",
+                "amount_kind": "exact_in",
+                "max_slippage_bps": 50,
+            }
+        ],
+    }
+    malformed = {**too_big, "steps": [{**too_big["steps"][0], "amount": "0x1bc16d674ec80000"}]}
+
+    async def body(client: Client) -> dict[str, Any]:
+        planned = await call(client, "plan", plan=too_big)
+        simulated = await call(client, "simulate", plan_id=planned["plan_id"])
+        denied = await error_of(client, "execute", plan_id=planned["plan_id"])
+        bad = await error_of(client, "plan", plan=malformed)
+        unknown = await error_of(client, "plan", text="swap 1 ETH for DOGE")
+        still = await call(client, "session")
+        return locals()
+
+    seen = session_with(serve(data_dir, "--allow-execute"), body)
+
+    policy = seen["simulated"]["policy"]
+    assert not policy["allowed"]
+    assert any(v["rule"] == "spend.per_tx" and not v["allowed"] for v in policy["verdicts"])
+    assert seen["denied"]["code"] == "not_simulated"
+    assert seen["bad"]["code"] == "invalid_plan"
+    assert "steps.0.swap.amount" in seen["bad"]["message"]
+    assert seen["unknown"]["code"] == "unknown_token"
+    assert seen["still"]["policy"] == "default"
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
