@@ -129,6 +129,7 @@ class _HumanView:
 
     def show(self, event: Any) -> None:
         from agent.cli.events_out import emit
+        from agent.events import PolicyDecision
         from agent.runner import events as ev
 
         console = self.progress.console
@@ -149,6 +150,10 @@ class _HumanView:
         elif isinstance(event, ev.Waiting):
             self.progress.update(self.task, description=f"waiting {event.detail}")
             console.print(f"[dim]waiting {event.detail}[/dim]")
+        elif isinstance(event, PolicyDecision) and event.allowed:
+            left = event.remaining.get("spend.windows")
+            rules = f"  [green]✓[/green] all {len(event.verdicts)} policy rules pass"
+            console.print(rules + (f"; {left}" if left else ""))
         elif isinstance(event, ev.StrategyDone):
             self.progress.update(self.task, completed=event.iterations)
             colour = "green" if event.exit_code == 0 else "red"
