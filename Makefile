@@ -36,7 +36,8 @@ lint: setup
 	$(BIN)/lint-imports
 
 bench: setup
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*.py; do n=$$(basename $$b .py); [ $$n = __init__ ] && continue; \
+		echo "== bench/$$n.py"; $(BIN)/python -m bench.$$n || exit 1; done
 
 chain-down:
 	-$(BIN)/defi-agent chain down

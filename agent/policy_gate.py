@@ -23,6 +23,7 @@ from policies.model import DEFAULT_POLICY, load_policy
 from policies.sessions import Session, SessionStore
 from tools.aave_v3.reads import usd_prices
 from tools.chain.addressbook import AddressBook
+from tools.chain.rpc import rpc
 from tools.erc20.reads import token
 from tools.tx import Call, SimulatedCall
 
@@ -44,7 +45,8 @@ class PolicyGate:
         self.pinned: str | None = None
 
     def now(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        """Chain time: the latest block's timestamp (read raw: the header alone is needed)."""
+        return int(rpc(self.w3, "eth_getBlockByNumber", "latest", False)["timestamp"], 16)
 
     def session(self) -> Session:
         if self.pinned is not None:
@@ -93,14 +95,14 @@ class PolicyGate:
         self.pinned = None
         return self.status()
 
-    def pin(self, session_id: str) -> SessionStatus:
-        found = self.sessions.get(session_id)
+    def pin(self, session_id: str | None) -> tuple[str, str]:
+        found = self.session() if session_id is None else self.sessions.get(session_id)
         if found is None or found.chain_id != self.book.chain_id:
             raise BadInput(
                 f"no session {session_id} on this chain", hint="see `defi-agent session list`"
             )
-        self.pinned = session_id
-        return self.status()
+        self.pinned = found.id
+        return found.id, found.name
 
     def revoke(self) -> SessionStatus:
         session = self.session()

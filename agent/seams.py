@@ -57,8 +57,9 @@ class Authorizer(Protocol):
 
     def revoke(self) -> SessionStatus: ...
 
-    def pin(self, session_id: str) -> SessionStatus:
-        """Authorise under this session from now on, whatever session is newest."""
+    def pin(self, session_id: str | None) -> tuple[str, str]:
+        """Authorise under this session (None: the active one) from now on, whatever session is
+        newest; returns its id and name."""
         ...
 
     def authorize(

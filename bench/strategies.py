@@ -15,24 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-"""Run as `python bench/strategies.py`, this file's folder would come first on the path and its
-name would shadow the `strategies` package; the project's modules are imported after this."""
+from agent.events import PolicyDecision, RunDone
+from agent.intents.summary import describe, risk_of, summarise
+from agent.runner.events import StrategyDone
+from agent.runner.runner import Runner, policy_path
+from agent.runner.store import RunStore
+from agent.wiring import build_service
+from strategies.script.model import EXAMPLES, SessionRef, TypedEntry, load_strategy
+from tools.chain.anvil import Anvil, AnvilOptions
+from tools.chain.rpc import rpc
+from tools.chain.running import DEVNET_WALLET
+from tools.devnet.cache import build
 
 ROUNDS = 9
 
 
 def main() -> None:
-    from tools.chain.anvil import Anvil, AnvilOptions
-    from tools.chain.running import DEVNET_WALLET
-    from tools.devnet.cache import build
-
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         image = build(root / "devnet" / "image", DEVNET_WALLET, root / "boot.log")
@@ -44,15 +46,6 @@ def main() -> None:
 
 
 def measure(url: str, book, root: Path) -> tuple[float, float]:
-    from agent.events import PolicyDecision, RunDone
-    from agent.intents.summary import describe, risk_of, summarise
-    from agent.runner.events import StrategyDone
-    from agent.runner.runner import Runner, policy_path
-    from agent.runner.store import RunStore
-    from agent.wiring import build_service
-    from strategies.script.model import EXAMPLES, SessionRef, TypedEntry, load_strategy
-    from tools.chain.rpc import rpc
-
     path = EXAMPLES / "dca-eth.yaml"
     strategy = load_strategy(path)
     once = strategy.model_copy(update={"repeat": None})

@@ -31,7 +31,6 @@ from agent.runner.events import (
 )
 from agent.runner.readings import ChainReadings
 from agent.runner.store import Run, RunStore
-from agent.seams import SessionStatus
 from agent.service import AgentService
 from policies.model import DEFAULT_POLICY
 from strategies.plan import produced_token
@@ -120,7 +119,7 @@ class Runner:
                     yield event
                 return
             run = self._open(ctx.book.chain_id)
-            status = self._session(run)
+            session = self._session(run)
         except DefiAgentError as error:
             yield StrategyDone("", "failed", 0, error.one_line(), error.exit_code)
             return
@@ -128,7 +127,7 @@ class Runner:
         yield StrategyStarted(
             run.id,
             self.strategy.name,
-            f"{status.name} ({status.id})",
+            session,
             self._resumed,
             run.iteration,
             count,
@@ -144,21 +143,21 @@ class Runner:
         self._resumed = found is not None
         return found or self.store.start(self.strategy.name, self.path, self.text, chain_id)
 
-    def _session(self, run: Run) -> SessionStatus:
+    def _session(self, run: Run) -> str:
+        """Pin the run's session (creating it the first time when the strategy names a policy);
+        returns it as "name (id)"."""
         gate = self.svc.authorizer
         ref = self.strategy.session
         if run.session_id is not None:
-            return gate.pin(run.session_id)
-        if ref is None:
-            status = gate.pin(gate.status().id)
-        elif ref.id is not None:
-            status = gate.pin(ref.id)
-        else:
-            assert ref.policy is not None
+            session_id, name = gate.pin(run.session_id)
+        elif ref is not None and ref.policy is not None:
             created = gate.new_session(str(policy_path(ref.policy, self.path)), ref.ttl)
-            status = gate.pin(created.id)
-        self.store.update(run.id, session_id=status.id)
-        return status
+            session_id, name = gate.pin(created.id)
+        else:
+            session_id, name = gate.pin(ref.id if ref is not None else None)
+        if run.session_id is None:
+            self.store.update(run.id, session_id=session_id)
+        return f"{name} ({session_id})"
 
     async def _loop(self, run: Run, count: int | None) -> AsyncIterator[Event | RunEvent]:
         repeat = self.strategy.repeat
