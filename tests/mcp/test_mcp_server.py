@@ -15,6 +15,7 @@ from typing import Any
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from tests.conftest import run_cli
 from tests.strategies.kit import ROOT, attach
 from tools.erc20.reads import balance, token
 
@@ -154,4 +155,26 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
     assert "steps.0.swap.amount" in seen["bad"]["message"]
     assert seen["unknown"]["code"] == "unknown_token"
     assert seen["still"]["policy"] == "default"
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_plan_above_the_confirmation_threshold_is_refused(devnet, tmp_path: Path) -> None:
+    """cautious-borrower wants a human for anything above 1,000 USD; an assistant is not one."""
+    data_dir = attach(devnet, tmp_path / "data")
+    policy = ROOT / "policies" / "examples" / "cautious-borrower.toml"
+    created = run_cli("session", "new", "--policy", str(policy), data_dir=data_dir)
+    assert created.returncode == 0, created.stderr
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+
+    async def body(client: Client) -> dict[str, Any]:
+        planned = await call(client, "plan", text="swap 0.5 ETH for USDC")
+        simulated = await call(client, "simulate", plan_id=planned["plan_id"])
+        refused = await error_of(client, "execute", plan_id=planned["plan_id"])
+        return locals()
+
+    seen = session_with(serve(data_dir, "--allow-execute"), body)
+
+    assert seen["simulated"]["policy"]["needs_confirmation"]
+    assert seen["refused"]["code"] == "needs_confirmation"
+    assert "human" in seen["refused"]["message"]
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
