@@ -215,3 +215,34 @@ def test_dry_run_changes_nothing_on_chain(devnet, tmp_path: Path) -> None:
     assert Decimal(named(events, "StepSimulated")[0]["deltas"]["USDC"]) > 2900
     assert not named(events, "TxSent")
     assert (w3.eth.block_number, w3.eth.get_balance(wallet)) == (block, eth)
+
+
+ON_ERROR = """\
+name: shaky
+steps:
+  - intent: withdraw 100 USDC from aave
+    on_error: skip
+  - intent: repay 100 DAI to aave
+    on_error: retry 1
+  - intent: swap 10 USDC for DAI
+"""
+
+
+def test_on_error_skips_or_retries_then_stops(devnet, tmp_path: Path) -> None:
+    """Nothing is supplied and nothing is owed: the withdrawal is skipped, the repayment tried
+    twice, and the run stops there with the repayment's exit code; the swap is never tried."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "shaky.yaml"
+    path.write_text(ON_ERROR)
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+
+    result = run_cli("run", str(path), "--json", data_dir=data_dir)
+
+    events = events_of(result.stdout)
+    started = [(e["entry"], e["attempt"]) for e in named(events, "EntryStarted")]
+    assert started == [(1, 1), (2, 1), (2, 2)]
+    assert [e["entry"] for e in named(events, "EntrySkipped")] == [1]
+    done = named(events, "StrategyDone")[-1]
+    assert done["status"] == "failed"
+    assert result.returncode == done["exit_code"] != 0
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
