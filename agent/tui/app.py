@@ -25,6 +25,7 @@ from agent.events import (
     RunDone,
     RunFailed,
     SimulationDone,
+    StepSimulated,
     TxConfirmed,
     TxSent,
 )
@@ -73,6 +74,11 @@ class DefiAgentApp(App[None]):
         self.profile = profile
         self.block_poll_seconds = block_poll_seconds
         self.cards: dict[str, PlanCard] = {}
+        self.proposed: dict[str, PlanProposed] = {}
+        self.simulations: dict[str, SimulationDone] = {}
+        """A plan's card is drawn once, when the policy has decided (or the plan failed): the
+        whole proposal takes tens of milliseconds, and drawing half-filled cards meanwhile only
+        competes with the worker thread's chain work for the interpreter."""
         self.pending: str | None = None
         self.last_intent = ""
         self.last_block: int | None = None
@@ -193,11 +199,18 @@ class DefiAgentApp(App[None]):
         event = message.event
         chat = self.query_one(ChatLog)
         if isinstance(event, PlanProposed):
-            card = PlanCard(event)
-            self.cards[event.plan_id] = card
-            chat.add_widget(card)
+            self.proposed[event.plan_id] = event
             return
-        card = self.cards.get(getattr(event, "plan_id", None) or "")
+        plan_id = getattr(event, "plan_id", None) or ""
+        if isinstance(event, SimulationDone) and plan_id in self.proposed:
+            self.simulations[plan_id] = event
+            return
+        card = self.cards.get(plan_id)
+        if card is None and plan_id in self.proposed and not isinstance(event, StepSimulated):
+            card = self.cards[plan_id] = PlanCard(
+                self.proposed.pop(plan_id), self.simulations.pop(plan_id, None)
+            )
+            chat.add_widget(card)
         if isinstance(event, SimulationDone) and card:
             card.show_simulation(event)
         elif isinstance(event, PolicyDecision) and card:

@@ -30,10 +30,10 @@ class PlanCard(Static, can_focus=True):
     PlanCard.done { border: round $success; }
     """
 
-    def __init__(self, proposed: PlanProposed) -> None:
+    def __init__(self, proposed: PlanProposed, simulation: SimulationDone | None = None) -> None:
         super().__init__()
         self.proposed = proposed
-        self.simulation: SimulationDone | None = None
+        self.simulation = simulation
         self.decision: PolicyDecision | None = None
         self.progress: list[str] = []
         self.outcome: str = ""
