@@ -1,14 +1,20 @@
-"""ABIs shipped in the protocol folders, and cached web3 contract objects built from them."""
+"""ABIs shipped in the protocol folders, and lean contract objects built from them."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from eth_abi import decode, encode, is_encodable
+from eth_abi.grammar import ABIType, TupleType, parse
+from eth_utils import keccak
 from web3 import Web3
-from web3.contract import Contract
+from web3.exceptions import ContractLogicError
+from web3.types import RPCEndpoint
 
 _TOOLS = Path(__file__).resolve().parents[1]
 ABIS = {
@@ -31,15 +37,131 @@ def abi(name: str) -> list[dict[str, Any]]:
     return list(json.loads((_TOOLS / ABIS[name]).read_text()))
 
 
-_contracts: dict[tuple[int, str, str], Contract] = {}
+def _type(entry: dict[str, Any]) -> str:
+    """The canonical ABI type of an input or output (structs as tuples)."""
+    kind = str(entry["type"])
+    if not kind.startswith("tuple"):
+        return kind
+    return "(" + ",".join(_type(c) for c in entry["components"]) + ")" + kind[len("tuple") :]
 
 
-def contract(w3: Web3, name: str, address: str) -> Contract:
+def _checksummer(abi_type: ABIType) -> Callable[[Any], Any]:
+    """Turns decoded addresses (lower case from eth_abi) into checksummed ones, as web3 does."""
+    if abi_type.is_array:
+        item = _checksummer(abi_type.item_type)
+        return lambda values: [item(v) for v in values]
+    if isinstance(abi_type, TupleType):
+        parts = [_checksummer(c) for c in abi_type.components]
+        return lambda values: tuple(f(v) for f, v in zip(parts, values, strict=True))
+    if abi_type.to_type_str() == "address":
+        return Web3.to_checksum_address
+    return lambda value: value
+
+
+@dataclass(frozen=True)
+class Function:
+    """One function of an ABI, with its selector and codecs computed once."""
+
+    name: str
+    selector: bytes
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    convert: tuple[Callable[[Any], Any], ...]
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> Function:
+        inputs = tuple(_type(i) for i in entry["inputs"])
+        outputs = tuple(_type(o) for o in entry.get("outputs", []))
+        signature = f"{entry['name']}({','.join(inputs)})"
+        return cls(
+            entry["name"],
+            keccak(text=signature)[:4],
+            inputs,
+            outputs,
+            tuple(_checksummer(parse(o)) for o in outputs),
+        )
+
+    def encode(self, args: Sequence[Any]) -> bytes:
+        return self.selector + encode(self.inputs, list(args))
+
+    def decode(self, data: bytes) -> Any:
+        values = [f(v) for f, v in zip(self.convert, decode(self.outputs, data), strict=True)]
+        return values[0] if len(values) == 1 else values
+
+
+@cache
+def functions(name: str) -> dict[str, tuple[Function, ...]]:
+    """The functions of ABI ``name`` by function name (overloads together)."""
+    found: dict[str, list[Function]] = {}
+    for entry in abi(name):
+        if entry.get("type") == "function":
+            found.setdefault(entry["name"], []).append(Function.of(entry))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+class BoundCall:
+    def __init__(self, contract: LeanContract, function: Function, args: tuple[Any, ...]) -> None:
+        self.contract, self.function, self.args = contract, function, args
+
+    def call(self, block_identifier: str | int = "latest") -> Any:
+        """An eth_call, decoded; a revert raises web3's `ContractLogicError`, as web3 does."""
+        block = hex(block_identifier) if isinstance(block_identifier, int) else block_identifier
+        request = {
+            "to": self.contract.address,
+            "data": "0x" + self.function.encode(self.args).hex(),
+        }
+        response = self.contract.w3.provider.make_request(RPCEndpoint("eth_call"), [request, block])
+        error = response.get("error")
+        if error:
+            message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
+            data = error.get("data") if isinstance(error, dict) else None
+            raise ContractLogicError(message, data=data)
+        return self.function.decode(bytes.fromhex(str(response["result"])[2:]))
+
+
+class _Functions:
+    def __init__(self, contract: LeanContract) -> None:
+        self._contract = contract
+
+    def __getattr__(self, name: str) -> Callable[..., BoundCall]:
+        def bind(*args: Any) -> BoundCall:
+            return BoundCall(self._contract, self._contract.resolve(name, args), args)
+
+        return bind
+
+
+class LeanContract:
+    """What the agent needs of a web3 contract (``functions.NAME(*args).call()``, ``encode_abi``,
+    ``address``), without web3's per-call ABI search: that search hashes every signature of the
+    ABI on every call, which was most of a plan's CPU time."""
+
+    def __init__(self, w3: Web3, name: str, address: str) -> None:
+        self.w3 = w3
+        self.name = name
+        self.address = Web3.to_checksum_address(address)
+        self.functions = _Functions(self)
+
+    def resolve(self, fn: str, args: Sequence[Any]) -> Function:
+        candidates = [f for f in functions(self.name).get(fn, ()) if len(f.inputs) == len(args)]
+        if len(candidates) > 1:
+            candidates = [
+                f for f in candidates if is_encodable("(" + ",".join(f.inputs) + ")", tuple(args))
+            ]
+        if not candidates:
+            raise ValueError(f"{self.name} has no function {fn} taking {len(args)} argument(s)")
+        return candidates[0]
+
+    def encode_abi(self, fn: str, args: Sequence[Any] = ()) -> str:
+        return "0x" + self.resolve(fn, args).encode(args).hex()
+
+
+_contracts: dict[tuple[int, str, str], LeanContract] = {}
+
+
+def contract(w3: Web3, name: str, address: str) -> LeanContract:
     """A contract object for ``address`` with the ABI ``name``, built once per client."""
     key = (id(w3), name, address)
     found = _contracts.get(key)
     if found is None:
-        found = _contracts[key] = w3.eth.contract(
-            address=Web3.to_checksum_address(address), abi=abi(name)
-        )
+        found = _contracts[key] = LeanContract(w3, name, address)
     return found
