@@ -66,9 +66,10 @@ class Signer:
 
     def sign(self, call: Call, gas: int, grant: dict[str, Any]) -> SignedTx:
         self._verify(call, grant)
-        nonce = int(self.w3.eth.get_transaction_count(self.address, "pending"))
-        base_fee = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
-        tip = int(self.w3.eth.max_priority_fee)
+        nonce = int(rpc(self.w3, "eth_getTransactionCount", self.address, "pending"), 16)
+        header = rpc(self.w3, "eth_getBlockByNumber", "latest", False)
+        base_fee = int(header.get("baseFeePerGas") or "0x0", 16)
+        tip = int(rpc(self.w3, "eth_maxPriorityFeePerGas"), 16)
         tx = {
             "type": 2,
             "chainId": self.chain_id,

@@ -15,6 +15,7 @@ import json
 import sqlite3
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_account import Account
@@ -206,11 +207,18 @@ class SessionStore:
         return "0x" + signed.signature.hex().removeprefix("0x")
 
 
+@lru_cache(maxsize=64)
+def _frozen_policy(text: str, source: str) -> Policy:
+    """A session's policy, parsed once: its text never changes after the session is created, and
+    the parsed model is frozen."""
+    return parse_policy(text, source)
+
+
 def _session(row: sqlite3.Row) -> Session:
     return Session(
         id=row["id"],
         name=row["name"],
-        policy=parse_policy(row["policy_text"], f"session {row['id']}"),
+        policy=_frozen_policy(row["policy_text"], f"session {row['id']}"),
         policy_text=row["policy_text"],
         address=row["address"],
         chain_id=row["chain_id"],
