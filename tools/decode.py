@@ -13,6 +13,7 @@ from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from web3 import Web3
 
+from tools.chain.address import to_checksum_address
 from tools.chain.addressbook import AddressBook
 from tools.chain.contracts import abi
 from tools.tx import NATIVE, Call, DecodedCall, TokenAmount
@@ -57,7 +58,7 @@ def _args(name: str, data: bytes) -> tuple[str, dict[str, Any]] | None:
 
 
 def _addr(value: object) -> str:
-    return Web3.to_checksum_address(str(value))
+    return to_checksum_address(str(value))
 
 
 class Decoder:

@@ -4,6 +4,7 @@ much for commands that must start fast)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
@@ -12,8 +13,10 @@ def is_address(value: str) -> bool:
     return bool(_HEX_ADDRESS.match(value))
 
 
+@lru_cache(maxsize=4096)
 def to_checksum_address(value: str) -> str:
-    """The EIP-55 form of a 0x-prefixed 40-hex-digit address; ValueError for anything else."""
+    """The EIP-55 form of a 0x-prefixed 40-hex-digit address; ValueError for anything else.
+    Cached: a plan names the same few contracts and tokens over and over."""
     if not is_address(value):
         raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
     from Crypto.Hash import keccak
