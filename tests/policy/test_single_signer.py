@@ -15,6 +15,7 @@ SIGNING = {
     "send_raw_transaction",
     "send_transaction",
     "sign_message",
+    "sign_recoverable",
     "signHash",
     "unsafe_sign_hash",
     "eth_sendTransaction",
@@ -27,7 +28,7 @@ SIGNING = {
 ALLOWED = {
     "agent/signer.py": SIGNING,
     "tools/devnet/deployer.py": {"eth_sendTransactionSync"},
-    "policies/sessions.py": {"sign_message"},
+    "policies/sessions.py": {"sign_recoverable"},
 }
 
 
@@ -57,5 +58,18 @@ def test_the_scan_sees_a_signature() -> None:
 
 
 def test_session_keys_only_sign_authorisations() -> None:
-    """policies/sessions.py signs EIP-712 authorisations with session keys, never transactions."""
-    assert uses(ROOT / "policies" / "sessions.py") == {"sign_message"}
+    """policies/sessions.py signs with session keys only the EIP-712 digest of an authorisation
+    (every raw-digest signature there signs `digest(...)`), never a transaction."""
+    path = ROOT / "policies" / "sessions.py"
+    assert uses(path) == {"sign_recoverable"}
+    calls = [
+        node
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "sign_recoverable"
+    ]
+    assert calls
+    for call in calls:
+        signed = call.args[0]
+        assert isinstance(signed, ast.Call) and getattr(signed.func, "id", None) == "digest"
