@@ -9,7 +9,6 @@ error message.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from eth_account import Account
@@ -27,14 +26,11 @@ DEVNET_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 
 
 class Signer:
-    def __init__(
-        self, w3: Web3, key: str, sessions: SessionStore, chain_id: int, now: Callable[[], int]
-    ) -> None:
+    def __init__(self, w3: Web3, key: str, sessions: SessionStore, chain_id: int) -> None:
         self._account = Account.from_key(key)
         self.w3 = w3
         self.sessions = sessions
         self.chain_id = chain_id
-        self.now = now
 
     def __repr__(self) -> str:
         return f"Signer(wallet={self.address})"
@@ -43,7 +39,7 @@ class Signer:
     def address(self) -> str:
         return str(self._account.address)
 
-    def _verify(self, call: Call, grant: dict[str, Any]) -> None:
+    def _verify(self, call: Call, grant: dict[str, Any], now: int) -> None:
         message = grant["authorization"]
         body = message["message"]
         if (
@@ -61,13 +57,13 @@ class Signer:
             raise PolicyDenied("the authorisation names an unknown session; not signed")
         if recover(message, grant["signature"]) != session.address:
             raise PolicyDenied("the authorisation is not signed by its session's key; not signed")
-        if not session.active(self.now()):
+        if not session.active(now):
             raise PolicyDenied(f"session {session.id} is expired or revoked; not signed")
 
     def sign(self, call: Call, gas: int, grant: dict[str, Any]) -> SignedTx:
-        self._verify(call, grant)
-        nonce = int(rpc(self.w3, "eth_getTransactionCount", self.address, "pending"), 16)
         header = rpc(self.w3, "eth_getBlockByNumber", "latest", False)
+        self._verify(call, grant, int(header["timestamp"], 16))
+        nonce = int(rpc(self.w3, "eth_getTransactionCount", self.address, "pending"), 16)
         base_fee = int(header.get("baseFeePerGas") or "0x0", 16)
         tip = int(rpc(self.w3, "eth_maxPriorityFeePerGas"), 16)
         tx = {

@@ -93,7 +93,7 @@ def build_service(
         journal=Journal(data_dir),
         planner=IntentPlanner(make_parser(model, base_url, context), context, slippage),
         authorizer=gate,
-        signer=Signer(w3, key, sessions, book.chain_id, gate.now),
+        signer=Signer(w3, key, sessions, book.chain_id),
         planners=lambda spec: IntentPlanner(
             make_parser(spec, base_url, context), context, slippage
         ),

@@ -125,9 +125,12 @@ def usd_price(w3: Web3, book: AddressBook, tok: Token) -> Decimal:
 
 
 def usd_prices(w3: Web3, book: AddressBook) -> dict[str, Decimal]:
-    """USD price of every token of ``book`` (ETH priced as WETH); a zero price stays zero so that
-    callers can fail closed on it."""
-    return {s: usd_price(w3, book, token(w3, book, s)) for s in book.symbols}
+    """USD price of every token of ``book`` (ETH priced as WETH), in one oracle call; a zero price
+    stays zero so that callers can fail closed on it."""
+    assets = [book.token("WETH") if s == NATIVE else book.token(s) for s in book.symbols]
+    oracle = contract(w3, "aave_oracle", book.aave_v3.oracle)
+    prices = oracle.functions.getAssetsPrices(assets).call()
+    return {s: Decimal(p).scaleb(-8) for s, p in zip(book.symbols, prices, strict=True)}
 
 
 def live_book(w3: Web3, book: AddressBook) -> AddressBook:

@@ -103,7 +103,7 @@ def _pools(w3: Web3, book: AddressBook, a: Token, b: Token) -> tuple[PoolState, 
     key = (book.chain_id, *sorted((a.address or "", b.address or "")))
     if key not in _pool_cache:
         _pool_cache[key] = pools(w3, book, a, b)
-    return tuple(pool_state(w3, p.address, p.fee) for p in _pool_cache[key])
+    return tuple(pool_state(w3, p.address, p.fee, (p.token0, p.token1)) for p in _pool_cache[key])
 
 
 def routes(w3: Web3, book: AddressBook, token_in: Token, token_out: Token) -> list[Route]:

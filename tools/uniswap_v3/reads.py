@@ -40,14 +40,19 @@ def pool_address(w3: Web3, book: AddressBook, a: Token, b: Token, fee: int) -> s
     return None if found == _NO_POOL else Web3.to_checksum_address(found)
 
 
-def pool_state(w3: Web3, address: str, fee: int) -> PoolState:
+def pool_state(
+    w3: Web3, address: str, fee: int, tokens: tuple[str, str] | None = None
+) -> PoolState:
+    """A pool's price and liquidity now; its tokens, which never change, are read only when the
+    caller does not know them yet."""
     pool = contract(w3, "uniswap_pool", address)
     sqrt_price, tick, *_ = pool.functions.slot0().call()
+    token0, token1 = tokens or (pool.functions.token0().call(), pool.functions.token1().call())
     return PoolState(
         address=address,
         fee=fee,
-        token0=pool.functions.token0().call(),
-        token1=pool.functions.token1().call(),
+        token0=token0,
+        token1=token1,
         sqrt_price_x96=sqrt_price,
         tick=tick,
         liquidity=pool.functions.liquidity().call(),
