@@ -118,8 +118,7 @@ class Runner:
                 async for event in self._dry_run():
                     yield event
                 return
-            run = self._open(ctx.book.chain_id)
-            session = self._session(run)
+            run, session = self._open(ctx.book.chain_id)
         except DefiAgentError as error:
             yield StrategyDone("", "failed", 0, error.one_line(), error.exit_code)
             return
@@ -135,29 +134,27 @@ class Runner:
         async for event in self._loop(run, count):
             yield event
 
-    def _open(self, chain_id: int) -> Run:
+    def _open(self, chain_id: int) -> tuple[Run, str]:
+        """This file's unfinished run (unless restarting) or a new one, with its session pinned
+        (created the first time when the strategy names a policy), as "name (id)"."""
         found = self.store.unfinished(self.path, self.text, chain_id)
         if found is not None and self.restart:
             self.store.abandon(found.id)
             found = None
         self._resumed = found is not None
-        return found or self.store.start(self.strategy.name, self.path, self.text, chain_id)
-
-    def _session(self, run: Run) -> str:
-        """Pin the run's session (creating it the first time when the strategy names a policy);
-        returns it as "name (id)"."""
         gate = self.svc.authorizer
         ref = self.strategy.session
-        if run.session_id is not None:
-            session_id, name = gate.pin(run.session_id)
+        if found is not None and found.session_id is not None:
+            session_id, name = gate.pin(found.session_id)
         elif ref is not None and ref.policy is not None:
             created = gate.new_session(str(policy_path(ref.policy, self.path)), ref.ttl)
             session_id, name = gate.pin(created.id)
         else:
             session_id, name = gate.pin(ref.id if ref is not None else None)
-        if run.session_id is None:
-            self.store.update(run.id, session_id=session_id)
-        return f"{name} ({session_id})"
+        run = found or self.store.start(
+            self.strategy.name, self.path, self.text, chain_id, session_id
+        )
+        return run, f"{name} ({session_id})"
 
     async def _loop(self, run: Run, count: int | None) -> AsyncIterator[Event | RunEvent]:
         repeat = self.strategy.repeat
@@ -199,7 +196,9 @@ class Runner:
                     yield self._interrupted(run)
                     return
                 run.iteration += 1
-                run.last_block, run.last_time = await self.svc.block_number(), time.time()
+                if repeat is not None and repeat.every.unit == "blocks":
+                    run.last_block = await self.svc.block_number()
+                run.last_time = time.time()
                 self.store.update(
                     run.id,
                     iteration=run.iteration,

@@ -99,14 +99,14 @@ class RunStore:
     def abandon(self, run_id: str) -> None:
         self.update(run_id, status="abandoned")
 
-    def start(self, name: str, path: Path, text: str, chain_id: int) -> Run:
+    def start(self, name: str, path: Path, text: str, chain_id: int, session_id: str) -> Run:
         run_id = uuid.uuid4().hex[:12]
         now = time.time()
         with transaction(self.conn):
             self.conn.execute(
-                "INSERT INTO runs (id, name, path, digest, chain_id, status, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
-                (run_id, name, str(path), digest(text), chain_id, now, now),
+                "INSERT INTO runs (id, name, path, digest, chain_id, session_id, status, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                (run_id, name, str(path), digest(text), chain_id, session_id, now, now),
             )
         found = self.get(run_id)
         assert found is not None
