@@ -13,6 +13,7 @@ from agent.intents.summary import describe as summary_words
 from agent.resolver import Resolver
 from tools.actions import Action
 from tools.adapters import adapter_for
+from tools.chain.rpc import rpc
 from tools.erc20.reads import token
 from tools.protocol import Built, ChainContext
 from tools.simulator import Simulator, StepResult
@@ -45,7 +46,7 @@ class Prepared:
 
 def prepare(ctx: ChainContext, steps: Sequence[Mapping[str, Any]]) -> Prepared:
     """Resolve, build and simulate ``steps`` (DESIGN.md's plan steps) in order."""
-    block = int(ctx.w3.eth.block_number)
+    block = int(rpc(ctx.w3, "eth_blockNumber"), 16)
     resolver, simulator = Resolver(ctx), Simulator(ctx)
     prepared: list[PreparedStep] = []
     for index, step in enumerate(steps, start=1):

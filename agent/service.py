@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from web3 import Web3
+
 from agent import answers
 from agent.errors import (
     BadInput,
@@ -39,6 +41,7 @@ from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
 from agent.verify import balances_of, verify
 from tools.aave_v3.reads import reserves
+from tools.chain.rpc import rpc
 from tools.chain.running import advance_time, parse_duration
 from tools.portfolio import read_portfolio
 from tools.protocol import ChainContext
@@ -78,6 +81,7 @@ class AgentService:
         self.authorizer = authorizer
         self.signer = signer
         self._ready: dict[str, _Ready] = {}
+        self._w3: Web3 | None = None
 
     async def propose(self, text: str, plan: dict[str, Any] | None = None) -> AsyncIterator[Event]:
         """Plan, simulate and authorise ``text`` (or ``plan``, already typed, with ``text`` as its
@@ -388,7 +392,9 @@ class AgentService:
         return self._context()
 
     async def block_number(self) -> int:
-        return await asyncio.to_thread(lambda: int(self._context().w3.eth.block_number))
+        w3 = self._w3 or self._context().w3
+        self._w3 = w3
+        return await asyncio.to_thread(lambda: int(rpc(w3, "eth_blockNumber"), 16))
 
     async def answer(self, text: str) -> str | None:
         """An answer from chain data when ``text`` is a question about the wallet, else None."""

@@ -18,6 +18,7 @@ from web3 import Web3
 from agent.errors import DefiAgentError, PolicyDenied
 from agent.seams import SignedTx
 from policies.sessions import SessionStore, recover
+from tools.chain.address import to_checksum_address
 from tools.chain.rpc import rpc
 from tools.tx import Call
 
@@ -70,7 +71,7 @@ class Signer:
             "type": 2,
             "chainId": self.chain_id,
             "nonce": nonce,
-            "to": Web3.to_checksum_address(call.to),
+            "to": to_checksum_address(call.to),
             "value": call.value,
             "data": call.data,
             "gas": gas,

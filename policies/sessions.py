@@ -20,11 +20,12 @@ from typing import Any
 
 from coincurve import PrivateKey, PublicKey
 from eth_account import Account
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 from agent.db import transaction
 from agent.errors import BadInput, PolicyDenied
 from policies.model import Policy, parse_policy, seconds
+from tools.chain.address import to_checksum_address
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -135,7 +136,7 @@ def digest(message: dict[str, Any]) -> bytes:
 
 
 def _address(public_key: PublicKey) -> str:
-    return to_checksum_address(keccak(public_key.format(compressed=False)[1:])[-20:])
+    return to_checksum_address("0x" + keccak(public_key.format(compressed=False)[1:])[-20:].hex())
 
 
 def recover(message: dict[str, Any], signature: str) -> str:

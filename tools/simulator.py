@@ -104,7 +104,8 @@ class Simulator:
         }
         (block,) = rpc(self.ctx.w3, "eth_simulateV1", payload, "latest")
         base_fee = int(block.get("baseFeePerGas", "0x0"), 16)
-        fee_per_gas = base_fee + self.ctx.w3.eth.max_priority_fee if base_fee else 0
+        tip = int(rpc(self.ctx.w3, "eth_maxPriorityFeePerGas"), 16) if base_fee else 0
+        fee_per_gas = base_fee + tip if base_fee else 0
         results = block["calls"]
         width = len(self.symbols) + 1
         cursor = width

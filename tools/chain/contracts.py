@@ -16,6 +16,8 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 from web3.types import RPCEndpoint
 
+from tools.chain.address import to_checksum_address
+
 _TOOLS = Path(__file__).resolve().parents[1]
 ABIS = {
     "erc20": "erc20/erc20.abi.json",
@@ -54,7 +56,7 @@ def _checksummer(abi_type: ABIType) -> Callable[[Any], Any]:
         parts = [_checksummer(c) for c in abi_type.components]
         return lambda values: tuple(f(v) for f, v in zip(parts, values, strict=True))
     if abi_type.to_type_str() == "address":
-        return Web3.to_checksum_address
+        return to_checksum_address
     return lambda value: value
 
 
@@ -138,7 +140,7 @@ class LeanContract:
     def __init__(self, w3: Web3, name: str, address: str) -> None:
         self.w3 = w3
         self.name = name
-        self.address = Web3.to_checksum_address(address)
+        self.address = to_checksum_address(address)
         self.functions = _Functions(self)
 
     def resolve(self, fn: str, args: Sequence[Any]) -> Function:

@@ -9,6 +9,7 @@ from web3 import Web3
 
 from tools.chain.addressbook import AddressBook
 from tools.chain.contracts import contract
+from tools.chain.rpc import rpc
 from tools.tx import NATIVE
 
 
@@ -46,7 +47,7 @@ def token(w3: Web3, book: AddressBook, symbol: str) -> Token:
 
 def balance(w3: Web3, tok: Token, owner: str) -> int:
     if tok.address is None:
-        return int(w3.eth.get_balance(Web3.to_checksum_address(owner)))
+        return int(rpc(w3, "eth_getBalance", owner, "latest"), 16)
     return int(contract(w3, "erc20", tok.address).functions.balanceOf(owner).call())
 
 
