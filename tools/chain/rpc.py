@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import http.client
+import json
 import threading
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
-from web3.types import RPCEndpoint
+from web3.types import RPCEndpoint, RPCResponse
 
 from agent.errors import ChainUnavailable, DefiAgentError
 from tools.chain.wire import Connection
@@ -36,6 +37,16 @@ class _Provider(HTTPProvider):
         self._path = parts.path or "/"
         self._timeout = timeout
         self._local = threading.local()
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        """One JSON-RPC call, encoded with the standard library when the parameters are plain
+        JSON (they are, from this project's own calls); web3's encoder otherwise."""
+        request = {"jsonrpc": "2.0", "method": method, "params": params or [], "id": 1}
+        try:
+            body = json.dumps(request).encode()
+        except TypeError:
+            body = self.encode_rpc_request(method, params)
+        return cast(RPCResponse, json.loads(self._make_request(method, body)))
 
     def _post(self, body: bytes) -> bytes:
         conn = getattr(self._local, "conn", None)
