@@ -9,16 +9,19 @@ error message.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import rlp
+from coincurve import PrivateKey
 from eth_account import Account
+from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
 from agent.errors import DefiAgentError, PolicyDenied
 from agent.seams import SignedTx
 from policies.sessions import SessionStore, recover
-from tools.chain.address import to_checksum_address
 from tools.chain.rpc import rpc
 from tools.tx import Call
 
@@ -26,9 +29,47 @@ DEVNET_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 """anvil's first account, used on the devnet when no key is configured (a well-known test key)."""
 
 
+@dataclass(frozen=True)
+class Eip1559:
+    """The fields of an EIP-1559 (type 2) transaction without an access list."""
+
+    chain_id: int
+    nonce: int
+    max_priority_fee_per_gas: int
+    max_fee_per_gas: int
+    gas: int
+    to: str
+    value: int
+    data: bytes
+
+    def payload(self) -> list[object]:
+        return [
+            self.chain_id,
+            self.nonce,
+            self.max_priority_fee_per_gas,
+            self.max_fee_per_gas,
+            self.gas,
+            bytes.fromhex(self.to.removeprefix("0x")),
+            self.value,
+            self.data,
+            [],
+        ]
+
+
+def sign_eip1559(key: PrivateKey, tx: Eip1559) -> bytes:
+    """The signed raw transaction: 0x02 || rlp([...fields, y_parity, r, s]) over the keccak of
+    0x02 || rlp(fields), signed with libsecp256k1 (RFC 6979 nonces, low s), byte for byte what
+    eth_account produces (a property test checks it) at a fraction of the cost."""
+    unsigned = b"\x02" + rlp.encode(tx.payload())
+    signature = key.sign_recoverable(keccak(unsigned), hasher=None)
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big")
+    return b"\x02" + rlp.encode([*tx.payload(), signature[64], r, s])
+
+
 class Signer:
     def __init__(self, w3: Web3, key: str, sessions: SessionStore, chain_id: int) -> None:
         self._account = Account.from_key(key)
+        self._key = PrivateKey(bytes(self._account.key))
         self.w3 = w3
         self.sessions = sessions
         self.chain_id = chain_id
@@ -67,19 +108,11 @@ class Signer:
         nonce = int(rpc(self.w3, "eth_getTransactionCount", self.address, "pending"), 16)
         base_fee = int(header.get("baseFeePerGas") or "0x0", 16)
         tip = int(rpc(self.w3, "eth_maxPriorityFeePerGas"), 16)
-        tx = {
-            "type": 2,
-            "chainId": self.chain_id,
-            "nonce": nonce,
-            "to": to_checksum_address(call.to),
-            "value": call.value,
-            "data": call.data,
-            "gas": gas,
-            "maxPriorityFeePerGas": tip,
-            "maxFeePerGas": 2 * base_fee + tip,
-        }
-        signed = self._account.sign_transaction(tx)
-        return SignedTx(bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex(), nonce)
+        fields = Eip1559(
+            self.chain_id, nonce, tip, 2 * base_fee + tip, gas, call.to, call.value, call.data
+        )
+        raw = sign_eip1559(self._key, fields)
+        return SignedTx(raw, "0x" + keccak(raw).hex(), nonce)
 
     def send(self, signed: SignedTx) -> dict[str, Any]:
         try:

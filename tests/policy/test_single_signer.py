@@ -54,7 +54,7 @@ def test_only_the_signer_signs_or_sends() -> None:
 
 
 def test_the_scan_sees_a_signature() -> None:
-    assert uses(ROOT / "agent" / "signer.py") >= {"sign_transaction", "eth_sendRawTransactionSync"}
+    assert uses(ROOT / "agent" / "signer.py") >= {"sign_recoverable", "eth_sendRawTransactionSync"}
 
 
 def test_session_keys_only_sign_authorisations() -> None:
