@@ -9,7 +9,7 @@ without sending any transaction twice. Chain work runs in a thread so front ends
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -39,7 +39,7 @@ from agent.journal import Journal
 from agent.preparer import Prepared, describe, prepare, step_event
 from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
-from agent.verify import balances_of, verify
+from agent.verify import TOLERANCE_BPS, balances_of, verify, worse
 from tools.aave_v3.reads import reserves
 from tools.chain.rpc import rpc
 from tools.chain.running import advance_time, parse_duration
@@ -179,6 +179,14 @@ class AgentService:
                 3,
             )
             return
+        try:
+            await asyncio.to_thread(self._still_as_simulated, ready)
+        except DefiAgentError as error:
+            for grant in ready.authorization.grants:
+                self.authorizer.settle(grant, spent=False)
+            self.journal.set_plan_status(plan_id, "failed", error=error.message)
+            yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
+            return
         calls = [
             (p.index, i, c) for p in ready.prepared.steps for i, c in enumerate(p.result.calls)
         ]
@@ -186,6 +194,40 @@ class AgentService:
             ready.ctx, plan_id, calls, list(ready.authorization.grants), ready.prepared
         ):
             yield event
+
+    def _still_as_simulated(self, ready: _Ready) -> None:
+        """When blocks were mined since the simulation, simulate the same transactions again and
+        refuse (nothing sent) if a step would now revert or leave the wallet worse off than shown
+        by more than the plan's slippage bound."""
+        ctx = self._context()
+        block = int(rpc(ctx.w3, "eth_blockNumber"), 16)
+        if block == ready.prepared.block:
+            return
+        steps = [tuple(c.call for c in p.result.calls) for p in ready.prepared.steps]
+        results = Simulator(ctx).simulate(steps)
+        moved = f"the chain moved since the simulation (block {ready.prepared.block} -> {block})"
+        for p, result in zip(ready.prepared.steps, results, strict=True):
+            if result.failure is not None:
+                raise SimulationReverted(
+                    f"{moved} and step {p.index} would now revert: "
+                    f"{result.failure.call.label}: {result.failure.revert_reason}",
+                    hint="nothing was sent; propose it again to see the new outcome",
+                )
+        first = _total(r.result.deltas for r in ready.prepared.steps)
+        bound = max(
+            (int(p.step.get("max_slippage_bps", 0)) for p in ready.prepared.steps),
+            default=0,
+        )
+        gas = sum(c.gas_used for r in results for c in r.calls)
+        fees = gas * int(rpc(ctx.w3, "eth_gasPrice"), 16)
+        again = _total(r.deltas for r in results)
+        problems = worse(ctx, first, again, bound or TOLERANCE_BPS, fees)
+        if problems:
+            raise SimulationReverted(
+                f"{moved} and the outcome is now worse than shown: {'; '.join(problems)}",
+                code="simulation_changed",
+                hint="nothing was sent; propose it again to see the new outcome",
+            )
 
     async def _send(
         self,
@@ -406,6 +448,14 @@ class AgentService:
         (result,) = Simulator(ctx).simulate([(call,)])
         failure = result.failure
         return failure.revert_reason or "unknown" if failure else "it succeeds when replayed now"
+
+
+def _total(deltas: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for step in deltas:
+        for symbol, raw in step.items():
+            total[symbol] = total.get(symbol, 0) + raw
+    return total
 
 
 def _looks_like_question(text: str) -> bool:

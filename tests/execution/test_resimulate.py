@@ -1,0 +1,72 @@
+"""Between the plan the user saw and the moment it is signed, the chain may move. The service
+simulates the same transactions again when blocks were mined: it goes ahead when the outcome is
+as shown (within the slippage bound) and refuses, sending nothing, when it is worse."""
+
+from __future__ import annotations
+
+from agent.events import PolicyDecision, RunDone, RunFailed
+from agent.verify import worse
+from tests.chain.helpers import send
+from tests.execution.conftest import collect, propose
+from tools.chain.rpc import rpc
+
+OTHER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+"""anvil's second account: another trader on the same pool."""
+
+
+def _proposed(service, text: str) -> str:
+    decision = propose(service, text)[-1]
+    assert isinstance(decision, PolicyDecision) and decision.allowed, decision
+    return decision.plan_id
+
+
+def test_blocks_mined_without_a_price_change_still_execute(service, devnet) -> None:
+    plan_id = _proposed(service, "swap 1 ETH for USDC")
+    for _ in range(3):
+        rpc(devnet.w3, "evm_mine")
+
+    outcome = collect(service.execute(plan_id, human_confirmed=True))[-1]
+
+    assert isinstance(outcome, RunDone) and outcome.status == "done", outcome
+
+
+def test_a_price_moved_against_the_plan_is_refused_before_signing(service, devnet) -> None:
+    w3, book = devnet.w3, devnet.book
+    plan_id = _proposed(service, "swap 1 ETH for USDC")
+    nonce = w3.eth.get_transaction_count(devnet.wallet)
+    sell = 500 * 10**18  # another trader dumps 500 ETH into the WETH/USDC pool
+    params = (book.token("WETH"), book.token("USDC"), 500, OTHER, sell, 0, 0)
+    send(
+        w3,
+        OTHER,
+        "swap_router02",
+        book.uniswap_v3.swap_router02,
+        "exactInputSingle",
+        params,
+        value=sell,
+    )
+
+    outcome = collect(service.execute(plan_id, human_confirmed=True))[-1]
+
+    assert isinstance(outcome, RunFailed), outcome
+    assert outcome.exit_code == 4
+    assert "the chain moved since the simulation" in outcome.message
+    assert "less than the slippage bound allows" in outcome.message  # the decoded revert
+    assert "nothing was sent" in outcome.message
+    assert w3.eth.get_transaction_count(devnet.wallet) == nonce
+    assert service.journal.plan(plan_id).status == "failed"
+    used = {w.label: w.used for w in service.authorizer.status().windows}
+    assert all(v == 0 for v in used.values()), used  # the reservation was released
+
+
+def test_only_a_worse_outcome_beyond_the_bound_counts(service) -> None:
+    ctx = service.chain_context()
+    shown = {"USDC": -1_000 * 10**6, "DAI": 995 * 10**18, "ETH": -(10**14)}
+
+    better = {"USDC": -1_000 * 10**6, "DAI": 1_010 * 10**18, "ETH": -(10**14)}
+    within = {"USDC": -1_000 * 10**6, "DAI": 991 * 10**18, "ETH": -3 * 10**14}
+    beyond = {"USDC": -1_000 * 10**6, "DAI": 980 * 10**18, "ETH": -(10**14)}
+
+    assert worse(ctx, shown, better, 50, fees=0) == ()
+    assert worse(ctx, shown, within, 50, fees=2 * 10**14) == ()  # DAI -0.4 %, ETH within fees
+    assert worse(ctx, shown, beyond, 50, fees=0) == ("DAI +995 -> +980",)
