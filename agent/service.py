@@ -179,19 +179,16 @@ class AgentService:
                 3,
             )
             return
-        try:
-            await asyncio.to_thread(self._still_as_simulated, ready)
-        except DefiAgentError as error:
-            for grant in ready.authorization.grants:
-                self.authorizer.settle(grant, spent=False)
-            self.journal.set_plan_status(plan_id, "failed", error=error.message)
-            yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
-            return
         calls = [
             (p.index, i, c) for p in ready.prepared.steps for i, c in enumerate(p.result.calls)
         ]
         async for event in self._send(
-            ready.ctx, plan_id, calls, list(ready.authorization.grants), ready.prepared
+            ready.ctx,
+            plan_id,
+            calls,
+            list(ready.authorization.grants),
+            ready.prepared,
+            check=lambda: self._still_as_simulated(ready),
         ):
             yield event
 
@@ -199,10 +196,10 @@ class AgentService:
         """When blocks were mined since the simulation, simulate the same transactions again and
         refuse (nothing sent) if a step would now revert or leave the wallet worse off than shown
         by more than the plan's slippage bound."""
-        ctx = self._context()
-        block = int(rpc(ctx.w3, "eth_blockNumber"), 16)
+        block = int(rpc(ready.ctx.w3, "eth_blockNumber"), 16)
         if block == ready.prepared.block:
             return
+        ctx = self._context()
         steps = [tuple(c.call for c in p.result.calls) for p in ready.prepared.steps]
         results = Simulator(ctx).simulate(steps)
         moved = f"the chain moved since the simulation (block {ready.prepared.block} -> {block})"
@@ -236,10 +233,26 @@ class AgentService:
         calls: list[tuple[int, int, Any]],
         grants: list[Any],
         prepared: Prepared | None,
+        check: Callable[[], None] | None = None,
     ) -> AsyncIterator[Event]:
+        """Sign and send ``calls`` in order; ``check`` runs first, in the same worker hop as the
+        balance reads, and a `DefiAgentError` from it stops everything before anything is sent."""
         touched = {s for _, _, sim in calls for s in getattr(sim, "balance_deltas", {})}
         symbols = tuple(s for s in ctx.book.symbols if s in touched) or ctx.book.symbols
-        before = await asyncio.to_thread(balances_of, ctx, symbols)
+
+        def first() -> dict[str, int]:
+            if check is not None:
+                check()
+            return balances_of(ctx, symbols)
+
+        try:
+            before = await asyncio.to_thread(first)
+        except DefiAgentError as error:
+            for grant in grants:
+                self.authorizer.settle(grant, spent=False)
+            self.journal.set_plan_status(plan_id, "failed", error=error.message)
+            yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
+            return
         self.journal.set_plan_status(plan_id, "executing")
         fees = 0
         for n, (step, idx, simulated) in enumerate(calls):
