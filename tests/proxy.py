@@ -1,6 +1,7 @@
 """A JSON-RPC proxy in front of a real anvil that can make the chain go away at a chosen moment:
 after a number of requests, or right after forwarding a given method (its answer never returns,
-as when the node dies after accepting a transaction)."""
+as when the node dies after accepting a transaction); or let someone else act on the chain just
+before a given method is forwarded (another transaction landing first)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ class ChainProxy(ThreadingHTTPServer):
         budget: int | None = None,
         drop_answer_to: str | None = None,
         on_cut: Callable[[], None] | None = None,
+        first_before: tuple[str, Callable[[], None]] | None = None,
     ) -> None:
+        self.first_before = first_before
         self.upstream, self.budget, self.drop_answer_to, self.on_cut = (
             upstream,
             budget,
@@ -58,12 +61,20 @@ class _Forward(BaseHTTPRequestHandler):
         if refuse:
             self.connection.shutdown(socket.SHUT_RDWR)
             return
+        method = json.loads(body).get("method") if body.startswith(b"{") else None
+        with proxy.lock:
+            hook, proxy.first_before = (
+                (proxy.first_before, None)
+                if proxy.first_before and proxy.first_before[0] == method
+                else (None, proxy.first_before)
+            )
+        if hook is not None:
+            hook[1]()
         request = urllib.request.Request(
             proxy.upstream, data=body, headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request) as response:
             payload = response.read()
-        method = json.loads(body).get("method") if body.startswith(b"{") else None
         if proxy.drop_answer_to is not None and method == proxy.drop_answer_to:
             with proxy.lock:
                 proxy._cut()
