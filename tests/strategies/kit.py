@@ -12,6 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from eth_abi import encode
+from eth_utils import keccak
+
+from tests.chain.helpers import send
 from tools.chain.contracts import contract
 from tools.chain.rpc import connect, rpc
 
@@ -87,3 +91,19 @@ class Miner:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def buy_eth_on_the_pool(devnet: Any, usdc: int) -> None:
+    """Another trader buys ETH with ``usdc`` (whole USDC) on the WETH/USDC 0.05 % pool, moving its
+    price up. The trader's USDC is minted by the devnet's token owner (the test tokens' deployer)."""
+    w3, book = devnet.w3, devnet.book
+    accounts = rpc(w3, "eth_accounts")
+    deployer, trader = accounts[-4], accounts[1]
+    raw = usdc * 10**6
+    mint = keccak(text="mint(address,uint256)")[:4] + encode(["address", "uint256"], [trader, raw])
+    tx = {"from": deployer, "to": book.token("USDC"), "data": "0x" + mint.hex()}
+    assert int(rpc(w3, "eth_sendTransactionSync", tx)["status"], 16) == 1
+    router = book.uniswap_v3.swap_router02
+    send(w3, trader, "erc20", book.token("USDC"), "approve", router, raw)
+    params = (book.token("USDC"), book.token("WETH"), 500, trader, raw, 0, 0)
+    send(w3, trader, "swap_router02", router, "exactInputSingle", params)

@@ -16,6 +16,7 @@ from tests.strategies.kit import (
     EXAMPLES,
     Miner,
     attach,
+    buy_eth_on_the_pool,
     events_of,
     named,
     set_oracle_price,
@@ -103,13 +104,19 @@ def test_take_profit_sells_once_the_price_is_above_the_level(devnet, tmp_path: P
     assert json.loads(process.stdout.readline())["event"] == "StrategyStarted"
     assert json.loads(process.stdout.readline())["event"] == "Waiting"
     assert balance(w3, usdc, wallet) == usdc_before  # still waiting: nothing sold
-    set_oracle_price(devnet, "WETH", Decimal(3400))
+    buy_eth_on_the_pool(devnet, 3_000_000)  # the market rallies ...
+    assert balance(w3, usdc, wallet) == usdc_before  # ... the oracle has not moved yet: waiting
+    set_oracle_price(devnet, "WETH", Decimal(3400))  # ... then the oracle catches up
     code, events, err = _finish(process)
 
     assert code == 0, err
     assert named(events, "StrategyDone")[-1]["status"] == "done"
+    outcome = named(events, "RunDone")[-1]["deltas"]
     gained = usdc.to_units(balance(w3, usdc, wallet) - usdc_before)
-    assert Decimal(2900) < gained < Decimal(3000)  # 1 % of 100 ETH at the pool's ~3,000
+    assert Decimal(outcome["USDC"]) == gained
+    sold = -Decimal(outcome["ETH"])
+    assert Decimal("0.99") < sold < Decimal("1.01")  # 1 % of the wallet's 100 ETH
+    assert gained / sold > Decimal(3100)  # sold at the rallied pool price, not the old 3,000
 
 
 DENIED = """\
