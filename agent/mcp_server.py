@@ -108,7 +108,17 @@ class AgentTools:
 
     async def session(self) -> dict[str, Any]:
         status = await asyncio.to_thread(self.svc.authorizer.status)
-        return _plain(asdict(status))
+        body = _plain(asdict(status))
+        body["windows"] = [
+            {
+                "window": w.label,
+                "used_usd": _plain(w.used),
+                "limit_usd": _plain(w.limit),
+                "left_usd": _plain(max(w.limit - w.used, 0)),
+            }
+            for w in status.windows
+        ]
+        return body
 
     async def journal(self, limit: int) -> list[dict[str, Any]]:
         return [

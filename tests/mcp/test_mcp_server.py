@@ -155,6 +155,9 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
     assert "steps.0.swap.amount" in seen["bad"]["message"]
     assert seen["unknown"]["code"] == "unknown_token"
     assert seen["still"]["policy"] == "default"
+    assert seen["still"]["windows"] == [
+        {"window": "per 24h", "used_usd": "0", "limit_usd": "10000", "left_usd": "10000"}
+    ]
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
 
