@@ -21,7 +21,15 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import ValidationError
 
 from agent.errors import BadInput, DefiAgentError, IntentError, PolicyDenied
-from agent.events import PolicyDecision, RunDone, RunFailed, SimulationDone, TxConfirmed, TxSent
+from agent.events import (
+    PolicyDecision,
+    RunDone,
+    RunFailed,
+    SimulationDone,
+    TxConfirmed,
+    TxSent,
+    plain,
+)
 from agent.service import AgentService
 from strategies.plan import StrategyPlan, plan_schema
 from tools.aave_v3.reads import reserves
@@ -41,16 +49,6 @@ def _error(error: DefiAgentError) -> CallToolResult:
     """A tool error whose text is exactly the CLI's JSON error object."""
     body = json.dumps(error.to_json())
     return CallToolResult(content=[TextContent(type="text", text=body)], is_error=True)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 class AgentTools:
@@ -94,27 +92,27 @@ class AgentTools:
         return {
             "token_in": token_in.upper(),
             "token_out": token_out.upper(),
-            "amount_in": _plain(a.to_units(found.amount_in)),
-            "amount_out": _plain(b.to_units(found.amount_out)),
+            "amount_in": plain(a.to_units(found.amount_in)),
+            "amount_out": plain(b.to_units(found.amount_out)),
             "route": found.route.describe(),
-            "price_impact_bps": _plain(found.price_impact_bps.quantize(Decimal("0.01"))),
+            "price_impact_bps": plain(found.price_impact_bps.quantize(Decimal("0.01"))),
             "gas_estimate": found.gas_estimate,
         }
 
     async def markets(self) -> list[dict[str, Any]]:
         ctx = await asyncio.to_thread(self.svc.chain_context)
         found = await asyncio.to_thread(reserves, ctx.w3, ctx.book)
-        return [_plain(asdict(r)) for r in found]
+        return [plain(asdict(r)) for r in found]
 
     async def session(self) -> dict[str, Any]:
         status = await asyncio.to_thread(self.svc.authorizer.status)
-        body = _plain(asdict(status))
+        body = plain(asdict(status))
         body["windows"] = [
             {
                 "window": w.label,
-                "used_usd": _plain(w.used),
-                "limit_usd": _plain(w.limit),
-                "left_usd": _plain(max(w.limit - w.used, 0)),
+                "used_usd": plain(w.used),
+                "limit_usd": plain(w.limit),
+                "left_usd": plain(max(w.limit - w.used, 0)),
             }
             for w in status.windows
         ]
@@ -173,9 +171,9 @@ class AgentTools:
                     {
                         "step": s.step,
                         "description": s.description,
-                        "balance_changes": _plain(s.deltas),
+                        "balance_changes": plain(s.deltas),
                         "gas": s.gas,
-                        "health_factor_after": _plain(s.health_factor_after),
+                        "health_factor_after": plain(s.health_factor_after),
                         "reverts": next((c.revert_reason for c in s.calls if not c.ok), None),
                     }
                     for s in event.steps
@@ -220,7 +218,7 @@ class AgentTools:
                     "plan_id": plan_id,
                     "status": event.status,
                     "transactions": sent,
-                    "balance_changes": _plain(event.deltas),
+                    "balance_changes": plain(event.deltas),
                     "differs_from_simulation": list(event.mismatches),
                 }
         raise BadInput(f"plan {plan_id} ended without an outcome")

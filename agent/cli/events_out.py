@@ -18,21 +18,12 @@ from agent.events import (
     StepSimulated,
     TxConfirmed,
     TxSent,
+    plain,
 )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def to_json(event: Event) -> dict[str, Any]:
-    body = _plain(dataclasses.asdict(event))
+    body = plain(dataclasses.asdict(event))
     return {"event": type(event).__name__, **body}
 
 
