@@ -40,7 +40,7 @@ from pydantic import (
 
 from agent.errors import ConfigError
 from strategies.plan import Step
-from strategies.script.expr import ExprError, Guard, parse_guard
+from strategies.script.expr import ExprError, parse_guard
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(blocks?|s|m|h|d)\s*$", re.I)
@@ -182,9 +182,6 @@ class StrategyFile(_Strict):
     steps: list[Entry] = Field(min_length=1, max_length=20)
     repeat: Repeat | None = None
     on_error: OnError = "stop"
-
-    def guard(self, text: str | None) -> Guard | None:
-        return parse_guard(text) if text else None
 
 
 def retries(on_error: str) -> int:
