@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,8 +23,11 @@ class ChainProxy(ThreadingHTTPServer):
         drop_answer_to: str | None = None,
         on_cut: Callable[[], None] | None = None,
         first_before: tuple[str, Callable[[], None]] | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.first_before = first_before
+        self.delay = delay
+        """Seconds every answer is held back: a slow network to a real node."""
         self.upstream, self.budget, self.drop_answer_to, self.on_cut = (
             upstream,
             budget,
@@ -70,6 +74,7 @@ class _Forward(BaseHTTPRequestHandler):
             )
         if hook is not None:
             hook[1]()
+        time.sleep(proxy.delay)
         request = urllib.request.Request(
             proxy.upstream, data=body, headers={"Content-Type": "application/json"}
         )

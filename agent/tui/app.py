@@ -30,6 +30,7 @@ from agent.events import (
     TxSent,
 )
 from agent.service import AgentService
+from agent.tui.busy import Busy
 from agent.tui.chat import ChatLog
 from agent.tui.commands import Command, UnknownCommand, parse_command
 from agent.tui.help import HelpScreen
@@ -42,6 +43,13 @@ WELCOME = (
     "low risk*. I simulate every plan and check it against your session before anything is signed. "
     "**F1** for help."
 )
+
+
+BUSY_LABELS = {
+    "respond": "planning, simulating and asking the policy…",
+    "send_plan": "signing, sending and verifying…",
+    "slash": "working…",
+}
 
 
 class AgentEvent(Message):
@@ -57,6 +65,9 @@ class DefiAgentApp(App[None]):
     ChatLog { width: 1fr; }
     Prompt { dock: bottom; margin: 0 0 1 0; }
     """
+    busy: Busy
+    """The spinner in the prompt's border (made on mount)."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "execute", "execute"),
         Binding("d", "dry_run", "dry run"),
@@ -91,6 +102,7 @@ class DefiAgentApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.busy = Busy(self.query_one(Prompt))
         self.query_one(ChatLog).add_agent(WELCOME)
         self.query_one(Prompt).focus()
         self.refresh_sidebar()
@@ -167,8 +179,12 @@ class DefiAgentApp(App[None]):
 
     @work(exclusive=True, group="blocks", exit_on_error=False)
     async def watch_blocks(self) -> None:
+        """On a new block, refresh the sidebar, unless a refresh is already under way: on a slow
+        node a refresh can take longer than the polling interval, and restarting it each time
+        would never let one finish."""
         block = await self.service.block_number()
-        if block != self.last_block:
+        refreshing = any(w.group == "sidebar" and w.is_running for w in self.workers)
+        if block != self.last_block and not refreshing:
             self.refresh_sidebar()
 
     @work(group="command", exit_on_error=False)
@@ -178,7 +194,14 @@ class DefiAgentApp(App[None]):
         self.refresh_sidebar()
 
     def on_worker_state_changed(self, changed: Worker.StateChanged) -> None:
-        """The one place worker failures become notifications, with the specific reason."""
+        """The spinner follows the plan and command workers; this is also the one place worker
+        failures become notifications, with the specific reason."""
+        if changed.worker.group in ("plan", "command"):
+            busy = self.busy
+            if changed.state == WorkerState.RUNNING:
+                busy.start(BUSY_LABELS.get(changed.worker.name, "working…"))
+            elif not any(w.is_running for w in self.workers if w.group in ("plan", "command")):
+                busy.stop()
         if changed.state != WorkerState.ERROR:
             return
         error = changed.worker.error

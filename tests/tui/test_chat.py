@@ -124,3 +124,30 @@ def test_help_screen_and_questions(make_app) -> None:
             )
 
     asyncio.run(scenario())
+
+
+def test_a_spinner_says_what_the_agent_is_doing_while_it_works(make_app, devnet) -> None:
+    """A slow network (every answer from the real node held back 0.1 s) keeps the work visible;
+    the UI keeps answering keys meanwhile, and the spinner goes away with the work."""
+
+    async def scenario() -> None:
+        proxy = ChainProxy(devnet.url, delay=0.1)
+        app = make_app(proxy.url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await until(pilot, lambda: app.query_one(Sidebar).snapshot is not None)
+            busy = app.busy
+            assert busy.label == ""
+            await say(pilot, "swap 1 ETH for USDC")
+            await until(pilot, lambda: busy.label.startswith("planning"))
+            await pilot.press("f1")  # the UI still answers while the plan is being worked out
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            await until(pilot, lambda: app.pending is not None, timeout=60)
+            await until(pilot, lambda: busy.label == "")
+            await pilot.press("y")
+            await until(pilot, lambda: busy.label.startswith("signing"))
+            await until(pilot, lambda: "Done" in card(app).outcome, timeout=60)
+            await until(pilot, lambda: busy.label == "")
+        proxy.shutdown()
+
+    asyncio.run(scenario())
