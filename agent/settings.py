@@ -37,3 +37,10 @@ class Settings(BaseSettings):
     private_key: SecretStr | None = Field(
         default=None, description="Wallet key; the devnet's first account when unset."
     )
+    keystore: Path | None = Field(
+        default=None,
+        description="Encrypted wallet key file (Ethereum keystore v3 JSON), instead of private_key.",
+    )
+    keystore_password: SecretStr | None = Field(
+        default=None, description="Password of the keystore; asked on the terminal when unset."
+    )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
 
 from agent.settings import Settings
 
@@ -34,11 +37,63 @@ def notify(message: str) -> None:
 
 
 @cache
+def wallet_key() -> str | None:
+    """The wallet's key: DEFI_AGENT_PRIVATE_KEY, or the keystore file DEFI_AGENT_KEYSTORE decrypted
+    with DEFI_AGENT_KEYSTORE_PASSWORD (asked on the terminal when unset); None on the devnet's
+    first account. Errors never include the key or the password."""
+    from agent.errors import ConfigError
+
+    s = settings()
+    if s.private_key is not None and s.keystore is not None:
+        raise ConfigError(
+            "both DEFI_AGENT_PRIVATE_KEY and DEFI_AGENT_KEYSTORE are set",
+            hint="keep one of them",
+        )
+    if s.private_key is not None:
+        return s.private_key.get_secret_value()
+    if s.keystore is None:
+        return None
+    return _decrypt(s.keystore, s.keystore_password)
+
+
+def _decrypt(path: Path, password: SecretStr | None) -> str:
+    import json
+
+    from eth_account import Account
+
+    from agent.errors import ConfigError
+
+    try:
+        keystore = json.loads(path.read_text())
+    except OSError as error:
+        raise ConfigError(f"cannot read the keystore {path}: {error.strerror}") from None
+    except ValueError:
+        raise ConfigError(f"{path} is not a keystore (not JSON)") from None
+    if password is not None:
+        secret = password.get_secret_value()
+    elif sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass(f"password of {path}: ")
+    else:
+        raise ConfigError(
+            f"the keystore {path} needs its password",
+            hint="set DEFI_AGENT_KEYSTORE_PASSWORD, or run from a terminal to be asked",
+        )
+    try:
+        return "0x" + bytes(Account.decrypt(keystore, secret)).hex()
+    except ValueError:
+        raise ConfigError(f"cannot decrypt the keystore {path}: wrong password") from None
+    except (KeyError, TypeError):
+        raise ConfigError(f"{path} is not a keystore v3 file") from None
+
+
+@cache
 def wallet_address() -> str:
-    """The wallet's address: from DEFI_AGENT_PRIVATE_KEY, else the devnet's first account."""
+    """The wallet's address: from the configured key, else the devnet's first account."""
     from tools.chain.running import DEVNET_WALLET
 
-    key = settings().private_key
+    key = wallet_key()
     if key is None:
         return DEVNET_WALLET
     from eth_account import Account
@@ -46,7 +101,7 @@ def wallet_address() -> str:
     from agent.errors import ConfigError
 
     try:
-        return str(Account.from_key(key.get_secret_value()).address)
+        return str(Account.from_key(key).address)
     except (ValueError, TypeError):
         raise ConfigError("DEFI_AGENT_PRIVATE_KEY is not a valid private key") from None
 
@@ -75,7 +130,7 @@ def service() -> tuple[AgentService, RunningChain]:
         url=chain.url,
         book=chain.book,
         data_dir=s.data_dir,
-        key=s.private_key.get_secret_value() if s.private_key else None,
+        key=wallet_key(),
         model=s.model,
         base_url=s.base_url,
         policy_file=s.policy,

@@ -20,7 +20,7 @@ def _store() -> tuple[Any, Any, Any]:
     """The session store, the engine's ledger and the chain clock of the data directory's chain."""
     import hashlib
 
-    from agent.cli.context import connect_chain, settings
+    from agent.cli.context import connect_chain, settings, wallet_key
     from agent.db import connect
     from agent.signer import DEVNET_KEY
     from policies.ledger import Ledger
@@ -28,7 +28,7 @@ def _store() -> tuple[Any, Any, Any]:
 
     chain, w3 = connect_chain()
     s = settings()
-    key = s.private_key.get_secret_value() if s.private_key else DEVNET_KEY
+    key = wallet_key() or DEVNET_KEY
     conn = connect(s.data_dir)
     store = SessionStore(conn, hashlib.sha256(bytes.fromhex(key.removeprefix("0x"))).digest())
     return store, Ledger(conn), (chain, lambda: int(w3.eth.get_block("latest")["timestamp"]))

@@ -1,0 +1,55 @@
+"""The wallet key from an encrypted keystore file (DEFI_AGENT_KEYSTORE), through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from agent.signer import DEVNET_KEY
+from tests.conftest import run_cli
+from tests.strategies.kit import attach
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def keystore(tmp_path: Path) -> Path:
+    path = tmp_path / "wallet.json"
+    path.write_text(
+        json.dumps(Account.encrypt(DEVNET_KEY, PASSWORD, kdf="pbkdf2", iterations=1024))
+    )
+    return path
+
+
+def test_the_keystore_unlocks_the_wallet(devnet, tmp_path: Path, keystore: Path) -> None:
+    env = {"DEFI_AGENT_KEYSTORE": str(keystore), "DEFI_AGENT_KEYSTORE_PASSWORD": PASSWORD}
+
+    result = run_cli("portfolio", "--json", data_dir=attach(devnet, tmp_path / "data"), env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["wallet"] == devnet.wallet
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEFI_AGENT_KEYSTORE_PASSWORD": "hunter2-not-it"}, "wrong password"),
+        ({}, "needs its password"),
+        ({"DEFI_AGENT_PRIVATE_KEY": DEVNET_KEY}, "both DEFI_AGENT_PRIVATE_KEY and"),
+    ],
+)
+def test_keystore_problems_are_clear_and_leak_nothing(
+    devnet, tmp_path: Path, keystore: Path, env: dict[str, str], message: str
+) -> None:
+    env = {"DEFI_AGENT_KEYSTORE": str(keystore), **env}
+
+    result = run_cli("portfolio", data_dir=attach(devnet, tmp_path / "data"), env=env)
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    for secret in (PASSWORD, "hunter2-not-it", DEVNET_KEY, DEVNET_KEY[2:]):
+        assert secret not in result.stdout + result.stderr
