@@ -63,6 +63,7 @@ def _decrypt(path: Path, password: SecretStr | None) -> str:
 
     from agent.errors import ConfigError
 
+    path = path.expanduser()
     try:
         keystore = json.loads(path.read_text())
     except OSError as error:
