@@ -218,6 +218,16 @@ class Runner:
             return f"{what}; {self.strategy.repeat.until} holds"
         return what
 
+    def _stopped(self, run: Run, failure: RunFailed) -> StrategyDone:
+        """The run stops at a failed or denied entry; the next run of the file retries it."""
+        status = "denied" if failure.exit_code == 3 else "failed"
+        self.store.update(run.id, status=status, error=failure.message)
+        message = (
+            f"{failure.message}; running the same file again retries this step "
+            "(--restart starts over)"
+        )
+        return StrategyDone(run.id, status, run.iteration, message, failure.exit_code)
+
     def _interrupted(self, run: Run) -> StrategyDone:
         self.store.update(run.id, status="interrupted")
         return StrategyDone(
@@ -294,11 +304,7 @@ class Runner:
                 self.store.set_entry(run.id, run.iteration, n, "skipped")
                 yield EntrySkipped(run.id, run.iteration + 1, n, failure.message)
                 continue
-            status = "denied" if failure.exit_code == 3 else "failed"
-            self.store.update(run.id, status=status, error=failure.message)
-            self._failure = StrategyDone(
-                run.id, status, run.iteration, failure.message, failure.exit_code
-            )
+            self._failure = self._stopped(run, failure)
             return
 
     def _plan_of(
@@ -356,11 +362,7 @@ class Runner:
             yield event
             if isinstance(event, RunFailed):
                 self.store.set_entry(run.id, run.iteration, n, "failed")
-                status = "denied" if event.exit_code == 3 else "failed"
-                self.store.update(run.id, status=status, error=event.message)
-                self._failure = StrategyDone(
-                    run.id, status, run.iteration, event.message, event.exit_code
-                )
+                self._failure = self._stopped(run, event)
                 return
         self.store.set_entry(run.id, run.iteration, n, "done")
 
