@@ -15,7 +15,7 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import keccak
 
-from tests.chain.helpers import send
+from tests.chain.helpers import TEST_GAS, send
 from tools.chain.contracts import contract
 from tools.chain.rpc import connect, rpc
 
@@ -101,7 +101,12 @@ def buy_eth_on_the_pool(devnet: Any, usdc: int) -> None:
     deployer, trader = accounts[-4], accounts[1]
     raw = usdc * 10**6
     mint = keccak(text="mint(address,uint256)")[:4] + encode(["address", "uint256"], [trader, raw])
-    tx = {"from": deployer, "to": book.token("USDC"), "data": "0x" + mint.hex()}
+    tx = {
+        "from": deployer,
+        "to": book.token("USDC"),
+        "data": "0x" + mint.hex(),
+        "gas": hex(TEST_GAS),
+    }
     assert int(rpc(w3, "eth_sendTransactionSync", tx)["status"], 16) == 1
     router = book.uniswap_v3.swap_router02
     send(w3, trader, "erc20", book.token("USDC"), "approve", router, raw)
