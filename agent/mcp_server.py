@@ -31,7 +31,8 @@ from agent.events import (
     plain,
 )
 from agent.service import AgentService
-from strategies.plan import StrategyPlan, plan_schema
+from strategies.plan import StrategyPlan, parse_amount, plan_schema
+from strategies.tokens import resolve_symbol
 from tools.aave_v3.reads import reserves
 from tools.erc20.reads import token
 from tools.portfolio import read_portfolio
@@ -69,29 +70,28 @@ class AgentTools:
 
     async def quote(self, token_in: str, token_out: str, amount: str, exact_out: bool) -> dict:
         ctx = await asyncio.to_thread(self.svc.chain_context)
-        symbols = {s.upper(): s for s in ctx.book.symbols}
-        names = []
+        symbols = []
         for word in (token_in, token_out):
-            symbol = symbols.get(word.upper())
+            symbol = resolve_symbol(word, ctx.book.symbols)
             if symbol is None:
                 known = ", ".join(ctx.book.symbols)
                 raise IntentError(
                     "unknown_token", f"unknown token {word!r}", hint=f"known: {known}"
                 )
-            names.append("WETH" if symbol == "ETH" else symbol)
-        a, b = (token(ctx.w3, ctx.book, s) for s in names)
+            symbols.append(symbol)
+        a, b = (token(ctx.w3, ctx.book, "WETH" if s == "ETH" else s) for s in symbols)
         try:
-            units = Decimal(amount)
-        except ArithmeticError:
-            raise IntentError("invalid_amount", f"{amount!r} is not an amount") from None
-        if units <= 0:
-            raise IntentError("invalid_amount", "the amount must be more than zero")
+            units = parse_amount(amount).value
+        except ValueError as error:
+            raise IntentError("invalid_amount", str(error)) from None
+        if units is None:
+            raise IntentError("invalid_amount", "a quote needs an amount in token units")
         kind = "exact_out" if exact_out else "exact_in"
         raw = (b if exact_out else a).to_raw(units)
         found = await asyncio.to_thread(best_quote, ctx.w3, ctx.book, a, b, kind, raw)
         return {
-            "token_in": token_in.upper(),
-            "token_out": token_out.upper(),
+            "token_in": symbols[0],
+            "token_out": symbols[1],
             "amount_in": plain(a.to_units(found.amount_in)),
             "amount_out": plain(b.to_units(found.amount_out)),
             "route": found.route.describe(),

@@ -48,12 +48,14 @@ class PolicyGate:
         """Chain time: the latest block's timestamp (read raw: the header alone is needed)."""
         return int(rpc(self.w3, "eth_getBlockByNumber", "latest", False)["timestamp"], 16)
 
-    def session(self) -> Session:
+    def session(self, now: int | None = None) -> Session:
+        """The pinned session, else the active one at chain time ``now`` (read when not given),
+        else a new default session."""
         if self.pinned is not None:
             pinned = self.sessions.get(self.pinned)
             assert pinned is not None
             return pinned
-        now = self.now()
+        now = self.now() if now is None else now
         found = self.sessions.active(self.book.chain_id, now)
         if found is not None:
             return found
@@ -67,12 +69,11 @@ class PolicyGate:
         simulated: Sequence[SimulatedCall],
         health: Sequence[Decimal | None],
     ) -> Authorization:
-        session = self.session()
+        now = self.now()
+        session = self.session(now)
         prices = usd_prices(self.w3, self.book)
         decimals = {s: token(self.w3, self.book, s).decimals for s in self.book.symbols}
-        decision = self.engine.authorize(
-            session, calls, simulated, health, prices, decimals, self.now()
-        )
+        decision = self.engine.authorize(session, calls, simulated, health, prices, decimals, now)
         verdicts = tuple(EventVerdict(v.rule, v.allowed, v.message) for v in decision.verdicts)
         remaining = {v.rule: v.message for v in decision.verdicts if v.rule.startswith("spend.")}
         return Authorization(
@@ -105,13 +106,14 @@ class PolicyGate:
         return found.id, found.name
 
     def revoke(self) -> SessionStatus:
-        session = self.session()
-        self.sessions.revoke(session.id, self.now())
+        now = self.now()
+        session = self.session(now)
+        self.sessions.revoke(session.id, now)
         return SessionStatus(session.id, session.name, session.policy.name, time.time(), True, ())
 
     def status(self) -> SessionStatus:
-        session = self.session()
         now = self.now()
+        session = self.session(now)
         policy = session.policy
         windows = tuple({w.seconds for w in policy.limits.windows})
         usage = self.engine.ledger.usage(session.id, now, windows)
