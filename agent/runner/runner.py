@@ -13,7 +13,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,10 @@ INTERRUPTED = 130
 
 @dataclass
 class _Outcome:
+    """What became of one entry: its plan (id and steps), then success or the failure."""
+
+    plan_id: str | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
     ok: bool = False
     failure: RunFailed | None = None
     produced: tuple[str, Decimal] | None = None
@@ -327,23 +331,30 @@ class Runner:
         plan = {"intent": text, "summary": summarise([step]), "risk": risk_of([step])}
         return text, {**plan, "steps": [step]}
 
-    async def _execute(
-        self, run: Run, n: int, text: str, plan: dict[str, Any] | None, outcome: _Outcome
+    async def _propose(
+        self, text: str, plan: dict[str, Any] | None, outcome: _Outcome
     ) -> AsyncIterator[Event | RunEvent]:
-        plan_id = None
-        steps: list[dict[str, Any]] = []
+        """The service's proposal events, with the plan's id, steps or failure kept in
+        ``outcome``."""
         async for event in self.svc.propose(text, plan):
             yield event
             if isinstance(event, PlanProposed):
-                steps = list(event.plan["steps"])
-            if isinstance(event, PolicyDecision):
-                plan_id = event.plan_id
-            if isinstance(event, RunFailed):
+                outcome.steps = list(event.plan["steps"])
+            elif isinstance(event, PolicyDecision):
+                outcome.plan_id = event.plan_id
+            elif isinstance(event, RunFailed):
                 outcome.failure = event
-                return
-        assert plan_id is not None
-        self.store.set_entry(run.id, run.iteration, n, "executing", plan_id)
-        async for event in self.svc.execute(plan_id, human_confirmed=False):
+
+    async def _execute(
+        self, run: Run, n: int, text: str, plan: dict[str, Any] | None, outcome: _Outcome
+    ) -> AsyncIterator[Event | RunEvent]:
+        async for event in self._propose(text, plan, outcome):
+            yield event
+        if outcome.failure is not None:
+            return
+        assert outcome.plan_id is not None
+        self.store.set_entry(run.id, run.iteration, n, "executing", outcome.plan_id)
+        async for event in self.svc.execute(outcome.plan_id, human_confirmed=False):
             yield event
             if isinstance(event, RunFailed):
                 self.store.set_entry(run.id, run.iteration, n, "failed")
@@ -351,8 +362,8 @@ class Runner:
                 return
             if isinstance(event, RunDone):
                 outcome.ok = True
-                outcome.produced = _produced(steps, event)
-        self.store.set_entry(run.id, run.iteration, n, "done", plan_id, outcome.produced)
+                outcome.produced = _produced(outcome.steps, event)
+        self.store.set_entry(run.id, run.iteration, n, "done", outcome.plan_id, outcome.produced)
 
     async def _finish(self, run: Run, n: int, plan_id: str) -> AsyncIterator[Event | RunEvent]:
         """An entry caught mid-send by an interruption: the service finishes it without
@@ -385,21 +396,18 @@ class Runner:
                 yield StrategyDone("dry-run", "failed", 0, error.one_line(), error.exit_code)
                 return
             yield EntryStarted("dry-run", 1, n, text)
-            plan_id, steps = None, []
-            async for event in self.svc.propose(text, plan):
+            outcome = _Outcome()
+            async for event in self._propose(text, plan, outcome):
                 yield event
-                if isinstance(event, PlanProposed):
-                    steps = list(event.plan["steps"])
-                if isinstance(event, PolicyDecision):
-                    plan_id = event.plan_id
-                if isinstance(event, RunFailed):
-                    yield StrategyDone("dry-run", "failed", 0, event.message, event.exit_code)
-                    return
-            assert plan_id is not None
-            done = self.svc.discard(plan_id, dry_run=True)
+            if outcome.failure is not None:
+                failure = outcome.failure
+                yield StrategyDone("dry-run", "failed", 0, failure.message, failure.exit_code)
+                return
+            assert outcome.plan_id is not None
+            done = self.svc.discard(outcome.plan_id, dry_run=True)
             assert done is not None
             yield done
-            made = _produced(steps, done)
+            made = _produced(outcome.steps, done)
             if made is not None:
                 produced[n] = made
         yield StrategyDone("dry-run", "dry_run", 1, "dry run: nothing was sent", 0)
