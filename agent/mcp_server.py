@@ -28,13 +28,13 @@ from agent.events import (
     SimulationDone,
     TxConfirmed,
     TxSent,
-    plain,
 )
 from agent.service import AgentService
 from strategies.plan import StrategyPlan, parse_amount, plan_schema
 from strategies.tokens import resolve_symbol
 from tools.aave_v3.reads import reserves
 from tools.erc20.reads import token
+from tools.jsonable import plain
 from tools.portfolio import read_portfolio
 from tools.uniswap_v3.quote import best_quote
 

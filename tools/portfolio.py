@@ -10,6 +10,7 @@ from web3 import Web3
 from tools.aave_v3.reads import Account, account, usd_prices
 from tools.chain.addressbook import AddressBook
 from tools.erc20.reads import balance, token
+from tools.jsonable import plain
 
 
 @dataclass(frozen=True)
@@ -40,17 +41,7 @@ class Portfolio:
         body = asdict(self)
         body["wallet_usd"] = self.wallet_usd
         body["net_usd"] = self.net_usd
-        return _stringify(body)  # type: ignore[return-value]
-
-
-def _stringify(value: object) -> object:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, dict):
-        return {k: _stringify(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_stringify(v) for v in value]
-    return value
+        return dict(plain(body))
 
 
 def read_portfolio(w3: Web3, book: AddressBook, wallet: str) -> Portfolio:

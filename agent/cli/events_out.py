@@ -18,8 +18,8 @@ from agent.events import (
     StepSimulated,
     TxConfirmed,
     TxSent,
-    plain,
 )
+from tools.jsonable import plain
 
 
 def to_json(event: Event) -> dict[str, Any]:
