@@ -155,10 +155,8 @@ class AgentService:
         for grant in ready.authorization.grants:
             self.authorizer.settle(grant, spent=False)
         self.journal.set_plan_status(plan_id, "dry_run" if dry_run else "discarded")
-        deltas: dict[str, Decimal] = {}
-        for step in ready.prepared.steps:
-            for symbol, raw in step.result.deltas.items():
-                deltas[symbol] = deltas.get(symbol, Decimal(0)) + _units(ready.ctx, symbol, raw)
+        total = _total(step.result.deltas for step in ready.prepared.steps)
+        deltas = {symbol: _units(ready.ctx, symbol, raw) for symbol, raw in total.items()}
         return RunDone(plan_id, "dry_run" if dry_run else "discarded", deltas)
 
     async def execute(self, plan_id: str, *, human_confirmed: bool) -> AsyncIterator[Event]:
@@ -304,13 +302,12 @@ class AgentService:
                 yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
                 return
         after = await asyncio.to_thread(balances_of, ctx, symbols)
-        simulated_total: dict[str, int] = {}
-        if prepared is not None:
-            for p in prepared.steps:
-                for symbol, raw in p.result.deltas.items():
-                    simulated_total[symbol] = simulated_total.get(symbol, 0) + raw
         actual = {s: after[s] - before[s] for s in symbols if after[s] != before[s]}
-        mismatches = verify(ctx, simulated_total, actual, fees) if prepared is not None else ()
+        mismatches = (
+            verify(ctx, _total(p.result.deltas for p in prepared.steps), actual, fees)
+            if prepared is not None
+            else ()
+        )
         self.journal.set_plan_status(plan_id, "done", error="; ".join(mismatches) or None)
         self.journal.event(plan_id, "verified", {"actual": actual, "mismatches": list(mismatches)})
         yield RunDone(
