@@ -6,55 +6,29 @@ does not know, or a function the decoder does not recognise, decodes as ``unknow
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
-from web3 import Web3
 
 from tools.chain.address import to_checksum_address
 from tools.chain.addressbook import AddressBook
-from tools.chain.contracts import abi
+from tools.chain.contracts import by_selector
 from tools.tx import NATIVE, Call, DecodedCall, TokenAmount
 
 ROUTER_MSG_SENDER = "0x0000000000000000000000000000000000000001"
 ROUTER_ITSELF = "0x0000000000000000000000000000000000000002"
 
 
-def _type(param: dict[str, Any]) -> str:
-    if param["type"].startswith("tuple"):
-        inner = ",".join(_type(c) for c in param["components"])
-        return f"({inner}){param['type'][len('tuple') :]}"
-    return str(param["type"])
-
-
-@cache
-def _selectors(name: str) -> dict[bytes, tuple[str, list[str], list[str]]]:
-    table = {}
-    for entry in abi(name):
-        if entry["type"] != "function":
-            continue
-        types = [_type(i) for i in entry["inputs"]]
-        signature = f"{entry['name']}({','.join(types)})"
-        table[Web3.keccak(text=signature)[:4]] = (
-            entry["name"],
-            types,
-            [i["name"] for i in entry["inputs"]],
-        )
-    return table
-
-
 def _args(name: str, data: bytes) -> tuple[str, dict[str, Any]] | None:
-    found = _selectors(name).get(data[:4])
-    if found is None:
+    function = by_selector(name).get(data[:4])
+    if function is None:
         return None
-    function, types, names = found
     try:
-        values = abi_decode(types, data[4:])
+        values = abi_decode(function.inputs, data[4:])
     except DecodingError:
         return None
-    return function, dict(zip(names, values, strict=True))
+    return function.name, dict(zip(function.input_names, values, strict=True))
 
 
 def _addr(value: object) -> str:

@@ -67,6 +67,7 @@ class Function:
     name: str
     selector: bytes
     inputs: tuple[str, ...]
+    input_names: tuple[str, ...]
     outputs: tuple[str, ...]
     convert: tuple[Callable[[Any], Any], ...]
 
@@ -79,6 +80,7 @@ class Function:
             entry["name"],
             keccak(text=signature)[:4],
             inputs,
+            tuple(i["name"] for i in entry["inputs"]),
             outputs,
             tuple(_checksummer(parse(o)) for o in outputs),
         )
@@ -89,6 +91,12 @@ class Function:
     def decode(self, data: bytes) -> Any:
         values = [f(v) for f, v in zip(self.convert, decode(self.outputs, data), strict=True)]
         return values[0] if len(values) == 1 else values
+
+
+@cache
+def by_selector(name: str) -> dict[bytes, Function]:
+    """The functions of ABI ``name`` by 4-byte selector."""
+    return {f.selector: f for group in functions(name).values() for f in group}
 
 
 @cache
