@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from agent.errors import BadInput
 from strategies.tokens import resolve_symbol
-from tools.aave_v3.reads import account, reserve, reserve_symbols, usd_price
+from tools.aave_v3.reads import account, health_factor, reserve, reserve_symbols, usd_price
 from tools.erc20.reads import balance, token
 from tools.protocol import ChainContext
 from tools.tx import NATIVE
@@ -33,7 +33,7 @@ class ChainReadings:
         if name == "block":
             return Decimal(w3.eth.block_number)
         if name == "health_factor":
-            hf = account(w3, book, wallet).health_factor
+            hf = health_factor(w3, book, wallet)
             return NO_DEBT if hf is None else hf
         if name in ("apy", "borrow_apy"):
             protocol, word = args

@@ -101,15 +101,28 @@ def account(w3: Web3, book: AddressBook, user: str) -> Account:
                     bool(collateral),
                 )
             )
-    pool = contract(w3, "aave_pool", book.aave_v3.pool)
-    collateral, debt, available, _lt, _ltv, hf = pool.functions.getUserAccountData(user).call()
+    collateral, debt, available, _lt, _ltv, hf = _account_data(w3, book, user)
     return Account(
         positions=tuple(positions),
         collateral_usd=Decimal(collateral).scaleb(-8),
         debt_usd=Decimal(debt).scaleb(-8),
         available_borrow_usd=Decimal(available).scaleb(-8),
-        health_factor=None if hf == NO_DEBT_HEALTH_FACTOR else Decimal(hf).scaleb(-18),
+        health_factor=_health(hf),
     )
+
+
+def health_factor(w3: Web3, book: AddressBook, user: str) -> Decimal | None:
+    """The user's health factor (None without debt), in one call."""
+    return _health(_account_data(w3, book, user)[5])
+
+
+def _account_data(w3: Web3, book: AddressBook, user: str) -> list[int]:
+    pool = contract(w3, "aave_pool", book.aave_v3.pool)
+    return list(pool.functions.getUserAccountData(user).call())
+
+
+def _health(raw: int) -> Decimal | None:
+    return None if raw == NO_DEBT_HEALTH_FACTOR else Decimal(raw).scaleb(-18)
 
 
 def _underlying(symbol: str) -> str:
