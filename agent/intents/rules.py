@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.errors import IntentError
+from agent.intents.amend import amend, amendment
 from agent.intents.phrases import ADDRESS, Quantity, quantity, slippage, token
 from agent.intents.summary import risk_of, summarise
 from strategies.plan import StrategyPlan, produced_token
@@ -93,6 +94,7 @@ _HALF_PRONOUN = re.compile(
 _PROTOCOL = re.compile(
     r"\s+(?:on|to|into|in|at|from|via|through|using|with)\s+(?P<proto>aave(?:\s*v3)?|uniswap(?:\s*v3)?)\s*$"
 )
+_INSTEAD = re.compile(r"\s+instead$")
 _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
 
 
@@ -110,7 +112,8 @@ class RuleParser:
         self.context = context or ParseContext()
 
     def parse(self, text: str, history: Sequence[tuple[str, StrategyPlan]] = ()) -> StrategyPlan:
-        """A plan for ``text`` alone: the rule parser does not use the conversation."""
+        """A plan for ``text``; of the conversation, only the last plan is used, by a follow-up
+        that changes its amount ("make it 2 ETH instead", see `agent.intents.amend`)."""
         intent = " ".join(text.split())
         if not intent:
             raise IntentError("needs_clarification", "What would you like to do?")
@@ -136,6 +139,14 @@ class RuleParser:
             if re.search(pattern, lowered):
                 raise IntentError("unsupported", message)
         lowered = _POLITE.sub("", lowered).strip()
+        if not _VERB.match(lowered) and (words := amendment(lowered)) is not None:
+            steps = amend(words, history, self.context.symbols)
+            if bps is not None:
+                for step in steps:
+                    if step["action"] == "swap":
+                        step["max_slippage_bps"] = bps
+            return _plan(intent, steps)
+        lowered = _INSTEAD.sub("", lowered)
         goal = self._goal(lowered, intent)
         if goal is not None:
             return goal
@@ -149,9 +160,7 @@ class RuleParser:
         for step in steps:
             if step["action"] == "swap":
                 step["max_slippage_bps"] = self.context.default_slippage_bps if bps is None else bps
-        return StrategyPlan.model_validate(
-            {"intent": intent, "summary": summarise(steps), "risk": risk_of(steps), "steps": steps}
-        )
+        return _plan(intent, steps)
 
     def _goal(self, lowered: str, intent: str) -> StrategyPlan | None:
         risk = "low"
@@ -366,6 +375,12 @@ class RuleParser:
         if symbol not in ("WETH", "ETH"):
             raise IntentError("invalid_amount", f"only WETH can be unwrapped, not {symbol}")
         return {"action": "unwrap", "amount": amount}
+
+
+def _plan(intent: str, steps: list[Step]) -> StrategyPlan:
+    return StrategyPlan.model_validate(
+        {"intent": intent, "summary": summarise(steps), "risk": risk_of(steps), "steps": steps}
+    )
 
 
 def _swap_step(token_in: str, token_out: str, amount: str, kind: str) -> Step:

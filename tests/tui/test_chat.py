@@ -59,6 +59,24 @@ def test_request_above_the_allowance_shows_the_rule(make_app, devnet) -> None:
     asyncio.run(scenario())
 
 
+def test_after_a_denial_make_it_smaller(make_app, devnet) -> None:
+    """The offline parser understands a follow-up: the new card has the new amount and passes."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 2 ETH for USDC")
+            await until(pilot, lambda: card(app).decision is not None)
+            assert not card(app).decision.allowed
+            await say(pilot, "make it 1 ETH instead")
+            await until(pilot, lambda: app.pending is not None)
+            assert card(app).proposed.plan["steps"][0]["amount"] == "1"
+            assert card(app).decision.allowed
+            assert Decimal(2980) < card(app).simulation.deltas["USDC"] < Decimal(3000)
+
+    asyncio.run(scenario())
+
+
 def test_warp_raises_the_supplied_balance(make_app) -> None:
     async def scenario() -> None:
         app = make_app()

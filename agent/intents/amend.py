@@ -1,0 +1,101 @@
+"""Follow-up requests that change the amount of the previous plan, for the offline rule parser:
+"make it 2 ETH instead", "actually 500", "change it to half", "0.5 instead".
+
+The amended plan is the previous one with one amount (and optionally its token) replaced; it is
+drawn as a new card, so the user reads it before anything happens, whether or not the previous plan
+was sent. A request that continues the previous plan ("and then lend it") is not read as a
+follow-up: after an executed swap it would plan the swap again. It has to be said whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from agent.errors import IntentError
+from agent.intents.phrases import quantity, token
+from strategies.plan import StrategyPlan
+
+Step = dict[str, Any]
+
+_AMEND = re.compile(
+    r"^(?:(?:no|nope|actually|sorry|wait|oh|oops|hmm)\b[,!.]?\s+)*"
+    r"(?:(?:make|change)\s+(?:it|that|this|the amount)(?:\s+to)?\s+(?P<q>.+?)(?:\s+instead)?"
+    r"|(?P<q2>.+?)\s+instead)$"
+)
+_FIXED = re.compile(r"\d+(?:\.\d+)?")
+
+
+def amendment(lowered: str) -> str | None:
+    """The new quantity words of a follow-up ("2 eth" in "make it 2 eth instead"), else None."""
+    match = _AMEND.match(lowered)
+    if match is None:
+        return None
+    return match.group("q") or match.group("q2")
+
+
+def amend(
+    words: str, history: Sequence[tuple[str, StrategyPlan]], symbols: tuple[str, ...]
+) -> list[Step]:
+    """The previous plan's steps with the amount ``words`` names put in place of the one it
+    changes: the only amount the user wrote, or the one of the token ``words`` names."""
+    if not history:
+        raise IntentError(
+            "needs_clarification",
+            "There is no earlier plan here to change: say the whole request, e.g. swap 2 ETH for USDC",
+        )
+    steps = [step.model_dump() for step in history[-1][1].steps]
+    q = quantity(words)
+    if q.amount is None:
+        raise IntentError(
+            "needs_clarification", "What should the amount be? e.g. make it 2 ETH instead"
+        )
+    symbol = token(q.token_words, symbols) if q.token_words else None
+    written = [i for i, s in enumerate(steps) if not s["amount"].startswith("output:")]
+    same = [i for i in written if symbol is None or _amount_token(steps[i]) == symbol]
+    if len(same) == 1:
+        index = same[0]
+    elif not same and len(written) == 1:
+        index = written[0]
+        _retoken(steps, index, str(symbol))
+    else:
+        named = " or ".join(
+            f"{s['amount']} {_amount_token(s)}" for s in map(steps.__getitem__, written)
+        )
+        raise IntentError("needs_clarification", f"Which amount should change: {named}?")
+    step = steps[index]
+    if (step["action"] == "borrow" or step.get("amount_kind") == "exact_out") and not (
+        _FIXED.fullmatch(q.amount)
+    ):
+        what = "borrowing" if step["action"] == "borrow" else f"buying {step['token_out']}"
+        raise IntentError("invalid_amount", f"{what} needs a fixed amount, not {q.amount}")
+    step["amount"] = q.amount
+    return steps
+
+
+def _amount_token(step: Step) -> str:
+    """The token a step's amount is counted in."""
+    if step["action"] == "swap":
+        return str(step["token_out" if step["amount_kind"] == "exact_out" else "token_in"])
+    return {"wrap": "ETH", "unwrap": "WETH"}.get(step["action"]) or str(step["token"])
+
+
+def _retoken(steps: list[Step], index: int, symbol: str) -> None:
+    """Count step ``index`` in ``symbol`` instead, when nothing later uses what it produces."""
+    step = steps[index]
+    if step["action"] in ("wrap", "unwrap") or any(
+        s["amount"] == f"output:{index + 1}" for s in steps[index + 1 :]
+    ):
+        raise IntentError(
+            "needs_clarification",
+            f"That changes what the plan is made of: say the whole request with {symbol}",
+        )
+    if step["action"] != "swap":
+        step["token"] = symbol
+        return
+    side = "token_out" if step["amount_kind"] == "exact_out" else "token_in"
+    other = step["token_in" if side == "token_out" else "token_out"]
+    if symbol == other:
+        raise IntentError("invalid_amount", f"cannot swap {symbol} into itself")
+    step[side] = symbol

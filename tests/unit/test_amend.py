@@ -1,0 +1,105 @@
+"""Follow-ups the offline parser understands in a conversation: "make it 2 ETH instead" changes
+the previous plan's amount, through the real planner and grounding check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.errors import IntentError
+from agent.intents.planner import IntentPlanner
+from agent.intents.rules import ParseContext, RuleParser
+from tests.conftest import run_cli
+
+
+def planner() -> IntentPlanner:
+    context = ParseContext()
+    return IntentPlanner(RuleParser(context), context)
+
+
+def steps_after(*texts: str) -> list[dict]:
+    p = planner()
+    for text in texts[:-1]:
+        p.plan(text)
+    return p.plan(texts[-1])["steps"]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "followup", "changed"),
+    [
+        ("swap 1 ETH for USDC", "make it 2 ETH instead", {"amount": "2"}),
+        ("swap 1 ETH for USDC", "actually, 0.5 instead", {"amount": "0.5"}),
+        ("swap 1 ETH for USDC", "no, make it half", {"amount": "50%"}),
+        ("swap 1 ETH for USDC", "change it to 1,500.25", {"amount": "1500.25"}),
+        ("swap 1 ETH for USDC", "make it 100 dai", {"amount": "100", "token_in": "DAI"}),
+        ("swap 1 ETH for USDC", "make it all", {"amount": "max"}),
+        ("buy 1 ETH with USDC", "make it 2 eth instead", {"amount": "2"}),
+        ("supply 100 USDC to aave", "make it 250 instead", {"amount": "250"}),
+        ("supply 100 USDC to aave", "make it 250 DAI", {"amount": "250", "token": "DAI"}),
+        ("withdraw my usdc from aave", "make it 10 instead", {"amount": "10"}),
+        ("wrap 1 eth", "sorry, 3 instead", {"amount": "3"}),
+        ("borrow 50 DAI", "make it 80 instead", {"amount": "80"}),
+    ],
+)
+def test_followup_changes_the_amount(earlier: str, followup: str, changed: dict) -> None:
+    before = planner().plan(earlier)["steps"][0]
+    assert steps_after(earlier, followup) == [{**before, **changed}]
+
+
+def test_followup_keeps_the_rest_of_a_chain() -> None:
+    before = planner().plan("swap 1 ETH for USDC then supply it to aave")["steps"]
+    after = steps_after("swap 1 ETH for USDC then supply it to aave", "make it 3 instead")
+    assert after == [{**before[0], "amount": "3"}, before[1]]
+
+
+def test_followup_names_which_amount_when_the_plan_has_two() -> None:
+    earlier = "supply 100 USDC and borrow 50 DAI"
+    assert steps_after(earlier, "make it 80 dai")[1]["amount"] == "80"
+    with pytest.raises(IntentError) as caught:
+        steps_after(earlier, "make it 200")
+    assert caught.value.code == "needs_clarification"
+    assert "100 USDC or 50 DAI" in caught.value.message
+
+
+def test_followup_sets_the_slippage_it_names() -> None:
+    after = steps_after("swap 1 ETH for USDC", "make it 2 ETH instead, 1% slippage")
+    assert (after[0]["amount"], after[0]["max_slippage_bps"]) == ("2", 100)
+
+
+def test_followup_of_a_followup_builds_on_the_latest_plan() -> None:
+    after = steps_after("swap 1 ETH for USDC", "make it 2 instead", "make it 500 dai")
+    assert (after[0]["token_in"], after[0]["amount"]) == ("DAI", "500")
+
+
+@pytest.mark.parametrize(
+    ("texts", "code", "words"),
+    [
+        (("make it 2 ETH instead",), "needs_clarification", "no earlier plan"),
+        (("swap 1 ETH for USDC", "make it usdc instead"), "needs_clarification", "amount"),
+        (("swap 1 ETH for USDC", "make it 2 usdc"), "invalid_amount", "into itself"),
+        (("buy 1 ETH with USDC", "make it half"), "invalid_amount", "fixed amount"),
+        (("borrow 50 DAI", "make it max"), "invalid_amount", "fixed amount"),
+        (("swap 1 ETH for USDC then supply it", "make it 3 wbtc"), "needs_clarification", "whole"),
+        (("wrap 1 eth", "make it 2 dai"), "needs_clarification", "whole"),
+        (("swap 1 ETH for USDC", "make it 0 instead"), "invalid_amount", "more than zero"),
+        (("swap 1 ETH for USDC", "make it 2 shib instead"), "unknown_token", "shib"),
+    ],
+)
+def test_followup_errors(texts: tuple[str, ...], code: str, words: str) -> None:
+    with pytest.raises(IntentError) as caught:
+        steps_after(*texts)
+    assert caught.value.code == code
+    assert words in caught.value.message
+
+
+def test_a_whole_request_ending_in_instead_is_a_new_plan() -> None:
+    after = steps_after("swap 1 ETH for USDC", "swap 2 ETH for DAI instead")
+    assert (after[0]["token_out"], after[0]["amount"]) == ("DAI", "2")
+
+
+def test_cli_plan_has_no_conversation(tmp_path: Path) -> None:
+    """`defi-agent plan` answers one request: a follow-up asks for the whole request."""
+    result = run_cli("plan", "make it 2 ETH instead", "--json", data_dir=tmp_path / "data")
+    assert result.returncode == 2
+    assert "no earlier plan" in result.stdout
