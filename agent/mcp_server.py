@@ -30,7 +30,8 @@ from agent.events import (
     TxSent,
 )
 from agent.service import AgentService
-from strategies.plan import StrategyPlan, parse_amount, plan_schema
+from strategies.amounts import parse_amount
+from strategies.plan import StrategyPlan, plan_schema
 from strategies.tokens import resolve_symbol
 from tools.aave_v3.reads import reserves
 from tools.erc20.reads import token

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from strategies.plan import StrategyPlan
 from strategies.tokens import DEFAULT_SYMBOLS
 
 if TYPE_CHECKING:
+    from agent.intents.rules import GoalPlanner, Plan
     from agent.service import AgentService
     from tools.chain.addressbook import AddressBook
 
@@ -100,10 +100,10 @@ def build_service(
     )
 
 
-def goal_planner(data_dir: Path):
+def goal_planner(data_dir: Path) -> GoalPlanner:
     """Plans goal intents with live rates when a chain is up, by tier otherwise."""
 
-    def plan(token: str, amount: str | None, risk: str, intent: str) -> StrategyPlan:
+    def plan(token: str, amount: str | None, risk: str, intent: str) -> Plan:
         from strategies.goals import plan_yield
         from tools.chain.running import status
 

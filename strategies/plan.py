@@ -8,55 +8,11 @@ a percentage, "max", or "output:N". Field descriptions are written for an LLM th
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-MAX_SLIPPAGE_BPS = 5000
-_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
-_OUTPUT = re.compile(r"^output:([1-9]\d*)$")
-_DECIMAL = re.compile(r"^\d+(?:\.\d+)?$")
-_ABSURD = Decimal(10) ** 15
-
-
-@dataclass(frozen=True)
-class Amount:
-    """A parsed amount: exactly one of ``value`` (token units), ``percent``, ``max`` or ``output``."""
-
-    value: Decimal | None = None
-    percent: Decimal | None = None
-    max: bool = False
-    output: int | None = None
-
-
-def parse_amount(text: str) -> Amount:
-    """The one parser of plan amounts; ValueError with the reason for anything else."""
-    if text == "max":
-        return Amount(max=True)
-    if match := _OUTPUT.match(text):
-        return Amount(output=int(match.group(1)))
-    if match := _PERCENT.match(text):
-        percent = Decimal(match.group(1))
-        if not 0 < percent <= 100:
-            raise ValueError(f"a percentage must be above 0% and at most 100%, not {text}")
-        return Amount(percent=percent)
-    if not _DECIMAL.match(text):
-        raise ValueError(
-            f"{text!r} is not an amount: use a decimal like 1250.5, NN%, max or output:N"
-        )
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a decimal amount") from None
-    if value <= 0:
-        raise ValueError("the amount must be more than zero")
-    if value >= _ABSURD:
-        raise ValueError(f"{text} is not a plausible amount")
-    return Amount(value=value)
+from strategies.amounts import MAX_SLIPPAGE_BPS, parse_amount
 
 
 def _valid_amount(text: str) -> str:
@@ -178,16 +134,6 @@ class StrategyPlan(BaseModel):
 
     def to_json(self) -> dict[str, object]:
         return self.model_dump(mode="json")
-
-
-def produced_token(step: Mapping[str, Any]) -> str | None:
-    """The token a step leaves in the wallet: what "it" in the next step, or "output:N", means."""
-    action = step["action"]
-    if action == "swap":
-        return str(step["token_out"])
-    if action in ("withdraw", "borrow"):
-        return str(step["token"])
-    return {"wrap": "WETH", "unwrap": "ETH"}.get(str(action))
 
 
 def plan_schema() -> dict[str, object]:

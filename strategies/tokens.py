@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 DEFAULT_SYMBOLS = ("ETH", "WETH", "USDC", "DAI", "WBTC")
 
 ALIASES = {
@@ -43,3 +46,13 @@ def resolve_symbol(word: str, known: tuple[str, ...] = DEFAULT_SYMBOLS) -> str |
 def words_for(symbol: str) -> tuple[str, ...]:
     """Every word that names ``symbol``, lower case."""
     return (symbol.lower(), *(alias for alias, target in ALIASES.items() if target == symbol))
+
+
+def produced_token(step: Mapping[str, Any]) -> str | None:
+    """The token a step leaves in the wallet: what "it" in the next step, or "output:N", means."""
+    action = step["action"]
+    if action == "swap":
+        return str(step["token_out"])
+    if action in ("withdraw", "borrow"):
+        return str(step["token"])
+    return {"wrap": "WETH", "unwrap": "ETH"}.get(str(action))

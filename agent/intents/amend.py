@@ -10,12 +10,11 @@ follow-up: after an executed swap it would plan the swap again. It has to be sai
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent.errors import IntentError
 from agent.intents.phrases import quantity, token
-from strategies.plan import StrategyPlan
 
 Step = dict[str, Any]
 
@@ -36,7 +35,7 @@ def amendment(lowered: str) -> str | None:
 
 
 def amend(
-    words: str, history: Sequence[tuple[str, StrategyPlan]], symbols: tuple[str, ...]
+    words: str, history: Sequence[tuple[str, Mapping[str, Any]]], symbols: tuple[str, ...]
 ) -> list[Step]:
     """The previous plan's steps with the amount ``words`` names put in place of the one it
     changes: the only amount the user wrote, or the one of the token ``words`` names."""
@@ -45,7 +44,7 @@ def amend(
             "needs_clarification",
             "There is no earlier plan here to change: say the whole request, e.g. swap 2 ETH for USDC",
         )
-    steps = [step.model_dump() for step in history[-1][1].steps]
+    steps = [dict(step) for step in history[-1][1]["steps"]]
     q = quantity(words)
     if q.amount is None:
         raise IntentError(

@@ -10,11 +10,12 @@ an earlier step produced ("it", "the USDC").
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from agent.errors import IntentError
-from strategies.plan import StrategyPlan, produced_token
-from strategies.tokens import words_for
+from strategies.tokens import produced_token, words_for
 from tools.chain.address import is_checksum_address
 
 _NUMBER = re.compile(
@@ -43,14 +44,14 @@ def _mentions(text: str, symbol: str) -> bool:
     return any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", text) for w in words_for(symbol))
 
 
-def check(plan: StrategyPlan, text: str, default_slippage_bps: int) -> StrategyPlan:
-    """``plan`` if everything in it comes from ``text`` or a documented default; else `ungrounded`."""
+def check(plan: Mapping[str, Any], text: str, default_slippage_bps: int) -> None:
+    """Nothing when everything in ``plan`` (its JSON form) comes from ``text`` or a documented
+    default; else `IntentError` `ungrounded` (or `invalid_address`) naming the value."""
     lowered = text.lower()
     numbers = _numbers(lowered)
     goal = any(w in lowered for w in _GOAL_WORDS)
     produced: list[str | None] = []
-    for index, step in enumerate(plan.steps, start=1):
-        data = step.model_dump()
+    for index, data in enumerate(plan["steps"], start=1):
         for field in ("token", "token_in", "token_out"):
             symbol = data.get(field)
             if symbol is None:
@@ -85,12 +86,11 @@ def check(plan: StrategyPlan, text: str, default_slippage_bps: int) -> StrategyP
                     f"step {index} allows {bps} bps of slippage, which the request does not state",
                 )
         produced.append(produced_token(data))
-    return plan
 
 
 def _check_amount(
     index: int,
-    data: dict[str, object],
+    data: Mapping[str, Any],
     text: str,
     numbers: set[Decimal],
     goal: bool,

@@ -7,6 +7,7 @@ sees a key and never sends anything. The only module that imports LangChain.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -15,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field
 
 from agent.errors import ConfigError, IntentError
-from agent.intents.rules import ParseContext
+from agent.intents.rules import ParseContext, Plan
 from strategies.plan import StrategyPlan
 
 EXTRAS = {"openai": "openai", "anthropic": "anthropic", "ollama": "ollama"}
@@ -79,7 +80,7 @@ class LlmParser:
         self.model = model
         self.context = context or ParseContext()
 
-    def parse(self, text: str, history: Sequence[tuple[str, StrategyPlan]] = ()) -> StrategyPlan:
+    def parse(self, text: str, history: Sequence[tuple[str, Plan]] = ()) -> Plan:
         """A plan for ``text``; ``history`` holds the earlier requests and plans of the chat, so
         "make it 2 ETH instead" or "and then lend it" are understood."""
         system = SYSTEM.format(
@@ -88,7 +89,7 @@ class LlmParser:
         )
         messages: list[BaseMessage] = [SystemMessage(system)]
         for said, plan in history:
-            messages += [HumanMessage(said), AIMessage(plan.model_dump_json())]
+            messages += [HumanMessage(said), AIMessage(json.dumps(plan))]
         messages.append(HumanMessage(text))
         structured = self.model.with_structured_output(Answer, include_raw=True)
         answer = None
@@ -115,4 +116,4 @@ class LlmParser:
         if answer.refusal is not None:
             raise IntentError(answer.refusal.code, answer.refusal.message)
         assert answer.plan is not None
-        return answer.plan.model_copy(update={"intent": text})
+        return {**answer.plan.to_json(), "intent": text}

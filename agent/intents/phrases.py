@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from agent.errors import IntentError
-from strategies.plan import MAX_SLIPPAGE_BPS
+from strategies.amounts import MAX_SLIPPAGE_BPS
 from strategies.tokens import AMBIGUOUS, resolve_symbol
 
 NUMBER = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+"

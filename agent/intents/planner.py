@@ -1,22 +1,24 @@
-"""The planner the core service uses: a parser (rules by default, an LLM when configured) plus the
-grounding check, returning DESIGN.md's plan JSON."""
+"""The planner the core service uses: a parser (rules by default, an LLM when configured), the
+plan schema and the grounding check, returning DESIGN.md's plan JSON.
+
+Parsers produce a plan's JSON; it is validated here, once, against `StrategyPlan`, then grounded
+in the user's words, whatever produced it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from agent.intents.grounding import check
-from agent.intents.rules import ParseContext, RuleParser
+from agent.intents.rules import ParseContext, Plan, RuleParser
 from strategies.plan import StrategyPlan
 
 HISTORY = 6
 
 
 class IntentParser(Protocol):
-    def parse(
-        self, text: str, history: Sequence[tuple[str, StrategyPlan]] = ()
-    ) -> StrategyPlan: ...
+    def parse(self, text: str, history: Sequence[tuple[str, Plan]] = ()) -> Plan: ...
 
 
 class IntentPlanner:
@@ -33,17 +35,17 @@ class IntentPlanner:
         self.context = context
         self.default_slippage = default_slippage
         """The active session's default slippage, read before each request (sessions change)."""
-        self.history: list[tuple[str, StrategyPlan]] = []
+        self.history: list[tuple[str, Plan]] = []
 
-    def plan(self, text: str) -> dict[str, Any]:
+    def plan(self, text: str) -> Plan:
         if self.default_slippage is not None:
             self.context.default_slippage_bps = self.default_slippage()
         recent = self.history[-HISTORY:]
-        plan = self.parser.parse(text, recent)
+        plan = StrategyPlan.model_validate(self.parser.parse(text, recent)).to_json()
         said = " ".join([*(t for t, _ in recent), text])
         check(plan, said, self.context.default_slippage_bps)
         self.history.append((text, plan))
-        return plan.to_json()
+        return plan
 
 
 def make_parser(model: str | None, base_url: str | None, context: ParseContext) -> IntentParser:

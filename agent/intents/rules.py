@@ -18,12 +18,13 @@ from agent.errors import IntentError
 from agent.intents.amend import amend, amendment
 from agent.intents.phrases import ADDRESS, Quantity, quantity, slippage, token
 from agent.intents.summary import risk_of, summarise
-from strategies.plan import StrategyPlan, produced_token
-from strategies.tokens import DEFAULT_SYMBOLS
+from strategies.tokens import DEFAULT_SYMBOLS, produced_token
 from tools.chain.address import is_address, is_checksum_address, to_checksum_address
 
 Step = dict[str, Any]
-GoalPlanner = Callable[[str, str | None, str, str], StrategyPlan]
+Plan = dict[str, Any]
+"""A plan as DESIGN.md's JSON, not yet validated: what parsers produce (see `IntentPlanner`)."""
+GoalPlanner = Callable[[str, str | None, str, str], Plan]
 """(token, amount or None, risk, intent) -> plan; see strategies.goals."""
 
 _POLITE = re.compile(
@@ -111,7 +112,7 @@ class RuleParser:
     def __init__(self, context: ParseContext | None = None) -> None:
         self.context = context or ParseContext()
 
-    def parse(self, text: str, history: Sequence[tuple[str, StrategyPlan]] = ()) -> StrategyPlan:
+    def parse(self, text: str, history: Sequence[tuple[str, Plan]] = ()) -> Plan:
         """A plan for ``text``; of the conversation, only the last plan is used, by a follow-up
         that changes its amount ("make it 2 ETH instead", see `agent.intents.amend`)."""
         intent = " ".join(text.split())
@@ -162,7 +163,7 @@ class RuleParser:
                 step["max_slippage_bps"] = self.context.default_slippage_bps if bps is None else bps
         return _plan(intent, steps)
 
-    def _goal(self, lowered: str, intent: str) -> StrategyPlan | None:
+    def _goal(self, lowered: str, intent: str) -> Plan | None:
         risk = "low"
         if match := _RISK.search(lowered):
             risk = {"moderate": "medium"}.get(match.group("risk"), match.group("risk"))
@@ -377,10 +378,8 @@ class RuleParser:
         return {"action": "unwrap", "amount": amount}
 
 
-def _plan(intent: str, steps: list[Step]) -> StrategyPlan:
-    return StrategyPlan.model_validate(
-        {"intent": intent, "summary": summarise(steps), "risk": risk_of(steps), "steps": steps}
-    )
+def _plan(intent: str, steps: list[Step]) -> Plan:
+    return {"intent": intent, "summary": summarise(steps), "risk": risk_of(steps), "steps": steps}
 
 
 def _swap_step(token_in: str, token_out: str, amount: str, kind: str) -> Step:

@@ -33,9 +33,9 @@ from agent.runner.readings import ChainReadings
 from agent.runner.store import Run, RunStore
 from agent.service import AgentService
 from policies.model import DEFAULT_POLICY
-from strategies.plan import produced_token
 from strategies.script.expr import Guard, parse_guard
 from strategies.script.model import IntentEntry, StrategyFile, TypedEntry, retries
+from strategies.tokens import produced_token
 
 INTERRUPTED = 130
 

@@ -24,7 +24,6 @@ from typing import Any, Protocol
 
 from agent.errors import IntentError
 from strategies.goals.aave_v3 import AaveV3Source
-from strategies.plan import StrategyPlan
 
 TIERS = {"low": 0, "medium": 1, "high": 2}
 MAX_UTILISATION_AT_LOW_RISK = Decimal("0.90")
@@ -63,9 +62,9 @@ def plan_yield(
     intent: str,
     reader: MarketReader | None,
     sources: tuple[YieldSource, ...] = SOURCES,
-) -> StrategyPlan:
-    """The plan for "earn yield on ``token``": ``amount`` or, when none is named, all of the idle
-    balance ("max"), which the user sees before anything happens."""
+) -> dict[str, Any]:
+    """The plan (DESIGN.md's JSON) for "earn yield on ``token``": ``amount`` or, when none is
+    named, all of the idle balance ("max"), which the user sees before anything happens."""
     candidates: list[tuple[YieldSource, Market | None]] = []
     for source in sources:
         if not source.supports(token) or TIERS[source.tier] > TIERS[risk]:
@@ -99,11 +98,9 @@ def plan_yield(
         else "(APY unknown: the chain is not running)"
     )
     summary = f"Supply {what} to {source.name} {rate}: {source.why}"
-    return StrategyPlan.model_validate(
-        {
-            "intent": intent,
-            "summary": summary,
-            "risk": source.tier,
-            "steps": source.steps(token, amount_text),
-        }
-    )
+    return {
+        "intent": intent,
+        "summary": summary,
+        "risk": source.tier,
+        "steps": source.steps(token, amount_text),
+    }

@@ -9,6 +9,7 @@ import pytest
 from agent.errors import IntentError
 from agent.intents.rules import ParseContext, RuleParser
 from strategies.goals import Market, plan_yield
+from strategies.plan import StrategyPlan
 
 
 class Markets:
@@ -21,8 +22,10 @@ class Markets:
         return self.markets.get((protocol, token))
 
 
-def parser(reader: Markets | None) -> RuleParser:
-    return RuleParser(ParseContext(goals=lambda t, a, r, i: plan_yield(t, a, r, i, reader)))
+def plan_for(reader: Markets | None, text: str) -> StrategyPlan:
+    """The rule parser's plan for ``text`` with goal strategies reading ``reader``, typed."""
+    rules = RuleParser(ParseContext(goals=lambda t, a, r, i: plan_yield(t, a, r, i, reader)))
+    return StrategyPlan.model_validate(rules.parse(text))
 
 
 @pytest.mark.parametrize(
@@ -38,7 +41,7 @@ def parser(reader: Markets | None) -> RuleParser:
 )
 def test_goal_phrasings_supply_the_idle_balance(text: str) -> None:
     reader = Markets({("aave-v3", "USDC"): Market(Decimal("0.0235"), Decimal("0.65"))})
-    plan = parser(reader).parse(text)
+    plan = plan_for(reader, text)
     assert [s.model_dump() for s in plan.steps] == [
         {"action": "supply", "protocol": "aave-v3", "token": "USDC", "amount": "max"}
     ]
@@ -47,19 +50,18 @@ def test_goal_phrasings_supply_the_idle_balance(text: str) -> None:
 
 
 def test_named_amount_is_kept() -> None:
-    plan = parser(Markets({("aave-v3", "DAI"): Market(Decimal("0.02"), Decimal("0.5"))})).parse(
-        "earn yield on 500 dai"
-    )
+    reader = Markets({("aave-v3", "DAI"): Market(Decimal("0.02"), Decimal("0.5"))})
+    plan = plan_for(reader, "earn yield on 500 dai")
     assert plan.steps[0].amount == "500"
 
 
 def test_overused_market_is_skipped_at_low_risk() -> None:
     reader = Markets({("aave-v3", "USDC"): Market(Decimal("0.09"), Decimal("0.97"))})
     with pytest.raises(IntentError, match="no yield source for USDC fits low risk"):
-        parser(reader).parse("earn yield on usdc at low risk")
-    assert parser(reader).parse("earn yield on usdc at medium risk").steps[0].token == "USDC"
+        plan_for(reader, "earn yield on usdc at low risk")
+    assert plan_for(reader, "earn yield on usdc at medium risk").steps[0].token == "USDC"
 
 
 def test_without_a_chain_the_summary_says_apy_is_unknown() -> None:
-    plan = parser(None).parse("earn yield on my eth")
+    plan = plan_for(None, "earn yield on my eth")
     assert "APY unknown" in plan.summary and plan.steps[0].token == "ETH"

@@ -3,11 +3,14 @@ steps, and the errors a user must get instead of a guess."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agent.errors import IntentError
 from agent.intents.grounding import check
 from agent.intents.rules import RuleParser
+from strategies.plan import StrategyPlan
 
 ADDR = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 parser = RuleParser()
@@ -283,9 +286,12 @@ ERRORS = [
 @pytest.mark.parametrize(("text", "expected"), OK, ids=[t for t, _ in OK])
 def test_understood(text: str, expected: list[tuple]) -> None:
     plan = parser.parse(text)
-    assert [compact(s.model_dump()) for s in plan.steps] == expected
-    assert plan.intent == " ".join(text.split())
+    assert [compact(s) for s in plan["steps"]] == expected
+    assert plan["intent"] == " ".join(text.split())
     check(plan, text, 50)
+    # `defi-agent plan` prints the rule parser's plans without pydantic: they must already be
+    # exactly what the schema makes of them, field order included.
+    assert json.dumps(StrategyPlan.model_validate(plan).to_json()) == json.dumps(plan)
 
 
 @pytest.mark.parametrize(("text", "code"), ERRORS, ids=[t[:60] for t, _ in ERRORS])
@@ -309,13 +315,15 @@ def test_questions_name_what_is_missing() -> None:
 
 def test_summary_and_risk() -> None:
     plan = parser.parse("swap 0.1 WBTC to USDC then supply it to aave")
-    assert plan.summary == "Swap 0.1 WBTC for USDC on Uniswap V3, then supply the USDC to Aave V3"
-    assert plan.risk == "low"
-    assert parser.parse("borrow 100 dai").risk == "medium"
+    assert (
+        plan["summary"] == "Swap 0.1 WBTC for USDC on Uniswap V3, then supply the USDC to Aave V3"
+    )
+    assert plan["risk"] == "low"
+    assert parser.parse("borrow 100 dai")["risk"] == "medium"
 
 
 def test_default_slippage_comes_from_the_policy() -> None:
     from agent.intents.rules import ParseContext
 
     plan = RuleParser(ParseContext(default_slippage_bps=30)).parse("swap 1 eth for usdc")
-    assert plan.steps[0].max_slippage_bps == 30
+    assert plan["steps"][0]["max_slippage_bps"] == 30
