@@ -1,14 +1,14 @@
 """Plan amounts as the plan writes them, and the one parser that reads them.
 
-Kept apart from the pydantic models (`strategies.plan`) so that the rule parser, which builds
-plans from these pieces, starts without importing pydantic.
+Kept apart from the pydantic models (`strategies.plan`), and free of dataclasses, so that the rule
+parser, which builds plans from these pieces, starts without importing either.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 MAX_SLIPPAGE_BPS = 5000
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
@@ -17,8 +17,7 @@ _DECIMAL = re.compile(r"^\d+(?:\.\d+)?$")
 _ABSURD = Decimal(10) ** 15
 
 
-@dataclass(frozen=True)
-class Amount:
+class Amount(NamedTuple):
     """A parsed amount: exactly one of ``value`` (token units), ``percent``, ``max`` or ``output``."""
 
     value: Decimal | None = None

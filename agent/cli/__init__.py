@@ -1,55 +1,18 @@
-"""The `defi-agent` command line: one Typer app, one sub-module per command group.
+"""The `defi-agent` command line.
 
-Heavy libraries (web3, LangChain, Textual) are imported inside the commands that need them, so that
-`defi-agent plan` on the rule-parser path starts close to Python's own start-up time.
+`main` is the console entry point. `defi-agent plan TEXT [--json]` on the offline rule parser is
+answered by `agent.cli.quick` before Typer or pydantic are imported, in a time close to Python's
+own start-up; every other command goes to the Typer app in `agent.cli.app`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-
-import click
-import typer
+from pathlib import Path
 
 from agent.errors import DefiAgentError
-
-app = typer.Typer(
-    name="defi-agent",
-    help="Natural-language DeFi execution: typed plans, simulation, a policy engine, anvil.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-def _register() -> None:
-    from agent.cli import (
-        chain,
-        chat,
-        demo,
-        do,
-        journal,
-        plan,
-        portfolio,
-        run,
-        serve_mcp,
-        session,
-    )
-
-    app.add_typer(chain.app, name="chain")
-    app.command("portfolio")(portfolio.portfolio)
-    app.command("demo")(demo.demo)
-    app.command("chat")(chat.chat)
-    app.command("plan")(plan.plan)
-    app.command("do")(do.do)
-    app.command("journal")(journal.journal)
-    app.command("resume")(journal.resume)
-    app.add_typer(session.app, name="session")
-    app.command("audit")(session.audit)
-    app.command("run")(run.run)
-    app.add_typer(run.app, name="strategies")
-    app.command("mcp")(serve_mcp.mcp)
 
 
 def _report(error: DefiAgentError, as_json: bool) -> None:
@@ -61,27 +24,27 @@ def _report(error: DefiAgentError, as_json: bool) -> None:
 
 def main() -> None:
     """Console entry point: maps every `DefiAgentError` to its documented exit code."""
-    _register()
-    as_json = "--json" in sys.argv[1:]
+    argv = sys.argv[1:]
+    as_json = "--json" in argv
     try:
-        code = app(standalone_mode=False)
+        from agent.cli import quick
+
+        request = quick.request(argv, os.environ, Path(".env"))
+        if request is not None:
+            code = quick.answer(request)
+        else:
+            from agent.cli.app import run
+
+            code = run()
     except DefiAgentError as error:
         _report(error, as_json)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        sys.stderr.write("aborted\n")
-        sys.exit(1)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
     except Exception as error:
         sys.exit(_internal_error(error))
-    if isinstance(code, int) and code:
+    if code:
         sys.exit(code)
 
 
@@ -90,7 +53,6 @@ def _internal_error(error: Exception) -> int:
     import tempfile
     import time
     import traceback
-    from pathlib import Path
 
     from agent.cli.context import settings
 

@@ -1,8 +1,9 @@
 """`defi-agent plan TEXT [--json] [--model SPEC]` and `defi-agent plan --schema`.
 
-On the rule-parser path nothing heavy is imported (no web3, LangChain or Textual): the command
-answers in a time close to Python's own start-up. Goal intents read live APYs, and only then
-connect to the chain, if one is up.
+Most rule-parser requests never reach this command: `agent.cli.quick` answers them before Typer
+is imported. Here the planner validates the plan against the schema; web3, LangChain and Textual
+are imported only when needed (goal intents read live APYs, and only then connect to the chain, if
+one is up).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def plan(
             code="needs_clarification",
         )
     from agent.cli.context import settings
+    from agent.cli.quick import print_plan
     from agent.intents.planner import IntentPlanner, make_parser
     from agent.intents.rules import ParseContext
     from agent.wiring import goal_planner, known_symbols
@@ -48,10 +50,4 @@ def plan(
     s = settings()
     context = ParseContext(symbols=known_symbols(s.data_dir), goals=goal_planner(s.data_dir))
     planner = IntentPlanner(make_parser(model or s.model, s.base_url, context), context)
-    result = planner.plan(text)
-    if as_json:
-        sys.stdout.write(json.dumps(result) + "\n")
-        return
-    from agent.cli.render import render_plan
-
-    render_plan(result)
+    print_plan(planner.plan(text), as_json)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from agent.errors import IntentError
 from strategies.amounts import MAX_SLIPPAGE_BPS
@@ -51,8 +51,7 @@ _SLIPPAGE = re.compile(
 ADDRESS = re.compile(r"\b0x[0-9a-zA-Z]+\b")
 
 
-@dataclass(frozen=True)
-class Quantity:
+class Quantity(NamedTuple):
     """An amount phrase: the plan's amount text, or None when the phrase names no amount."""
 
     amount: str | None

@@ -5,13 +5,15 @@ A request is split into clauses ("... then ...", "... and <verb> ..."); each cla
 verb that names its action. "it", "them", "that" or "the <token>" refer to what the previous step
 produced ("output:N"). Slippage is read from the whole request and applies to its swaps; without
 one, swaps get the policy's default.
+
+`defi-agent plan` imports this module and its imports before anything else (`agent.cli.quick`):
+they stay free of pydantic, and of dataclasses, whose import alone costs half of Python's start-up.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from agent.errors import IntentError
@@ -99,13 +101,20 @@ _INSTEAD = re.compile(r"\s+instead$")
 _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
 
 
-@dataclass
 class ParseContext:
-    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
-    default_slippage_bps: int = 50
-    goals: GoalPlanner | None = None
-    """Plans goal intents ("earn yield on USDC"); None when no strategy is available."""
-    addresses: dict[str, str] = field(default_factory=dict)
+    """What parsing needs besides the text: the address book's tokens, the default slippage (the
+    session's, read before each request), and the goal strategies ("earn yield on USDC"), None
+    when none is available."""
+
+    def __init__(
+        self,
+        symbols: tuple[str, ...] = DEFAULT_SYMBOLS,
+        default_slippage_bps: int = 50,
+        goals: GoalPlanner | None = None,
+    ) -> None:
+        self.symbols = symbols
+        self.default_slippage_bps = default_slippage_bps
+        self.goals = goals
 
 
 class RuleParser:

@@ -1,0 +1,140 @@
+"""`defi-agent plan` on the rule parser is answered before Typer and pydantic are imported: it takes
+exactly the requests the Typer app would answer the same way, and answers them identically."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.cli.quick import DEFAULT_DATA_DIR, request
+from agent.settings import Settings
+
+HEAVY = ("typer", "click", "pydantic", "pydantic_settings", "web3", "langchain", "textual")
+ARGV = ["plan", "swap 1 ETH for USDC", "--json"]
+
+
+def imported(stderr: str) -> set[str]:
+    """The top-level packages a `-X importtime` run loaded."""
+    return {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The real CLI, with the modules it imported listed on stderr."""
+    full = {k: v for k, v in os.environ.items() if not k.upper().startswith("DEFI_AGENT_")}
+    full.update({"DEFI_AGENT_DATA_DIR": str(cwd / "data"), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "agent", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def test_the_rule_parser_path_imports_nothing_heavy(tmp_path: Path) -> None:
+    result = cli(*ARGV, cwd=tmp_path)
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["steps"][0]["token_out"] == "USDC"
+    assert not imported(result.stderr) & set(HEAVY), sorted(imported(result.stderr) & set(HEAVY))
+
+
+REQUESTS = [
+    ("swap 1 ETH for USDC", "--json"),
+    ("swap 0.1 WBTC to USDC then supply it to aave", "--json"),
+    ("buy 1 eth with usdc with 0.3% slippage", "--json"),
+    ("send 10 usdc to 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "--json"),
+    ("withdraw my usdc from aave and swap it for eth",),
+    ("swap eth for usdc", "--json"),
+    ("swap 1 sol for usdc", "--json"),
+    ("stake my eth",),
+    ("swap 1 eth for usdc with 80% slippage", "--json"),
+]
+
+
+@pytest.mark.parametrize("args", REQUESTS, ids=[a[0] for a in REQUESTS])
+def test_both_paths_answer_alike(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """The same request on the quick path and, with a setting only the Typer path takes
+    (DEFI_AGENT_FORK_BLOCK, which `plan` does not use), through Typer and the validating planner."""
+    quick = cli("plan", *args, cwd=tmp_path)
+    typer = cli("plan", *args, cwd=tmp_path, env={"DEFI_AGENT_FORK_BLOCK": "1"})
+    assert "typer" not in imported(quick.stderr) and "typer" in imported(typer.stderr)
+    assert (quick.returncode, quick.stdout) == (typer.returncode, typer.stdout)
+    errors = [line for line in quick.stderr.splitlines() if not line.startswith("import time")]
+    assert errors == [line for line in typer.stderr.splitlines() if line.startswith("error:")]
+
+
+ENV_CASES = [
+    ({}, "", True),
+    ({"DEFI_AGENT_PROFILE": "fork", "DEFI_AGENT_RPC_URL": "http://x"}, "", True),
+    ({"defi_agent_data_dir": "elsewhere"}, "", True),
+    ({"DEFI_AGENT_SOMETHING_ELSE": "x"}, "", True),
+    ({"DEFI_AGENT_MODEL": "openai:gpt-4o-mini"}, "", False),
+    ({"Defi_Agent_Model": "ollama:qwen2.5"}, "", False),
+    ({"DEFI_AGENT_PROFILE": "LOCAL"}, "", False),
+    ({"DEFI_AGENT_PROFILE": "mainnet"}, "", False),
+    ({"DEFI_AGENT_FORK_BLOCK": "21000000"}, "", False),
+    ({"DEFI_AGENT_DATA_DIR": ""}, "", False),
+    ({}, "# only comments\n\n   # and blanks\n", True),
+    ({}, "DEFI_AGENT_PROFILE=local\nDEFI_AGENT_DATA_DIR=.here\n", True),
+    ({}, "export DEFI_AGENT_DATA_DIR=.here\r\nOTHER=1\r\n", True),
+    ({"DEFI_AGENT_DATA_DIR": "env-wins"}, "DEFI_AGENT_DATA_DIR=.here\n", True),
+    ({}, "DEFI_AGENT_MODEL=openai:gpt-4o-mini\n", False),
+    ({}, 'DEFI_AGENT_DATA_DIR=".here"\n', False),
+    ({}, "DEFI_AGENT_DATA_DIR=.here # a comment\n", False),
+    ({}, "DEFI_AGENT_DATA_DIR=${HOME}/x\n", False),
+    ({}, "not a setting line\n", False),
+]
+
+
+@pytest.mark.parametrize(("env", "dotenv", "quick"), ENV_CASES)
+def test_quick_only_when_the_settings_would_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict, dotenv: str, quick: bool
+) -> None:
+    """Wherever the quick path takes a request, pydantic-settings, reading the same environment
+    and `.env`, configures no model and the same data directory."""
+    for name in list(os.environ):
+        if name.upper().startswith("DEFI_AGENT_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    if dotenv:
+        (tmp_path / ".env").write_text(dotenv)
+    taken = request(ARGV, os.environ, Path(".env"))
+    assert (taken is not None) == quick
+    if taken is not None:
+        settings = Settings()
+        assert settings.model is None
+        assert settings.data_dir == taken.data_dir
+
+
+@pytest.mark.parametrize(
+    ("argv", "quick"),
+    [
+        (["plan", "swap 1 eth for usdc"], True),
+        (["plan", "--json", "swap 1 eth for usdc"], True),
+        (["plan", "swap 1 eth for usdc", "--model", "openai:x"], False),
+        (["plan", "swap 1 eth for usdc", "--json", "--json"], False),
+        (["plan", "--schema"], False),
+        (["plan", "swap 1 eth for usdc", "--help"], False),
+        (["plan", "--", "swap 1 eth for usdc"], False),
+        (["plan", "  "], False),
+        (["plan"], False),
+        (["do", "swap 1 eth for usdc"], False),
+    ],
+)
+def test_quick_only_for_plain_plan_arguments(tmp_path: Path, argv: list[str], quick: bool) -> None:
+    taken = request(argv, {}, tmp_path / ".env")
+    assert (taken is not None) == quick
+    if taken is not None:
+        assert taken.text == "swap 1 eth for usdc" and taken.data_dir == DEFAULT_DATA_DIR
