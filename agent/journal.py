@@ -185,6 +185,16 @@ class Journal:
                 ),
             )
 
+    def authorise(self, plan_id: str, grants: list[tuple[int, int, dict[str, Any]]]) -> None:
+        """Record each transaction's grant (step, index, grant) as ``authorised``, in one write."""
+        now = time.time()
+        with transaction(self.conn):
+            self.conn.executemany(
+                "UPDATE txs SET status = 'authorised', authorization = ?, updated_at = ? "
+                "WHERE plan_id = ? AND step = ? AND idx = ?",
+                [(json.dumps(g), now, plan_id, step, idx) for step, idx, g in grants],
+            )
+
     def event(self, plan_id: str, kind: str, detail: dict[str, Any]) -> None:
         with transaction(self.conn):
             self.conn.execute(

@@ -15,7 +15,7 @@ from typing import Any
 
 from web3 import Web3
 
-from agent.errors import BadInput
+from agent.errors import BadInput, PolicyDenied
 from agent.events import Verdict as EventVerdict
 from agent.seams import Authorization, SessionStatus, SpendWindow
 from policies.engine import PolicyEngine
@@ -82,8 +82,18 @@ class PolicyGate:
             f"{session.name} ({session.id})",
             remaining,
             decision.needs_confirmation,
-            decision.grants,
+            (session, decision),
         )
+
+    def grant(self, authorization: Authorization) -> tuple[Any, ...]:
+        session, decision = authorization.decision
+        granted = self.engine.grant(session, decision, self.now(), usd_prices(self.w3, self.book))
+        if not granted.allowed:
+            reasons = "; ".join(v.message for v in granted.violations)
+            raise PolicyDenied(
+                f"denied by policy when about to sign: {reasons}", hint="nothing was sent"
+            )
+        return granted.grants
 
     def settle(self, grant: Any, *, spent: bool) -> None:
         self.engine.settle(grant, spent=spent)
@@ -115,8 +125,7 @@ class PolicyGate:
         now = self.now()
         session = self.session(now)
         policy = session.policy
-        windows = tuple({w.seconds for w in policy.limits.windows})
-        usage = self.engine.ledger.usage(session.id, now, windows)
+        usage = self.engine.ledger.usage(session.id, now, policy.limits.window_seconds)
         spans = [
             SpendWindow(
                 f"per {w.period}", Decimal(usage.usd_cents_since.get(w.seconds, 0)) / 100, w.usd

@@ -23,14 +23,16 @@ class Planner(Protocol):
 
 @dataclass(frozen=True)
 class Authorization:
-    """The policy engine's decision on a whole batch; ``grants`` go with each call to the signer."""
+    """The policy engine's decision on a whole batch, made when the plan is proposed; nothing is
+    reserved or signed for it until `Authorizer.grant`."""
 
     allowed: bool
     verdicts: tuple[Verdict, ...]
     session: str
     remaining: Mapping[str, str]
     needs_confirmation: bool
-    grants: tuple[Any, ...]
+    decision: Any
+    """The engine's own record of the decision, which `Authorizer.grant` takes."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,16 @@ class Authorizer(Protocol):
         calls: Sequence[Call],
         simulated: Sequence[SimulatedCall],
         health_factors: Sequence[Decimal | None],
-    ) -> Authorization: ...
+    ) -> Authorization:
+        """The decision on the batch; reserves nothing."""
+        ...
+
+    def grant(self, authorization: Authorization) -> tuple[Any, ...]:
+        """Right before signing: decide again under the ledger's lock, reserve the batch's spend
+        and return one grant per call for the signer; `PolicyDenied`, with nothing reserved, when
+        the policy no longer allows it (another process spent the allowance, the session expired
+        or was revoked)."""
+        ...
 
     def settle(self, grant: Any, *, spent: bool) -> None:
         """Commit a grant's reservation once its transaction succeeded, release it otherwise."""

@@ -123,12 +123,6 @@ class AgentService:
                 yield decision
                 reasons = "; ".join(v.message for v in decision.violations)
                 raise PolicyDenied(f"denied by policy: {reasons}", hint="nothing was sent")
-            grants = iter(authorization.grants)
-            for p in prepared.steps:
-                for i in range(len(p.built.calls)):
-                    self.journal.set_tx(
-                        plan_id, p.index, i, "authorised", authorization=next(grants)
-                    )
             self.journal.set_plan_status(plan_id, "simulated", session_id=authorization.session)
             self._ready[plan_id] = _Ready(plan_id, plan, ctx, prepared, authorization)
             yield decision
@@ -148,12 +142,10 @@ class AgentService:
         return self.authorizer.authorize(calls, simulated, health)
 
     def discard(self, plan_id: str, *, dry_run: bool = False) -> RunDone | None:
-        """Drop a proposed plan without sending anything; releases what the policy reserved."""
+        """Drop a proposed plan without sending anything (nothing was reserved for it)."""
         ready = self._ready.pop(plan_id, None)
         if ready is None:
             return None
-        for grant in ready.authorization.grants:
-            self.authorizer.settle(grant, spent=False)
         self.journal.set_plan_status(plan_id, "dry_run" if dry_run else "discarded")
         total = _total(step.result.deltas for step in ready.prepared.steps)
         deltas = {symbol: _units(ready.ctx, symbol, raw) for symbol, raw in total.items()}
@@ -166,8 +158,6 @@ class AgentService:
             yield RunFailed(plan_id, "unknown_plan", f"no proposed plan {plan_id} to execute", 2)
             return
         if ready.authorization.needs_confirmation and not human_confirmed:
-            for grant in ready.authorization.grants:
-                self.authorizer.settle(grant, spent=False)
             self.journal.set_plan_status(plan_id, "denied", error="needs a human's confirmation")
             yield RunFailed(
                 plan_id,
@@ -184,7 +174,7 @@ class AgentService:
             ready.ctx,
             plan_id,
             calls,
-            list(ready.authorization.grants),
+            ready.authorization,
             ready.prepared,
             check=lambda: self._still_as_simulated(ready),
         ):
@@ -229,28 +219,33 @@ class AgentService:
         ctx: ChainContext,
         plan_id: str,
         calls: list[tuple[int, int, Any]],
-        grants: list[Any],
+        authorization: Authorization,
         prepared: Prepared | None,
         check: Callable[[], None] | None = None,
     ) -> AsyncIterator[Event]:
-        """Sign and send ``calls`` in order; ``check`` runs first, in the same worker hop as the
-        balance reads, and a `DefiAgentError` from it stops everything before anything is sent."""
+        """Sign and send ``calls`` in order. First, in one worker hop: ``check``, the balance
+        reads, and the policy's grant (decided again, spend reserved); a `DefiAgentError` from
+        any of them stops everything before anything is sent or reserved."""
         touched = {s for _, _, sim in calls for s in getattr(sim, "balance_deltas", {})}
         symbols = tuple(s for s in ctx.book.symbols if s in touched) or ctx.book.symbols
 
-        def first() -> dict[str, int]:
+        def first() -> tuple[dict[str, int], tuple[Any, ...]]:
             if check is not None:
                 check()
-            return balances_of(ctx, symbols)
+            before = balances_of(ctx, symbols)
+            return before, self.authorizer.grant(authorization)
 
         try:
-            before = await asyncio.to_thread(first)
+            before, granted = await asyncio.to_thread(first)
         except DefiAgentError as error:
-            for grant in grants:
-                self.authorizer.settle(grant, spent=False)
-            self.journal.set_plan_status(plan_id, "failed", error=error.message)
+            status = "denied" if isinstance(error, PolicyDenied) else "failed"
+            self.journal.set_plan_status(plan_id, status, error=error.message)
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
             return
+        grants = list(granted)
+        self.journal.authorise(
+            plan_id, [(step, idx, g) for (step, idx, _), g in zip(calls, grants, strict=True)]
+        )
         self.journal.set_plan_status(plan_id, "executing")
         fees = 0
         for n, (step, idx, simulated) in enumerate(calls):
@@ -385,7 +380,7 @@ class AgentService:
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
             return
         calls = [(t.step, t.idx, c) for t, c in zip(pending, simulated, strict=True)]
-        async for event in self._send(ctx, plan_id, calls, list(authorization.grants), None):
+        async for event in self._send(ctx, plan_id, calls, authorization, None):
             yield event
 
     async def snapshot(self) -> Snapshot:

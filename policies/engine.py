@@ -1,15 +1,20 @@
 """The policy engine: one decision for a whole batch of transactions, with a verdict per rule.
 
-Prices and chain time are read by the caller before; usage is read and the reservations written
-in one SQLite write transaction, so two processes racing for the last of an allowance cannot both
-get it. An allowed batch comes back with one grant per call: its reservation and the session key's
-EIP-712 authorisation of exactly that call.
+`authorize` decides when a plan is proposed, from the ledger's usage as it stands, and writes
+nothing: a plan that is only looked at, dry-run or discarded reserves no allowance and signs no
+authorisation. `grant` runs when the plan is about to be signed: it decides again, at the chain
+time and prices of that moment, inside one SQLite write transaction that reads the usage and takes
+the reservations, so two processes racing for the last of an allowance cannot both get it. An
+allowed batch comes back with one grant per call: its reservation and the session key's EIP-712
+authorisation of exactly that call.
+
+Prices and chain time are read by the caller; the rules (`policies.rules`) are pure.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -30,7 +35,9 @@ class Decision:
     verdicts: tuple[Verdict, ...]
     needs_confirmation: bool
     usd_cents: int
-    grants: tuple[dict[str, Any], ...]
+    batch: Batch
+    """What was decided on, decoded and valued: `grant` decides on it again."""
+    grants: tuple[dict[str, Any], ...] = ()
 
     @property
     def violations(self) -> tuple[Verdict, ...]:
@@ -54,12 +61,12 @@ class PolicyEngine:
         calls: Sequence[Call],
         simulated: Sequence[SimulatedCall],
         health: Sequence[Decimal | None],
-        prices: dict[str, Decimal],
-        decimals: dict[str, int],
+        prices: Mapping[str, Decimal],
+        decimals: Mapping[str, int],
         now: int,
     ) -> Decision:
-        policy = session.policy
-        batch = Batch(
+        """The decision on ``calls`` as simulated, from the ledger as it stands; writes nothing."""
+        batch = Batch.of(
             [self.decoder.decode(c) for c in calls],
             simulated,
             health,
@@ -69,49 +76,62 @@ class PolicyEngine:
             self.wallet,
             now,
         )
-        batch = replace(batch, spends=tuple(rules.spends_of(batch)))
-        total = sum(s.usd_cents or 0 for s in batch.spends)
-        windows = tuple({w.seconds for w in policy.limits.windows})
+        return self._decide(session, batch)
+
+    def grant(
+        self, session: Session, decision: Decision, now: int, prices: Mapping[str, Decimal]
+    ) -> Decision:
+        """Decide on ``decision``'s batch again at chain time ``now`` and ``prices``, under the
+        ledger's write lock; if it is still allowed, reserve each call's spend and sign its
+        authorisation, before anything is signed for the chain."""
+        batch = decision.batch.at(now, prices)
+        grants: list[dict[str, Any]] = []
         with transaction(self.conn):
-            usage = self.ledger.usage(session.id, now, windows)
-            revoked = self.sessions.get(session.id)
-            verdicts = [
-                rules.active(
-                    policy,
-                    batch,
-                    usage,
-                    expires_at=session.expires_at,
-                    revoked=revoked is None or revoked.revoked_at is not None,
-                ),
-                *(rule(policy, batch, usage) for rule in rules.RULES),
-            ]
-            allowed = all(v.allowed for v in verdicts)
-            grants: list[dict[str, Any]] = []
-            if allowed:
-                for call, spend in zip(calls, batch.spends, strict=True):
-                    reservation = self.ledger.reserve(
-                        session.id, now, spend.usd_cents or 0, spend.tokens
-                    )
-                    message = authorization_message(
-                        session.id,
-                        self.book.chain_id,
-                        call.to,
-                        call.value,
-                        call.data,
-                        spend.usd_cents or 0,
-                        reservation,
-                    )
-                    grants.append(
-                        {
-                            "session": session.id,
-                            "reservation": reservation,
-                            "authorization": message,
-                            "signature": self.sessions.sign(session, message),
-                        }
-                    )
+            again = self._decide(session, batch)
+            if not again.allowed:
+                return again
+            for call, spend in zip(batch.calls, batch.spends, strict=True):
+                reservation = self.ledger.reserve(
+                    session.id, now, spend.usd_cents or 0, spend.tokens
+                )
+                message = authorization_message(
+                    session.id,
+                    self.book.chain_id,
+                    call.call.to,
+                    call.call.value,
+                    call.call.data,
+                    spend.usd_cents or 0,
+                    reservation,
+                )
+                grants.append(
+                    {
+                        "session": session.id,
+                        "reservation": reservation,
+                        "authorization": message,
+                        "signature": self.sessions.sign(session, message),
+                    }
+                )
+        return replace(again, grants=tuple(grants))
+
+    def _decide(self, session: Session, batch: Batch) -> Decision:
+        policy = session.policy
+        usage = self.ledger.usage(session.id, batch.now, policy.limits.window_seconds)
+        current = self.sessions.get(session.id)
+        verdicts = (
+            rules.active(
+                policy,
+                batch,
+                usage,
+                expires_at=session.expires_at,
+                revoked=current is None or current.revoked_at is not None,
+            ),
+            *(rule(policy, batch, usage) for rule in rules.RULES),
+        )
+        total = sum(s.usd_cents or 0 for s in batch.spends)
         threshold = policy.limits.confirm_above_usd
         needs_confirmation = threshold is not None and Decimal(total) / 100 > threshold
-        return Decision(allowed, tuple(verdicts), needs_confirmation, total, tuple(grants))
+        allowed = all(v.allowed for v in verdicts)
+        return Decision(allowed, verdicts, needs_confirmation, total, batch)
 
     def settle(self, grant: dict[str, Any], *, spent: bool) -> None:
         with transaction(self.conn):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -86,7 +87,7 @@ class Window(_Strict):
             raise ValueError("a window has either usd, or token and amount")
         return self
 
-    @property
+    @cached_property
     def seconds(self) -> int:
         return seconds(self.period)
 
@@ -104,6 +105,11 @@ class Limits(_Strict):
     max_fee_eth: Decimal | None = Field(default=None, gt=0)
     max_txs: int | None = Field(default=None, gt=0)
     confirm_above_usd: Decimal | None = Field(default=None, ge=0)
+
+    @cached_property
+    def window_seconds(self) -> tuple[int, ...]:
+        """The distinct lengths of the spend windows, in seconds: what the ledger counts."""
+        return tuple(dict.fromkeys(w.seconds for w in self.windows))
 
 
 class Slippage(_Strict):

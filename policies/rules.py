@@ -5,7 +5,7 @@ message in words. The engine records the outcome after."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
 
 from policies.ledger import Usage
@@ -37,6 +37,8 @@ class CallSpend:
 
 @dataclass(frozen=True)
 class Batch:
+    """The decoded calls of one decision, their simulation, and what each one spends."""
+
     calls: Sequence[DecodedCall]
     simulated: Sequence[SimulatedCall]
     health: Sequence[Decimal | None]
@@ -45,21 +47,46 @@ class Batch:
     book: AddressBook
     wallet: str
     now: int
-    spends: Sequence[CallSpend] = field(default_factory=tuple)
+    spends: Sequence[CallSpend]
+
+    @classmethod
+    def of(
+        cls,
+        calls: Sequence[DecodedCall],
+        simulated: Sequence[SimulatedCall],
+        health: Sequence[Decimal | None],
+        prices: Mapping[str, Decimal],
+        decimals: Mapping[str, int],
+        book: AddressBook,
+        wallet: str,
+        now: int,
+    ) -> Batch:
+        spends = spends_of(calls, simulated, prices, decimals)
+        return cls(calls, simulated, health, prices, decimals, book, wallet, now, spends)
+
+    def at(self, now: int, prices: Mapping[str, Decimal]) -> Batch:
+        """The same calls at chain time ``now``, valued at ``prices``."""
+        spends = spends_of(self.calls, self.simulated, prices, self.decimals)
+        return replace(self, now=now, prices=prices, spends=spends)
 
 
 def flat(calls: Sequence[DecodedCall]) -> list[DecodedCall]:
     return [c for call in calls for c in (call, *call.inner)]
 
 
-def spends_of(batch: Batch) -> list[CallSpend]:
+def spends_of(
+    calls: Sequence[DecodedCall],
+    simulated: Sequence[SimulatedCall],
+    prices: Mapping[str, Decimal],
+    decimals: Mapping[str, int],
+) -> tuple[CallSpend, ...]:
     """Per call: approvals count against the spend of their token; wrapping and unwrapping move
     value within the wallet and count nothing (what the WETH is then used for counts); what a protocol later pulls
     under an approval of the same batch is not counted twice; an unbounded pull (Aave's "max")
     is valued at what the simulation saw leave the wallet."""
     approved: dict[tuple[str, str], int] = {}
     out = []
-    for call, sim in zip(batch.calls, batch.simulated, strict=True):
+    for call, sim in zip(calls, simulated, strict=True):
         tokens: dict[str, int] = {}
         if call.action in ("wrap", "unwrap"):
             out.append(CallSpend(tokens, 0))
@@ -77,17 +104,19 @@ def spends_of(batch: Batch) -> list[CallSpend]:
             approved[key] = approved.get(key, 0) - covered
             if amount - covered:
                 tokens[spent.symbol] = tokens.get(spent.symbol, 0) + amount - covered
-        out.append(CallSpend(tokens, _usd_cents(tokens, batch)))
-    return out
+        out.append(CallSpend(tokens, _usd_cents(tokens, prices, decimals)))
+    return tuple(out)
 
 
-def _usd_cents(tokens: Mapping[str, int], batch: Batch) -> int | None:
+def _usd_cents(
+    tokens: Mapping[str, int], prices: Mapping[str, Decimal], decimals: Mapping[str, int]
+) -> int | None:
     total = Decimal(0)
     for symbol, raw in tokens.items():
-        price = batch.prices.get("WETH" if symbol == NATIVE else symbol)
+        price = prices.get("WETH" if symbol == NATIVE else symbol)
         if not price or price <= 0:
             return None
-        total += Decimal(raw).scaleb(-batch.decimals[symbol]) * price
+        total += Decimal(raw).scaleb(-decimals[symbol]) * price
     return int((total * 100).to_integral_value(rounding=ROUND_CEILING))
 
 

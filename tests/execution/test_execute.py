@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from agent.events import RunDone, RunFailed, SimulationDone, TxSent
-from tests.execution.conftest import outcome, propose, run
+from tests.execution.conftest import collect, outcome, propose, run
 from tools.aave_v3.reads import account
 from tools.erc20.reads import allowance, balance, token
 
@@ -137,3 +137,21 @@ def test_health_factor_floor_blocks_a_risky_borrow(devnet, service) -> None:
     result = outcome(run(service, "borrow 1800 usdc"))
     assert isinstance(result, RunFailed) and result.exit_code == 3
     assert "health factor 1.38 after borrow is below the policy's 1.5" in result.message
+
+
+def test_two_cards_for_the_last_of_the_allowance(devnet, service) -> None:
+    """Two plans shown side by side, each within the 10,000 USD a day when shown: the second is
+    denied when it is about to be signed, because the first spent the allowance meanwhile, and
+    nothing of it is sent or reserved."""
+    big = "swap 1.6 ETH for USDC"
+    done(run(service, big))
+    first, second = (propose(service, big)[-1] for _ in range(2))
+    assert first.allowed and second.allowed
+    done(collect(service.execute(first.plan_id, human_confirmed=True)))
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    late = outcome(collect(service.execute(second.plan_id, human_confirmed=True)))
+    assert isinstance(late, RunFailed) and late.exit_code == 3
+    assert "denied by policy when about to sign" in late.message and "left" in late.message
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+    assert service.journal.plan(second.plan_id).status == "denied"
+    assert all(t.authorization is None for t in service.journal.txs(second.plan_id))

@@ -164,17 +164,28 @@ class Harness:
     def session(self, policy_text: str, ttl: str | None = None) -> Session:
         return self.store.create(policy_text, "test.toml", None, ttl, BOOK.chain_id, self.now)
 
+    def decide(
+        self,
+        session: Session,
+        *pairs: tuple[Call, SimulatedCall],
+        health: list[Decimal | None] | None = None,
+    ) -> Decision:
+        """The decision shown when a plan is proposed: nothing reserved."""
+        calls = [c for c, _ in pairs]
+        sims = [s for _, s in pairs]
+        return self.engine.authorize(
+            session, calls, sims, health or [None] * len(calls), PRICES, DECIMALS, self.now
+        )
+
     def authorize(
         self,
         session: Session,
         *pairs: tuple[Call, SimulatedCall],
         health: list[Decimal | None] | None = None,
     ) -> Decision:
-        calls = [c for c, _ in pairs]
-        sims = [s for _, s in pairs]
-        return self.engine.authorize(
-            session, calls, sims, health or [None] * len(calls), PRICES, DECIMALS, self.now
-        )
+        """Decided, then granted as right before signing: decided again, reserved and signed."""
+        decision = self.decide(session, *pairs, health=health)
+        return self.engine.grant(session, decision, self.now, PRICES)
 
     def commit(self, decision: Decision) -> None:
         for grant in decision.grants:

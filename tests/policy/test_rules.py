@@ -11,6 +11,7 @@ import pytest
 from agent.errors import ConfigError
 from policies.model import load_policy, parse_policy
 from tests.policy.kit import (
+    PRICES,
     ROUTER,
     WALLET,
     Harness,
@@ -189,3 +190,35 @@ def test_policy_file_errors_name_line_and_field(text: str, where: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_policy(text, "p.toml")
     assert caught.value.message.startswith(where)
+
+
+def test_a_proposal_reserves_nothing(h: Harness) -> None:
+    """Deciding on a plan (what a card or a dry run shows) writes nothing to the ledger."""
+    s = h.session(policy(max_usd_per_tx=10000, windows=[("usd", 10000, "24h")]))
+    for _ in range(3):
+        decision = h.decide(s, usdc_to_self("6000"))
+        assert decision.allowed and decision.grants == ()
+    assert h.engine.ledger.entries(s.id) == []
+
+
+def test_the_grant_decides_again_on_the_ledger_as_it_is_then(h: Harness) -> None:
+    """Two plans each allowed when shown; the second is denied when about to be signed, because
+    the first took the allowance meanwhile."""
+    s = h.session(policy(max_usd_per_tx=10000, windows=[("usd", 10000, "24h")]))
+    first, second = h.decide(s, usdc_to_self("6000")), h.decide(s, usdc_to_self("6000"))
+    assert first.allowed and second.allowed
+    assert len(h.engine.grant(s, first, h.now, PRICES).grants) == 1
+    late = h.engine.grant(s, second, h.now, PRICES)
+    assert "4,000.00 USD left" in denied_by(late, "spend.window.24h") and late.grants == ()
+    assert len(h.engine.ledger.entries(s.id)) == 1
+
+
+def test_the_grant_uses_the_time_and_prices_of_the_moment(h: Harness) -> None:
+    s = h.session(policy(max_usd_per_tx=5000), ttl="1h")
+    call = transfer("WETH", WALLET, units("WETH", 1))
+    decision = h.decide(s, (call, sim(call)))
+    assert decision.allowed
+    dearer = {**PRICES, "WETH": Decimal(6000)}
+    denied_by(h.engine.grant(s, decision, h.now, dearer), "spend.per_tx")
+    denied_by(h.engine.grant(s, decision, h.now + 3600, PRICES), "session.active")
+    assert h.engine.grant(s, decision, h.now, PRICES).allowed
