@@ -65,7 +65,8 @@ class PolicyEngine:
         decimals: Mapping[str, int],
         now: int,
     ) -> Decision:
-        """The decision on ``calls`` as simulated, from the ledger as it stands; writes nothing."""
+        """The decision on ``calls`` as simulated, from the ledger as it stands and ``session`` as
+        the caller just read it (revoked or not); writes nothing."""
         batch = Batch.of(
             [self.decoder.decode(c) for c in calls],
             simulated,
@@ -76,7 +77,7 @@ class PolicyEngine:
             self.wallet,
             now,
         )
-        return self._decide(session, batch)
+        return self._decide(session, batch, session)
 
     def grant(
         self, session: Session, decision: Decision, now: int, prices: Mapping[str, Decimal]
@@ -87,7 +88,7 @@ class PolicyEngine:
         batch = decision.batch.at(now, prices)
         grants: list[dict[str, Any]] = []
         with transaction(self.conn):
-            again = self._decide(session, batch)
+            again = self._decide(session, batch, self.sessions.get(session.id))
             if not again.allowed:
                 return again
             for call, spend in zip(batch.calls, batch.spends, strict=True):
@@ -113,10 +114,10 @@ class PolicyEngine:
                 )
         return replace(again, grants=tuple(grants))
 
-    def _decide(self, session: Session, batch: Batch) -> Decision:
+    def _decide(self, session: Session, batch: Batch, current: Session | None) -> Decision:
+        """``current`` is the session as stored now: None, or revoked, denies."""
         policy = session.policy
         usage = self.ledger.usage(session.id, batch.now, policy.limits.window_seconds)
-        current = self.sessions.get(session.id)
         verdicts = (
             rules.active(
                 policy,
@@ -127,7 +128,7 @@ class PolicyEngine:
             ),
             *(rule(policy, batch, usage) for rule in rules.RULES),
         )
-        total = sum(s.usd_cents or 0 for s in batch.spends)
+        total = batch.usd_cents
         threshold = policy.limits.confirm_above_usd
         needs_confirmation = threshold is not None and Decimal(total) / 100 > threshold
         allowed = all(v.allowed for v in verdicts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
+from functools import cached_property
 
 from policies.ledger import Usage
 from policies.model import Policy
@@ -49,6 +50,17 @@ class Batch:
     now: int
     spends: Sequence[CallSpend]
 
+    @cached_property
+    def flat(self) -> tuple[DecodedCall, ...]:
+        """Every call, each followed by the calls it wraps (a multicall's)."""
+        return tuple(c for call in self.calls for c in (call, *call.inner))
+
+    @cached_property
+    def usd_cents(self) -> int:
+        """What the whole batch spends, in USD cents (unpriced calls count nothing here; the
+        per-transaction rule denies them)."""
+        return sum(s.usd_cents or 0 for s in self.spends)
+
     @classmethod
     def of(
         cls,
@@ -68,10 +80,6 @@ class Batch:
         """The same calls at chain time ``now``, valued at ``prices``."""
         spends = spends_of(self.calls, self.simulated, prices, self.decimals)
         return replace(self, now=now, prices=prices, spends=spends)
-
-
-def flat(calls: Sequence[DecodedCall]) -> list[DecodedCall]:
-    return [c for call in calls for c in (call, *call.inner)]
 
 
 def spends_of(
@@ -140,7 +148,7 @@ def active(
 
 
 def known_calls(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
-    bad = [c for c in flat(batch.calls) if c.action == "unknown"]
+    bad = [c for c in batch.flat if c.action == "unknown"]
     if bad:
         what = "; ".join(f"function {c.function} on {c.contract} ({c.call.to})" for c in bad)
         return Verdict(
@@ -155,7 +163,7 @@ def known_calls(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 
 def actions(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     allowed = set(policy.allow.actions)
-    for call in flat(batch.calls):
+    for call in batch.flat:
         if call.action == "transferFrom":
             return Verdict(
                 "actions.allowed",
@@ -198,7 +206,7 @@ def selectors(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 def tokens(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     allowed = set(policy.allow.tokens)
     touched: set[str] = set()
-    for call in flat(batch.calls):
+    for call in batch.flat:
         touched |= {s.symbol for s in call.spends}
         if call.approval is not None:
             touched.add(call.approval.symbol)
@@ -208,7 +216,7 @@ def tokens(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                 touched.add(symbol or str(call.args[key]))
         if call.contract.startswith("token:"):
             touched.add(call.contract.removeprefix("token:"))
-    if any(c.action in ("swap",) and c.call.value for c in flat(batch.calls)):
+    if any(c.action in ("swap",) and c.call.value for c in batch.flat):
         touched.add(NATIVE)
     outside = sorted(t for t in touched if t not in allowed)
     if outside:
@@ -363,7 +371,7 @@ def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 
 
 def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
-    total_cents = sum(s.usd_cents or 0 for s in batch.spends)
+    total_cents = batch.usd_cents
     notes = []
     for window in policy.limits.windows:
         if window.usd is not None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
 from tools.chain.address import to_checksum_address
@@ -25,8 +24,8 @@ def _args(name: str, data: bytes) -> tuple[str, dict[str, Any]] | None:
     if function is None:
         return None
     try:
-        values = abi_decode(function.inputs, data[4:])
-    except DecodingError:
+        values = function.decode_inputs(data[4:])
+    except (DecodingError, UnicodeDecodeError):
         return None
     return function.name, dict(zip(function.input_names, values, strict=True))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
@@ -56,10 +57,11 @@ class AddressBook(BaseModel):
         return self.tokens[symbol.upper()]
 
     def symbol_of(self, address: str) -> str | None:
-        for symbol, token in self.tokens.items():
-            if token.lower() == address.lower():
-                return symbol
-        return None
+        return self._symbols.get(address.lower())
+
+    @cached_property
+    def _symbols(self) -> dict[str, str]:
+        return {token.lower(): symbol for symbol, token in self.tokens.items()}
 
     def contracts(self) -> dict[str, str]:
         """Protocol contracts by address, named ``protocol:role`` (e.g. ``aave-v3:pool``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from web3.exceptions import ContractLogicError
 from web3.types import RPCEndpoint
 
 from tools.chain.address import to_checksum_address
+from tools.chain.calldata import NotCanonical, reader
 
 _TOOLS = Path(__file__).resolve().parents[1]
 ABIS = {
@@ -70,6 +71,7 @@ class Function:
     input_names: tuple[str, ...]
     outputs: tuple[str, ...]
     convert: tuple[Callable[[Any], Any], ...]
+    read_inputs: Callable[[bytes], tuple[Any, ...]] | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, entry: dict[str, Any]) -> Function:
@@ -83,10 +85,21 @@ class Function:
             tuple(i["name"] for i in entry["inputs"]),
             outputs,
             tuple(_checksummer(parse(o)) for o in outputs),
+            reader(inputs),
         )
 
     def encode(self, args: Sequence[Any]) -> bytes:
         return self.selector + encode(self.inputs, list(args))
+
+    def decode_inputs(self, data: bytes) -> tuple[Any, ...]:
+        """The arguments encoded in ``data`` (calldata after the selector), as eth_abi decodes
+        them; `eth_abi.exceptions.DecodingError` when they are not a valid encoding."""
+        if self.read_inputs is not None:
+            try:
+                return self.read_inputs(data)
+            except NotCanonical:
+                pass
+        return tuple(decode(self.inputs, data))
 
     def decode(self, data: bytes) -> Any:
         values = [f(v) for f, v in zip(self.convert, decode(self.outputs, data), strict=True)]
