@@ -45,8 +45,13 @@ class PolicyGate:
         self.pinned: str | None = None
 
     def now(self) -> int:
-        """Chain time: the latest block's timestamp (read raw: the header alone is needed)."""
-        return int(rpc(self.w3, "eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+        """Chain time: the latest block's timestamp."""
+        return self._head()[1]
+
+    def _head(self) -> tuple[int, int]:
+        """The latest block's number and timestamp (read raw: the header alone is needed)."""
+        header = rpc(self.w3, "eth_getBlockByNumber", "latest", False)
+        return int(header["number"], 16), int(header["timestamp"], 16)
 
     def session(self, now: int | None = None) -> Session:
         """The pinned session, else the active one at chain time ``now`` (read when not given),
@@ -69,7 +74,7 @@ class PolicyGate:
         simulated: Sequence[SimulatedCall],
         health: Sequence[Decimal | None],
     ) -> Authorization:
-        now = self.now()
+        block, now = self._head()
         session = self.session(now)
         prices = usd_prices(self.w3, self.book)
         decimals = {s: token(self.w3, self.book, s).decimals for s in self.book.symbols}
@@ -82,12 +87,16 @@ class PolicyGate:
             f"{session.name} ({session.id})",
             remaining,
             decision.needs_confirmation,
-            (session, decision),
+            (session, decision, block),
         )
 
     def grant(self, authorization: Authorization) -> tuple[Any, ...]:
-        session, decision = authorization.decision
-        granted = self.engine.grant(session, decision, self.now(), usd_prices(self.w3, self.book))
+        """The engine's grant at the chain's time now, with the oracle's prices read again when a
+        block was mined since the decision (on the same block they are the decision's)."""
+        session, decision, decided_at = authorization.decision
+        block, now = self._head()
+        prices = decision.batch.prices if block == decided_at else usd_prices(self.w3, self.book)
+        granted = self.engine.grant(session, decision, now, prices)
         if not granted.allowed:
             reasons = "; ".join(v.message for v in granted.violations)
             raise PolicyDenied(

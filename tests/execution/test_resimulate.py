@@ -4,10 +4,13 @@ as shown (within the slippage bound) and refuses, sending nothing, when it is wo
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from agent.events import PolicyDecision, RunDone, RunFailed
 from agent.verify import worse
 from tests.chain.helpers import send
 from tests.execution.conftest import collect, propose
+from tests.strategies.kit import set_oracle_price
 from tools.chain.rpc import rpc
 
 OTHER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -70,3 +73,17 @@ def test_only_a_worse_outcome_beyond_the_bound_counts(service) -> None:
     assert worse(ctx, shown, better, 50, fees=0) == ()
     assert worse(ctx, shown, within, 50, fees=2 * 10**14) == ()  # DAI -0.4 %, ETH within fees
     assert worse(ctx, shown, beyond, 50, fees=0) == ("DAI +995 -> +980",)
+
+
+def test_the_policy_values_the_plan_at_the_oracle_price_of_the_signature(service, devnet) -> None:
+    """Allowed at 3,000 USD an ETH when shown (4,800 USD, under the 5,000 USD cap); the oracle
+    rises to 3,500 before it is signed, so the same 1.6 ETH is 5,600 USD: denied, nothing sent."""
+    plan_id = _proposed(service, "swap 1.6 ETH for USDC")
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    set_oracle_price(devnet, "WETH", Decimal(3500))
+
+    outcome = collect(service.execute(plan_id, human_confirmed=True))[-1]
+
+    assert isinstance(outcome, RunFailed) and outcome.exit_code == 3, outcome
+    assert "5,600.00 USD in one transaction is above the 5,000.00 USD cap" in outcome.message
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
