@@ -109,7 +109,7 @@ class DefiAgentApp(App[None]):
         self.set_interval(self.block_poll_seconds, self.watch_blocks)
 
     def on_unmount(self) -> None:
-        """A plan still waiting for an answer is discarded, so its reservation is released."""
+        """A plan still waiting for an answer is recorded as discarded in the journal."""
         if self.pending is not None:
             self.service.discard(self.pending)
 
