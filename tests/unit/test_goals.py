@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -25,7 +26,11 @@ class Markets:
 def plan_for(reader: Markets | None, text: str) -> StrategyPlan:
     """The rule parser's plan for ``text`` with goal strategies reading ``reader``, typed."""
     rules = RuleParser(ParseContext(goals=lambda t, a, r, i: plan_yield(t, a, r, i, reader)))
-    return StrategyPlan.model_validate(rules.parse(text))
+    raw = rules.parse(text)
+    typed = StrategyPlan.model_validate(raw)
+    # `defi-agent plan` prints goal plans as the strategy writes them: exactly the schema's form
+    assert json.dumps(typed.to_json()) == json.dumps(raw)
+    return typed
 
 
 @pytest.mark.parametrize(
