@@ -91,7 +91,7 @@ class Window(_Strict):
     def seconds(self) -> int:
         return seconds(self.period)
 
-    @property
+    @cached_property
     def label(self) -> str:
         what = f"{self.usd:,} USD" if self.usd is not None else f"{self.amount:,} {self.token}"
         return f"{what} per {self.period}"

@@ -17,7 +17,6 @@ from tools.tx import NATIVE, DecodedCall, SimulatedCall
 
 UNLIMITED = 2**255
 _OUTPUTS = {"unwrap-output", "sweep-output", "refund"}
-_PROTOCOL_SPENDERS = {"uniswap-v3": "swap_router02", "aave-v3": "pool"}
 
 
 @dataclass(frozen=True)
@@ -227,16 +226,11 @@ def tokens(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 
 
 def approvals(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
-    spenders = {
-        getattr(getattr(batch.book, p.replace("-", "_")), role).lower(): p
-        for p, role in _PROTOCOL_SPENDERS.items()
-        if p in policy.allow.protocols
-    }
     for index, call in enumerate(batch.calls):
         if call.approval is None:
             continue
         assert call.spender is not None
-        if call.spender.lower() not in spenders:
+        if batch.book.spender_protocol(call.spender) not in policy.allow.protocols:
             return Verdict(
                 "approvals.exact",
                 False,

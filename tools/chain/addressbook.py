@@ -59,6 +59,18 @@ class AddressBook(BaseModel):
     def symbol_of(self, address: str) -> str | None:
         return self._symbols.get(address.lower())
 
+    def spender_protocol(self, address: str) -> str | None:
+        """The protocol whose contract at ``address`` pulls tokens under an approval (Uniswap's
+        router, Aave's pool), if it is one."""
+        return self._spenders.get(address.lower())
+
+    @cached_property
+    def _spenders(self) -> dict[str, str]:
+        return {
+            self.uniswap_v3.swap_router02.lower(): "uniswap-v3",
+            self.aave_v3.pool.lower(): "aave-v3",
+        }
+
     @cached_property
     def _symbols(self) -> dict[str, str]:
         return {token.lower(): symbol for symbol, token in self.tokens.items()}
