@@ -10,12 +10,11 @@ simulation, so "swap ETH to USDC then supply all of it" supplies what the swap p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.errors import BadInput
+from strategies.amounts import parse_amount
 from tools.aave_v3.reads import account
 from tools.actions import ALL, Action, Borrow, Repay, Supply, Swap, Transfer, Unwrap, Withdraw, Wrap
 from tools.chain.address import is_checksum_address
@@ -24,8 +23,6 @@ from tools.protocol import ChainContext
 from tools.tx import NATIVE
 
 GAS_RESERVE_WEI = 10**16  # 0.01 ETH
-_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
-_OUTPUT = re.compile(r"^output:(\d+)$")
 
 
 class Resolver:
@@ -49,7 +46,7 @@ class Resolver:
             tin, tout = self.token(step["token_in"]), self.token(step["token_out"])
             exact_out = step.get("amount_kind") == "exact_out"
             amount_token = tout if exact_out else tin
-            if exact_out and not _is_decimal(step["amount"]):
+            if exact_out and not _in_tokens(step["amount"]):
                 raise BadInput(
                     "an exact-output swap needs an amount in tokens", code="invalid_amount"
                 )
@@ -86,7 +83,7 @@ class Resolver:
             self._check_covers(tok, raw, prior)
             return Transfer(tok, raw, to)
         if kind == "borrow":
-            if not _is_decimal(step["amount"]) and not _OUTPUT.match(step["amount"]):
+            if not _in_tokens(step["amount"], output=True):
                 raise BadInput(
                     "a borrow needs an amount in tokens: a percentage or max of borrowing power "
                     "would put the position at the liquidation threshold",
@@ -121,17 +118,19 @@ class Resolver:
 
     def _amount(self, text: str, tok: Token, prior: Sequence[Mapping[str, int]], base: int) -> int:
         """Base units of ``text``: "1250.5", "50%" (of ``base``), "max" (``base``), "output:N"."""
-        if text == "max":
+        try:
+            amount = parse_amount(text)
+        except ValueError as error:
+            raise BadInput(str(error), code="invalid_amount") from None
+        if amount.max:
             raw = base
-        elif match := _PERCENT.match(text):
-            raw = base * int(Decimal(match.group(1)) * 100) // 10_000
-        elif match := _OUTPUT.match(text):
-            raw = self._output(int(match.group(1)), tok, prior)
+        elif amount.percent is not None:
+            raw = base * int(amount.percent * 100) // 10_000
+        elif amount.output is not None:
+            raw = self._output(amount.output, tok, prior)
         else:
-            try:
-                raw = tok.to_raw(Decimal(text))
-            except InvalidOperation:
-                raise BadInput(f"{text!r} is not an amount", code="invalid_amount") from None
+            assert amount.value is not None
+            raw = tok.to_raw(amount.value)
         if raw <= 0:
             raise BadInput(f"the amount of {tok.symbol} comes to zero", code="invalid_amount")
         return raw
@@ -157,8 +156,11 @@ class Resolver:
             )
 
 
-def _is_decimal(text: str) -> bool:
+def _in_tokens(text: str, *, output: bool = False) -> bool:
+    """Whether ``text`` is an amount of tokens: a decimal, or (with ``output``) what an earlier
+    step produced."""
     try:
-        return Decimal(text) > 0
-    except InvalidOperation:
+        amount = parse_amount(text)
+    except ValueError:
         return False
+    return amount.value is not None or (output and amount.output is not None)
