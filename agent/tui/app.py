@@ -257,8 +257,9 @@ class DefiAgentApp(App[None]):
 
     def _take_pending(self) -> str | None:
         plan_id, self.pending = self.pending, None
-        self.refresh_bindings()
-        self.query_one(Prompt).focus()
+        if plan_id is not None:
+            self.refresh_bindings()
+            self.query_one(Prompt).focus()
         return plan_id
 
     def action_execute(self) -> None:
