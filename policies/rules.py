@@ -28,11 +28,18 @@ class Verdict:
 
 @dataclass(frozen=True)
 class CallSpend:
-    """What one call spends: base units per token (approvals included) and their USD value."""
+    """What one call spends, in base units per token (approvals included) and in USD cents (None
+    when a token has no usable price: the engine fails closed on it).
+
+    ``gross_tokens`` is all the call moves, for the per-transaction caps. ``tokens`` leaves out
+    what an earlier swap of the same batch put in the wallet, whose value was already counted as
+    that swap's input: "swap 1 ETH to USDC then supply it" uses 3,000 USD of an allowance, not
+    6,000. That is what the allowances count and the ledger reserves."""
 
     tokens: Mapping[str, int]
     usd_cents: int | None
-    """None when a token has no usable price: the engine fails closed on it."""
+    gross_tokens: Mapping[str, int]
+    gross_usd_cents: int | None
 
 
 @dataclass(frozen=True)
@@ -88,15 +95,19 @@ def spends_of(
     decimals: Mapping[str, int],
 ) -> tuple[CallSpend, ...]:
     """Per call: approvals count against the spend of their token; wrapping and unwrapping move
-    value within the wallet and count nothing (what the WETH is then used for counts); what a protocol later pulls
-    under an approval of the same batch is not counted twice; an unbounded pull (Aave's "max")
-    is valued at what the simulation saw leave the wallet."""
+    value within the wallet and count nothing (what the WETH is then used for counts); what a
+    protocol later pulls under an approval of the same batch is not counted twice; an unbounded
+    pull (Aave's "max") is valued at what the simulation saw leave the wallet. What a swap of the
+    batch received (seen in the simulation) covers later spending of that token in the allowances
+    (`CallSpend.tokens`); nothing else does: what a borrow or a withdraw brings in counts when it
+    is spent."""
     approved: dict[tuple[str, str], int] = {}
+    swapped_in: dict[str, int] = {}
     out = []
     for call, sim in zip(calls, simulated, strict=True):
         tokens: dict[str, int] = {}
         if call.action in ("wrap", "unwrap"):
-            out.append(CallSpend(tokens, 0))
+            out.append(CallSpend(tokens, 0, tokens, 0))
             continue
         if call.approval is not None and call.spender is not None:
             key = (call.approval.symbol, call.spender.lower())
@@ -111,7 +122,25 @@ def spends_of(
             approved[key] = approved.get(key, 0) - covered
             if amount - covered:
                 tokens[spent.symbol] = tokens.get(spent.symbol, 0) + amount - covered
-        out.append(CallSpend(tokens, _usd_cents(tokens, prices, decimals)))
+        counted: dict[str, int] = {}
+        for symbol, amount in tokens.items():
+            covered = min(amount, swapped_in.get(symbol, 0))
+            if covered:
+                swapped_in[symbol] -= covered
+            if amount - covered:
+                counted[symbol] = amount - covered
+        if any(c.action == "swap" for c in (call, *call.inner)):
+            for symbol, delta in sim.balance_deltas.items():
+                if delta > 0:
+                    swapped_in[symbol] = swapped_in.get(symbol, 0) + delta
+        out.append(
+            CallSpend(
+                counted,
+                _usd_cents(counted, prices, decimals),
+                tokens,
+                _usd_cents(tokens, prices, decimals),
+            )
+        )
     return tuple(out)
 
 
@@ -340,27 +369,27 @@ def slippage(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     cap = policy.limits.max_usd_per_tx * 100
     for call, spend in zip(batch.calls, batch.spends, strict=True):
-        if spend.usd_cents is None:
+        if spend.gross_usd_cents is None:
             return Verdict(
                 "spend.per_tx",
                 False,
                 f"no usable on-chain price for a token of {call.function}: refusing to value it",
             )
-        if spend.usd_cents > cap:
+        if spend.gross_usd_cents > cap:
             return Verdict(
                 "spend.per_tx",
                 False,
-                f"{_usd(spend.usd_cents)} in one transaction is above the {_usd(cap)} cap",
+                f"{_usd(spend.gross_usd_cents)} in one transaction is above the {_usd(cap)} cap",
             )
         for symbol, limit in policy.limits.max_per_tx.items():
-            raw = spend.tokens.get(symbol.upper(), 0)
+            raw = spend.gross_tokens.get(symbol.upper(), 0)
             if raw and Decimal(raw).scaleb(-batch.decimals[symbol.upper()]) > limit:
                 return Verdict(
                     "spend.per_tx",
                     False,
                     f"{Decimal(raw).scaleb(-batch.decimals[symbol.upper()])} {symbol} in one transaction is above the {limit} {symbol} cap",
                 )
-    biggest = max((s.usd_cents or 0 for s in batch.spends), default=0)
+    biggest = max((s.gross_usd_cents or 0 for s in batch.spends), default=0)
     return Verdict("spend.per_tx", True, f"largest transaction {_usd(biggest)} of {_usd(cap)}")
 
 

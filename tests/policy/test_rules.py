@@ -11,8 +11,10 @@ import pytest
 from agent.errors import ConfigError
 from policies.model import load_policy, parse_policy
 from tests.policy.kit import (
+    POOL,
     PRICES,
     ROUTER,
+    STRANGER,
     WALLET,
     Harness,
     approve,
@@ -222,3 +224,40 @@ def test_the_grant_uses_the_time_and_prices_of_the_moment(h: Harness) -> None:
     denied_by(h.engine.grant(s, decision, h.now, dearer), "spend.per_tx")
     denied_by(h.engine.grant(s, decision, h.now + 3600, PRICES), "session.active")
     assert h.engine.grant(s, decision, h.now, PRICES).allowed
+
+
+def _swap_then_supply(usdc: int, dai: int) -> list[tuple]:
+    """approve + swap ``usdc`` USDC for ``dai`` DAI, then approve + supply that DAI to Aave."""
+    pay = approve("USDC", ROUTER, usdc)
+    swap = multicall(exact_input("USDC", "DAI", usdc, dai * 997 // 1000))
+    lend = approve("DAI", POOL, dai)
+    deposit = supply("DAI", dai)
+    return [
+        (pay, sim(pay)),
+        (swap, sim(swap, {"USDC": -usdc, "DAI": dai})),
+        (lend, sim(lend)),
+        (deposit, sim(deposit, {"DAI": -dai})),
+    ]
+
+
+def test_what_a_swap_brings_in_is_not_counted_again_when_spent(h: Harness) -> None:
+    """Swapping 3,000 USDC to DAI and supplying the DAI uses 3,000 USD of the allowance, not
+    6,000; the per-transaction cap still sees each transaction whole."""
+    s = h.session(policy(max_usd_per_tx=5000, windows=[("usd", 4000, "24h")]))
+    batch = _swap_then_supply(units("USDC", 3000), units("DAI", 3000))
+    decision = h.authorize(s, *batch)
+    assert decision.allowed and decision.usd_cents == 300_000
+    assert sum(e["usd_cents"] for e in h.engine.ledger.entries(s.id)) == 300_000
+    capped = h.session(policy(max_usd_per_tx=2999, windows=[("usd", 4000, "24h")]))
+    message = denied_by(h.authorize(capped, *batch), "spend.per_tx")
+    assert "3,000.00 USD in one transaction" in message
+
+
+def test_what_a_borrow_brings_in_counts_when_it_is_spent(h: Harness) -> None:
+    """Only a swap's output is covered: borrowed USDC sent away counts in full."""
+    text = policy(max_usd_per_tx=10000, windows=[("usd", 1000, "24h")])
+    s = h.session(text.replace("[allow]\n", f'[allow]\nrecipients = ["{STRANGER}"]\n'))
+    loan = borrow("USDC", units("USDC", 5000))
+    send = transfer("USDC", STRANGER, units("USDC", 5000))
+    decision = h.authorize(s, (loan, sim(loan, {"USDC": units("USDC", 5000)})), (send, sim(send)))
+    assert "5,000.00 USD would exceed" in denied_by(decision, "spend.window.24h")
