@@ -133,14 +133,9 @@ def spends_of(
             for symbol, delta in sim.balance_deltas.items():
                 if delta > 0:
                     swapped_in[symbol] = swapped_in.get(symbol, 0) + delta
-        out.append(
-            CallSpend(
-                counted,
-                _usd_cents(counted, prices, decimals),
-                tokens,
-                _usd_cents(tokens, prices, decimals),
-            )
-        )
+        gross = _usd_cents(tokens, prices, decimals)
+        usd = gross if counted == tokens else _usd_cents(counted, prices, decimals)
+        out.append(CallSpend(counted, usd, tokens, gross))
     return tuple(out)
 
 
