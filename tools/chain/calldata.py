@@ -6,7 +6,7 @@ list of ABI types, a function that decodes exactly what `eth_abi.decode` decodes
 values (addresses as lower-case hex, arrays as tuples), or raises `NotCanonical` for anything it
 does not recognise as canonical: padding that is not zero, a value out of its type's range, an
 offset that is not where a canonical encoder puts it, trailing bytes. The caller then decodes with
-eth_abi, which decides. A Hypothesis test checks both agree on every function of the shipped ABIs.
+eth_abi, which decides. A Hypothesis test checks both agree on every function the policy decodes.
 """
 
 from __future__ import annotations
