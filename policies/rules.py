@@ -63,8 +63,8 @@ class Batch:
 
     @cached_property
     def usd_cents(self) -> int:
-        """What the whole batch spends, in USD cents (unpriced calls count nothing here; the
-        per-transaction rule denies them)."""
+        """What the whole batch counts against the allowances, in USD cents (unpriced calls count
+        nothing here; the per-transaction rule denies them)."""
         return sum(s.usd_cents or 0 for s in self.spends)
 
     @classmethod
