@@ -163,20 +163,18 @@ class Journal:
         tx_hash: str | None = None,
         nonce: int | None = None,
         gas_used: int | None = None,
-        authorization: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
         with transaction(self.conn):
             self.conn.execute(
                 "UPDATE txs SET status = ?, tx_hash = COALESCE(?, tx_hash), nonce = COALESCE(?, nonce), "
-                "gas_used = COALESCE(?, gas_used), authorization = COALESCE(?, authorization), "
-                "error = COALESCE(?, error), updated_at = ? WHERE plan_id = ? AND step = ? AND idx = ?",
+                "gas_used = COALESCE(?, gas_used), error = COALESCE(?, error), updated_at = ? "
+                "WHERE plan_id = ? AND step = ? AND idx = ?",
                 (
                     status,
                     tx_hash,
                     nonce,
                     gas_used,
-                    json.dumps(authorization) if authorization is not None else None,
                     error,
                     time.time(),
                     plan_id,

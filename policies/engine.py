@@ -34,10 +34,14 @@ class Decision:
     allowed: bool
     verdicts: tuple[Verdict, ...]
     needs_confirmation: bool
-    usd_cents: int
     batch: Batch
     """What was decided on, decoded and valued: `grant` decides on it again."""
     grants: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def usd_cents(self) -> int:
+        """What the batch counts against the session's allowances."""
+        return self.batch.usd_cents
 
     @property
     def violations(self) -> tuple[Verdict, ...]:
@@ -128,11 +132,10 @@ class PolicyEngine:
             ),
             *(rule(policy, batch, usage) for rule in rules.RULES),
         )
-        total = batch.usd_cents
         threshold = policy.limits.confirm_above_usd
-        needs_confirmation = threshold is not None and Decimal(total) / 100 > threshold
+        needs_confirmation = threshold is not None and Decimal(batch.usd_cents) / 100 > threshold
         allowed = all(v.allowed for v in verdicts)
-        return Decision(allowed, verdicts, needs_confirmation, total, batch)
+        return Decision(allowed, verdicts, needs_confirmation, batch)
 
     def settle(self, grant: dict[str, Any], *, spent: bool) -> None:
         with transaction(self.conn):

@@ -83,7 +83,10 @@ class Batch:
         return cls(calls, simulated, health, prices, decimals, book, wallet, now, spends)
 
     def at(self, now: int, prices: Mapping[str, Decimal]) -> Batch:
-        """The same calls at chain time ``now``, valued at ``prices``."""
+        """The same calls at chain time ``now``, valued at ``prices`` (valued again only when
+        they are other prices)."""
+        if prices is self.prices:
+            return replace(self, now=now)
         spends = spends_of(self.calls, self.simulated, prices, self.decimals)
         return replace(self, now=now, prices=prices, spends=spends)
 
