@@ -24,6 +24,7 @@ from policies import rules
 from policies.ledger import Ledger
 from policies.rules import Batch, Verdict
 from policies.sessions import Session, SessionStore, authorization_message
+from tools.chain.address import to_checksum_address
 from tools.chain.addressbook import AddressBook
 from tools.decode import Decoder
 from tools.tx import Call, SimulatedCall
@@ -56,8 +57,9 @@ class PolicyEngine:
         self.sessions = sessions
         self.ledger = Ledger(conn)
         self.book = book
-        self.wallet = wallet
-        self.decoder = Decoder(book, wallet)
+        self.wallet = to_checksum_address(wallet)
+        """Checksummed, as every address the decoder reports: the rules compare them as they are."""
+        self.decoder = Decoder(book, self.wallet)
 
     def authorize(
         self,
@@ -122,20 +124,21 @@ class PolicyEngine:
         """``current`` is the session as stored now: None, or revoked, denies."""
         policy = session.policy
         usage = self.ledger.usage(session.id, batch.now, policy.limits.window_seconds)
-        verdicts = (
+        verdicts = [
             rules.active(
                 policy,
                 batch,
                 usage,
                 expires_at=session.expires_at,
                 revoked=current is None or current.revoked_at is not None,
-            ),
-            *(rule(policy, batch, usage) for rule in rules.RULES),
-        )
+            )
+        ]
+        for rule in rules.RULES:
+            verdicts.append(rule(policy, batch, usage))
         threshold = policy.limits.confirm_above_usd
         needs_confirmation = threshold is not None and Decimal(batch.usd_cents) / 100 > threshold
-        allowed = all(v.allowed for v in verdicts)
-        return Decision(allowed, verdicts, needs_confirmation, batch)
+        allowed = all([v.allowed for v in verdicts])
+        return Decision(allowed, tuple(verdicts), needs_confirmation, batch)
 
     def settle(self, grant: dict[str, Any], *, spent: bool) -> None:
         with transaction(self.conn):

@@ -92,6 +92,12 @@ class Window(_Strict):
         return seconds(self.period)
 
     @cached_property
+    def usd_cents(self) -> int | None:
+        """``usd`` in whole cents: a spend in integer cents is above ``usd`` exactly when it is
+        above this."""
+        return None if self.usd is None else int(self.usd * 100)
+
+    @cached_property
     def label(self) -> str:
         what = f"{self.usd:,} USD" if self.usd is not None else f"{self.amount:,} {self.token}"
         return f"{what} per {self.period}"
@@ -105,6 +111,15 @@ class Limits(_Strict):
     max_fee_eth: Decimal | None = Field(default=None, gt=0)
     max_txs: int | None = Field(default=None, gt=0)
     confirm_above_usd: Decimal | None = Field(default=None, ge=0)
+
+    @cached_property
+    def max_usd_cents_per_tx(self) -> int:
+        """The per-transaction cap in whole cents (as `Window.usd_cents`)."""
+        return int(self.max_usd_per_tx * 100)
+
+    @cached_property
+    def lifetime_usd_cents(self) -> int | None:
+        return None if self.lifetime_usd is None else int(self.lifetime_usd * 100)
 
     @cached_property
     def window_seconds(self) -> tuple[int, ...]:

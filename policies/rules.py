@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from functools import cached_property
+from types import MappingProxyType
+from typing import NamedTuple
 
 from policies.ledger import Usage
 from policies.model import Policy
@@ -17,17 +19,17 @@ from tools.tx import NATIVE, DecodedCall, SimulatedCall
 
 UNLIMITED = 2**255
 _OUTPUTS = {"unwrap-output", "sweep-output", "refund"}
+_WITHIN_WALLET = ("wrap", "unwrap")
+_TOKEN_ARGS = ("asset", "token_in", "token_out")
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     rule: str
     allowed: bool
     message: str
 
 
-@dataclass(frozen=True)
-class CallSpend:
+class CallSpend(NamedTuple):
     """What one call spends, in base units per token (approvals included) and in USD cents (None
     when a token has no usable price: the engine fails closed on it).
 
@@ -40,6 +42,9 @@ class CallSpend:
     usd_cents: int | None
     gross_tokens: Mapping[str, int]
     gross_usd_cents: int | None
+
+
+_NOTHING = CallSpend(MappingProxyType({}), 0, MappingProxyType({}), 0)
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,11 @@ class Batch:
     @cached_property
     def flat(self) -> tuple[DecodedCall, ...]:
         """Every call, each followed by the calls it wraps (a multicall's)."""
-        return tuple(c for call in self.calls for c in (call, *call.inner))
+        flat: list[DecodedCall] = []
+        for call in self.calls:
+            flat.append(call)
+            flat.extend(call.inner)
+        return tuple(flat)
 
     @cached_property
     def usd_cents(self) -> int:
@@ -108,31 +117,34 @@ def spends_of(
     swapped_in: dict[str, int] = {}
     out = []
     for call, sim in zip(calls, simulated, strict=True):
-        tokens: dict[str, int] = {}
-        if call.action in ("wrap", "unwrap"):
-            out.append(CallSpend(tokens, 0, tokens, 0))
+        if call.action in _WITHIN_WALLET:
+            out.append(_NOTHING)
             continue
+        tokens: dict[str, int] = {}
         if call.approval is not None and call.spender is not None:
             key = (call.approval.symbol, call.spender.lower())
             approved[key] = approved.get(key, 0) + call.approval.amount
             tokens[call.approval.symbol] = call.approval.amount
+        target = call.call.to.lower()
         for spent in call.spends:
             amount = spent.amount
             if amount >= UNLIMITED:
                 amount = max(0, -sim.balance_deltas.get(spent.symbol, 0))
-            key = (spent.symbol, call.call.to.lower())
+            key = (spent.symbol, target)
             covered = min(amount, approved.get(key, 0)) if spent.symbol != NATIVE else 0
             approved[key] = approved.get(key, 0) - covered
             if amount - covered:
                 tokens[spent.symbol] = tokens.get(spent.symbol, 0) + amount - covered
-        counted: dict[str, int] = {}
-        for symbol, amount in tokens.items():
-            covered = min(amount, swapped_in.get(symbol, 0))
-            if covered:
-                swapped_in[symbol] -= covered
-            if amount - covered:
-                counted[symbol] = amount - covered
-        if any(c.action == "swap" for c in (call, *call.inner)):
+        counted = tokens
+        if swapped_in:
+            counted = {}
+            for symbol, amount in tokens.items():
+                covered = min(amount, swapped_in.get(symbol, 0))
+                if covered:
+                    swapped_in[symbol] -= covered
+                if amount - covered:
+                    counted[symbol] = amount - covered
+        if call.action == "swap" or any(c.action == "swap" for c in call.inner):
             for symbol, delta in sim.balance_deltas.items():
                 if delta > 0:
                     swapped_in[symbol] = swapped_in.get(symbol, 0) + delta
@@ -145,17 +157,25 @@ def spends_of(
 def _usd_cents(
     tokens: Mapping[str, int], prices: Mapping[str, Decimal], decimals: Mapping[str, int]
 ) -> int | None:
-    total = Decimal(0)
+    """The USD value of ``tokens`` in cents, rounded up, in exact integer arithmetic; None when a
+    token has no usable price."""
+    numerator, denominator = 0, 1
     for symbol, raw in tokens.items():
         price = prices.get("WETH" if symbol == NATIVE else symbol)
-        if not price or price <= 0:
+        if not price or not price.is_finite() or price <= 0:
             return None
-        total += Decimal(raw).scaleb(-decimals[symbol]) * price
-    return int((total * 100).to_integral_value(rounding=ROUND_CEILING))
+        n, d = price.as_integer_ratio()
+        d *= 10 ** decimals[symbol]
+        if d == denominator:
+            numerator += raw * n
+        else:
+            numerator, denominator = numerator * d + raw * n * denominator, denominator * d
+    return -(-numerator * 100 // denominator)
 
 
-def _usd(cents: int | Decimal) -> str:
-    return f"{Decimal(cents) / 100:,.2f} USD"
+def _usd(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d} USD"
 
 
 Rule = Callable[[Policy, Batch, Usage], Verdict]
@@ -230,21 +250,24 @@ def selectors(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 
 
 def tokens(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
-    allowed = set(policy.allow.tokens)
+    symbol_of = batch.book.symbol_of
     touched: set[str] = set()
     for call in batch.flat:
-        touched |= {s.symbol for s in call.spends}
+        for spent in call.spends:
+            touched.add(spent.symbol)
         if call.approval is not None:
             touched.add(call.approval.symbol)
-        for key in ("asset", "token_in", "token_out"):
-            if key in call.args:
-                symbol = batch.book.symbol_of(str(call.args[key]))
-                touched.add(symbol or str(call.args[key]))
+        args = call.args
+        for key in _TOKEN_ARGS:
+            value = args.get(key)
+            if value is not None:
+                text = str(value)
+                touched.add(symbol_of(text) or text)
         if call.contract.startswith("token:"):
-            touched.add(call.contract.removeprefix("token:"))
-    if any(c.action in ("swap",) and c.call.value for c in batch.flat):
-        touched.add(NATIVE)
-    outside = sorted(t for t in touched if t not in allowed)
+            touched.add(call.contract[6:])
+        if call.action == "swap" and call.call.value:
+            touched.add(NATIVE)
+    outside = sorted(touched.difference(policy.allow.tokens))
     if outside:
         return Verdict(
             "tokens.allowed", False, f"tokens not allowed by the policy: {', '.join(outside)}"
@@ -253,62 +276,62 @@ def tokens(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 
 
 def approvals(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
-    for index, call in enumerate(batch.calls):
-        if call.approval is None:
+    calls = batch.calls
+    for index, call in enumerate(calls):
+        approval = call.approval
+        if approval is None:
             continue
         assert call.spender is not None
         if batch.book.spender_protocol(call.spender) not in policy.allow.protocols:
             return Verdict(
                 "approvals.exact",
                 False,
-                f"approval of {call.approval.symbol} to {call.spender}, which is not an allowed protocol",
+                f"approval of {approval.symbol} to {call.spender}, which is not an allowed protocol",
             )
-        if call.approval.amount >= UNLIMITED:
+        if approval.amount >= UNLIMITED:
             return Verdict(
                 "approvals.exact",
                 False,
-                f"unlimited approval of {call.approval.symbol}: approvals must be exact",
+                f"unlimited approval of {approval.symbol}: approvals must be exact",
             )
-        pulled = sum(
-            (s.amount if s.amount < UNLIMITED else call.approval.amount)
-            for later in batch.calls[index + 1 :]
-            if later.call.to.lower() == call.spender.lower()
-            for s in later.spends
-            if s.symbol == call.approval.symbol
-        )
-        if call.approval.amount > pulled:
+        spender = call.spender.lower()
+        pulled = 0
+        for later in calls[index + 1 :]:
+            if later.call.to.lower() == spender:
+                for spent in later.spends:
+                    if spent.symbol == approval.symbol:
+                        pulled += spent.amount if spent.amount < UNLIMITED else approval.amount
+        if approval.amount > pulled:
             return Verdict(
                 "approvals.exact",
                 False,
-                f"approval of {call.approval.amount} base units of {call.approval.symbol} is more than the batch spends through it ({pulled})",
+                f"approval of {approval.amount} base units of {approval.symbol} is more than the batch spends through it ({pulled})",
             )
     return Verdict("approvals.exact", True, "approvals are exact and only to allowed protocols")
 
 
 def recipients(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
-    wallet = batch.wallet.lower()
-    allowed = {wallet} | {r.lower() for r in policy.allow.recipients}
+    """Addresses are compared checksummed, as the decoder reports them and the policy lists them."""
+    wallet = batch.wallet
     for call in batch.calls:
-        routed_out = False
-        for inner in call.inner:
-            if inner.action in ("unwrap-output", "sweep-output") and all(
-                r.lower() == wallet for r in inner.recipients
-            ):
-                routed_out = True
-        for part in (call, *call.inner) if not call.inner else call.inner:
+        routed_out = any(
+            inner.action in ("unwrap-output", "sweep-output")
+            and all(r == wallet for r in inner.recipients)
+            for inner in call.inner
+        )
+        for part in call.inner or (call,):
             for recipient in part.recipients:
-                r = recipient.lower()
                 if part.action == "transfer":
-                    if r not in allowed:
+                    if recipient != wallet and recipient not in policy.allow.recipients:
                         kind = "ETH" if not part.call.data else "tokens"
                         return Verdict(
                             "recipients.allowed",
                             False,
                             f"{kind} sent to {recipient}, which the policy does not allow",
                         )
-                elif r == ROUTER_ITSELF.lower() and routed_out:
+                elif recipient == ROUTER_ITSELF and routed_out:
                     continue
-                elif r != wallet:
+                elif recipient != wallet:
                     return Verdict(
                         "recipients.allowed",
                         False,
@@ -320,66 +343,71 @@ def recipients(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 
 
 def slippage(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
-    worst = Decimal(0)
+    """The worst bound in bps is kept as a fraction, compared exactly, and written out once."""
+    worst, per = 0, 1
     for call, sim in zip(batch.calls, batch.simulated, strict=True):
-        for swap in (c for c in (call, *call.inner) if c.action == "swap"):
+        for swap in call.inner or (call,):
+            if swap.action != "swap":
+                continue
             args = swap.args
-            out_symbol = batch.book.symbol_of(str(args["token_out"])) or ""
-            in_symbol = batch.book.symbol_of(str(args["token_in"])) or ""
             if args["exact_in"]:
+                out_symbol = batch.book.symbol_of(str(args["token_out"])) or ""
                 received = (
                     sim.balance_deltas.get(out_symbol, 0)
                     or sim.balance_deltas.get(NATIVE, 0) + sim.fee_wei
                 )
-                bound = int(args["min_out"])  # type: ignore[call-overload]
                 if received <= 0:
                     return Verdict(
                         "slippage.max",
                         False,
                         "the swap's output could not be seen in the simulation",
                     )
-                bps = Decimal(received - bound) * 10_000 / received
+                bps, of = (received - int(args["min_out"])) * 10_000, received  # type: ignore[call-overload]
             else:
+                in_symbol = batch.book.symbol_of(str(args["token_in"])) or ""
                 spent = -(
                     sim.balance_deltas.get(in_symbol, 0)
                     or sim.balance_deltas.get(NATIVE, 0) + sim.fee_wei
                 )
-                bound = int(args["max_in"])  # type: ignore[call-overload]
                 if spent <= 0:
                     return Verdict(
                         "slippage.max",
                         False,
                         "the swap's input could not be seen in the simulation",
                     )
-                bps = Decimal(bound - spent) * 10_000 / spent
-            worst = max(worst, bps)
-    if worst > policy.slippage.max_bps + Decimal("0.5"):
+                bps, of = (int(args["max_in"]) - spent) * 10_000, spent  # type: ignore[call-overload]
+            if bps * per > worst * of:
+                worst, per = bps, of
+    limit = policy.slippage.max_bps
+    shown = f"{Decimal(worst) / per:.0f}"
+    if 2 * worst > (2 * limit + 1) * per:
         return Verdict(
             "slippage.max",
             False,
-            f"slippage bound of {worst:.0f} bps is above the policy's {policy.slippage.max_bps} bps",
+            f"slippage bound of {shown} bps is above the policy's {limit} bps",
         )
-    return Verdict(
-        "slippage.max", True, f"slippage at most {worst:.0f} bps (limit {policy.slippage.max_bps})"
-    )
+    return Verdict("slippage.max", True, f"slippage at most {shown} bps (limit {limit})")
 
 
 def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
-    cap = policy.limits.max_usd_per_tx * 100
+    cap = policy.limits.max_usd_cents_per_tx
+    token_caps = policy.limits.max_per_tx
+    biggest = 0
     for call, spend in zip(batch.calls, batch.spends, strict=True):
-        if spend.gross_usd_cents is None:
+        cents = spend.gross_usd_cents
+        if cents is None:
             return Verdict(
                 "spend.per_tx",
                 False,
                 f"no usable on-chain price for a token of {call.function}: refusing to value it",
             )
-        if spend.gross_usd_cents > cap:
+        if cents > cap:
             return Verdict(
                 "spend.per_tx",
                 False,
-                f"{_usd(spend.gross_usd_cents)} in one transaction is above the {_usd(cap)} cap",
+                f"{_usd(cents)} in one transaction is above the {_usd(cap)} cap",
             )
-        for symbol, limit in policy.limits.max_per_tx.items():
+        for symbol, limit in token_caps.items():
             raw = spend.gross_tokens.get(symbol.upper(), 0)
             if raw and Decimal(raw).scaleb(-batch.decimals[symbol.upper()]) > limit:
                 return Verdict(
@@ -387,7 +415,7 @@ def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                     False,
                     f"{Decimal(raw).scaleb(-batch.decimals[symbol.upper()])} {symbol} in one transaction is above the {limit} {symbol} cap",
                 )
-    biggest = max((s.gross_usd_cents or 0 for s in batch.spends), default=0)
+        biggest = max(biggest, cents)
     return Verdict("spend.per_tx", True, f"largest transaction {_usd(biggest)} of {_usd(cap)}")
 
 
@@ -395,15 +423,14 @@ def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     total_cents = batch.usd_cents
     notes = []
     for window in policy.limits.windows:
-        if window.usd is not None:
-            limit = window.usd * 100
+        if window.usd_cents is not None:
+            limit = window.usd_cents
             used = usage.usd_cents_since.get(window.seconds, 0)
             if used + total_cents > limit:
-                left = max(Decimal(0), limit - used)
                 return Verdict(
                     f"spend.window.{window.period}",
                     False,
-                    f"{_usd(total_cents)} would exceed {window.label}: {_usd(left)} left",
+                    f"{_usd(total_cents)} would exceed {window.label}: {_usd(max(0, limit - used))} left",
                 )
             notes.append(f"{_usd(limit - used - total_cents)} left of {window.label}")
         else:
@@ -422,13 +449,13 @@ def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             notes.append(
                 f"{window.amount - Decimal(used + raw).scaleb(-scale)} {symbol} left of {window.label}"
             )
-    if policy.limits.lifetime_usd is not None:
-        cap = policy.limits.lifetime_usd * 100
+    cap = policy.limits.lifetime_usd_cents
+    if cap is not None:
         if usage.lifetime_usd_cents + total_cents > cap:
             return Verdict(
                 "spend.lifetime",
                 False,
-                f"{_usd(total_cents)} would exceed the session's lifetime cap: {_usd(max(Decimal(0), cap - usage.lifetime_usd_cents))} left",
+                f"{_usd(total_cents)} would exceed the session's lifetime cap: {_usd(max(0, cap - usage.lifetime_usd_cents))} left",
             )
         notes.append(f"{_usd(cap - usage.lifetime_usd_cents - total_cents)} left for the session")
     return Verdict("spend.windows", True, "; ".join(notes) or "no spend windows")

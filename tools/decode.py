@@ -12,15 +12,15 @@ from eth_abi.exceptions import DecodingError
 
 from tools.chain.address import to_checksum_address
 from tools.chain.addressbook import AddressBook
-from tools.chain.contracts import by_selector
+from tools.chain.contracts import Function, by_selector
 from tools.tx import NATIVE, Call, DecodedCall, TokenAmount
 
 ROUTER_MSG_SENDER = "0x0000000000000000000000000000000000000001"
 ROUTER_ITSELF = "0x0000000000000000000000000000000000000002"
 
 
-def _args(name: str, data: bytes) -> tuple[str, dict[str, Any]] | None:
-    function = by_selector(name).get(data[:4])
+def _args(functions: dict[bytes, Function], data: bytes) -> tuple[str, dict[str, Any]] | None:
+    function = functions.get(data[:4])
     if function is None:
         return None
     try:
@@ -40,6 +40,9 @@ class Decoder:
         self.wallet = wallet
         self.symbols = {a.lower(): s for s, a in book.tokens.items()}
         self.contracts = {a.lower(): name for a, name in book.contracts().items()}
+        self.weth = book.tokens.get("WETH", "").lower()
+        self._erc20, self._weth9 = by_selector("erc20"), by_selector("weth9")
+        self._router_fns, self._pool_fns = by_selector("swap_router02"), by_selector("aave_pool")
 
     def amount(self, token: str, raw: int) -> TokenAmount:
         return TokenAmount(token, self.symbols.get(token.lower(), token), int(raw))
@@ -66,7 +69,7 @@ class Decoder:
                 "",
                 "transfer",
                 spends=(self.eth(call.value),),
-                recipients=(call.to,),
+                recipients=(_addr(call.to),),
             )
         return DecodedCall(
             call,
@@ -81,7 +84,7 @@ class Decoder:
         symbol = self.symbols[call.to.lower()]
         contract = f"token:{symbol}"
         is_weth = symbol == "WETH"
-        decoded = _args("weth9" if is_weth else "erc20", call.data)
+        decoded = _args(self._weth9 if is_weth else self._erc20, call.data)
         value = (self.eth(call.value),) if call.value else ()
         if decoded is None:
             return DecodedCall(call, contract, "erc20", _selector(call), "unknown", spends=value)
@@ -123,7 +126,7 @@ class Decoder:
 
     def _pool(self, call: Call) -> DecodedCall:
         contract = "aave-v3:pool"
-        decoded = _args("aave_pool", call.data)
+        decoded = _args(self._pool_fns, call.data)
         value = (self.eth(call.value),) if call.value else ()
         if decoded is None:
             return DecodedCall(call, contract, "aave-v3", _selector(call), "unknown", spends=value)
@@ -176,7 +179,7 @@ class Decoder:
 
     def _router(self, call: Call) -> DecodedCall:
         contract = "uniswap-v3:swap_router02"
-        decoded = _args("swap_router02", call.data)
+        decoded = _args(self._router_fns, call.data)
         value = (self.eth(call.value),) if call.value else ()
         if decoded is None:
             return DecodedCall(
@@ -186,14 +189,11 @@ class Decoder:
         if function != "multicall":
             return self._router_inner(call, function, args, call.value)
         datas = list(args.values())[-1]
-        inner = tuple(
-            self._router_inner(
-                Call(call.to, bytes(d), 0),
-                *(_args("swap_router02", bytes(d)) or (_selector(Call(call.to, bytes(d))), {})),
-                call.value,
-            )
-            for d in datas
-        )
+        inner = []
+        for data in datas:
+            part = Call(call.to, bytes(data), 0)
+            function_args = _args(self._router_fns, part.data) or (_selector(part), {})
+            inner.append(self._router_inner(part, *function_args, call.value))
         spends = tuple(s for i in inner for s in i.spends if s.token != NATIVE) + value
         recipients = tuple(r for i in inner for r in i.recipients)
         return DecodedCall(
@@ -205,7 +205,7 @@ class Decoder:
             args,
             spends,
             recipients=recipients,
-            inner=inner,
+            inner=tuple(inner),
         )
 
     def _router_inner(
@@ -222,10 +222,9 @@ class Decoder:
                 token_in, token_out = (first, last) if function == "exactInput" else (last, first)
             exact_in = function.startswith("exactInput")
             spent = amount_a if exact_in else amount_b
-            weth = self.book.tokens.get("WETH", "").lower()
             paid = (
                 self.eth(spent)
-                if eth_value and token_in.lower() == weth
+                if eth_value and token_in.lower() == self.weth
                 else self.amount(token_in, spent)
             )
             details = {

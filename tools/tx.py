@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
+from typing import NamedTuple
 
 NATIVE = "ETH"
 
@@ -27,8 +29,7 @@ class Call:
         return self.data[:4]
 
 
-@dataclass(frozen=True, slots=True)
-class TokenAmount:
+class TokenAmount(NamedTuple):
     """An amount of one token: ``token`` is the ERC-20 address, or ``NATIVE`` for ETH."""
 
     token: str
@@ -36,8 +37,7 @@ class TokenAmount:
     amount: int
 
 
-@dataclass(frozen=True, slots=True)
-class DecodedCall:
+class DecodedCall(NamedTuple):
     """What a call does, decoded from its calldata against the address book's ABIs.
 
     ``action`` is a plan action (swap, supply, ...), ``approve``, ``transferFrom``, ``multicall``,
@@ -45,6 +45,9 @@ class DecodedCall:
     ``spends`` is what leaves the wallet through the call (native value, transfers, what a
     protocol pulls); ``approval`` what it lets ``spender`` take. ``recipients`` are the addresses the
     call names as receiving its output or position. ``inner`` holds the calls a multicall wraps.
+
+    A named tuple, like `TokenAmount`: the policy engine builds several for every call it decides
+    on, and one is built three times faster than a frozen dataclass.
     """
 
     call: Call
@@ -52,7 +55,7 @@ class DecodedCall:
     protocol: str | None
     function: str
     action: str
-    args: Mapping[str, object] = field(default_factory=dict)
+    args: Mapping[str, object] = MappingProxyType({})
     spends: tuple[TokenAmount, ...] = ()
     approval: TokenAmount | None = None
     spender: str | None = None

@@ -48,61 +48,59 @@ def _length(data: bytes, at: int) -> int:
     return n
 
 
-class _Uint:
+class _Word:
+    """A type encoded in one 32-byte word: ``word`` checks and converts it."""
+
     dynamic, size = False, WORD
 
+    def word(self, word: bytes) -> Any:
+        raise NotImplementedError
+
+    def read(self, data: bytes, at: int) -> tuple[Any, int]:
+        return self.word(_word(data, at)), at + WORD
+
+
+class _Uint(_Word):
     def __init__(self, bits: int) -> None:
         self.bits = bits
 
-    def read(self, data: bytes, at: int) -> tuple[Any, int]:
-        end = at + WORD
-        if end > len(data):
-            raise NotCanonical
-        value = int.from_bytes(data[at:end], "big")
+    def word(self, word: bytes) -> Any:
+        value = int.from_bytes(word, "big")
         if value >> self.bits:
             raise NotCanonical
-        return value, end
+        return value
 
 
 class _Int(_Uint):
-    def read(self, data: bytes, at: int) -> tuple[Any, int]:
-        value = int.from_bytes(_word(data, at), "big", signed=True)
+    def word(self, word: bytes) -> Any:
+        value = int.from_bytes(word, "big", signed=True)
         if not -(1 << (self.bits - 1)) <= value < 1 << (self.bits - 1):
             raise NotCanonical
-        return value, at + WORD
+        return value
 
 
-class _Address:
-    dynamic, size = False, WORD
-
-    def read(self, data: bytes, at: int) -> tuple[Any, int]:
-        end = at + WORD
-        if end > len(data) or data[at : at + 12] != _ZERO[:12]:
+class _Address(_Word):
+    def word(self, word: bytes) -> Any:
+        if word[:12] != _ZERO[:12]:
             raise NotCanonical
-        return "0x" + data[at + 12 : end].hex(), end
+        return "0x" + word[12:].hex()
 
 
-class _Bool:
-    dynamic, size = False, WORD
-
-    def read(self, data: bytes, at: int) -> tuple[Any, int]:
-        word = _word(data, at)
+class _Bool(_Word):
+    def word(self, word: bytes) -> Any:
         if word[:31] != _ZERO[:31] or word[31] > 1:
             raise NotCanonical
-        return word[31] == 1, at + WORD
+        return word[31] == 1
 
 
-class _FixedBytes:
-    dynamic, size = False, WORD
-
+class _FixedBytes(_Word):
     def __init__(self, n: int) -> None:
         self.n = n
 
-    def read(self, data: bytes, at: int) -> tuple[Any, int]:
-        word = _word(data, at)
+    def word(self, word: bytes) -> Any:
         if word[self.n :] != _ZERO[self.n :]:
             raise NotCanonical
-        return word[: self.n], at + WORD
+        return word[: self.n]
 
 
 class _Bytes:
@@ -151,9 +149,23 @@ class _Tuple:
         self.heads = sum(i.size for i in self.items)
         self.dynamic = any(i.dynamic for i in self.items)
         self.size = WORD if self.dynamic else self.heads
+        self.words = (
+            tuple(i.word for i in self.items)
+            if all(isinstance(i, _Word) for i in self.items)
+            else None
+        )
+        """When every item is one word (most calls' arguments): their readers, in order."""
 
     def read(self, data: bytes, at: int) -> tuple[Any, int]:
-        return _tuple(self.items, self.heads, data, at)
+        if self.words is None:
+            return _tuple(self.items, self.heads, data, at)
+        end = at + self.heads
+        if end > len(data):
+            raise NotCanonical
+        words = range(at, end, WORD)
+        return tuple(
+            [read(data[i : i + WORD]) for read, i in zip(self.words, words, strict=True)]
+        ), end
 
 
 class _Array:
