@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import cached_property
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -44,6 +43,8 @@ class CallSpend(NamedTuple):
     gross_usd_cents: int | None
 
 
+Rate = tuple[int, int] | None
+"""An exact rate as (numerator, denominator); None where there is no usable price."""
 _NOTHING = CallSpend(MappingProxyType({}), 0, MappingProxyType({}), 0)
 
 
@@ -60,21 +61,11 @@ class Batch:
     wallet: str
     now: int
     spends: Sequence[CallSpend]
-
-    @cached_property
-    def flat(self) -> tuple[DecodedCall, ...]:
-        """Every call, each followed by the calls it wraps (a multicall's)."""
-        flat: list[DecodedCall] = []
-        for call in self.calls:
-            flat.append(call)
-            flat.extend(call.inner)
-        return tuple(flat)
-
-    @cached_property
-    def usd_cents(self) -> int:
-        """What the whole batch counts against the allowances, in USD cents (unpriced calls count
-        nothing here; the per-transaction rule denies them)."""
-        return sum(s.usd_cents or 0 for s in self.spends)
+    usd_cents: int
+    """What the whole batch counts against the allowances, in USD cents (unpriced calls count
+    nothing here; the per-transaction rule denies them)."""
+    flat: tuple[DecodedCall, ...]
+    """Every call, each followed by the calls it wraps (a multicall's)."""
 
     @classmethod
     def of(
@@ -89,7 +80,23 @@ class Batch:
         now: int,
     ) -> Batch:
         spends = spends_of(calls, simulated, prices, decimals)
-        return cls(calls, simulated, health, prices, decimals, book, wallet, now, spends)
+        flat: list[DecodedCall] = []
+        for call in calls:
+            flat.append(call)
+            flat.extend(call.inner)
+        return cls(
+            calls,
+            simulated,
+            health,
+            prices,
+            decimals,
+            book,
+            wallet,
+            now,
+            spends,
+            _counted(spends),
+            tuple(flat),
+        )
 
     def at(self, now: int, prices: Mapping[str, Decimal]) -> Batch:
         """The same calls at chain time ``now``, valued at ``prices`` (valued again only when
@@ -97,7 +104,11 @@ class Batch:
         if prices is self.prices:
             return replace(self, now=now)
         spends = spends_of(self.calls, self.simulated, prices, self.decimals)
-        return replace(self, now=now, prices=prices, spends=spends)
+        return replace(self, now=now, prices=prices, spends=spends, usd_cents=_counted(spends))
+
+
+def _counted(spends: Sequence[CallSpend]) -> int:
+    return sum([s.usd_cents or 0 for s in spends])
 
 
 def spends_of(
@@ -115,6 +126,7 @@ def spends_of(
     is spent."""
     approved: dict[tuple[str, str], int] = {}
     swapped_in: dict[str, int] = {}
+    rates: dict[str, Rate] = {}
     out = []
     for call, sim in zip(calls, simulated, strict=True):
         if call.action in _WITHIN_WALLET:
@@ -148,29 +160,39 @@ def spends_of(
             for symbol, delta in sim.balance_deltas.items():
                 if delta > 0:
                     swapped_in[symbol] = swapped_in.get(symbol, 0) + delta
-        gross = _usd_cents(tokens, prices, decimals)
-        usd = gross if counted == tokens else _usd_cents(counted, prices, decimals)
+        for symbol in tokens:
+            if symbol not in rates:
+                rates[symbol] = _rate(symbol, prices, decimals)
+        gross = _usd_cents(tokens, rates)
+        usd = gross if counted is tokens or counted == tokens else _usd_cents(counted, rates)
         out.append(CallSpend(counted, usd, tokens, gross))
     return tuple(out)
 
 
-def _usd_cents(
-    tokens: Mapping[str, int], prices: Mapping[str, Decimal], decimals: Mapping[str, int]
-) -> int | None:
-    """The USD value of ``tokens`` in cents, rounded up, in exact integer arithmetic; None when a
-    token has no usable price."""
+def _rate(symbol: str, prices: Mapping[str, Decimal], decimals: Mapping[str, int]) -> Rate:
+    """USD cents per base unit of ``symbol`` as an exact fraction (numerator, denominator), or
+    None when the token has no usable price."""
+    price = prices.get("WETH" if symbol == NATIVE else symbol)
+    if not price or not price.is_finite() or price <= 0:
+        return None
+    n, d = price.as_integer_ratio()
+    return n * 100, d * 10 ** decimals[symbol]
+
+
+def _usd_cents(tokens: Mapping[str, int], rates: Mapping[str, Rate]) -> int | None:
+    """The USD value of ``tokens`` in cents, rounded up once, in exact integer arithmetic; None
+    when a token has no usable price."""
     numerator, denominator = 0, 1
     for symbol, raw in tokens.items():
-        price = prices.get("WETH" if symbol == NATIVE else symbol)
-        if not price or not price.is_finite() or price <= 0:
+        rate = rates[symbol]
+        if rate is None:
             return None
-        n, d = price.as_integer_ratio()
-        d *= 10 ** decimals[symbol]
+        n, d = rate
         if d == denominator:
             numerator += raw * n
         else:
             numerator, denominator = numerator * d + raw * n * denominator, denominator * d
-    return -(-numerator * 100 // denominator)
+    return -(-numerator // denominator)
 
 
 def _usd(cents: int) -> str:

@@ -52,8 +52,9 @@ class Decoder:
 
     def decode(self, call: Call) -> DecodedCall:
         target = call.to.lower()
-        if target in self.symbols:
-            return self._token(call)
+        symbol = self.symbols.get(target)
+        if symbol is not None:
+            return self._token(call, symbol)
         name = self.contracts.get(target)
         if name == "uniswap-v3:swap_router02":
             return self._router(call)
@@ -80,8 +81,7 @@ class Decoder:
             spends=(self.eth(call.value),) if call.value else (),
         )
 
-    def _token(self, call: Call) -> DecodedCall:
-        symbol = self.symbols[call.to.lower()]
+    def _token(self, call: Call, symbol: str) -> DecodedCall:
         contract = f"token:{symbol}"
         is_weth = symbol == "WETH"
         decoded = _args(self._weth9 if is_weth else self._erc20, call.data)
@@ -188,14 +188,14 @@ class Decoder:
         function, args = decoded
         if function != "multicall":
             return self._router_inner(call, function, args, call.value)
-        datas = list(args.values())[-1]
-        inner = []
-        for data in datas:
+        inner, spends, recipients = [], [], []
+        for data in args["data"]:
             part = Call(call.to, bytes(data), 0)
-            function_args = _args(self._router_fns, part.data) or (_selector(part), {})
-            inner.append(self._router_inner(part, *function_args, call.value))
-        spends = tuple(s for i in inner for s in i.spends if s.token != NATIVE) + value
-        recipients = tuple(r for i in inner for r in i.recipients)
+            name, part_args = _args(self._router_fns, part.data) or (_selector(part), {})
+            decoded_part = self._router_inner(part, name, part_args, call.value)
+            inner.append(decoded_part)
+            spends += [s for s in decoded_part.spends if s.token != NATIVE]
+            recipients += decoded_part.recipients
         return DecodedCall(
             call,
             contract,
@@ -203,8 +203,8 @@ class Decoder:
             function,
             "multicall",
             args,
-            spends,
-            recipients=recipients,
+            (*spends, *value),
+            recipients=tuple(recipients),
             inner=tuple(inner),
         )
 

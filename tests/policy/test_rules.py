@@ -145,6 +145,18 @@ def test_editing_the_policy_file_does_not_widen_a_session(h: Harness, tmp_path: 
     denied_by(h.authorize(again, usdc_to_self("101")), "spend.per_tx")
 
 
+def test_a_debit_rounds_up_to_the_cent_however_large(h: Harness) -> None:
+    """A trillion DAI plus one wei has 31 significant digits: valued in 28-digit decimals the wei
+    would vanish and the debit would sit exactly on the cap. Valued exactly, it is a cent above."""
+    s = h.session(policy(max_usd_per_tx=10**12, windows=[("usd", 10**13, "24h")]))
+    trillion = units("DAI", 10**12)
+    at_cap = transfer("DAI", WALLET, trillion)
+    assert h.decide(s, (at_cap, sim(at_cap))).allowed
+    above = transfer("DAI", WALLET, trillion + 1)
+    message = denied_by(h.decide(s, (above, sim(above))), "spend.per_tx")
+    assert "1,000,000,000,000.01 USD in one transaction" in message
+
+
 def test_missing_price_fails_closed(h: Harness) -> None:
     s = h.session(policy())
     call = transfer("USDC", WALLET, 1)

@@ -150,11 +150,11 @@ class _Tuple:
         self.dynamic = any(i.dynamic for i in self.items)
         self.size = WORD if self.dynamic else self.heads
         self.words = (
-            tuple(i.word for i in self.items)
+            tuple(zip([i.word for i in self.items], range(0, self.heads, WORD), strict=True))
             if all(isinstance(i, _Word) for i in self.items)
             else None
         )
-        """When every item is one word (most calls' arguments): their readers, in order."""
+        """When every item is one word (most calls' arguments): their readers and offsets."""
 
     def read(self, data: bytes, at: int) -> tuple[Any, int]:
         if self.words is None:
@@ -162,10 +162,18 @@ class _Tuple:
         end = at + self.heads
         if end > len(data):
             raise NotCanonical
-        words = range(at, end, WORD)
-        return tuple(
-            [read(data[i : i + WORD]) for read, i in zip(self.words, words, strict=True)]
-        ), end
+        return tuple([read(data[at + i : at + i + WORD]) for read, i in self.words]), end
+
+    def whole(self, data: bytes) -> tuple[Any, ...]:
+        """The values of ``data``, which must be exactly this tuple's encoding."""
+        if self.words is not None:
+            if len(data) != self.heads:
+                raise NotCanonical
+            return tuple([read(data[i : i + WORD]) for read, i in self.words])
+        values, end = _tuple(self.items, self.heads, data, 0)
+        if end != len(data):
+            raise NotCanonical
+        return values
 
 
 class _Array:
@@ -211,12 +219,4 @@ def reader(types: Sequence[str]) -> Callable[[bytes], tuple[Any, ...]] | None:
     nodes = [_node(parse(t)) for t in types]
     if any(n is None for n in nodes):
         return None
-    top = _Tuple(nodes)  # type: ignore[arg-type]
-
-    def decode(data: bytes) -> tuple[Any, ...]:
-        values, end = top.read(data, 0)
-        if end != len(data):
-            raise NotCanonical
-        return values
-
-    return decode
+    return _Tuple(nodes).whole  # type: ignore[arg-type]
