@@ -107,7 +107,7 @@ def main() -> None:
         ("  eth_abi decoding the 5 calls", abi_s, f"{abi_s / simulate_s:6.1%} of simulation"),
     )
     for label, seconds, note in rows:
-        print(f"{label:<33}{seconds * 1000:7.2f} ms   {note}")
+        print(f"{label:<33}{seconds * 1000:7.3f} ms   {note}")
     print(f"decisions per second {1 / policy_s:19.0f}   (5-transaction batch)")
     print(f"prices used: {', '.join(f'{k} {v}' for k, v in prices.items() if v != Decimal(1))}")
 

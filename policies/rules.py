@@ -133,20 +133,26 @@ def spends_of(
             out.append(_NOTHING)
             continue
         tokens: dict[str, int] = {}
-        if call.approval is not None and call.spender is not None:
-            key = (call.approval.symbol, call.spender.lower())
-            approved[key] = approved.get(key, 0) + call.approval.amount
-            tokens[call.approval.symbol] = call.approval.amount
-        target = call.call.to.lower()
-        for spent in call.spends:
-            amount = spent.amount
-            if amount >= UNLIMITED:
-                amount = max(0, -sim.balance_deltas.get(spent.symbol, 0))
-            key = (spent.symbol, target)
-            covered = min(amount, approved.get(key, 0)) if spent.symbol != NATIVE else 0
-            approved[key] = approved.get(key, 0) - covered
-            if amount - covered:
-                tokens[spent.symbol] = tokens.get(spent.symbol, 0) + amount - covered
+        approval = call.approval
+        if approval is not None and call.spender is not None:
+            key = (approval.symbol, call.spender.lower())
+            approved[key] = approved.get(key, 0) + approval.amount
+            tokens[approval.symbol] = approval.amount
+        if call.spends:
+            target = call.call.to.lower()
+            for spent in call.spends:
+                symbol, amount = spent.symbol, spent.amount
+                if amount >= UNLIMITED:
+                    amount = max(0, -sim.balance_deltas.get(symbol, 0))
+                if symbol != NATIVE:
+                    key = (symbol, target)
+                    allowance = approved.get(key, 0)
+                    if allowance:
+                        covered = min(amount, allowance)
+                        approved[key] = allowance - covered
+                        amount -= covered
+                if amount:
+                    tokens[symbol] = tokens.get(symbol, 0) + amount
         counted = tokens
         if swapped_in:
             counted = {}
@@ -156,7 +162,7 @@ def spends_of(
                     swapped_in[symbol] -= covered
                 if amount - covered:
                     counted[symbol] = amount - covered
-        if call.action == "swap" or any(c.action == "swap" for c in call.inner):
+        if call.action == "swap" or (call.inner and any(c.action == "swap" for c in call.inner)):
             for symbol, delta in sim.balance_deltas.items():
                 if delta > 0:
                     swapped_in[symbol] = swapped_in.get(symbol, 0) + delta
@@ -336,7 +342,7 @@ def recipients(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     """Addresses are compared checksummed, as the decoder reports them and the policy lists them."""
     wallet = batch.wallet
     for call in batch.calls:
-        routed_out = any(
+        routed_out = bool(call.inner) and any(
             inner.action in ("unwrap-output", "sweep-output")
             and all(r == wallet for r in inner.recipients)
             for inner in call.inner
