@@ -10,7 +10,7 @@ from typing import Any
 
 from eth_abi.exceptions import DecodingError
 
-from tools.chain.address import to_checksum_address
+from tools.chain.address import to_checksum_address as _checksum
 from tools.chain.addressbook import AddressBook
 from tools.chain.contracts import Function, by_selector
 from tools.tx import NATIVE, Call, DecodedCall, TokenAmount
@@ -28,10 +28,6 @@ def _args(functions: dict[bytes, Function], data: bytes) -> tuple[str, dict[str,
     except (DecodingError, UnicodeDecodeError):
         return None
     return function.name, dict(zip(function.input_names, values, strict=True))
-
-
-def _addr(value: object) -> str:
-    return to_checksum_address(str(value))
 
 
 class Decoder:
@@ -70,7 +66,7 @@ class Decoder:
                 "",
                 "transfer",
                 spends=(self.eth(call.value),),
-                recipients=(_addr(call.to),),
+                recipients=(_checksum(call.to),),
             )
         return DecodedCall(
             call,
@@ -93,7 +89,15 @@ class Decoder:
             spender, raw = args.values()
             approval = self.amount(call.to, raw)
             return DecodedCall(
-                call, contract, "erc20", function, "approve", args, value, approval, _addr(spender)
+                call,
+                contract,
+                "erc20",
+                function,
+                "approve",
+                args,
+                value,
+                approval,
+                _checksum(spender),
             )
         if function == "transfer":
             to, raw = list(args.values())
@@ -105,7 +109,7 @@ class Decoder:
                 "transfer",
                 args,
                 (*value, self.amount(call.to, raw)),
-                recipients=(_addr(to),),
+                recipients=(_checksum(to),),
             )
         if is_weth and function == "deposit":
             return DecodedCall(call, contract, "weth", function, "wrap", args, value)
@@ -140,7 +144,7 @@ class Decoder:
                 "supply",
                 args,
                 (*value, self.amount(args["asset"], args["amount"])),
-                recipients=(_addr(args["onBehalfOf"]),),
+                recipients=(_checksum(args["onBehalfOf"]),),
             )
         if function == "withdraw":
             return DecodedCall(
@@ -151,7 +155,7 @@ class Decoder:
                 "withdraw",
                 args,
                 value,
-                recipients=(_addr(args["to"]),),
+                recipients=(_checksum(args["to"]),),
             )
         if function == "borrow":
             return DecodedCall(
@@ -162,7 +166,7 @@ class Decoder:
                 "borrow",
                 args,
                 value,
-                recipients=(_addr(args["onBehalfOf"]),),
+                recipients=(_checksum(args["onBehalfOf"]),),
             )
         if function == "repay":
             return DecodedCall(
@@ -173,7 +177,7 @@ class Decoder:
                 "repay",
                 args,
                 (*value, self.amount(args["asset"], args["amount"])),
-                recipients=(_addr(args["onBehalfOf"]),),
+                recipients=(_checksum(args["onBehalfOf"]),),
             )
         return DecodedCall(call, contract, "aave-v3", function, "unknown", args, value)
 
@@ -218,7 +222,7 @@ class Decoder:
                 token_in, token_out, _fee, recipient, amount_a, amount_b, _limit = params
             else:
                 path, recipient, amount_a, amount_b = params
-                first, last = _addr("0x" + path[:20].hex()), _addr("0x" + path[-20:].hex())
+                first, last = _checksum("0x" + path[:20].hex()), _checksum("0x" + path[-20:].hex())
                 token_in, token_out = (first, last) if function == "exactInput" else (last, first)
             exact_in = function.startswith("exactInput")
             spent = amount_a if exact_in else amount_b
@@ -228,8 +232,8 @@ class Decoder:
                 else self.amount(token_in, spent)
             )
             details = {
-                "token_in": _addr(token_in),
-                "token_out": _addr(token_out),
+                "token_in": _checksum(token_in),
+                "token_out": _checksum(token_out),
                 "exact_in": exact_in,
                 "amount_in" if exact_in else "amount_out": amount_a,
                 "min_out" if exact_in else "max_in": amount_b,
@@ -275,7 +279,7 @@ def _selector(call: Call) -> str:
     return "0x" + call.data[:4].hex() if call.data else "no calldata"
 
 
-def _recipient(value: object, wallet: str) -> str:
+def _recipient(value: str, wallet: str) -> str:
     """The router's constants for "the caller" and "the router itself" as addresses."""
-    address = _addr(value)
+    address = _checksum(value)
     return wallet if address == ROUTER_MSG_SENDER else address
