@@ -198,7 +198,9 @@ class Decoder:
             name, part_args = _args(self._router_fns, part.data) or (_selector(part), {})
             decoded_part = self._router_inner(part, name, part_args, call.value)
             inner.append(decoded_part)
-            spends += [s for s in decoded_part.spends if s.token != NATIVE]
+            for spent in decoded_part.spends:
+                if spent.token != NATIVE:
+                    spends.append(spent)
             recipients += decoded_part.recipients
         return DecodedCall(
             call,

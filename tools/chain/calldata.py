@@ -113,7 +113,7 @@ class _Bytes:
         n = _length(data, at)
         start, padded = at + WORD, -(-n // WORD) * WORD
         end = start + padded
-        if end > len(data) or data[start + n : end] != bytes(padded - n):
+        if end > len(data) or data[start + n : end] != _ZERO[: padded - n]:
             raise NotCanonical
         value = data[start : start + n]
         if not self.text:
@@ -149,27 +149,36 @@ class _Tuple:
         self.heads = sum(i.size for i in self.items)
         self.dynamic = any(i.dynamic for i in self.items)
         self.size = WORD if self.dynamic else self.heads
-        self.words = (
-            tuple(zip([i.word for i in self.items], range(0, self.heads, WORD), strict=True))
-            if all(isinstance(i, _Word) for i in self.items)
-            else None
-        )
-        """When every item is one word (most calls' arguments): their readers and offsets."""
+        self.parts: tuple[tuple[Callable[[bytes], Any], int, int], ...] | None = None
+        """For a static tuple (every item one word, or a static tuple): each item's reader and
+        where its bytes lie, read without walking heads and tails."""
+        if not self.dynamic:
+            parts, at = [], 0
+            for item in self.items:
+                read = item.word if isinstance(item, _Word) else item.chunk  # type: ignore[attr-defined]
+                parts.append((read, at, at + item.size))
+                at += item.size
+            self.parts = tuple(parts)
+
+    def chunk(self, data: bytes) -> tuple[Any, ...]:
+        """The values of a static tuple from exactly its encoding."""
+        assert self.parts is not None
+        return tuple([read(data[start:end]) for read, start, end in self.parts])
 
     def read(self, data: bytes, at: int) -> tuple[Any, int]:
-        if self.words is None:
+        if self.parts is None:
             return _tuple(self.items, self.heads, data, at)
         end = at + self.heads
         if end > len(data):
             raise NotCanonical
-        return tuple([read(data[at + i : at + i + WORD]) for read, i in self.words]), end
+        return self.chunk(data[at:end]), end
 
     def whole(self, data: bytes) -> tuple[Any, ...]:
         """The values of ``data``, which must be exactly this tuple's encoding."""
-        if self.words is not None:
+        if self.parts is not None:
             if len(data) != self.heads:
                 raise NotCanonical
-            return tuple([read(data[i : i + WORD]) for read, i in self.words])
+            return self.chunk(data)
         values, end = _tuple(self.items, self.heads, data, 0)
         if end != len(data):
             raise NotCanonical
