@@ -10,6 +10,7 @@ from typing import Any
 
 from eth_abi.exceptions import DecodingError
 
+from tools.chain.address import is_address
 from tools.chain.address import to_checksum_address as _checksum
 from tools.chain.addressbook import AddressBook
 from tools.chain.contracts import Function, by_selector
@@ -66,7 +67,7 @@ class Decoder:
                 "",
                 "transfer",
                 spends=(self.eth(call.value),),
-                recipients=(_checksum(call.to),),
+                recipients=(_checksum(call.to) if is_address(call.to) else call.to,),
             )
         return DecodedCall(
             call,

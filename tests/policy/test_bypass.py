@@ -81,6 +81,18 @@ def test_eth_sent_to_an_eoa(h: Harness) -> None:
     assert why.startswith("ETH sent to")
 
 
+def test_eth_sent_to_a_malformed_address_is_denied_not_a_crash(h: Harness) -> None:
+    why = reason(h, Call("0xnot-an-address", b"", 10**18, "send ETH"))["recipients.allowed"]
+    assert why == "ETH sent to 0xnot-an-address, which the policy does not allow"
+
+
+def test_eth_sent_to_a_lower_case_wallet_is_sent_to_the_wallet(h: Harness) -> None:
+    """Addresses are compared checksummed: the wallet written in lower case is still the wallet."""
+    s = h.session(policy())
+    call = Call(WALLET.lower(), b"", 10**15, "send ETH to myself")
+    assert h.decide(s, (call, sim(call))).allowed
+
+
 def test_call_to_a_contract_outside_the_address_book(h: Harness) -> None:
     rogue = Call(addr(0xDEAD), fn("transfer(address,uint256)", STRANGER, 10), 0, "rogue")
     assert "outside the address book" in reason(h, rogue)["calls.known"]
