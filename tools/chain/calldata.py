@@ -30,9 +30,11 @@ class _Node(Protocol):
     dynamic: bool
     size: int
 
-    def read(self, data: bytes, at: int) -> tuple[Any, int]:
-        """The value whose encoding starts at ``at``, and where that encoding ends."""
-        ...
+
+_Step = tuple[bool, Callable[..., Any], int]
+"""How a tuple reads one item: (dynamic, reader, head size). A static item's reader takes exactly
+its bytes; a dynamic item's takes the data and where its tail starts, and returns the value and
+where the tail ends."""
 
 
 def _word(data: bytes, at: int) -> bytes:
@@ -55,9 +57,6 @@ class _Word:
 
     def word(self, word: bytes) -> Any:
         raise NotImplementedError
-
-    def read(self, data: bytes, at: int) -> tuple[Any, int]:
-        return self.word(_word(data, at)), at + WORD
 
 
 class _Uint(_Word):
@@ -125,61 +124,64 @@ class _Bytes:
 
 
 def _tuple(
-    items: Sequence[_Node], heads: int, data: bytes, base: int
+    steps: Sequence[_Step], heads: int, data: bytes, base: int
 ) -> tuple[tuple[Any, ...], int]:
     """``heads`` bytes of heads from ``base``; the tails of dynamic items follow the heads, one
     after another."""
     head, tail = base, base + heads
+    if tail > len(data):
+        raise NotCanonical
     values = []
-    for item in items:
-        if item.dynamic:
-            if base + int.from_bytes(_word(data, head), "big") != tail:
+    for dynamic, read, size in steps:
+        if dynamic:
+            if base + int.from_bytes(data[head : head + WORD], "big") != tail:
                 raise NotCanonical
-            value, tail = item.read(data, tail)
+            value, tail = read(data, tail)
         else:
-            value, _ = item.read(data, head)
-        head += item.size
+            value = read(data[head : head + size])
+        head += size
         values.append(value)
     return tuple(values), tail
 
 
+def _step(item: _Node) -> _Step:
+    if isinstance(item, _Word):
+        return False, item.word, WORD
+    if isinstance(item, _Tuple) and not item.dynamic:
+        return False, item.chunk, item.heads
+    return True, item.read, WORD  # type: ignore[attr-defined]
+
+
 class _Tuple:
     def __init__(self, items: Sequence[_Node]) -> None:
-        self.items = tuple(items)
-        self.heads = sum(i.size for i in self.items)
-        self.dynamic = any(i.dynamic for i in self.items)
+        self.heads = sum(i.size for i in items)
+        self.dynamic = any(i.dynamic for i in items)
         self.size = WORD if self.dynamic else self.heads
-        self.parts: tuple[tuple[Callable[[bytes], Any], int, int], ...] | None = None
+        self.steps = tuple(_step(i) for i in items)
+        self.parts: tuple[tuple[Callable[[bytes], Any], int, int], ...] = ()
         """For a static tuple (every item one word, or a static tuple): each item's reader and
         where its bytes lie, read without walking heads and tails."""
         if not self.dynamic:
             parts, at = [], 0
-            for item in self.items:
-                read = item.word if isinstance(item, _Word) else item.chunk  # type: ignore[attr-defined]
-                parts.append((read, at, at + item.size))
-                at += item.size
+            for _, read, size in self.steps:
+                parts.append((read, at, at + size))
+                at += size
             self.parts = tuple(parts)
 
     def chunk(self, data: bytes) -> tuple[Any, ...]:
         """The values of a static tuple from exactly its encoding."""
-        assert self.parts is not None
         return tuple([read(data[start:end]) for read, start, end in self.parts])
 
     def read(self, data: bytes, at: int) -> tuple[Any, int]:
-        if self.parts is None:
-            return _tuple(self.items, self.heads, data, at)
-        end = at + self.heads
-        if end > len(data):
-            raise NotCanonical
-        return self.chunk(data[at:end]), end
+        return _tuple(self.steps, self.heads, data, at)
 
     def whole(self, data: bytes) -> tuple[Any, ...]:
         """The values of ``data``, which must be exactly this tuple's encoding."""
-        if self.parts is not None:
+        if not self.dynamic:
             if len(data) != self.heads:
                 raise NotCanonical
             return self.chunk(data)
-        values, end = _tuple(self.items, self.heads, data, 0)
+        values, end = _tuple(self.steps, self.heads, data, 0)
         if end != len(data):
             raise NotCanonical
         return values
@@ -189,11 +191,11 @@ class _Array:
     dynamic, size = True, WORD
 
     def __init__(self, item: _Node) -> None:
-        self.item = item
+        self.step = _step(item)
 
     def read(self, data: bytes, at: int) -> tuple[Any, int]:
         n = _length(data, at)
-        return _tuple((self.item,) * n, n * self.item.size, data, at + WORD)
+        return _tuple((self.step,) * n, n * self.step[2], data, at + WORD)
 
 
 def _node(abi_type: ABIType) -> _Node | None:
