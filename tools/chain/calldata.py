@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from eth_abi.grammar import ABIType, BasicType, TupleType, parse
 
 WORD = 32
-_ZERO = bytes(WORD)
+_ZERO, _ZERO_12, _ZERO_31 = bytes(WORD), bytes(12), bytes(31)
 
 
 class NotCanonical(Exception):
@@ -70,6 +70,13 @@ class _Uint(_Word):
         return value
 
 
+class _Uint256(_Word):
+    """Any word is a uint256: nothing to check."""
+
+    def word(self, word: bytes) -> Any:
+        return int.from_bytes(word, "big")
+
+
 class _Int(_Uint):
     def word(self, word: bytes) -> Any:
         value = int.from_bytes(word, "big", signed=True)
@@ -80,14 +87,14 @@ class _Int(_Uint):
 
 class _Address(_Word):
     def word(self, word: bytes) -> Any:
-        if word[:12] != _ZERO[:12]:
+        if word[:12] != _ZERO_12:
             raise NotCanonical
         return "0x" + word[12:].hex()
 
 
 class _Bool(_Word):
     def word(self, word: bytes) -> Any:
-        if word[:31] != _ZERO[:31] or word[31] > 1:
+        if word[:31] != _ZERO_31 or word[31] > 1:
             raise NotCanonical
         return word[31] == 1
 
@@ -180,7 +187,7 @@ class _Tuple:
         if not self.dynamic:
             if len(data) != self.heads:
                 raise NotCanonical
-            return self.chunk(data)
+            return tuple([read(data[start:end]) for read, start, end in self.parts])
         values, end = _tuple(self.steps, self.heads, data, 0)
         if end != len(data):
             raise NotCanonical
@@ -210,7 +217,7 @@ def _node(abi_type: ABIType) -> _Node | None:
     assert isinstance(abi_type, BasicType)
     base, sub = abi_type.base, abi_type.sub
     if base == "uint" and isinstance(sub, int):
-        return _Uint(sub)
+        return _Uint256() if sub == 256 else _Uint(sub)
     if base == "int" and isinstance(sub, int):
         return _Int(sub)
     if base == "address":
