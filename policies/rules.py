@@ -19,7 +19,7 @@ from tools.tx import NATIVE, DecodedCall, SimulatedCall
 UNLIMITED = 2**255
 _OUTPUTS = {"unwrap-output", "sweep-output", "refund"}
 _WITHIN_WALLET = ("wrap", "unwrap")
-_TOKEN_ARGS = ("asset", "token_in", "token_out")
+_TOKEN_ARGS = frozenset({"asset", "token_in", "token_out"})
 
 
 class Verdict(NamedTuple):
@@ -188,6 +188,10 @@ def _rate(symbol: str, prices: Mapping[str, Decimal], decimals: Mapping[str, int
 def _usd_cents(tokens: Mapping[str, int], rates: Mapping[str, Rate]) -> int | None:
     """The USD value of ``tokens`` in cents, rounded up once, in exact integer arithmetic; None
     when a token has no usable price."""
+    if len(tokens) == 1:
+        ((symbol, raw),) = tokens.items()
+        rate = rates[symbol]
+        return None if rate is None else -(-raw * rate[0] // rate[1])
     numerator, denominator = 0, 1
     for symbol, raw in tokens.items():
         rate = rates[symbol]
@@ -286,11 +290,12 @@ def tokens(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
         if call.approval is not None:
             touched.add(call.approval.symbol)
         args = call.args
-        for key in _TOKEN_ARGS:
-            value = args.get(key)
-            if value is not None:
-                text = str(value)
-                touched.add(symbol_of(text) or text)
+        if not _TOKEN_ARGS.isdisjoint(args):
+            for key in _TOKEN_ARGS:
+                value = args.get(key)
+                if value is not None:
+                    text = str(value)
+                    touched.add(symbol_of(text) or text)
         if call.contract.startswith("token:"):
             touched.add(call.contract[6:])
         if call.action == "swap" and call.call.value:

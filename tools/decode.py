@@ -42,7 +42,7 @@ class Decoder:
         self._router_fns, self._pool_fns = by_selector("swap_router02"), by_selector("aave_pool")
 
     def amount(self, token: str, raw: int) -> TokenAmount:
-        return TokenAmount(token, self.symbols.get(token.lower(), token), int(raw))
+        return TokenAmount(token, self.symbols.get(token.lower(), token), raw)
 
     def eth(self, raw: int) -> TokenAmount:
         return TokenAmount(NATIVE, NATIVE, raw)
