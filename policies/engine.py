@@ -124,21 +124,20 @@ class PolicyEngine:
         """``current`` is the session as stored now: None, or revoked, denies."""
         policy = session.policy
         usage = self.ledger.usage(session.id, batch.now, policy.limits.window_seconds)
-        verdicts = [
+        verdicts = (
             rules.active(
                 policy,
                 batch,
                 usage,
                 expires_at=session.expires_at,
                 revoked=current is None or current.revoked_at is not None,
-            )
-        ]
-        for rule in rules.RULES:
-            verdicts.append(rule(policy, batch, usage))
+            ),
+            *(rule(policy, batch, usage) for rule in rules.RULES),
+        )
         threshold = policy.limits.confirm_above_usd
         needs_confirmation = threshold is not None and Decimal(batch.usd_cents) / 100 > threshold
-        allowed = all([v.allowed for v in verdicts])
-        return Decision(allowed, tuple(verdicts), needs_confirmation, batch)
+        allowed = all(v.allowed for v in verdicts)
+        return Decision(allowed, verdicts, needs_confirmation, batch)
 
     def settle(self, grant: dict[str, Any], *, spent: bool) -> None:
         with transaction(self.conn):

@@ -170,7 +170,7 @@ def spends_of(
             if symbol not in rates:
                 rates[symbol] = _rate(symbol, prices, decimals)
         gross = _usd_cents(tokens, rates)
-        usd = gross if counted is tokens or counted == tokens else _usd_cents(counted, rates)
+        usd = gross if counted == tokens else _usd_cents(counted, rates)
         out.append(CallSpend(counted, usd, tokens, gross))
     return tuple(out)
 
@@ -188,10 +188,6 @@ def _rate(symbol: str, prices: Mapping[str, Decimal], decimals: Mapping[str, int
 def _usd_cents(tokens: Mapping[str, int], rates: Mapping[str, Rate]) -> int | None:
     """The USD value of ``tokens`` in cents, rounded up once, in exact integer arithmetic; None
     when a token has no usable price."""
-    if len(tokens) == 1:
-        ((symbol, raw),) = tokens.items()
-        rate = rates[symbol]
-        return None if rate is None else -(-raw * rate[0] // rate[1])
     numerator, denominator = 0, 1
     for symbol, raw in tokens.items():
         rate = rates[symbol]

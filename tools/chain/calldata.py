@@ -11,6 +11,7 @@ eth_abi, which decides. A Hypothesis test checks both agree on every function th
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -50,13 +51,14 @@ def _length(data: bytes, at: int) -> int:
     return n
 
 
-class _Word:
-    """A type encoded in one 32-byte word: ``word`` checks and converts it."""
+class _Word(ABC):
+    """A type encoded in one 32-byte word."""
 
     dynamic, size = False, WORD
 
+    @abstractmethod
     def word(self, word: bytes) -> Any:
-        raise NotImplementedError
+        """The value of ``word``; `NotCanonical` when it is not a canonical encoding of it."""
 
 
 class _Uint(_Word):
@@ -187,7 +189,7 @@ class _Tuple:
         if not self.dynamic:
             if len(data) != self.heads:
                 raise NotCanonical
-            return tuple([read(data[start:end]) for read, start, end in self.parts])
+            return self.chunk(data)
         values, end = _tuple(self.steps, self.heads, data, 0)
         if end != len(data):
             raise NotCanonical
