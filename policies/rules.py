@@ -19,7 +19,6 @@ from tools.tx import NATIVE, DecodedCall, SimulatedCall
 UNLIMITED = 2**255
 _OUTPUTS = {"unwrap-output", "sweep-output", "refund"}
 _WITHIN_WALLET = ("wrap", "unwrap")
-_TOKEN_ARGS = frozenset({"asset", "token_in", "token_out"})
 
 
 class Verdict(NamedTuple):
@@ -278,24 +277,7 @@ def selectors(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 
 
 def tokens(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
-    symbol_of = batch.book.symbol_of
-    touched: set[str] = set()
-    for call in batch.flat:
-        for spent in call.spends:
-            touched.add(spent.symbol)
-        if call.approval is not None:
-            touched.add(call.approval.symbol)
-        args = call.args
-        if not _TOKEN_ARGS.isdisjoint(args):
-            for key in _TOKEN_ARGS:
-                value = args.get(key)
-                if value is not None:
-                    text = str(value)
-                    touched.add(symbol_of(text) or text)
-        if call.contract.startswith("token:"):
-            touched.add(call.contract[6:])
-        if call.action == "swap" and call.call.value:
-            touched.add(NATIVE)
+    touched = set().union(*[call.tokens for call in batch.calls])
     outside = sorted(touched.difference(policy.allow.tokens))
     if outside:
         return Verdict(

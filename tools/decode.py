@@ -18,6 +18,11 @@ from tools.tx import NATIVE, Call, DecodedCall, TokenAmount
 
 ROUTER_MSG_SENDER = "0x0000000000000000000000000000000000000001"
 ROUTER_ITSELF = "0x0000000000000000000000000000000000000002"
+_SWAPS = frozenset({"exactInputSingle", "exactOutputSingle", "exactInput", "exactOutput"})
+_LENDING = {"supply": "onBehalfOf", "withdraw": "to", "borrow": "onBehalfOf", "repay": "onBehalfOf"}
+"""Aave's lending calls, each with the argument naming who gets the position or the tokens."""
+_PAID_IN = frozenset({"supply", "repay"})
+"""The lending calls that pull ``amount`` of ``asset`` from the wallet."""
 
 
 def _args(functions: dict[bytes, Function], data: bytes) -> tuple[str, dict[str, Any]] | None:
@@ -68,6 +73,7 @@ class Decoder:
                 "transfer",
                 spends=(self.eth(call.value),),
                 recipients=(_checksum(call.to) if is_address(call.to) else call.to,),
+                tokens=(NATIVE,),
             )
         return DecodedCall(
             call,
@@ -76,6 +82,7 @@ class Decoder:
             _selector(call),
             "unknown",
             spends=(self.eth(call.value),) if call.value else (),
+            tokens=(NATIVE,) if call.value else (),
         )
 
     def _token(self, call: Call, symbol: str) -> DecodedCall:
@@ -83,12 +90,14 @@ class Decoder:
         is_weth = symbol == "WETH"
         decoded = _args(self._weth9 if is_weth else self._erc20, call.data)
         value = (self.eth(call.value),) if call.value else ()
+        touched = (symbol, NATIVE) if call.value else (symbol,)
         if decoded is None:
-            return DecodedCall(call, contract, "erc20", _selector(call), "unknown", spends=value)
+            return DecodedCall(
+                call, contract, "erc20", _selector(call), "unknown", spends=value, tokens=touched
+            )
         function, args = decoded
         if function == "approve":
             spender, raw = args.values()
-            approval = self.amount(call.to, raw)
             return DecodedCall(
                 call,
                 contract,
@@ -97,11 +106,12 @@ class Decoder:
                 "approve",
                 args,
                 value,
-                approval,
+                TokenAmount(call.to, symbol, raw),
                 _checksum(spender),
+                tokens=touched,
             )
         if function == "transfer":
-            to, raw = list(args.values())
+            to, raw = args.values()
             return DecodedCall(
                 call,
                 contract,
@@ -109,11 +119,14 @@ class Decoder:
                 function,
                 "transfer",
                 args,
-                (*value, self.amount(call.to, raw)),
+                (*value, TokenAmount(call.to, symbol, raw)),
                 recipients=(_checksum(to),),
+                tokens=touched,
             )
         if is_weth and function == "deposit":
-            return DecodedCall(call, contract, "weth", function, "wrap", args, value)
+            return DecodedCall(
+                call, contract, "weth", function, "wrap", args, value, tokens=touched
+            )
         if is_weth and function == "withdraw":
             (raw,) = args.values()
             return DecodedCall(
@@ -123,77 +136,56 @@ class Decoder:
                 function,
                 "unwrap",
                 args,
-                (*value, self.amount(call.to, raw)),
+                (*value, TokenAmount(call.to, symbol, raw)),
+                tokens=touched,
             )
-        if function == "transferFrom":
-            return DecodedCall(call, contract, "erc20", function, "transferFrom", args, value)
-        return DecodedCall(call, contract, "erc20", function, "unknown", args, value)
+        action = "transferFrom" if function == "transferFrom" else "unknown"
+        return DecodedCall(call, contract, "erc20", function, action, args, value, tokens=touched)
 
     def _pool(self, call: Call) -> DecodedCall:
         contract = "aave-v3:pool"
         decoded = _args(self._pool_fns, call.data)
         value = (self.eth(call.value),) if call.value else ()
+        eth = (NATIVE,) if call.value else ()
         if decoded is None:
-            return DecodedCall(call, contract, "aave-v3", _selector(call), "unknown", spends=value)
+            return DecodedCall(
+                call, contract, "aave-v3", _selector(call), "unknown", spends=value, tokens=eth
+            )
         function, args = decoded
-        if function == "supply":
+        if function not in _LENDING:
             return DecodedCall(
-                call,
-                contract,
-                "aave-v3",
-                function,
-                "supply",
-                args,
-                (*value, self.amount(args["asset"], args["amount"])),
-                recipients=(_checksum(args["onBehalfOf"]),),
+                call, contract, "aave-v3", function, "unknown", args, value, tokens=eth
             )
-        if function == "withdraw":
-            return DecodedCall(
-                call,
-                contract,
-                "aave-v3",
-                function,
-                "withdraw",
-                args,
-                value,
-                recipients=(_checksum(args["to"]),),
-            )
-        if function == "borrow":
-            return DecodedCall(
-                call,
-                contract,
-                "aave-v3",
-                function,
-                "borrow",
-                args,
-                value,
-                recipients=(_checksum(args["onBehalfOf"]),),
-            )
-        if function == "repay":
-            return DecodedCall(
-                call,
-                contract,
-                "aave-v3",
-                function,
-                "repay",
-                args,
-                (*value, self.amount(args["asset"], args["amount"])),
-                recipients=(_checksum(args["onBehalfOf"]),),
-            )
-        return DecodedCall(call, contract, "aave-v3", function, "unknown", args, value)
+        asset = args["asset"]
+        symbol = self.symbols.get(asset.lower(), asset)
+        spends = (
+            (*value, TokenAmount(asset, symbol, args["amount"])) if function in _PAID_IN else value
+        )
+        return DecodedCall(
+            call,
+            contract,
+            "aave-v3",
+            function,
+            function,
+            args,
+            spends,
+            recipients=(_checksum(args[_LENDING[function]]),),
+            tokens=(symbol, *eth),
+        )
 
     def _router(self, call: Call) -> DecodedCall:
         contract = "uniswap-v3:swap_router02"
         decoded = _args(self._router_fns, call.data)
         value = (self.eth(call.value),) if call.value else ()
+        eth = (NATIVE,) if call.value else ()
         if decoded is None:
             return DecodedCall(
-                call, contract, "uniswap-v3", _selector(call), "unknown", spends=value
+                call, contract, "uniswap-v3", _selector(call), "unknown", spends=value, tokens=eth
             )
         function, args = decoded
         if function != "multicall":
             return self._router_inner(call, function, args, call.value)
-        inner, spends, recipients = [], [], []
+        inner, spends, recipients, touched = [], [], [], []
         for data in args["data"]:
             part = Call(call.to, bytes(data), 0)
             name, part_args = _args(self._router_fns, part.data) or (_selector(part), {})
@@ -203,6 +195,7 @@ class Decoder:
                 if spent.token != NATIVE:
                     spends.append(spent)
             recipients += decoded_part.recipients
+            touched += decoded_part.tokens
         return DecodedCall(
             call,
             contract,
@@ -213,30 +206,31 @@ class Decoder:
             (*spends, *value),
             recipients=tuple(recipients),
             inner=tuple(inner),
+            tokens=(*touched, *eth),
         )
 
     def _router_inner(
         self, call: Call, function: str, args: dict[str, Any], eth_value: int
     ) -> DecodedCall:
         contract = "uniswap-v3:swap_router02"
-        if function in ("exactInputSingle", "exactOutputSingle", "exactInput", "exactOutput"):
+        if function in _SWAPS:
             (params,) = args.values()
             if function.endswith("Single"):
                 token_in, token_out, _fee, recipient, amount_a, amount_b, _limit = params
+                token_in, token_out = _checksum(token_in), _checksum(token_out)
             else:
                 path, recipient, amount_a, amount_b = params
                 first, last = _checksum("0x" + path[:20].hex()), _checksum("0x" + path[-20:].hex())
                 token_in, token_out = (first, last) if function == "exactInput" else (last, first)
             exact_in = function.startswith("exactInput")
             spent = amount_a if exact_in else amount_b
-            paid = (
-                self.eth(spent)
-                if eth_value and token_in.lower() == self.weth
-                else self.amount(token_in, spent)
-            )
+            symbol_in = self.symbols.get(token_in.lower(), token_in)
+            symbol_out = self.symbols.get(token_out.lower(), token_out)
+            paying_eth = bool(eth_value) and token_in.lower() == self.weth
+            paid = self.eth(spent) if paying_eth else TokenAmount(token_in, symbol_in, spent)
             details = {
-                "token_in": _checksum(token_in),
-                "token_out": _checksum(token_out),
+                "token_in": token_in,
+                "token_out": token_out,
                 "exact_in": exact_in,
                 "amount_in" if exact_in else "amount_out": amount_a,
                 "min_out" if exact_in else "max_in": amount_b,
@@ -250,6 +244,7 @@ class Decoder:
                 details,
                 (paid,),
                 recipients=(_recipient(recipient, self.wallet),),
+                tokens=(symbol_in, symbol_out, NATIVE) if eth_value else (symbol_in, symbol_out),
             )
         if function == "unwrapWETH9":
             recipient = list(args.values())[1] if len(args) == 2 else ROUTER_MSG_SENDER
@@ -264,6 +259,7 @@ class Decoder:
             )
         if function == "sweepToken":
             recipient = list(args.values())[2] if len(args) == 3 else ROUTER_MSG_SENDER
+            swept = args["token"]
             return DecodedCall(
                 call,
                 contract,
@@ -272,6 +268,7 @@ class Decoder:
                 "sweep-output",
                 args,
                 recipients=(_recipient(recipient, self.wallet),),
+                tokens=(self.symbols.get(swept.lower(), swept),),
             )
         if function == "refundETH":
             return DecodedCall(call, contract, "uniswap-v3", function, "refund", args)

@@ -45,6 +45,9 @@ class DecodedCall(NamedTuple):
     ``spends`` is what leaves the wallet through the call (native value, transfers, what a
     protocol pulls); ``approval`` what it lets ``spender`` take. ``recipients`` are the addresses the
     call names as receiving its output or position. ``inner`` holds the calls a multicall wraps.
+    ``tokens`` are the tokens the call touches, by symbol (by address for a token the address book
+    does not know): the contract it calls when that is a token, what it spends or approves, the
+    asset of a lending call, both sides of a swap, and everything its inner calls touch.
 
     A named tuple, like `TokenAmount`: the policy engine builds several for every call it decides
     on, and one is built three times faster than a frozen dataclass.
@@ -61,6 +64,7 @@ class DecodedCall(NamedTuple):
     spender: str | None = None
     recipients: tuple[str, ...] = ()
     inner: tuple[DecodedCall, ...] = ()
+    tokens: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.policy.kit import (
+    BOOK,
     POOL,
     ROUTER,
     STRANGER,
@@ -15,6 +16,7 @@ from tests.policy.kit import (
     Harness,
     addr,
     approve,
+    borrow,
     exact_input,
     fn,
     multicall,
@@ -24,6 +26,7 @@ from tests.policy.kit import (
     transfer,
     transfer_from,
     units,
+    withdraw,
 )
 from tools.tx import Call
 
@@ -154,3 +157,30 @@ def test_protocol_not_allowed(h: Harness) -> None:
 def test_token_not_allowed(h: Harness) -> None:
     text = policy().replace('tokens = ["ETH", "WETH", "USDC", "DAI", "WBTC"]', 'tokens = ["USDC"]')
     assert "WBTC" in reason(h, transfer("WBTC", WALLET, 1), text=text)["tokens.allowed"]
+
+
+SWEEP = "sweepToken(address,uint256,address)"
+
+
+@pytest.mark.parametrize(
+    ("calls", "outside"),
+    [
+        ((multicall(exact_input("USDC", "WBTC", 10**6, 1)),), "WBTC"),
+        ((multicall(exact_input("WBTC", "USDC", 10**6, 1)),), "WBTC"),
+        ((approve("DAI", ROUTER, 10**18),), "DAI"),
+        ((borrow("WBTC", 10**6),), "WBTC"),
+        ((withdraw("DAI", 10**18),), "DAI"),
+        ((multicall(exact_input("WETH", "USDC", 10**6, 1), value=10**6),), "ETH"),
+        ((multicall(fn(SWEEP, BOOK.tokens["DAI"], 0, WALLET)),), "DAI"),
+    ],
+    ids=["swap-output", "swap-input", "approve", "borrow", "withdraw", "eth-paid", "sweep"],
+)
+def test_every_token_a_call_touches_is_checked(
+    h: Harness, calls: tuple[Call, ...], outside: str
+) -> None:
+    """Only USDC and WETH are allowed: a token that enters the batch anywhere else is named."""
+    text = policy().replace(
+        'tokens = ["ETH", "WETH", "USDC", "DAI", "WBTC"]', 'tokens = ["USDC", "WETH"]'
+    )
+    why = reason(h, *calls, text=text)["tokens.allowed"]
+    assert why == f"tokens not allowed by the policy: {outside}"
