@@ -390,8 +390,10 @@ def slippage(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             if bps * per > worst * of:
                 worst, per = bps, of
     limit = policy.slippage.max_bps
-    shown = f"{Decimal(worst) / per:.0f}"
-    if 2 * worst > (2 * limit + 1) * per:
+    # In whole bps, a half rounded down: what is shown is what is compared. A bound up to half a
+    # bps above the limit, as rounding a minimum output down gives, is the limit.
+    shown = -((per - 2 * worst) // (2 * per))
+    if shown > limit:
         return Verdict(
             "slippage.max",
             False,

@@ -124,6 +124,23 @@ def test_slippage_bound(h: Harness) -> None:
     assert "200 bps is above the policy's 100 bps" in message
 
 
+@pytest.mark.parametrize(
+    ("min_out", "allowed", "shown"),
+    [(2_969_850_000, True, "at most 100 bps"), (2_969_849_999, False, "bound of 101 bps")],
+)
+def test_slippage_is_shown_as_compared(h: Harness, min_out: int, allowed: bool, shown: str) -> None:
+    """Exactly 100.5 bps below 3,000 USDC is the limit of 100 (a minimum output rounded down
+    lands there); one base unit lower is 101, and the message says so."""
+    s = h.session(policy(extra="[slippage]\nmax_bps = 100\ndefault_bps = 50\n"))
+    swap = multicall(exact_input("WETH", "USDC", 10**18, min_out))
+    approval = approve("WETH", ROUTER, 10**18)
+    decision = h.authorize(
+        s, (approval, sim(approval)), (swap, sim(swap, {"USDC": units("USDC", 3000)}))
+    )
+    verdict = next(v for v in decision.verdicts if v.rule == "slippage.max")
+    assert (verdict.allowed, shown in verdict.message) == (allowed, True), verdict.message
+
+
 def test_expiry_and_revocation(h: Harness) -> None:
     s = h.session(policy(), ttl="1h")
     h.now += 3599
