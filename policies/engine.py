@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent.db import transaction
 from policies import rules
@@ -30,8 +29,7 @@ from tools.decode import Decoder
 from tools.tx import Call, SimulatedCall
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     allowed: bool
     verdicts: tuple[Verdict, ...]
     needs_confirmation: bool
@@ -118,7 +116,7 @@ class PolicyEngine:
                         "signature": self.sessions.sign(session, message),
                     }
                 )
-        return replace(again, grants=tuple(grants))
+        return again._replace(grants=tuple(grants))
 
     def _decide(self, session: Session, batch: Batch, current: Session | None) -> Decision:
         """``current`` is the session as stored now: None, or revoked, denies."""

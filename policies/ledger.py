@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reservations (
@@ -28,8 +28,7 @@ CREATE INDEX IF NOT EXISTS reservations_by_session ON reservations (session_id, 
 COUNTED = ("reserved", "committed")
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     """What a session has used, counted from reservations that are reserved or committed."""
 
     usd_cents_since: Mapping[int, int]

@@ -5,7 +5,6 @@ message in words. The engine records the outcome after."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import NamedTuple
@@ -47,9 +46,9 @@ Rate = tuple[int, int] | None
 _NOTHING = CallSpend(MappingProxyType({}), 0, MappingProxyType({}), 0)
 
 
-@dataclass(frozen=True)
-class Batch:
-    """The decoded calls of one decision, their simulation, and what each one spends."""
+class Batch(NamedTuple):
+    """The decoded calls of one decision, their simulation, and what each one spends (a named
+    tuple, like the calls in it: built on every decision)."""
 
     calls: Sequence[DecodedCall]
     simulated: Sequence[SimulatedCall]
@@ -101,9 +100,9 @@ class Batch:
         """The same calls at chain time ``now``, valued at ``prices`` (valued again only when
         they are other prices)."""
         if prices is self.prices:
-            return replace(self, now=now)
+            return self._replace(now=now)
         spends = spends_of(self.calls, self.simulated, prices, self.decimals)
-        return replace(self, now=now, prices=prices, spends=spends, usd_cents=_counted(spends))
+        return self._replace(now=now, prices=prices, spends=spends, usd_cents=_counted(spends))
 
 
 def _counted(spends: Sequence[CallSpend]) -> int:
