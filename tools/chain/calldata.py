@@ -38,14 +38,11 @@ its bytes; a dynamic item's takes the data and where its tail starts, and return
 where the tail ends."""
 
 
-def _word(data: bytes, at: int) -> bytes:
+def _length(data: bytes, at: int) -> int:
+    """The length word at ``at``: no more than there are bytes."""
     if at + WORD > len(data):
         raise NotCanonical
-    return data[at : at + WORD]
-
-
-def _length(data: bytes, at: int) -> int:
-    n = int.from_bytes(_word(data, at), "big")
+    n = int.from_bytes(data[at : at + WORD])
     if n > len(data):
         raise NotCanonical
     return n
@@ -73,10 +70,9 @@ class _Uint(_Word):
 
 
 class _Uint256(_Word):
-    """Any word is a uint256: nothing to check."""
+    """Any word is a uint256: nothing to check, read by `int.from_bytes` itself (big-endian)."""
 
-    def word(self, word: bytes) -> Any:
-        return int.from_bytes(word, "big")
+    word = staticmethod(int.from_bytes)  # type: ignore[assignment]
 
 
 class _Int(_Uint):
@@ -143,7 +139,7 @@ def _tuple(
     values = []
     for dynamic, read, size in steps:
         if dynamic:
-            if base + int.from_bytes(data[head : head + WORD], "big") != tail:
+            if base + int.from_bytes(data[head : head + WORD]) != tail:
                 raise NotCanonical
             value, tail = read(data, tail)
         else:
@@ -189,7 +185,7 @@ class _Tuple:
         if not self.dynamic:
             if len(data) != self.heads:
                 raise NotCanonical
-            return self.chunk(data)
+            return tuple([read(data[start:end]) for read, start, end in self.parts])
         values, end = _tuple(self.steps, self.heads, data, 0)
         if end != len(data):
             raise NotCanonical
