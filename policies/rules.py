@@ -403,23 +403,23 @@ def slippage(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 
 def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     cap = policy.limits.max_usd_cents_per_tx
-    token_caps = policy.limits.max_per_tx
-    biggest = 0
-    for call, spend in zip(batch.calls, batch.spends, strict=True):
-        cents = spend.gross_usd_cents
-        if cents is None:
-            return Verdict(
-                "spend.per_tx",
-                False,
-                f"no usable on-chain price for a token of {call.function}: refusing to value it",
-            )
-        if cents > cap:
-            return Verdict(
-                "spend.per_tx",
-                False,
-                f"{_usd(cents)} in one transaction is above the {_usd(cap)} cap",
-            )
-        for symbol, limit in token_caps.items():
+    values = [spend.gross_usd_cents for spend in batch.spends]
+    if None in values:
+        call = batch.calls[values.index(None)]
+        return Verdict(
+            "spend.per_tx",
+            False,
+            f"no usable on-chain price for a token of {call.function}: refusing to value it",
+        )
+    biggest: int = max(values, default=0)  # type: ignore[type-var, assignment]
+    if biggest > cap:
+        return Verdict(
+            "spend.per_tx",
+            False,
+            f"{_usd(biggest)} in one transaction is above the {_usd(cap)} cap",
+        )
+    for symbol, limit in policy.limits.max_per_tx.items():
+        for spend in batch.spends:
             raw = spend.gross_tokens.get(symbol.upper(), 0)
             if raw and Decimal(raw).scaleb(-batch.decimals[symbol.upper()]) > limit:
                 return Verdict(
@@ -427,7 +427,6 @@ def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                     False,
                     f"{Decimal(raw).scaleb(-batch.decimals[symbol.upper()])} {symbol} in one transaction is above the {limit} {symbol} cap",
                 )
-        biggest = max(biggest, cents)
     return Verdict("spend.per_tx", True, f"largest transaction {_usd(biggest)} of {_usd(cap)}")
 
 
