@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS reservations (
 CREATE INDEX IF NOT EXISTS reservations_by_session ON reservations (session_id, created_at);
 """
 COUNTED = ("reserved", "committed")
+_USED = (
+    "SELECT created_at, usd_cents, tokens FROM reservations"
+    f" WHERE session_id = ? AND status IN {COUNTED}"
+)
 
 
 class Usage(NamedTuple):
@@ -46,10 +50,7 @@ class Ledger:
     def usage(self, session_id: str, now: int, windows: tuple[int, ...]) -> Usage:
         """Read inside the caller's write transaction, so that nobody can spend between this read
         and the reservation that follows it."""
-        rows = self.conn.execute(
-            f"SELECT created_at, usd_cents, tokens FROM reservations WHERE session_id = ? AND status IN {COUNTED}",
-            (session_id,),
-        ).fetchall()
+        rows = self.conn.execute(_USED, (session_id,)).fetchall()
         usd: dict[int, int] = {}
         tokens: dict[int, dict[str, int]] = {}
         for window in windows:

@@ -152,7 +152,7 @@ def spends_of(
                 if amount:
                     tokens[symbol] = tokens.get(symbol, 0) + amount
         counted = tokens
-        if swapped_in:
+        if swapped_in and tokens:
             counted = {}
             for symbol, amount in tokens.items():
                 covered = min(amount, swapped_in.get(symbol, 0))
@@ -164,6 +164,9 @@ def spends_of(
             for symbol, delta in sim.balance_deltas.items():
                 if delta > 0:
                     swapped_in[symbol] = swapped_in.get(symbol, 0) + delta
+        if not tokens:
+            out.append(_NOTHING)
+            continue
         for symbol in tokens:
             if symbol not in rates:
                 rates[symbol] = _rate(symbol, prices, decimals)
