@@ -16,7 +16,8 @@ from tools.decode import ROUTER_ITSELF
 from tools.tx import NATIVE, DecodedCall, SimulatedCall
 
 UNLIMITED = 2**255
-_OUTPUTS = {"unwrap-output", "sweep-output", "refund"}
+_PLUMBING = frozenset({"approve", "multicall", "unwrap-output", "sweep-output", "refund"})
+"""What a batch does around its actions: judged by the other rules, not by the action list."""
 _WITHIN_WALLET = ("wrap", "unwrap")
 
 
@@ -237,18 +238,17 @@ def known_calls(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 
 
 def actions(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
-    allowed = set(policy.allow.actions)
+    allowed = policy.allow.actions
     for call in batch.flat:
+        if call.action in allowed or call.action in _PLUMBING:
+            continue
         if call.action == "transferFrom":
             return Verdict(
                 "actions.allowed",
                 False,
                 "transferFrom is never allowed: it moves someone else's tokens",
             )
-        if call.action in ("approve", "multicall") or call.action in _OUTPUTS:
-            continue
-        if call.action not in allowed:
-            return Verdict("actions.allowed", False, f"{call.action} is not allowed by the policy")
+        return Verdict("actions.allowed", False, f"{call.action} is not allowed by the policy")
     return Verdict("actions.allowed", True, "every action is allowed")
 
 

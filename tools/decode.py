@@ -18,7 +18,13 @@ from tools.tx import NATIVE, Call, DecodedCall, TokenAmount
 
 ROUTER_MSG_SENDER = "0x0000000000000000000000000000000000000001"
 ROUTER_ITSELF = "0x0000000000000000000000000000000000000002"
-_SWAPS = frozenset({"exactInputSingle", "exactOutputSingle", "exactInput", "exactOutput"})
+_SWAPS = {
+    "exactInputSingle": (True, True),
+    "exactOutputSingle": (False, True),
+    "exactInput": (True, False),
+    "exactOutput": (False, False),
+}
+"""The router's swaps: (exact input, a single pool)."""
 _LENDING = {"supply": "onBehalfOf", "withdraw": "to", "borrow": "onBehalfOf", "repay": "onBehalfOf"}
 """Aave's lending calls, each with the argument naming who gets the position or the tokens."""
 _PAID_IN = frozenset({"supply", "repay"})
@@ -213,20 +219,22 @@ class Decoder:
         self, call: Call, function: str, args: dict[str, Any], eth_value: int
     ) -> DecodedCall:
         contract = "uniswap-v3:swap_router02"
-        if function in _SWAPS:
+        swap = _SWAPS.get(function)
+        if swap is not None:
+            exact_in, single = swap
             (params,) = args.values()
-            if function.endswith("Single"):
+            if single:
                 token_in, token_out, _fee, recipient, amount_a, amount_b, _limit = params
-                token_in, token_out = _checksum(token_in), _checksum(token_out)
             else:
                 path, recipient, amount_a, amount_b = params
-                first, last = _checksum("0x" + path[:20].hex()), _checksum("0x" + path[-20:].hex())
-                token_in, token_out = (first, last) if function == "exactInput" else (last, first)
-            exact_in = function.startswith("exactInput")
+                first, last = "0x" + path[:20].hex(), "0x" + path[-20:].hex()
+                token_in, token_out = (first, last) if exact_in else (last, first)
             spent = amount_a if exact_in else amount_b
-            symbol_in = self.symbols.get(token_in.lower(), token_in)
-            symbol_out = self.symbols.get(token_out.lower(), token_out)
-            paying_eth = bool(eth_value) and token_in.lower() == self.weth
+            lower_in, lower_out = token_in.lower(), token_out.lower()
+            token_in, token_out = _checksum(token_in), _checksum(token_out)
+            symbol_in = self.symbols.get(lower_in, token_in)
+            symbol_out = self.symbols.get(lower_out, token_out)
+            paying_eth = bool(eth_value) and lower_in == self.weth
             paid = self.eth(spent) if paying_eth else TokenAmount(token_in, symbol_in, spent)
             details = {
                 "token_in": token_in,

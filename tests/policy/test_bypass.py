@@ -20,6 +20,7 @@ from tests.policy.kit import (
     exact_input,
     fn,
     multicall,
+    path,
     policy,
     sim,
     supply,
@@ -157,6 +158,18 @@ def test_protocol_not_allowed(h: Harness) -> None:
 def test_token_not_allowed(h: Harness) -> None:
     text = policy().replace('tokens = ["ETH", "WETH", "USDC", "DAI", "WBTC"]', 'tokens = ["USDC"]')
     assert "WBTC" in reason(h, transfer("WBTC", WALLET, 1), text=text)["tokens.allowed"]
+
+
+def test_a_swap_into_a_token_outside_the_book_names_its_address(h: Harness) -> None:
+    odd = addr(0xD0D0CACA)
+    swap = multicall(
+        fn(
+            "exactInput((bytes,address,uint256,uint256))",
+            (path(BOOK.tokens["USDC"], 500, odd), WALLET, 10**6, 1),
+        )
+    )
+    why = reason(h, approve("USDC", ROUTER, 10**6), swap)["tokens.allowed"]
+    assert why == f"tokens not allowed by the policy: {odd}"
 
 
 SWEEP = "sweepToken(address,uint256,address)"
