@@ -307,14 +307,14 @@ def approvals(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                 False,
                 f"unlimited approval of {approval.symbol}: approvals must be exact",
             )
-        spender = call.spender.lower()
+        spender, symbol, amount = call.spender.lower(), approval.symbol, approval.amount
         pulled = 0
         for later in calls[index + 1 :]:
-            if later.call.to.lower() == spender:
+            if later.spends and later.call.to.lower() == spender:
                 for spent in later.spends:
-                    if spent.symbol == approval.symbol:
-                        pulled += spent.amount if spent.amount < UNLIMITED else approval.amount
-        if approval.amount > pulled:
+                    if spent.symbol == symbol:
+                        pulled += spent.amount if spent.amount < UNLIMITED else amount
+        if amount > pulled:
             return Verdict(
                 "approvals.exact",
                 False,
