@@ -327,24 +327,19 @@ def recipients(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     """Addresses are compared checksummed, as the decoder reports them and the policy lists them."""
     wallet = batch.wallet
     for call in batch.calls:
-        routed_out = bool(call.inner) and any(
-            inner.action in ("unwrap-output", "sweep-output")
-            and all(r == wallet for r in inner.recipients)
-            for inner in call.inner
-        )
         for part in call.inner or (call,):
             for recipient in part.recipients:
+                if recipient == wallet:
+                    continue
                 if part.action == "transfer":
-                    if recipient != wallet and recipient not in policy.allow.recipients:
+                    if recipient not in policy.allow.recipients:
                         kind = "ETH" if not part.call.data else "tokens"
                         return Verdict(
                             "recipients.allowed",
                             False,
                             f"{kind} sent to {recipient}, which the policy does not allow",
                         )
-                elif recipient == ROUTER_ITSELF and routed_out:
-                    continue
-                elif recipient != wallet:
+                elif recipient != ROUTER_ITSELF or not _routed_out(call, wallet):
                     return Verdict(
                         "recipients.allowed",
                         False,
@@ -352,6 +347,16 @@ def recipients(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                     )
     return Verdict(
         "recipients.allowed", True, "every output goes to the wallet or an allowed recipient"
+    )
+
+
+def _routed_out(multicall: DecodedCall, wallet: str) -> bool:
+    """Whether a multicall that leaves a swap's output with the router then pays it out to the
+    wallet (unwrapping or sweeping it)."""
+    return any(
+        inner.action in ("unwrap-output", "sweep-output")
+        and all(r == wallet for r in inner.recipients)
+        for inner in multicall.inner
     )
 
 
