@@ -39,7 +39,7 @@ def _args(functions: dict[bytes, Function], data: bytes) -> tuple[str, dict[str,
         values = function.decode_inputs(data[4:])
     except (DecodingError, UnicodeDecodeError):
         return None
-    return function.name, dict(zip(function.input_names, values, strict=True))
+    return function.name, dict(zip(function.input_names, values, strict=False))
 
 
 class Decoder:
