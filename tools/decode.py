@@ -52,8 +52,9 @@ class Decoder:
         self._erc20, self._weth9 = by_selector("erc20"), by_selector("weth9")
         self._router_fns, self._pool_fns = by_selector("swap_router02"), by_selector("aave_pool")
 
-    def amount(self, token: str, raw: int) -> TokenAmount:
-        return TokenAmount(token, self.symbols.get(token.lower(), token), raw)
+    def symbol(self, token: str) -> str:
+        """The book's symbol for the token at ``token``, or the address itself."""
+        return self.symbols.get(token.lower(), token)
 
     def eth(self, raw: int) -> TokenAmount:
         return TokenAmount(NATIVE, NATIVE, raw)
@@ -163,7 +164,7 @@ class Decoder:
                 call, contract, "aave-v3", function, "unknown", args, value, tokens=eth
             )
         asset = args["asset"]
-        symbol = self.symbols.get(asset.lower(), asset)
+        symbol = self.symbol(asset)
         spends = (
             (*value, TokenAmount(asset, symbol, args["amount"])) if function in _PAID_IN else value
         )
@@ -230,11 +231,9 @@ class Decoder:
                 first, last = "0x" + path[:20].hex(), "0x" + path[-20:].hex()
                 token_in, token_out = (first, last) if exact_in else (last, first)
             spent = amount_a if exact_in else amount_b
-            lower_in, lower_out = token_in.lower(), token_out.lower()
             token_in, token_out = _checksum(token_in), _checksum(token_out)
-            symbol_in = self.symbols.get(lower_in, token_in)
-            symbol_out = self.symbols.get(lower_out, token_out)
-            paying_eth = bool(eth_value) and lower_in == self.weth
+            symbol_in, symbol_out = self.symbol(token_in), self.symbol(token_out)
+            paying_eth = bool(eth_value) and token_in.lower() == self.weth
             paid = self.eth(spent) if paying_eth else TokenAmount(token_in, symbol_in, spent)
             details = {
                 "token_in": token_in,
@@ -267,7 +266,6 @@ class Decoder:
             )
         if function == "sweepToken":
             recipient = list(args.values())[2] if len(args) == 3 else ROUTER_MSG_SENDER
-            swept = args["token"]
             return DecodedCall(
                 call,
                 contract,
@@ -276,7 +274,7 @@ class Decoder:
                 "sweep-output",
                 args,
                 recipients=(_recipient(recipient, self.wallet),),
-                tokens=(self.symbols.get(swept.lower(), swept),),
+                tokens=(self.symbol(args["token"]),),
             )
         if function == "refundETH":
             return DecodedCall(call, contract, "uniswap-v3", function, "refund", args)

@@ -185,7 +185,7 @@ class _Tuple:
         if not self.dynamic:
             if len(data) != self.heads:
                 raise NotCanonical
-            return tuple([read(data[start:end]) for read, start, end in self.parts])
+            return self.chunk(data)
         values, end = _tuple(self.steps, self.heads, data, 0)
         if end != len(data):
             raise NotCanonical
