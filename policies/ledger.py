@@ -14,7 +14,8 @@ import sqlite3
 from collections.abc import Mapping
 from typing import NamedTuple
 
-_SCHEMA = """
+_COUNTED = "status IN ('reserved', 'committed')"
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS reservations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     session_id TEXT NOT NULL,
@@ -24,12 +25,13 @@ CREATE TABLE IF NOT EXISTS reservations (
     status TEXT NOT NULL CHECK (status IN ('reserved', 'committed', 'released'))
 );
 CREATE INDEX IF NOT EXISTS reservations_by_session ON reservations (session_id, created_at);
+CREATE INDEX IF NOT EXISTS reservations_counted ON reservations (session_id) WHERE {_COUNTED};
 """
-COUNTED = ("reserved", "committed")
 _USED = (
-    "SELECT created_at, usd_cents, tokens FROM reservations"
-    f" WHERE session_id = ? AND status IN {COUNTED}"
+    f"SELECT created_at, usd_cents, tokens FROM reservations WHERE session_id = ? AND {_COUNTED}"
 )
+"""What a session's usage is counted from: the partial index `reservations_counted` holds exactly
+these rows, so released reservations, however many, cost a usage read nothing."""
 
 
 class Usage(NamedTuple):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import ConfigError
+from policies import ledger
 from policies.model import load_policy, parse_policy
 from tests.policy.kit import (
     POOL,
@@ -230,6 +231,18 @@ def test_a_proposal_reserves_nothing(h: Harness) -> None:
         decision = h.decide(s, usdc_to_self("6000"))
         assert decision.allowed and decision.grants == ()
     assert h.engine.ledger.entries(s.id) == []
+
+
+def test_released_reservations_count_nothing_and_are_not_read(h: Harness) -> None:
+    """A plan that sent nothing gives its allowance back; the usage read goes through the index
+    of counted reservations, so a long history of released ones does not slow every decision."""
+    s = h.session(policy(max_usd_per_tx=10000, windows=[("usd", 10000, "24h")]))
+    for _ in range(20):
+        for grant in h.authorize(s, usdc_to_self("6000")).grants:
+            h.engine.settle(grant, spent=False)
+    assert h.authorize(s, usdc_to_self("10000")).allowed
+    (plan,) = h.conn.execute("EXPLAIN QUERY PLAN " + ledger._USED, (s.id,)).fetchall()
+    assert "USING INDEX reservations_counted" in plan["detail"]
 
 
 def test_the_grant_decides_again_on_the_ledger_as_it_is_then(h: Harness) -> None:
