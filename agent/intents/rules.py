@@ -97,6 +97,12 @@ _HALF_PRONOUN = re.compile(
 _PROTOCOL = re.compile(
     r"\s+(?:on|to|into|in|at|from|via|through|using|with)\s+(?P<proto>aave(?:\s*v3)?|uniswap(?:\s*v3)?)\s*$"
 )
+_COLLATERAL = re.compile(
+    r"^(?P<loan>(?:"
+    + dict(_VERBS)["borrow"]
+    + r")\b.+?)\s+(?:against|backed by|secured by|using|with)\s+(?P<collateral>.+?)"
+    r"(?:\s+(?:as\s+(?:the\s+|my\s+)?)?collateral)?$"
+)
 _INSTEAD = re.compile(r"\s+instead$")
 _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
 
@@ -162,7 +168,8 @@ class RuleParser:
             return goal
         steps: list[Step] = []
         for clause in filter(None, _SPLIT.split(lowered)):
-            steps.append(self._clause(_POLITE.sub("", clause).strip(), steps, addresses))
+            for part in self._collateral_first(_POLITE.sub("", clause).strip()):
+                steps.append(self._clause(part, steps, addresses))
         if not steps:
             raise IntentError("unsupported", "I could not find anything to do in that request")
         if len(steps) > 6:
@@ -186,6 +193,22 @@ class RuleParser:
         if self.context.goals is None:
             raise IntentError("unsupported", "goal strategies are not available here")
         return self.context.goals(symbol, q.amount, risk, intent)
+
+    def _collateral_first(self, clause: str) -> list[str]:
+        """A borrow against collateral it names an amount of ("against 2 eth", "using all my wbtc
+        as collateral", "against it") is two steps: supply that collateral, then borrow. Against
+        collateral without an amount ("against my eth") is against what is already supplied: the
+        borrow alone (its simulation says so when there is none)."""
+        protocol = _PROTOCOL.search(clause)
+        where = protocol.group(0) if protocol else ""
+        match = _COLLATERAL.match(clause[: protocol.start()] if protocol else clause)
+        if match is None:
+            return [clause]
+        loan, collateral = match.group("loan") + where, match.group("collateral")
+        if _PRONOUN.match(collateral) or quantity(collateral).amount is not None:
+            return [f"supply {collateral}{where}", loan]
+        token(quantity(collateral).token_words, self.context.symbols)
+        return [loan]
 
     def _clause(self, clause: str, steps: list[Step], addresses: dict[str, str]) -> Step:
         match = _VERB.match(clause)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from tests.conftest import run_cli
 from tests.strategies.kit import attach, events_of
+from tools.aave_v3.reads import account
 
 
 def test_denied_request_exits_3_and_sends_nothing(devnet, tmp_path: Path) -> None:
@@ -26,3 +28,18 @@ def test_executed_request_exits_0(devnet, tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert events_of(result.stdout)[-1]["status"] == "done"
+
+
+def test_borrowing_against_collateral_supplies_it_first(devnet, tmp_path: Path) -> None:
+    """ "borrow 500 USDC against 1 ETH" on a wallet with nothing on Aave: the ETH goes in as
+    collateral, then the loan comes out, well above the default policy's health floor."""
+    data_dir = attach(devnet, tmp_path / "data")
+
+    result = run_cli("do", "borrow 500 USDC against 1 ETH", "--yes", "--json", data_dir=data_dir)
+
+    assert result.returncode == 0, result.stderr
+    after = account(devnet.w3, devnet.book, devnet.wallet)
+    held = {p.symbol: p for p in after.positions}
+    assert held["WETH"].supplied == 1 and held["WETH"].collateral
+    assert held["USDC"].borrowed >= 500
+    assert after.health_factor is not None and after.health_factor > Decimal("1.5")

@@ -174,6 +174,27 @@ OK = [
         [("withdraw", "WETH", "1"), ("unwrap", "output:1")],
     ),
     ("supply 1000 usdc and borrow 500 dai", [("supply", "USDC", "1000"), ("borrow", "DAI", "500")]),
+    # borrowing against collateral: named with an amount, it is supplied first
+    ("borrow 500 usdc against 1 eth", [("supply", "ETH", "1"), ("borrow", "USDC", "500")]),
+    ("borrow 500 USDC against my ETH", [("borrow", "USDC", "500")]),
+    (
+        "borrow 1000 dai using 2 eth as collateral",
+        [("supply", "ETH", "2"), ("borrow", "DAI", "1000")],
+    ),
+    ("borrow 100 dai with my eth as collateral", [("borrow", "DAI", "100")]),
+    ("borrow 100 dai backed by 0.5 wbtc", [("supply", "WBTC", "0.5"), ("borrow", "DAI", "100")]),
+    (
+        "borrow 200 dai against all my wbtc on aave",
+        [("supply", "WBTC", "max"), ("borrow", "DAI", "200")],
+    ),
+    (
+        "borrow 100 dai from aave against 1 weth",
+        [("supply", "WETH", "1"), ("borrow", "DAI", "100")],
+    ),
+    (
+        "swap 1 eth for wbtc then borrow 100 usdc against it",
+        [S("ETH", "WBTC", "1"), ("supply", "WBTC", "output:1"), ("borrow", "USDC", "100")],
+    ),
     (
         "swap 100 usdc to dai, then swap the dai to eth",
         [S("USDC", "DAI", "100"), S("DAI", "ETH", "output:1")],
@@ -241,6 +262,8 @@ ERRORS = [
     ("buy 1 pepe with eth", "unknown_token"),
     ("supply 10 usdt to aave", "unknown_token"),
     ("borrow 5 link", "unknown_token"),
+    ("borrow 500 usdc against my link", "unknown_token"),
+    ("borrow 500 usdc against 1 link", "unknown_token"),
     ("swap 1 eth for eth", "invalid_amount"),
     ("swap 1 usdc to usdc", "invalid_amount"),
     ("swap 0 eth for usdc", "invalid_amount"),
