@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from agent.errors import IntentError
 from strategies.amounts import MAX_SLIPPAGE_BPS
-from strategies.tokens import AMBIGUOUS, resolve_symbol
+from strategies.tokens import AMBIGUOUS, DEFAULT_SYMBOLS, resolve_symbol
 
 NUMBER = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+"
 _NUMBER = re.compile(rf"^(?:{NUMBER})$")
@@ -44,10 +44,16 @@ _FILLER = {
 }
 _SLIPPAGE = re.compile(
     r"(?:,?\s*(?:with|at|and|using)?\s*(?:a\s+)?(?:max(?:imum)?\s+)?slippage(?:\s+tolerance)?\s*(?:of|at|to|=|:)?\s*"
-    r"(?P<a>\d+(?:\.\d+)?)\s*(?P<ua>%|percent|bps|basis points?)"
-    r"|,?\s*(?:with|at|and)?\s*(?P<b>\d+(?:\.\d+)?)\s*(?P<ub>%|percent|bps|basis points?)\s*(?:max(?:imum)?\s+)?slippage(?:\s+tolerance)?)",
+    r"(?:at most\s+|up to\s+|no more than\s+)?(?P<a>\d+(?:\.\d+)?)\s*(?P<ua>%|percent|bps|basis points?)"
+    r"|,?\s*(?:with|at|and)?\s*(?:at most|up to|no more than|max(?:imum)?(?: of)?)?\s*(?P<b>\d+(?:\.\d+)?)\s*(?P<ub>%|percent|bps|basis points?)\s*(?:max(?:imum)?\s+)?(?:of\s+)?slippage(?:\s+tolerance)?)",
     re.I,
 )
+_GLUED = re.compile(rf"^(?P<n>{NUMBER})(?P<t>[a-z]+)$")
+"""An amount written against its token: "1eth", "2.5wbtc"."""
+_USD_VALUE = re.compile(
+    r"^(?:\$\s*[\d,.]+k?|[\d,.]+k?\s*(?:usd|dollars?|bucks))\s+(?:worth(?:\s+of)?|of)\s+(?P<what>.+)$"
+)
+"""An amount in dollars of a token: "$100 of eth", "100 usd worth of wbtc"."""
 ADDRESS = re.compile(r"\b0x[0-9a-zA-Z]+\b")
 
 
@@ -96,7 +102,18 @@ def slippage(text: str) -> tuple[str, int | None]:
 def quantity(phrase: str) -> Quantity:
     """Split "1,250.5 usdc", "half of my dai", "50% of my eth", "all my btc", "usdc" into amount
     and token words."""
+    usd = _USD_VALUE.match(phrase.strip())
+    if usd is not None:
+        words = " ".join(w for w in usd.group("what").split() if w not in _FILLER)
+        what = resolve_symbol(words, DEFAULT_SYMBOLS) or words
+        raise IntentError(
+            "needs_clarification",
+            f"Amounts are in tokens, not dollars: how much {what} is that? Name it in {what}, "
+            "or spend a dollar stablecoin (USDC, DAI) instead",
+        )
     words = phrase.strip().split()
+    if words and (glued := _GLUED.match(words[0])):
+        words[:1] = [glued.group("n"), glued.group("t")]
     amount: str | None = None
     rest = words
     if (

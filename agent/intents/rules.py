@@ -278,7 +278,9 @@ class RuleParser:
     # one method per verb
 
     def _swap(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
-        match = re.fullmatch(r"(?P<src>.+?)\s+(?:to|for|into|in exchange for)\s+(?P<dst>.+)", rest)
+        match = re.fullmatch(
+            r"(?P<src>.+?)\s*(?:\s(?:to|for|into|in exchange for)\s|->|→|=>)\s*(?P<dst>.+)", rest
+        )
         if match is None:
             raise IntentError(
                 "needs_clarification", "What do you want to swap, and into which token?"

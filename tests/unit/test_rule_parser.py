@@ -174,6 +174,14 @@ OK = [
         [("withdraw", "WETH", "1"), ("unwrap", "output:1")],
     ),
     ("supply 1000 usdc and borrow 500 dai", [("supply", "USDC", "1000"), ("borrow", "DAI", "500")]),
+    # written tersely
+    ("swap 1eth to usdc", [S("ETH", "USDC", "1")]),
+    ("supply 2.5wbtc", [("supply", "WBTC", "2.5")]),
+    ("swap 1 eth → usdc", [S("ETH", "USDC", "1")]),
+    ("swap 1 eth->usdc", [S("ETH", "USDC", "1")]),
+    ("swap 1 eth to usdc at most 1% slippage", [S("ETH", "USDC", "1", bps=100)]),
+    ("swap 1 eth for usdc, up to 0.5% slippage", [S("ETH", "USDC", "1", bps=50)]),
+    ("swap 1 eth to usdc with no more than 30 bps slippage", [S("ETH", "USDC", "1", bps=30)]),
     # borrowing against collateral: named with an amount, it is supplied first
     ("borrow 500 usdc against 1 eth", [("supply", "ETH", "1"), ("borrow", "USDC", "500")]),
     ("borrow 500 USDC against my ETH", [("borrow", "USDC", "500")]),
@@ -257,6 +265,8 @@ ERRORS = [
     ("swap 1 eth to usdc then supply half of it", "needs_clarification"),
     ("swap 1 usd for eth", "needs_clarification"),
     ("swap 100 dollars to eth", "needs_clarification"),
+    ("swap $100 of eth to usdc", "needs_clarification"),
+    ("sell 500 usd worth of wbtc for dai", "needs_clarification"),
     ("supply 100 stablecoins", "needs_clarification"),
     ("swap 1 sol for usdc", "unknown_token"),
     ("buy 1 pepe with eth", "unknown_token"),
