@@ -18,7 +18,7 @@ from typing import Any
 
 from agent.errors import IntentError
 from agent.intents.amend import amend, amendment
-from agent.intents.phrases import ADDRESS, Quantity, quantity, slippage, token
+from agent.intents.phrases import ADDRESS, NUMBER, Quantity, quantity, slippage, token
 from agent.intents.summary import risk_of, summarise
 from strategies.tokens import DEFAULT_SYMBOLS, produced_token
 from tools.chain.address import is_address, is_checksum_address, to_checksum_address
@@ -75,8 +75,8 @@ _VERBS = (
         r"borrow|take out a loan of|take out a loan|take a loan of|take a loan|get a loan of",
     ),
     ("withdraw", r"withdraw|take out|remove|pull out|pull|redeem"),
-    ("repay", r"repay|pay back|pay off|payback|pay down"),
-    ("transfer", r"send|transfer|pay"),
+    ("repay", r"repay|pay back|pay off|payback|pay down|close(?: out)?"),
+    ("transfer", r"send|transfer|pay|move"),
     ("unwrap", r"unwrap"),
     ("wrap", r"wrap"),
 )
@@ -103,6 +103,10 @@ _COLLATERAL = re.compile(
     + r")\b.+?)\s+(?:against|backed by|secured by|using|with)\s+(?P<collateral>.+?)"
     r"(?:\s+(?:as\s+(?:the\s+|my\s+)?)?collateral)?$"
 )
+_ELIDED = re.compile(
+    rf"\s*(?:,\s*|\s+)and\s+(?=(?:{NUMBER}|all|half|a quarter|\d+(?:\.\d+)?%)(?:\s|[a-z]))"
+)
+"""Where a clause goes on with the same verb: "swap 1 eth to dai and 2 eth to usdc"."""
 _INSTEAD = re.compile(r"\s+instead$")
 _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
 
@@ -168,8 +172,9 @@ class RuleParser:
             return goal
         steps: list[Step] = []
         for clause in filter(None, _SPLIT.split(lowered)):
-            for part in self._collateral_first(_POLITE.sub("", clause).strip()):
-                steps.append(self._clause(part, steps, addresses))
+            for same_verb in _elided(_POLITE.sub("", clause).strip()):
+                for part in self._collateral_first(same_verb):
+                    steps.append(self._clause(part, steps, addresses))
         if not steps:
             raise IntentError("unsupported", "I could not find anything to do in that request")
         if len(steps) > 6:
@@ -225,6 +230,16 @@ class RuleParser:
             rest = rest[: proto.start()].strip()
         if verb == "supply" and match.group("verb") == "put":
             rest = re.sub(r"\s+(?:in|into|on|to)$", "", rest)
+        if match.group("verb") == "move" and protocol == "aave-v3":
+            verb = "supply"
+        if match.group("verb").startswith("close") and not re.search(
+            r"\b(?:loan|debt|borrow)", rest
+        ):
+            raise IntentError(
+                "needs_clarification",
+                'Close what: repay a loan ("repay my DAI debt") or withdraw a deposit '
+                '("withdraw my DAI")?',
+            )
         parse = getattr(self, f"_{verb}")
         step: Step = parse(rest, steps, addresses)
         expected = "uniswap-v3" if step["action"] == "swap" else "aave-v3"
@@ -352,6 +367,21 @@ class RuleParser:
         return {"action": "borrow", "protocol": "aave-v3", "token": symbol, "amount": amount}
 
     def _repay(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        paying = re.fullmatch(
+            r"(?P<what>.+?)\s+(?:with|using)\s+(?:my\s+|the\s+)?(?P<other>.+)", rest
+        )
+        if paying is not None and not _PRONOUN.match(paying.group("other")):
+            owed = quantity(_DEBT.sub("", paying.group("what")))
+            debt = token(owed.token_words, self.context.symbols)
+            other = token(paying.group("other"), self.context.symbols)
+            if other != debt:
+                amount = owed.amount if owed.amount and owed.amount[0].isdigit() else "<amount>"
+                raise IntentError(
+                    "needs_clarification",
+                    f"Aave is repaid in the token borrowed: get the {debt} first, e.g. "
+                    f'"buy {amount} {debt} with {other} then repay it"',
+                )
+            rest = paying.group("what")
         rest = _DEBT.sub(
             "",
             re.sub(r"^(?:my|the)\s+", "", rest.strip())
@@ -410,6 +440,15 @@ class RuleParser:
         if symbol not in ("WETH", "ETH"):
             raise IntentError("invalid_amount", f"only WETH can be unwrapped, not {symbol}")
         return {"action": "unwrap", "amount": amount}
+
+
+def _elided(clause: str) -> list[str]:
+    """``clause`` as clauses of its own verb: "supply 100 usdc and 50 dai" is two supplies."""
+    match = _VERB.match(clause)
+    if match is None:
+        return [clause]
+    verb = match.group("verb")
+    return [f"{verb} {part}" for part in _ELIDED.split(match.group("rest"))]
 
 
 def _plan(intent: str, steps: list[Step]) -> Plan:

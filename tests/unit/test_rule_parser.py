@@ -182,6 +182,16 @@ OK = [
     ("swap 1 eth to usdc at most 1% slippage", [S("ETH", "USDC", "1", bps=100)]),
     ("swap 1 eth for usdc, up to 0.5% slippage", [S("ETH", "USDC", "1", bps=50)]),
     ("swap 1 eth to usdc with no more than 30 bps slippage", [S("ETH", "USDC", "1", bps=30)]),
+    # a verb that goes on for a second amount
+    (
+        "swap 0.5 eth to dai and 0.5 eth to usdc",
+        [S("ETH", "DAI", "0.5"), S("ETH", "USDC", "0.5")],
+    ),
+    ("supply 100 usdc and 50 dai", [("supply", "USDC", "100"), ("supply", "DAI", "50")]),
+    ("move 100 usdc to aave", [("supply", "USDC", "100")]),
+    (f"move 1 eth to {ADDR}", [("transfer", "ETH", "1", ADDR)]),
+    ("close my dai loan", [("repay", "DAI", "max")]),
+    ("repay 200 dai with dai", [("repay", "DAI", "200")]),
     # borrowing against collateral: named with an amount, it is supplied first
     ("borrow 500 usdc against 1 eth", [("supply", "ETH", "1"), ("borrow", "USDC", "500")]),
     ("borrow 500 USDC against my ETH", [("borrow", "USDC", "500")]),
@@ -273,6 +283,8 @@ ERRORS = [
     ("supply 10 usdt to aave", "unknown_token"),
     ("borrow 5 link", "unknown_token"),
     ("borrow 500 usdc against my link", "unknown_token"),
+    ("close my usdc position", "needs_clarification"),
+    ("repay 200 dai with my usdc", "needs_clarification"),
     ("borrow 500 usdc against 1 link", "unknown_token"),
     ("swap 1 eth for eth", "invalid_amount"),
     ("swap 1 usdc to usdc", "invalid_amount"),
@@ -360,3 +372,19 @@ def test_default_slippage_comes_from_the_policy() -> None:
 
     plan = RuleParser(ParseContext(default_slippage_bps=30)).parse("swap 1 eth for usdc")
     assert plan["steps"][0]["max_slippage_bps"] == 30
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("repay 200 dai with my usdc", '"buy 200 DAI with USDC then repay it"'),
+        ("swap $100 of ether to usdc", "how much ETH is that?"),
+        ("close my usdc position", "repay a loan"),
+    ],
+)
+def test_questions_say_how_to_ask(text: str, answer: str) -> None:
+    """A request the parser cannot take as written gets a question that shows what it can take."""
+    with pytest.raises(IntentError) as caught:
+        parser.parse(text)
+    assert caught.value.code == "needs_clarification"
+    assert answer in caught.value.message
