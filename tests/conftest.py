@@ -62,6 +62,16 @@ def devnet(devnet_session: Devnet) -> Iterator[Devnet]:
     rpc(w3, "evm_revert", snapshot)
 
 
+def imported(stderr: str) -> set[str]:
+    """The top-level packages a `-X importtime` run (or one with PYTHONPROFILEIMPORTTIME set)
+    loaded."""
+    return {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
 def run_cli(
     *args: str, data_dir: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

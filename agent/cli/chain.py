@@ -68,12 +68,11 @@ def status(as_json: JsonFlag = False) -> None:
     if as_json:
         _describe(chain, True)
         return
-    from tools.chain.rpc import connect
+    from tools.chain.plain import call
 
-    w3 = connect(chain.url)
-    block = w3.eth.get_block("latest")
+    block = call(chain.url, "eth_getBlockByNumber", "latest", False)
     _describe(chain, False)
-    typer.echo(f"block {block['number']}, timestamp {block['timestamp']}")
+    typer.echo(f"block {int(block['number'], 16)}, timestamp {int(block['timestamp'], 16)}")
 
 
 @app.command()
@@ -94,13 +93,15 @@ def warp(
     as_json: JsonFlag = False,
 ) -> None:
     """Advance the chain's clock and mine a block, so that interest visibly accrues."""
-    from agent.cli.context import connect_chain
-    from tools.chain.running import parse_duration
-    from tools.chain.running import warp as advance
+    from functools import partial
+
+    from agent.cli.context import chain_config, notify
+    from tools.chain.plain import call
+    from tools.chain.running import advance_time, ensure, parse_duration
 
     seconds = parse_duration(duration)
-    chain, _ = connect_chain()
-    timestamp = advance(chain, seconds)
+    chain = ensure(chain_config(), notify)
+    timestamp = advance_time(partial(call, chain.url), seconds)
     if as_json:
         typer.echo(json.dumps({"advanced_seconds": seconds, "timestamp": timestamp}))
     else:

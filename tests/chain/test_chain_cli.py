@@ -14,7 +14,7 @@ import pytest
 
 from agent.errors import ChainUnavailable
 from tests.chain.helpers import send
-from tests.conftest import run_cli
+from tests.conftest import imported, run_cli
 from tests.proxy import ChainProxy
 from tools.chain.addressbook import AddressBook
 from tools.chain.anvil import Anvil, AnvilOptions, find_anvil
@@ -69,6 +69,23 @@ def test_warp_and_reset(data_dir: Path) -> None:
     reset = run_cli("chain", "reset", "--json", data_dir=data_dir)
     assert reset.returncode == 0
     assert json.loads(reset.stdout)["pid"] != before["pid"]
+
+
+def test_status_and_warp_answer_without_web3(data_dir: Path) -> None:
+    """They read a block or move the clock, and nothing else: web3's import, most of the time
+    either would take, is left out."""
+    assert run_cli("chain", "up", data_dir=data_dir).returncode == 0
+    timing = {"PYTHONPROFILEIMPORTTIME": "1"}
+    status = run_cli("chain", "status", data_dir=data_dir, env=timing)
+    assert status.returncode == 0, status.stderr
+    block = status.stdout.splitlines()[-1]
+    assert block.startswith("block 0, timestamp ")
+    before = int(block.rsplit(" ", 1)[1])
+    warped = run_cli("chain", "warp", "2h", "--json", data_dir=data_dir, env=timing)
+    assert warped.returncode == 0, warped.stderr
+    assert json.loads(warped.stdout)["timestamp"] >= before + 7200
+    for result in (status, warped):
+        assert not imported(result.stderr) & {"web3", "eth_account"}
 
 
 def test_anvil_killed_mid_command_exits_5(data_dir: Path, devnet_image) -> None:

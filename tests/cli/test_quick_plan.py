@@ -13,18 +13,10 @@ import pytest
 
 from agent.cli.quick import DEFAULT_DATA_DIR, request
 from agent.settings import Settings
+from tests.conftest import imported
 
 HEAVY = ("typer", "click", "pydantic", "pydantic_settings", "web3", "langchain", "textual")
 ARGV = ["plan", "swap 1 ETH for USDC", "--json"]
-
-
-def imported(stderr: str) -> set[str]:
-    """The top-level packages a `-X importtime` run loaded."""
-    return {
-        line.split("|")[-1].strip().split(".")[0]
-        for line in stderr.splitlines()
-        if line.startswith("import time:")
-    }
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from agent.tui.app import DefiAgentApp, create_app
 from agent.tui.prompt import Prompt
 from agent.wiring import build_service
 from tools.chain.anvil import Anvil, AnvilOptions
-from tools.chain.rpc import connect
+from tools.chain.plain import call
 from tools.chain.running import advance_time
 
 
@@ -35,7 +36,7 @@ def fresh_app(devnet_image, tmp_path: Path) -> Iterator[Callable[[], DefiAgentAp
     a swap then always writes a new price observation, so its gas does not depend on whether the
     test reached the chain within the second it was loaded."""
     with Anvil(AnvilOptions(load_state=devnet_image.state), tmp_path / "anvil.log") as anvil:
-        advance_time(connect(anvil.url), 3600)
+        advance_time(partial(call, anvil.url), 3600)
 
         def make() -> DefiAgentApp:
             service = build_service(

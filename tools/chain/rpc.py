@@ -12,7 +12,7 @@ from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from agent.errors import ChainUnavailable, DefiAgentError
+from tools.chain.plain import result, unanswered
 from tools.chain.wire import Connection
 
 _NEVER_RETRIED = "eth_send"
@@ -72,11 +72,7 @@ class _Provider(HTTPProvider):
                     conn.close()
                 self._local.conn = None
                 if retried or method.startswith(_NEVER_RETRIED) or isinstance(error, TimeoutError):
-                    raise ChainUnavailable(
-                        f"the chain stopped answering ({type(error).__name__} during {method})",
-                        hint="check it with `defi-agent chain status`; `defi-agent chain up` "
-                        "starts it",
-                    ) from None
+                    raise unanswered(method, error) from None
                 retried = True
 
 
@@ -87,9 +83,4 @@ def connect(url: str, timeout: float = 30.0) -> Web3:
 
 def rpc(w3: Web3, method: str, *params: Any) -> Any:
     """One raw JSON-RPC call; node errors become `DefiAgentError`s naming the method."""
-    response = w3.provider.make_request(RPCEndpoint(method), list(params))
-    if "error" in response:
-        error = response["error"]
-        message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-        raise DefiAgentError(f"{method} failed: {message}", code="rpc_error")
-    return response["result"]
+    return result(method, dict(w3.provider.make_request(RPCEndpoint(method), list(params))))

@@ -14,7 +14,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import psutil
 
@@ -236,17 +236,10 @@ def parse_duration(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def advance_time(w3: object, seconds: int) -> int:
-    """Advance a chain's clock by ``seconds`` and mine a block; returns the new timestamp."""
-    from tools.chain.rpc import rpc
-
-    rpc(w3, "evm_increaseTime", seconds)  # type: ignore[arg-type]
-    rpc(w3, "evm_mine")  # type: ignore[arg-type]
-    return int(w3.eth.get_block("latest")["timestamp"])  # type: ignore[attr-defined]
-
-
-def warp(chain: RunningChain, seconds: int) -> int:
-    """Advance the running chain's clock by ``seconds`` and mine a block."""
-    from tools.chain.rpc import connect
-
-    return advance_time(connect(chain.url), seconds)
+def advance_time(send: Callable[..., Any], seconds: int) -> int:
+    """Advance a chain's clock by ``seconds`` and mine a block; returns the new timestamp.
+    ``send(method, *params)`` makes one JSON-RPC call (`tools.chain.plain.call` on a URL, or
+    `tools.chain.rpc.rpc` on a client)."""
+    send("evm_increaseTime", seconds)
+    send("evm_mine")
+    return int(send("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
