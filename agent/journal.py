@@ -212,26 +212,28 @@ class Journal:
         rows = self.conn.execute(
             "SELECT * FROM txs WHERE plan_id = ? ORDER BY step, idx", (plan_id,)
         )
-        return [
-            TxRecord(
-                r["plan_id"],
-                r["step"],
-                r["idx"],
-                Call(r["to_address"], bytes.fromhex(r["data"]), int(r["value"]), r["label"]),
-                r["status"],
-                r["tx_hash"],
-                r["nonce"],
-                r["error"],
-                json.loads(r["authorization"]) if r["authorization"] else None,
-            )
-            for r in rows
-        ]
+        return [_tx(r) for r in rows]
 
-    def authorizations(self) -> list[dict[str, Any]]:
+    def authorised(self) -> list[TxRecord]:
+        """Every transaction that carries an authorisation, in the order they were granted."""
         rows = self.conn.execute(
-            "SELECT authorization FROM txs WHERE authorization IS NOT NULL ORDER BY updated_at"
+            "SELECT * FROM txs WHERE authorization IS NOT NULL ORDER BY updated_at"
         )
-        return [json.loads(r["authorization"]) for r in rows]
+        return [_tx(r) for r in rows]
+
+
+def _tx(row: sqlite3.Row) -> TxRecord:
+    return TxRecord(
+        row["plan_id"],
+        row["step"],
+        row["idx"],
+        Call(row["to_address"], bytes.fromhex(row["data"]), int(row["value"]), row["label"]),
+        row["status"],
+        row["tx_hash"],
+        row["nonce"],
+        row["error"],
+        json.loads(row["authorization"]) if row["authorization"] else None,
+    )
 
 
 def _plan(row: sqlite3.Row) -> PlanRecord:

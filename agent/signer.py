@@ -25,9 +25,6 @@ from policies.sessions import SessionStore, recover
 from tools.chain.rpc import rpc
 from tools.tx import Call
 
-DEVNET_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-"""anvil's first account, used on the devnet when no key is configured (a well-known test key)."""
-
 
 @dataclass(frozen=True)
 class Eip1559:

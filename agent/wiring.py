@@ -65,11 +65,12 @@ def build_service(
     from agent.journal import Journal
     from agent.policy_gate import PolicyGate
     from agent.service import AgentService
-    from agent.signer import DEVNET_KEY, Signer
+    from agent.signer import Signer
     from policies.engine import PolicyEngine
     from policies.sessions import SessionStore
     from strategies.goals import plan_yield
     from tools.chain.rpc import connect
+    from tools.chain.running import DEVNET_KEY
     from tools.protocol import ChainContext
 
     w3 = connect(url)

@@ -19,13 +19,11 @@ from functools import lru_cache
 from typing import Any
 
 from coincurve import PrivateKey, PublicKey
-from eth_account import Account
-from eth_utils import keccak
 
 from agent.db import transaction
 from agent.errors import BadInput, PolicyDenied
 from policies.model import Policy, parse_policy, seconds
-from tools.chain.address import to_checksum_address
+from tools.chain.address import keccak, to_checksum_address
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -176,6 +174,8 @@ class SessionStore:
         lifetime = seconds(ttl or policy.ttl) if ttl or policy.ttl else 0
         if ttl is not None and lifetime <= 0:
             raise BadInput(f"invalid --ttl {ttl!r}")
+        from eth_account import Account  # ~0.4 s: only making or unlocking a session key needs it
+
         session_id = uuid.uuid4().hex[:12]
         account = Account.create()
         keystore = Account.encrypt(
@@ -236,6 +236,8 @@ class SessionStore:
         """The session key's EIP-712 signature of an authorisation (r, s, v with v 27 or 28)."""
         key = self._keys.get(session.id)
         if key is None:
+            from eth_account import Account
+
             row = self.conn.execute(
                 "SELECT keystore FROM sessions WHERE id = ?", (session.id,)
             ).fetchone()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,18 +21,23 @@ def _store() -> tuple[Any, Any, Any]:
     """The session store, the engine's ledger and the chain clock of the data directory's chain."""
     import hashlib
 
-    from agent.cli.context import connect_chain, settings, wallet_key
+    from agent.cli.context import chain_config, notify, settings, wallet_key
     from agent.db import connect
-    from agent.signer import DEVNET_KEY
     from policies.ledger import Ledger
     from policies.sessions import SessionStore
+    from tools.chain.plain import call
+    from tools.chain.running import DEVNET_KEY, ensure
 
-    chain, w3 = connect_chain()
+    chain = ensure(chain_config(), notify)
     s = settings()
     key = wallet_key() or DEVNET_KEY
     conn = connect(s.data_dir)
     store = SessionStore(conn, hashlib.sha256(bytes.fromhex(key.removeprefix("0x"))).digest())
-    return store, Ledger(conn), (chain, lambda: int(w3.eth.get_block("latest")["timestamp"]))
+
+    def now() -> int:
+        return int(call(chain.url, "eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+
+    return store, Ledger(conn), (chain, now)
 
 
 def _describe(session: Any, now: int) -> dict[str, Any]:
@@ -135,47 +141,24 @@ def revoke(
 
 def audit(as_json: JsonFlag = False) -> None:
     """Re-verify every authorisation in the journal and recompute each session's spend."""
+    from agent.audit import audit as check
     from agent.cli.context import settings
     from agent.errors import PolicyDenied
     from agent.journal import Journal
-    from policies.sessions import recover
+    from tools.chain.plain import call
 
-    store, ledger, (_, now) = _store()
-    t = now()
-    problems: list[str] = []
-    checked = 0
-    for grant in Journal(settings().data_dir).authorizations():
-        checked += 1
-        session = store.get(grant["session"])
-        signer = recover(grant["authorization"], grant["signature"])
-        if session is None or signer != session.address:
-            problems.append(
-                f"reservation {grant['reservation']}: authorisation not signed by session {grant['session']}"
-            )
-    sessions = []
-    for session in store.all():
-        entries = [e for e in ledger.entries(session.id) if e["status"] != "released"]
-        spent = sum(e["usd_cents"] for e in entries)
-        limits = session.policy.limits
-        for window in limits.windows:
-            if window.usd is None:
-                continue
-            inside = sum(e["usd_cents"] for e in entries if e["created_at"] > t - window.seconds)
-            if inside > window.usd * 100:
-                problems.append(f"session {session.id}: {inside / 100} USD within {window.label}")
-        if limits.lifetime_usd is not None and spent > limits.lifetime_usd * 100:
-            problems.append(
-                f"session {session.id}: lifetime spend {spent / 100} USD above {limits.lifetime_usd}"
-            )
-        sessions.append(
-            {"id": session.id, "spent_usd": str(spent / 100), "transactions": len(entries)}
-        )
-    report = {"authorizations_checked": checked, "sessions": sessions, "problems": problems}
+    store, ledger, (chain, now) = _store()
+    authorised = Journal(settings().data_dir).authorised()
+    report = check(
+        store, ledger, authorised, now(), partial(call, chain.url, "eth_getTransactionByHash")
+    )
+    problems = report["problems"]
     if as_json:
         sys.stdout.write(json.dumps(report) + "\n")
     else:
         typer.echo(
-            f"{checked} authorisations verified; {len(sessions)} sessions; {len(problems)} problems"
+            f"{report['authorizations_checked']} authorisations verified; "
+            f"{len(report['sessions'])} sessions; {len(problems)} problems"
         )
         for problem in problems:
             typer.echo(f"  {problem}")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from agent.signer import DEVNET_KEY
 from tests.conftest import run_cli
 from tests.strategies.kit import attach
+from tools.chain.running import DEVNET_KEY
 
 PASSWORD = "correct horse battery staple"
 

@@ -9,8 +9,9 @@ from eth_utils import keccak, to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.signer import DEVNET_KEY, Eip1559, sign_eip1559
+from agent.signer import Eip1559, sign_eip1559
 from tools.chain.rpc import rpc
+from tools.chain.running import DEVNET_KEY
 
 UINT = st.integers(0, 2**256 - 1)
 

@@ -1,5 +1,5 @@
-"""EIP-55 checksummed addresses, with only a keccak import (eth_utils costs ~150 ms to import, too
-much for commands that must start fast)."""
+"""EIP-55 checksummed addresses and Keccak-256, with only pycryptodome's keccak imported
+(eth_utils costs ~150 ms to import, too much for commands that must start fast)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,18 @@ def to_checksum_address(value: str) -> str:
     Cached: a plan names the same few contracts and tokens over and over."""
     if not is_address(value):
         raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
-    from Crypto.Hash import keccak
-
     lower = value[2:].lower()
-    digest = keccak.new(data=lower.encode(), digest_bits=256).hexdigest()
+    digest = keccak(lower.encode()).hex()
     return "0x" + "".join(
         c.upper() if int(d, 16) >= 8 else c for c, d in zip(lower, digest[:40], strict=True)
     )
+
+
+def keccak(data: bytes) -> bytes:
+    """Keccak-256 of ``data``, as Ethereum hashes (pycryptodome's, as eth_hash uses it)."""
+    from Crypto.Hash import keccak as keccak_hash
+
+    return keccak_hash.new(data=data, digest_bits=256).digest()
 
 
 def is_checksum_address(value: str) -> bool:

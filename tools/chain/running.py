@@ -26,6 +26,8 @@ Notify = Callable[[str], None]
 BOOKS_DIR = Path(__file__).with_name("books")
 CANONICAL_BOOKS = {1: "ethereum.json", 8453: "base.json"}
 DEVNET_WALLET = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+DEVNET_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+"""anvil's first account, used on the devnet when no key is configured (a well-known test key)."""
 
 
 @dataclass(frozen=True)

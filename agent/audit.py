@@ -1,0 +1,92 @@
+"""`defi-agent audit`: every authorisation in the journal checked again, and each session's spend
+recomputed from the ledger against its limits.
+
+An authorisation holds when the session's key signed it, it names exactly the transaction the
+journal recorded with it (target, value, calldata), its reservation is in the ledger at the USD
+value it signed, and the transaction the chain holds under its hash (when the chain still has it:
+a devnet reset forgets them) is that same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from agent.journal import TxRecord
+from policies.ledger import Ledger
+from policies.sessions import SessionStore, recover
+
+SentTx = Callable[[str], dict[str, Any] | None]
+"""A transaction hash -> the chain's ``eth_getTransactionByHash`` answer, None when unknown."""
+
+
+def audit(
+    store: SessionStore, ledger: Ledger, authorised: Iterable[TxRecord], now: int, sent: SentTx
+) -> dict[str, Any]:
+    """The report: how many authorisations were checked, each session's spend, and every problem
+    found, in words."""
+    sessions = store.all()
+    ledgers = {s.id: ledger.entries(s.id) for s in sessions}
+    reservations = {e["id"]: e for entries in ledgers.values() for e in entries}
+    problems: list[str] = []
+    checked = 0
+    for record in authorised:
+        checked += 1
+        problems += _authorisation(store, reservations, record, sent)
+    spends = []
+    for session in sessions:
+        entries = [e for e in ledgers[session.id] if e["status"] != "released"]
+        spent = sum(e["usd_cents"] for e in entries)
+        limits = session.policy.limits
+        for window in limits.windows:
+            if window.usd is None:
+                continue
+            inside = sum(e["usd_cents"] for e in entries if e["created_at"] > now - window.seconds)
+            if inside > window.usd * 100:
+                problems.append(f"session {session.id}: {inside / 100} USD within {window.label}")
+        if limits.lifetime_usd is not None and spent > limits.lifetime_usd * 100:
+            problems.append(
+                f"session {session.id}: lifetime spend {spent / 100} USD above {limits.lifetime_usd}"
+            )
+        spends.append(
+            {"id": session.id, "spent_usd": str(spent / 100), "transactions": len(entries)}
+        )
+    return {"authorizations_checked": checked, "sessions": spends, "problems": problems}
+
+
+def _authorisation(
+    store: SessionStore, reservations: dict[int, Any], record: TxRecord, sent: SentTx
+) -> list[str]:
+    grant = record.authorization
+    assert grant is not None
+    where = f"reservation {grant['reservation']} (plan {record.plan_id}, step {record.step})"
+    session = store.get(grant["session"])
+    signed = grant["authorization"]["message"]
+    if session is None or recover(grant["authorization"], grant["signature"]) != session.address:
+        return [f"{where}: authorisation not signed by session {grant['session']}"]
+    problems = []
+    call = record.call
+    if (signed["to"].lower(), int(signed["value"]), signed["data"]) != (
+        call.to.lower(),
+        call.value,
+        "0x" + call.data.hex(),
+    ):
+        problems.append(f"{where}: the transaction recorded is not the one authorised")
+    reservation = reservations.get(int(signed["reservation"]))
+    if reservation is None or reservation["session_id"] != session.id:
+        problems.append(f"{where}: no such reservation in the ledger")
+    elif reservation["usd_cents"] != int(signed["usdCents"]):
+        problems.append(
+            f"{where}: the ledger reserved {reservation['usd_cents'] / 100} USD, the authorisation "
+            f"signed {int(signed['usdCents']) / 100} USD"
+        )
+    on_chain = sent(record.tx_hash) if record.tx_hash else None
+    if on_chain is not None and (
+        (on_chain.get("to") or "").lower(),
+        int(on_chain["value"], 16),
+        on_chain["input"],
+    ) != (signed["to"].lower(), int(signed["value"]), signed["data"]):
+        problems.append(
+            f"{where}: the chain's transaction {record.tx_hash} is not the one authorised"
+        )
+    return problems

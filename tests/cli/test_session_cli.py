@@ -1,0 +1,103 @@
+"""`defi-agent session new | list | show | revoke` and `defi-agent audit` as a user runs them: the
+real CLI in a subprocess, on the devnet, with a real journal and ledger."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from agent.db import DB_NAME
+from tests.conftest import ROOT, imported, run_cli
+from tests.strategies.kit import attach
+
+DEFAULT = ROOT / "policies" / "default.toml"
+
+
+def cli_json(*args: str, data_dir: Path) -> dict:
+    result = run_cli(*args, "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_session_from_creation_to_revocation(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    created = cli_json(
+        "session",
+        "new",
+        "--policy",
+        str(DEFAULT),
+        "--ttl",
+        "2h",
+        "--name",
+        "trial",
+        data_dir=data_dir,
+    )
+    assert (created["name"], created["state"], created["policy"]) == ("trial", "active", "default")
+    assert created["expires_at"] - created["created_at"] == 7200
+
+    listed = run_cli(
+        "session", "list", "--json", data_dir=data_dir, env={"PYTHONPROFILEIMPORTTIME": "1"}
+    )
+    assert [s["id"] for s in json.loads(listed.stdout)] == [created["id"]]
+    assert not imported(listed.stderr) & {"web3", "eth_account"}  # listing is quick
+
+    assert run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir).returncode == 0
+    shown = cli_json("session", "show", data_dir=data_dir)
+    assert shown["id"] == created["id"] and shown["spent_usd"] == "300.0"
+    assert shown["policy_text"] == DEFAULT.read_text()
+
+    revoked = cli_json("session", "revoke", created["id"], data_dir=data_dir)
+    assert revoked["state"] == "revoked"
+    again = run_cli("session", "revoke", created["id"], data_dir=data_dir)
+    assert again.returncode == 2 and "already revoked" in again.stderr
+    missing = run_cli("session", "show", "nosuchsession", data_dir=data_dir)
+    assert missing.returncode == 2 and "no session nosuchsession" in missing.stderr
+
+
+def test_audit_verifies_and_names_what_was_tampered_with(devnet, tmp_path: Path) -> None:
+    """A clean journal audits clean. One edited after the fact fails the audit (exit 3), which
+    says how: a signed value changed, a recorded transaction changed, a transaction hash that
+    leads to another transaction on the chain, or a ledger that reserved another amount."""
+    data_dir = attach(devnet, tmp_path / "data")
+    for amount in ("0.1", "0.2"):
+        assert (
+            run_cli("do", f"swap {amount} ETH for USDC", "--yes", data_dir=data_dir).returncode == 0
+        )
+    report = cli_json("audit", data_dir=data_dir)
+    assert report["authorizations_checked"] == 2 and report["problems"] == []
+    assert report["sessions"][0]["spent_usd"] == "900.0"
+
+    db = sqlite3.connect(data_dir / DB_NAME, isolation_level=None)
+    rows = db.execute(
+        "SELECT rowid, value, authorization, tx_hash FROM txs ORDER BY rowid"
+    ).fetchall()
+    (first, value, authorization, tx_hash), (*_, other_hash) = rows
+
+    def audited(sql: str, *params: object) -> str:
+        db.execute(sql, params)
+        result = run_cli("audit", data_dir=data_dir)
+        assert result.returncode == 3
+        db.execute(
+            "UPDATE txs SET value = ?, authorization = ?, tx_hash = ? WHERE rowid = ?",
+            (value, authorization, tx_hash, first),
+        )
+        return result.stdout
+
+    grant = json.loads(authorization)
+    grant["authorization"]["message"]["usdCents"] = 1
+    changed = "UPDATE txs SET authorization = ? WHERE rowid = ?"
+    assert "not signed by session" in audited(changed, json.dumps(grant), first)
+    more = "UPDATE txs SET value = ? WHERE rowid = ?"
+    assert "the transaction recorded is not the one authorised" in audited(
+        more, str(int(value) + 1), first
+    )
+    elsewhere = "UPDATE txs SET tx_hash = ? WHERE rowid = ?"
+    assert f"the chain's transaction {other_hash} is not the one authorised" in audited(
+        elsewhere, other_hash, first
+    )
+    reservation = json.loads(authorization)["reservation"]
+    db.execute("UPDATE reservations SET usd_cents = 1 WHERE id = ?", (reservation,))
+    ledger = run_cli("audit", data_dir=data_dir)
+    assert ledger.returncode == 3
+    assert "the ledger reserved 0.01 USD, the authorisation signed 300.0 USD" in ledger.stdout
