@@ -107,12 +107,17 @@ class PolicyGate:
     def settle(self, grant: Any, *, spent: bool) -> None:
         self.engine.settle(grant, spent=spent)
 
-    def new_session(self, policy_file: str | None, ttl: str | None) -> SessionStatus:
-        """Create a session; it becomes the one authorising from now on (the newest one)."""
+    def new_session(
+        self, policy_file: str | None, ttl: str | None, strategy: str | None = None
+    ) -> SessionStatus:
+        """Create a session; it becomes the one authorising from now on (the newest one). One
+        for ``strategy`` (a run's own) authorises only where it is pinned."""
         path = Path(policy_file) if policy_file else self.policy_file
         load_policy(path)
-        self.sessions.create(path.read_text(), str(path), None, ttl, self.book.chain_id, self.now())
-        self.pinned = None
+        created = self.sessions.create(
+            path.read_text(), str(path), None, ttl, self.book.chain_id, self.now(), strategy
+        )
+        self.pinned = created.id if strategy is not None else None
         return self.status()
 
     def pin(self, session_id: str | None) -> tuple[str, str]:

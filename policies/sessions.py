@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     chain_id INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    revoked_at INTEGER
+    revoked_at INTEGER,
+    strategy TEXT
 );
 """
 _KDF_ITERATIONS = 2048
@@ -53,6 +54,9 @@ class Session:
     created_at: int
     expires_at: int
     revoked_at: int | None
+    strategy: str | None = None
+    """The strategy file a run created this session for: it authorises that run alone, and is
+    never the active session of the chat or the CLI."""
 
     def active(self, now: int) -> bool:
         return self.revoked_at is None and now < self.expires_at
@@ -155,6 +159,9 @@ class SessionStore:
     def __init__(self, conn: sqlite3.Connection, wallet_secret: bytes) -> None:
         self.conn = conn
         self.conn.executescript(_SCHEMA)
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(sessions)")}
+        if "strategy" not in columns:  # a data directory from before strategy sessions
+            self.conn.execute("ALTER TABLE sessions ADD COLUMN strategy TEXT")
         self._secret = wallet_secret
         self._keys: dict[str, PrivateKey] = {}
 
@@ -169,6 +176,7 @@ class SessionStore:
         ttl: str | None,
         chain_id: int,
         now: int,
+        strategy: str | None = None,
     ) -> Session:
         policy = parse_policy(policy_text, source)
         lifetime = seconds(ttl or policy.ttl) if ttl or policy.ttl else 0
@@ -183,7 +191,8 @@ class SessionStore:
         )
         with transaction(self.conn):
             self.conn.execute(
-                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                "INSERT INTO sessions (id, name, policy_text, address, keystore, chain_id, "
+                "created_at, expires_at, strategy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     name or policy.name,
@@ -193,6 +202,7 @@ class SessionStore:
                     chain_id,
                     now,
                     now + lifetime,
+                    strategy,
                 ),
             )
         self._keys[session_id] = PrivateKey(bytes(account.key))
@@ -213,9 +223,10 @@ class SessionStore:
         ]
 
     def active(self, chain_id: int, now: int) -> Session | None:
-        """The newest session of this chain that is neither revoked nor expired."""
+        """The newest session of this chain that is neither revoked nor expired, nor a strategy
+        run's own."""
         for session in self.all():
-            if session.chain_id == chain_id and session.active(now):
+            if session.chain_id == chain_id and session.active(now) and session.strategy is None:
                 return session
         return None
 
@@ -268,4 +279,5 @@ def _session(row: sqlite3.Row) -> Session:
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
+        strategy=row["strategy"],
     )

@@ -57,6 +57,7 @@ def _describe(session: Any, now: int) -> dict[str, Any]:
         "created_at": session.created_at,
         "expires_at": session.expires_at,
         "state": state,
+        "strategy": session.strategy,
     }
 
 
@@ -66,8 +67,9 @@ def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
         return
     for row in rows:
         left = max(0, row["expires_at"] - row["created_at"])
+        owner = f", for {row['strategy']}" if row["strategy"] else ""
         typer.echo(
-            f"{row['id']}  {row['state']:<8} {row['name']} (policy {row['policy']}), lifetime {left // 3600} h, key {row['address']}"
+            f"{row['id']}  {row['state']:<8} {row['name']} (policy {row['policy']}{owner}), lifetime {left // 3600} h, key {row['address']}"
         )
 
 

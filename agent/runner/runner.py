@@ -151,7 +151,9 @@ class Runner:
         if found is not None and found.session_id is not None:
             session_id, name = gate.pin(found.session_id)
         elif ref is not None and ref.policy is not None:
-            created = gate.new_session(str(policy_path(ref.policy, self.path)), ref.ttl)
+            created = gate.new_session(
+                str(policy_path(ref.policy, self.path)), ref.ttl, str(self.path)
+            )
             session_id, name = gate.pin(created.id)
         else:
             session_id, name = gate.pin(ref.id if ref is not None else None)

@@ -101,3 +101,24 @@ def test_audit_verifies_and_names_what_was_tampered_with(devnet, tmp_path: Path)
     ledger = run_cli("audit", data_dir=data_dir)
     assert ledger.returncode == 3
     assert "the ledger reserved 0.01 USD, the authorisation signed 300.0 USD" in ledger.stdout
+
+
+def test_a_data_directory_from_before_strategy_sessions_still_works(devnet, tmp_path: Path) -> None:
+    """Sessions stored before sessions could belong to a strategy run are listed and used."""
+    data_dir = attach(devnet, tmp_path / "data")
+    with sqlite3.connect(data_dir / DB_NAME) as db:
+        db.execute(
+            "CREATE TABLE sessions (id TEXT PRIMARY KEY, name TEXT NOT NULL, policy_text TEXT NOT"
+            " NULL, address TEXT NOT NULL, keystore TEXT NOT NULL, chain_id INTEGER NOT NULL,"
+            " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER)"
+        )
+        db.execute(
+            "INSERT INTO sessions VALUES ('old', 'old', ?, '0x0', '{}', 31337, 0, 1, NULL)",
+            (DEFAULT.read_text(),),
+        )
+    listed = run_cli("session", "list", "--json", data_dir=data_dir)
+    assert listed.returncode == 0, listed.stderr
+    assert [(s["id"], s["state"], s["strategy"]) for s in json.loads(listed.stdout)] == [
+        ("old", "expired", None)
+    ]
+    assert run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir).returncode == 0

@@ -147,6 +147,25 @@ def test_a_denied_step_stops_the_run_with_exit_3(devnet, tmp_path: Path) -> None
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 2  # entry 1 only
 
 
+def test_a_strategy_session_authorises_its_run_alone(devnet, tmp_path: Path) -> None:
+    """The dca-bot session a run creates is the run's: the user's next request is decided under
+    the default session, and does not spend the bot's allowance."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "too-big.yaml"
+    path.write_text(DENIED)
+    assert run_cli("run", str(path), "--json", data_dir=data_dir).returncode == 3
+
+    listed = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    (bots,) = [s for s in listed if s["strategy"] is not None]
+    assert bots["policy"] == "dca-bot" and bots["strategy"] == str(path)
+    result = run_cli("do", "swap 1000 USDC for ETH", "--yes", "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr  # above dca-bot's 100 USD cap, within default's
+    decision = named(events_of(result.stdout), "PolicyDecision")[-1]
+    assert decision["session"].startswith("default ")
+    shown = json.loads(run_cli("session", "show", bots["id"], "--json", data_dir=data_dir).stdout)
+    assert shown["spent_usd"] == "100.0"  # the run's first entry, nothing of the user's
+
+
 def test_malformed_file_names_the_line(devnet, tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text(
