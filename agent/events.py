@@ -125,8 +125,17 @@ class RunFailed:
     exit_code: int
 
 
+@dataclass(frozen=True)
+class Answered:
+    """A question about the wallet ("what's my health factor?"), answered from the chain."""
+
+    text: str
+    """Markdown."""
+
+
 Event = (
-    PlanProposed
+    Answered
+    | PlanProposed
     | StepSimulated
     | SimulationDone
     | PolicyDecision

@@ -21,16 +21,21 @@ def do(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Stream events as JSON Lines.")] = False,
 ) -> None:
-    """Turn a request into a plan, simulate it, check the policy, and execute it."""
+    """Turn a request into a plan, simulate it, check the policy, and execute it; a question about
+    the wallet ("what's my health factor?") is answered from the chain."""
     from agent.cli.context import service
     from agent.cli.events_out import emit
-    from agent.events import PolicyDecision, RunFailed
+    from agent.events import Answered, PolicyDecision, RunFailed
 
+    svc, _chain = service()
+    answer = asyncio.run(svc.answer(text))
+    if answer is not None:
+        emit(Answered(answer), as_json)
+        return
     if not (yes or dry_run) and (as_json or not sys.stdin.isatty()):
         raise BadInput(
             "nobody can confirm here: add --yes to execute, or --dry-run to only simulate"
         )
-    svc, _chain = service()
 
     async def run() -> int:
         plan_id = None

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from agent.events import (
+    Answered,
     Event,
     PlanProposed,
     PolicyDecision,
@@ -34,7 +35,11 @@ def emit(event: Event, as_json: bool) -> None:
         return
     from agent.cli.render import console
 
-    if isinstance(event, PlanProposed):
+    if isinstance(event, Answered):
+        from rich.markdown import Markdown
+
+        console.print(Markdown(event.text))
+    elif isinstance(event, PlanProposed):
         console.print(f"[bold]{event.summary}[/bold]  (plan {event.plan_id})")
     elif isinstance(event, StepSimulated):
         changes = ", ".join(f"{_signed(v)} {s}" for s, v in event.deltas.items())

@@ -43,3 +43,14 @@ def test_borrowing_against_collateral_supplies_it_first(devnet, tmp_path: Path) 
     assert held["WETH"].supplied == 1 and held["WETH"].collateral
     assert held["USDC"].borrowed >= 500
     assert after.health_factor is not None and after.health_factor > Decimal("1.5")
+
+
+def test_a_question_is_answered_from_the_chain(devnet, tmp_path: Path) -> None:
+    """No plan, nothing to confirm: the answer comes from the wallet's balances, exit 0."""
+    data_dir = attach(devnet, tmp_path / "data")
+
+    result = run_cli("do", "how much USDC do I have?", "--json", data_dir=data_dir)
+
+    assert result.returncode == 0, result.stderr
+    (answered,) = events_of(result.stdout)
+    assert answered == {"event": "Answered", "text": "You have **50,000 USDC** ($50,000.00)."}
