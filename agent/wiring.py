@@ -69,6 +69,7 @@ def build_service(
     from policies.engine import PolicyEngine
     from policies.sessions import SessionStore
     from strategies.goals import plan_yield
+    from tools.aave_v3.reads import account
     from tools.chain.rpc import connect
     from tools.chain.running import DEVNET_KEY
     from tools.protocol import ChainContext
@@ -84,10 +85,18 @@ def build_service(
     def slippage() -> int:
         return gate.session().policy.slippage.default_bps
 
+    def positions() -> tuple[tuple[str, ...], tuple[str, ...]]:
+        held = account(w3, book, wallet).positions
+        return (
+            tuple(p.symbol for p in held if p.supplied_raw),
+            tuple(p.symbol for p in held if p.borrowed_raw),
+        )
+
     context = ParseContext(
         symbols=book.symbols,
         default_slippage_bps=slippage(),
         goals=lambda t, a, r, i: plan_yield(t, a, r, i, markets),
+        positions=positions,
     )
     return AgentService(
         context=lambda: ChainContext(w3, book, wallet, now=gate.now()),

@@ -4,7 +4,8 @@ address and slippage value must be traceable to the user's words (after normalis
 
 Documented defaults: "max" for a withdraw or repay that names no amount and for a goal ("earn
 yield on USDC") that names none; the policy's default slippage; "output:N" for a step that uses what
-an earlier step produced ("it", "the USDC").
+an earlier step produced ("it", "the USDC"); any token for a withdraw or repay of everything
+("withdraw everything from aave", "repay all my debt": each position the chain reports).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ _PERCENT_WORDS = {
 }
 _MAX_WORDS = ("all", "everything", "max", "entire", "whole", "full", "every")
 _GOAL_WORDS = ("yield", "interest", "apy", "earn", "work", "returns")
+_EVERY_POSITION = re.compile(
+    r"\b(?:everything|(?:all (?:of )?)?(?:my|the) (?:deposits?|positions?|supplies|funds|collateral|"
+    r"debts?|loans?|borrows?|borrowings))\b"
+)
 
 
 def _numbers(text: str) -> set[Decimal]:
@@ -57,8 +62,14 @@ def check(plan: Mapping[str, Any], text: str, default_slippage_bps: int) -> None
             if symbol is None:
                 continue
             carried = data["amount"].startswith("output:") and field in ("token", "token_in")
+            every = (
+                data["action"] in ("withdraw", "repay")
+                and data["amount"] == "max"
+                and _EVERY_POSITION.search(lowered) is not None
+            )
             if (
                 not carried
+                and not every
                 and not _mentions(lowered, symbol)
                 and not (symbol == "WETH" and data["action"] == "wrap")
             ):

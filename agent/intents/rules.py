@@ -28,6 +28,8 @@ Plan = dict[str, Any]
 """A plan as DESIGN.md's JSON, not yet validated: what parsers produce (see `IntentPlanner`)."""
 GoalPlanner = Callable[[str, str | None, str, str], Plan]
 """(token, amount or None, risk, intent) -> plan; see strategies.goals."""
+Positions = Callable[[], tuple[tuple[str, ...], tuple[str, ...]]]
+"""() -> (the tokens the wallet has supplied on Aave, the tokens it owes), read from the chain."""
 
 _POLITE = re.compile(
     r"^(?:(?:please|pls|hey|ok|okay|now|so)\s+|(?:can|could|would) you\s+|i(?:'d| would) like to\s+|i want to\s+|i wanna\s+|let'?s\s+|go ahead and\s+)+"
@@ -107,24 +109,32 @@ _ELIDED = re.compile(
     rf"\s*(?:,\s*|\s+)and\s+(?=(?:{NUMBER}|all|half|a quarter|\d+(?:\.\d+)?%)(?:\s|[a-z]))"
 )
 """Where a clause goes on with the same verb: "swap 1 eth to dai and 2 eth to usdc"."""
+_EVERY_POSITION = re.compile(
+    r"^(?P<verb>withdraw|take out|remove|pull out|pull|redeem|repay|pay back|pay off|close(?: out)?)"
+    r"\s+(?:all|everything|all of)?\s*(?:of\s+)?(?:my|the)?\s*(?:deposits?|positions?|supplies|funds|"
+    r"collateral|debts?|loans?|borrows?|borrowings)?$"
+)
+"""A withdrawal or repayment of everything, naming no token: "withdraw everything from aave"."""
 _INSTEAD = re.compile(r"\s+instead$")
 _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
 
 
 class ParseContext:
     """What parsing needs besides the text: the address book's tokens, the default slippage (the
-    session's, read before each request), and the goal strategies ("earn yield on USDC"), None
-    when none is available."""
+    session's, read before each request), the goal strategies ("earn yield on USDC") and the
+    wallet's Aave positions ("withdraw everything"), None when not available."""
 
     def __init__(
         self,
         symbols: tuple[str, ...] = DEFAULT_SYMBOLS,
         default_slippage_bps: int = 50,
         goals: GoalPlanner | None = None,
+        positions: Positions | None = None,
     ) -> None:
         self.symbols = symbols
         self.default_slippage_bps = default_slippage_bps
         self.goals = goals
+        self.positions = positions
 
 
 class RuleParser:
@@ -172,7 +182,7 @@ class RuleParser:
             return goal
         steps: list[Step] = []
         for clause in filter(None, _SPLIT.split(lowered)):
-            for same_verb in _elided(_POLITE.sub("", clause).strip()):
+            for same_verb in self._every_position(_POLITE.sub("", clause).strip()):
                 for part in self._collateral_first(same_verb):
                     steps.append(self._clause(part, steps, addresses))
         if not steps:
@@ -198,6 +208,30 @@ class RuleParser:
         if self.context.goals is None:
             raise IntentError("unsupported", "goal strategies are not available here")
         return self.context.goals(symbol, q.amount, risk, intent)
+
+    def _every_position(self, clause: str) -> list[str]:
+        """ "withdraw everything from aave" is a withdrawal of each token supplied, "repay all my
+        debt" a repayment of each token owed (as the chain has them now); any other clause is its
+        own verb's clauses (`_elided`)."""
+        protocol = _PROTOCOL.search(clause)
+        match = _EVERY_POSITION.match(clause[: protocol.start()] if protocol else clause)
+        if match is None or (protocol and protocol.group("proto").startswith("uniswap")):
+            return _elided(clause)
+        withdrawing = not match.group("verb").startswith(("repay", "pay", "close"))
+        example = "withdraw all my USDC" if withdrawing else "repay all my DAI debt"
+        if self.context.positions is None:
+            raise IntentError("needs_clarification", f'Which token? Name it, e.g. "{example}"')
+        supplied, owed = self.context.positions()
+        symbols = supplied if withdrawing else owed
+        if not symbols:
+            raise IntentError(
+                "invalid_amount",
+                "you have nothing supplied on Aave V3"
+                if withdrawing
+                else "you owe nothing on Aave V3",
+            )
+        verb = "withdraw" if withdrawing else "repay"
+        return [f"{verb} all my {symbol.lower()}" for symbol in symbols]
 
     def _collateral_first(self, clause: str) -> list[str]:
         """A borrow against collateral it names an amount of ("against 2 eth", "using all my wbtc

@@ -54,3 +54,18 @@ def test_a_question_is_answered_from_the_chain(devnet, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (answered,) = events_of(result.stdout)
     assert answered == {"event": "Answered", "text": "You have **50,000 USDC** ($50,000.00)."}
+
+
+def test_withdrawing_everything_empties_each_position(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    supplied = run_cli("do", "supply 1000 USDC and 500 DAI to aave", "--yes", data_dir=data_dir)
+    assert supplied.returncode == 0, supplied.stderr
+    assert {p.symbol for p in account(devnet.w3, devnet.book, devnet.wallet).positions} == {
+        "USDC",
+        "DAI",
+    }
+
+    result = run_cli("do", "withdraw everything from aave", "--yes", data_dir=data_dir)
+
+    assert result.returncode == 0, result.stderr
+    assert account(devnet.w3, devnet.book, devnet.wallet).positions == ()

@@ -47,6 +47,16 @@ def swap(amount: str = "1", token_in: str = "ETH", token_out: str = "USDC", bps:
             [{"action": "supply", "token": "USDC", "amount": "output:1"}],
             "output of step 1",
         ),
+        (
+            "withdraw my usdc",
+            [{"action": "withdraw", "token": "DAI", "amount": "max"}],
+            "names DAI",
+        ),
+        (
+            "supply everything",
+            [{"action": "supply", "token": "DAI", "amount": "max"}],
+            "names DAI",
+        ),
     ],
 )
 def test_invented_values_are_ungrounded(text: str, steps: list[dict], needle: str) -> None:
@@ -67,6 +77,14 @@ def test_invented_values_are_ungrounded(text: str, steps: list[dict], needle: st
         ("swap 1 eth for usdc, 30 bps slippage", [swap("1", bps=30)]),
         ("withdraw my usdc", [{"action": "withdraw", "token": "USDC", "amount": "max"}]),
         ("earn yield on my usdc", [{"action": "supply", "token": "USDC", "amount": "max"}]),
+        (
+            "withdraw everything from aave",
+            [
+                {"action": "withdraw", "token": "USDC", "amount": "max"},
+                {"action": "withdraw", "token": "WETH", "amount": "max"},
+            ],
+        ),
+        ("repay all my debt", [{"action": "repay", "token": "DAI", "amount": "max"}]),
         (
             f"send 1 usdc to {ADDR.lower()}",
             [{"action": "transfer", "token": "USDC", "amount": "1", "to": ADDR}],

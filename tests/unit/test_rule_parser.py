@@ -9,7 +9,7 @@ import pytest
 
 from agent.errors import IntentError
 from agent.intents.grounding import check
-from agent.intents.rules import RuleParser
+from agent.intents.rules import ParseContext, RuleParser
 from strategies.plan import StrategyPlan
 
 ADDR = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -388,3 +388,29 @@ def test_questions_say_how_to_ask(text: str, answer: str) -> None:
         parser.parse(text)
     assert caught.value.code == "needs_clarification"
     assert answer in caught.value.message
+
+
+def test_everything_on_aave_is_each_position_the_chain_reports() -> None:
+    """ "withdraw everything" names no token: it is each token supplied, read when parsing (the
+    wallet's positions are the parser's input here, as the address book's tokens are)."""
+    held = RuleParser(ParseContext(positions=lambda: (("USDC", "WETH"), ("DAI",))))
+    withdrawn = held.parse("withdraw everything from aave")["steps"]
+    assert [compact(s) for s in withdrawn] == [
+        ("withdraw", "USDC", "max"),
+        ("withdraw", "WETH", "max"),
+    ]
+    assert [compact(s) for s in held.parse("repay all my debt")["steps"]] == [
+        ("repay", "DAI", "max")
+    ]
+    assert [compact(s) for s in held.parse("withdraw all my usdc")["steps"]] == [
+        ("withdraw", "USDC", "max")
+    ]
+    with pytest.raises(IntentError) as nothing:
+        RuleParser(ParseContext(positions=lambda: ((), ()))).parse("withdraw everything")
+    assert nothing.value.message == "you have nothing supplied on Aave V3"
+    with pytest.raises(IntentError) as offline:
+        parser.parse("repay all my debt")
+    assert (
+        offline.value.code == "needs_clarification"
+        and "repay all my DAI debt" in offline.value.message
+    )
