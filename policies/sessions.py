@@ -179,9 +179,10 @@ class SessionStore:
         strategy: str | None = None,
     ) -> Session:
         policy = parse_policy(policy_text, source)
-        lifetime = seconds(ttl or policy.ttl) if ttl or policy.ttl else 0
-        if ttl is not None and lifetime <= 0:
-            raise BadInput(f"invalid --ttl {ttl!r}")
+        try:
+            lifetime = seconds(ttl or policy.ttl) if ttl or policy.ttl else 0
+        except ValueError as error:
+            raise BadInput(f"invalid --ttl: {error}") from None
         from eth_account import Account  # ~0.4 s: only making or unlocking a session key needs it
 
         session_id = uuid.uuid4().hex[:12]

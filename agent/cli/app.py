@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 app = typer.Typer(
@@ -59,7 +58,7 @@ def run() -> int:
     except typer.Abort:
         sys.stderr.write("aborted\n")
         return 1
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
+    except typer.TyperException as error:  # a usage error, from the click that typer vendors
+        error.show()  # type: ignore[attr-defined]
+        return int(error.exit_code)  # type: ignore[attr-defined]
     return code if isinstance(code, int) else 0

@@ -1,0 +1,32 @@
+"""A command line the CLI cannot take is bad input: exit code 2 and the reason, never an internal
+error (typer now raises usage errors from a click of its own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+from tests.strategies.kit import attach
+
+DEFAULT = str(ROOT / "policies" / "default.toml")
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("nosuchcmd",), "No such command 'nosuchcmd'"),
+        (("session", "new"), "Missing option '--policy'"),
+        (("chain", "warp", "-5d"), "No such option: -5"),
+        (("do", "swap 1 ETH for USDC", "--yes", "--fast"), "No such option: --fast"),
+        (("session", "new", "--policy", DEFAULT, "--ttl", "forever"), "invalid --ttl: 'forever'"),
+    ],
+)
+def test_bad_command_lines_exit_2_with_the_reason(
+    devnet, tmp_path: Path, args: tuple[str, ...], reason: str
+) -> None:
+    result = run_cli(*args, data_dir=attach(devnet, tmp_path / "data"))
+    assert result.returncode == 2, result.stderr
+    assert reason in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
