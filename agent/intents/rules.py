@@ -182,9 +182,8 @@ class RuleParser:
             return goal
         steps: list[Step] = []
         for clause in filter(None, _SPLIT.split(lowered)):
-            for same_verb in self._every_position(_POLITE.sub("", clause).strip()):
-                for part in self._collateral_first(same_verb):
-                    steps.append(self._clause(part, steps, addresses))
+            for part in self._expand(_POLITE.sub("", clause).strip()):
+                steps.append(self._clause(part, steps, addresses))
         if not steps:
             raise IntentError("unsupported", "I could not find anything to do in that request")
         if len(steps) > 6:
@@ -209,14 +208,23 @@ class RuleParser:
             raise IntentError("unsupported", "goal strategies are not available here")
         return self.context.goals(symbol, q.amount, risk, intent)
 
-    def _every_position(self, clause: str) -> list[str]:
+    def _expand(self, clause: str) -> list[str]:
+        """The one-step clauses ``clause`` stands for: each position for "withdraw everything",
+        one clause per amount for "supply 100 usdc and 50 dai", the collateral first for "borrow
+        500 usdc against 1 eth"."""
+        every = self._every_position(clause)
+        if every is not None:
+            return every
+        return [part for same_verb in _elided(clause) for part in self._collateral_first(same_verb)]
+
+    def _every_position(self, clause: str) -> list[str] | None:
         """ "withdraw everything from aave" is a withdrawal of each token supplied, "repay all my
-        debt" a repayment of each token owed (as the chain has them now); any other clause is its
-        own verb's clauses (`_elided`)."""
+        debt" a repayment of each token owed, as the chain has them now; None for any other
+        clause."""
         protocol = _PROTOCOL.search(clause)
         match = _EVERY_POSITION.match(clause[: protocol.start()] if protocol else clause)
         if match is None or (protocol and protocol.group("proto").startswith("uniswap")):
-            return _elided(clause)
+            return None
         withdrawing = not match.group("verb").startswith(("repay", "pay", "close"))
         example = "withdraw all my USDC" if withdrawing else "repay all my DAI debt"
         if self.context.positions is None:
