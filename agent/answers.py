@@ -29,6 +29,15 @@ def _amount(value: object) -> str:
     return text or "0"
 
 
+def looks_like_question(text: str) -> bool:
+    """Whether ``text`` may be a question about the wallet rather than a request (`answer` then
+    decides, from the chain)."""
+    lowered = text.strip().lower()
+    return lowered.endswith("?") or lowered.startswith(
+        ("what", "how much", "how many", "show", "my ")
+    )
+
+
 def answer(text: str, s: Snapshot) -> str | None:
     if _HEALTH.search(text) and ("?" in text or text.lower().startswith(("what", "show", "my"))):
         return health(s)

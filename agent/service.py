@@ -446,7 +446,7 @@ class AgentService:
 
     async def answer(self, text: str) -> str | None:
         """An answer from chain data when ``text`` is a question about the wallet, else None."""
-        if not _looks_like_question(text):
+        if not answers.looks_like_question(text):
             return None
         return answers.answer(text, await self.snapshot())
 
@@ -462,13 +462,6 @@ def _total(deltas: Iterable[Mapping[str, int]]) -> dict[str, int]:
         for symbol, raw in step.items():
             total[symbol] = total.get(symbol, 0) + raw
     return total
-
-
-def _looks_like_question(text: str) -> bool:
-    lowered = text.strip().lower()
-    return lowered.endswith("?") or lowered.startswith(
-        ("what", "how much", "how many", "show", "my ")
-    )
 
 
 def _units(ctx: ChainContext, symbol: str, raw: int) -> Decimal:

@@ -10,6 +10,8 @@ import typer
 
 from agent.errors import BadInput
 
+NOBODY_CONFIRMS = "nobody can confirm here: add --yes to execute, or --dry-run to only simulate"
+
 
 def do(
     text: Annotated[str, typer.Argument(help="What you want done, in plain words.")],
@@ -23,19 +25,21 @@ def do(
 ) -> None:
     """Turn a request into a plan, simulate it, check the policy, and execute it; a question about
     the wallet ("what's my health factor?") is answered from the chain."""
+    from agent.answers import looks_like_question
     from agent.cli.context import service
     from agent.cli.events_out import emit
     from agent.events import Answered, PolicyDecision, RunFailed
 
+    unconfirmed = not (yes or dry_run) and (as_json or not sys.stdin.isatty())
+    if unconfirmed and not looks_like_question(text):
+        raise BadInput(NOBODY_CONFIRMS)
     svc, _chain = service()
     answer = asyncio.run(svc.answer(text))
     if answer is not None:
         emit(Answered(answer), as_json)
         return
-    if not (yes or dry_run) and (as_json or not sys.stdin.isatty()):
-        raise BadInput(
-            "nobody can confirm here: add --yes to execute, or --dry-run to only simulate"
-        )
+    if unconfirmed:
+        raise BadInput(NOBODY_CONFIRMS)
 
     async def run() -> int:
         plan_id = None

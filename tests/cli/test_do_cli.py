@@ -69,3 +69,13 @@ def test_withdrawing_everything_empties_each_position(devnet, tmp_path: Path) ->
 
     assert result.returncode == 0, result.stderr
     assert account(devnet.w3, devnet.book, devnet.wallet).positions == ()
+
+
+def test_a_request_nobody_can_confirm_is_refused_before_any_chain_work(tmp_path: Path) -> None:
+    """Without --yes or --dry-run, and no terminal to ask on: exit 2 at once; no chain started."""
+    result = run_cli("do", "swap 1 ETH for USDC", data_dir=tmp_path / "data")
+
+    assert result.returncode == 2
+    assert "nobody can confirm here: add --yes" in result.stderr
+    assert "started the local chain" not in result.stderr
+    assert not (tmp_path / "data" / "chain.json").exists()
