@@ -6,6 +6,7 @@ errors."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,7 +38,7 @@ def unanswered(method: str, error: Exception) -> ChainUnavailable:
     )
 
 
-def result(method: str, answer: dict[str, Any]) -> Any:
+def result(method: str, answer: Mapping[str, Any]) -> Any:
     """The result of a JSON-RPC answer; a node's error becomes a `DefiAgentError` naming the
     method."""
     if "error" in answer:

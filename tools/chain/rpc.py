@@ -83,4 +83,4 @@ def connect(url: str, timeout: float = 30.0) -> Web3:
 
 def rpc(w3: Web3, method: str, *params: Any) -> Any:
     """One raw JSON-RPC call; node errors become `DefiAgentError`s naming the method."""
-    return result(method, dict(w3.provider.make_request(RPCEndpoint(method), list(params))))
+    return result(method, w3.provider.make_request(RPCEndpoint(method), list(params)))
