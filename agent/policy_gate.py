@@ -23,7 +23,7 @@ from policies.model import DEFAULT_POLICY, load_policy
 from policies.sessions import Session, SessionStore
 from tools.aave_v3.reads import usd_prices
 from tools.chain.addressbook import AddressBook
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 from tools.erc20.reads import token
 from tools.tx import Call, SimulatedCall
 

@@ -13,7 +13,7 @@ from agent.intents.summary import describe as summary_words
 from agent.resolver import Resolver
 from tools.actions import Action
 from tools.adapters import adapter_for
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 from tools.erc20.reads import token
 from tools.protocol import Built, ChainContext
 from tools.simulator import Simulator, StepResult

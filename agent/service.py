@@ -42,7 +42,7 @@ from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
 from agent.verify import TOLERANCE_BPS, balances_of, verify, worse
 from tools.aave_v3.reads import reserves
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 from tools.chain.running import advance_time, parse_duration
 from tools.portfolio import read_portfolio
 from tools.protocol import ChainContext

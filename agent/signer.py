@@ -22,7 +22,7 @@ from web3 import Web3
 from agent.errors import DefiAgentError, PolicyDenied
 from agent.seams import SignedTx
 from policies.sessions import SessionStore, recover
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 from tools.tx import Call
 
 

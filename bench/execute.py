@@ -23,7 +23,8 @@ from web3 import Web3
 
 from tools.chain.anvil import Anvil, AnvilOptions
 from tools.chain.contracts import abi
-from tools.chain.rpc import connect, rpc
+from tools.chain.plain import rpc
+from tools.chain.rpc import connect
 from tools.chain.running import DEVNET_WALLET
 from tools.devnet.cache import build
 

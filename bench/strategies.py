@@ -27,7 +27,7 @@ from agent.runner.store import RunStore
 from agent.wiring import build_service
 from strategies.script.model import EXAMPLES, SessionRef, TypedEntry, load_strategy
 from tools.chain.anvil import Anvil, AnvilOptions
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 from tools.chain.running import DEVNET_WALLET
 from tools.devnet.cache import build
 

@@ -23,7 +23,7 @@ from coincurve import PrivateKey, PublicKey
 from agent.db import transaction
 from agent.errors import BadInput, PolicyDenied
 from policies.model import Policy, parse_policy, seconds
-from tools.chain.address import keccak, to_checksum_address
+from tools.chain.address import address_of, keccak
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -137,10 +137,6 @@ def digest(message: dict[str, Any]) -> bytes:
     return keccak(b"\x19\x01" + domain + struct)
 
 
-def _address(public_key: PublicKey) -> str:
-    return to_checksum_address("0x" + keccak(public_key.format(compressed=False)[1:])[-20:].hex())
-
-
 def recover(message: dict[str, Any], signature: str) -> str:
     """The address that signed an authorisation ("" when the signature is malformed)."""
     raw = bytes.fromhex(signature.removeprefix("0x"))
@@ -152,7 +148,7 @@ def recover(message: dict[str, Any], signature: str) -> str:
         )
     except ValueError:
         return ""
-    return _address(public_key)
+    return address_of(public_key.format(compressed=False))
 
 
 class SessionStore:

@@ -14,7 +14,8 @@ import pytest
 
 from tools.chain.addressbook import AddressBook
 from tools.chain.anvil import Anvil, AnvilOptions
-from tools.chain.rpc import connect, rpc
+from tools.chain.plain import rpc
+from tools.chain.rpc import connect
 from tools.chain.running import DEVNET_WALLET
 from tools.devnet.cache import DevnetImage, prepare
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-
-from web3 import Web3
+from typing import TYPE_CHECKING
 
 from tools.aave_v3.reads import Account, account, usd_prices
 from tools.chain.addressbook import AddressBook
+from tools.chain.plain import rpc
 from tools.erc20.reads import balance, token
 from tools.jsonable import plain
+
+if TYPE_CHECKING:
+    from web3 import Web3
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def read_portfolio(w3: Web3, book: AddressBook, wallet: str) -> Portfolio:
     return Portfolio(
         wallet=wallet,
         chain_id=book.chain_id,
-        block=int(w3.eth.block_number),
+        block=int(rpc(w3, "eth_blockNumber"), 16),
         holdings=tuple(holdings),
         aave=account(w3, book, wallet),
         prices=prices,

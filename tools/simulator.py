@@ -20,7 +20,7 @@ from web3 import Web3
 
 from tools.aave_v3.reads import NO_DEBT_HEALTH_FACTOR
 from tools.chain.contracts import abi, contract
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 from tools.protocol import ChainContext
 from tools.revert import explain
 from tools.tx import NATIVE, Call, SimulatedCall

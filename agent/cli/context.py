@@ -97,14 +97,19 @@ def wallet_address() -> str:
     key = wallet_key()
     if key is None:
         return DEVNET_WALLET
-    from eth_account import Account
+    from coincurve import PrivateKey
 
     from agent.errors import ConfigError
+    from tools.chain.address import address_of
 
     try:
-        return str(Account.from_key(key).address)
-    except (ValueError, TypeError):
+        raw = bytes.fromhex(key.removeprefix("0x"))
+        if len(raw) != 32:
+            raise ValueError
+        secret = PrivateKey(raw)
+    except ValueError:
         raise ConfigError("DEFI_AGENT_PRIVATE_KEY is not a valid private key") from None
+    return address_of(secret.public_key.format(compressed=False))
 
 
 def chain_config() -> ChainConfig:

@@ -12,11 +12,13 @@ def portfolio(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Show the wallet's balances with USD values, its Aave positions and health factor."""
-    from agent.cli.context import connect_chain, wallet_address
+    from agent.cli.context import chain_config, notify, wallet_address
+    from tools.chain.plain import Client
+    from tools.chain.running import ensure
     from tools.portfolio import read_portfolio
 
-    chain, w3 = connect_chain()
-    result = read_portfolio(w3, chain.book, wallet_address())
+    chain = ensure(chain_config(), notify)
+    result = read_portfolio(Client(chain.url), chain.book, wallet_address())
     if as_json:
         typer.echo(json.dumps(result.to_json()))
         return

@@ -8,7 +8,7 @@ from typing import Any
 from web3 import Web3
 
 from tools.chain.contracts import contract
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 
 TEST_GAS = 5_000_000
 """A fixed, generous gas limit: anvil's estimate is taken at the last block's timestamp, and Aave and

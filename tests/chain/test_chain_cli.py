@@ -71,9 +71,10 @@ def test_warp_and_reset(data_dir: Path) -> None:
     assert json.loads(reset.stdout)["pid"] != before["pid"]
 
 
-def test_status_and_warp_answer_without_web3(data_dir: Path) -> None:
-    """They read a block or move the clock, and nothing else: web3's import, most of the time
-    either would take, is left out."""
+def test_reads_answer_without_web3(data_dir: Path) -> None:
+    """`chain status`, `chain warp` and `portfolio` read a block, move the clock or read balances
+    and positions, and nothing else: web3's import, most of the time each would take, is left
+    out."""
     assert run_cli("chain", "up", data_dir=data_dir).returncode == 0
     timing = {"PYTHONPROFILEIMPORTTIME": "1"}
     status = run_cli("chain", "status", data_dir=data_dir, env=timing)
@@ -84,7 +85,12 @@ def test_status_and_warp_answer_without_web3(data_dir: Path) -> None:
     warped = run_cli("chain", "warp", "2h", "--json", data_dir=data_dir, env=timing)
     assert warped.returncode == 0, warped.stderr
     assert json.loads(warped.stdout)["timestamp"] >= before + 7200
-    for result in (status, warped):
+    portfolio = run_cli("portfolio", "--json", data_dir=data_dir, env=timing)
+    assert portfolio.returncode == 0, portfolio.stderr
+    read = json.loads(portfolio.stdout)
+    assert read["block"] == 1 and read["aave"]["health_factor"] is None
+    assert {h["symbol"]: h["usd"] for h in read["holdings"]}["WBTC"] == "180000"
+    for result in (status, warped, portfolio):
         assert not imported(result.stderr) & {"web3", "eth_account"}
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from tests.chain.helpers import send
 from tools.aave_v3.reads import account, reserve, usd_prices
 from tools.chain.anvil import Anvil, AnvilOptions
-from tools.chain.rpc import connect, rpc
+from tools.chain.plain import rpc
+from tools.chain.rpc import connect
 from tools.chain.running import DEVNET_WALLET
 from tools.devnet.cache import build, prepare
 from tools.erc20.reads import balance, token

@@ -53,3 +53,31 @@ def test_keystore_problems_are_clear_and_leak_nothing(
     assert "Traceback" not in result.stderr
     for secret in (PASSWORD, "hunter2-not-it", DEVNET_KEY, DEVNET_KEY[2:]):
         assert secret not in result.stdout + result.stderr
+
+
+ANVIL_1 = (
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+)
+
+
+@pytest.mark.parametrize("key", ["0xnothex", ANVIL_1[0][:-2], "0x" + "00" * 32])
+def test_an_invalid_private_key_is_refused_without_echoing_it(
+    devnet, tmp_path: Path, key: str
+) -> None:
+    env = {"DEFI_AGENT_PRIVATE_KEY": key}
+
+    result = run_cli("portfolio", data_dir=attach(devnet, tmp_path / "data"), env=env)
+
+    assert result.returncode == 2
+    assert "DEFI_AGENT_PRIVATE_KEY is not a valid private key" in result.stderr
+    assert key.removeprefix("0x") not in result.stdout + result.stderr
+
+
+def test_a_private_key_names_its_own_wallet(devnet, tmp_path: Path) -> None:
+    env = {"DEFI_AGENT_PRIVATE_KEY": ANVIL_1[0]}
+
+    result = run_cli("portfolio", "--json", data_dir=attach(devnet, tmp_path / "data"), env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["wallet"] == ANVIL_1[1]

@@ -11,7 +11,7 @@ from tests.chain.helpers import send
 from tests.execution.conftest import collect, propose, run
 from tests.proxy import ChainProxy
 from tools.chain.contracts import contract
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 
 
 def test_a_swap_without_liquidity_for_the_amount_is_bad_input(devnet, service) -> None:

@@ -11,7 +11,7 @@ from agent.verify import worse
 from tests.chain.helpers import send
 from tests.execution.conftest import collect, propose
 from tests.strategies.kit import set_oracle_price
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 
 OTHER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 """anvil's second account: another trader on the same pool."""

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.signer import Eip1559, sign_eip1559
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 from tools.chain.running import DEVNET_KEY
 
 UINT = st.integers(0, 2**256 - 1)

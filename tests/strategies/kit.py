@@ -17,7 +17,8 @@ from eth_utils import keccak
 
 from tests.chain.helpers import TEST_GAS, send
 from tools.chain.contracts import contract
-from tools.chain.rpc import connect, rpc
+from tools.chain.plain import rpc
+from tools.chain.rpc import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "strategies" / "examples"

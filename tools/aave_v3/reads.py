@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-
-from web3 import Web3
+from typing import TYPE_CHECKING
 
 from tools.chain.addressbook import AaveV3Book, AddressBook
 from tools.chain.contracts import contract
 from tools.erc20.reads import Token, token
 from tools.tx import NATIVE
+
+if TYPE_CHECKING:
+    from web3 import Web3
 
 RAY = Decimal(10) ** 27
 SECONDS_PER_YEAR = 31_536_000

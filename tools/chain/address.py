@@ -33,5 +33,10 @@ def keccak(data: bytes) -> bytes:
     return keccak_hash.new(data=data, digest_bits=256).digest()
 
 
+def address_of(public_key: bytes) -> str:
+    """The checksummed address of an uncompressed secp256k1 public key (65 bytes, 0x04 first)."""
+    return to_checksum_address("0x" + keccak(public_key[1:])[-20:].hex())
+
+
 def is_checksum_address(value: str) -> bool:
     return is_address(value) and to_checksum_address(value) == value

@@ -7,17 +7,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_abi import decode, encode, is_encodable
 from eth_abi.grammar import ABIType, TupleType, parse
-from eth_utils import keccak
-from web3 import Web3
-from web3.exceptions import ContractLogicError
-from web3.types import RPCEndpoint
 
-from tools.chain.address import to_checksum_address
+from tools.chain.address import keccak, to_checksum_address
 from tools.chain.calldata import NotCanonical, reader
+
+if TYPE_CHECKING:
+    from web3 import Web3
 
 _TOOLS = Path(__file__).resolve().parents[1]
 ABIS = {
@@ -80,7 +79,7 @@ class Function:
         signature = f"{entry['name']}({','.join(inputs)})"
         return cls(
             entry["name"],
-            keccak(text=signature)[:4],
+            keccak(signature.encode())[:4],
             inputs,
             tuple(i["name"] for i in entry["inputs"]),
             outputs,
@@ -133,9 +132,11 @@ class BoundCall:
             "to": self.contract.address,
             "data": "0x" + self.function.encode(self.args).hex(),
         }
-        response = self.contract.w3.provider.make_request(RPCEndpoint("eth_call"), [request, block])
+        response = self.contract.w3.provider.make_request("eth_call", [request, block])
         error = response.get("error")
         if error:
+            from web3.exceptions import ContractLogicError
+
             message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
             data = error.get("data") if isinstance(error, dict) else None
             raise ContractLogicError(message, data=data)
@@ -156,7 +157,8 @@ class _Functions:
 class LeanContract:
     """What the agent needs of a web3 contract (``functions.NAME(*args).call()``, ``encode_abi``,
     ``address``), without web3's per-call ABI search: that search hashes every signature of the
-    ABI on every call, which was most of a plan's CPU time."""
+    ABI on every call, which was most of a plan's CPU time. Its client is a `Web3`, or a
+    `tools.chain.plain.Client` where web3's import would cost more than the reads."""
 
     def __init__(self, w3: Web3, name: str, address: str) -> None:
         self.w3 = w3

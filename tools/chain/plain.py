@@ -1,34 +1,65 @@
-"""JSON-RPC to the running chain without web3.py, for commands that read a block or move the
-clock and nothing else: web3's import (~0.6 s, most of it eth_account's) would be most of their
-time. One POST over `tools.chain.wire` per call. `tools.chain.rpc` reports failures with the same
-errors."""
+"""JSON-RPC without web3.py: `rpc`, one raw call on any client (a `Web3`, or a `Client`), and
+`Client`/`call`, a client of the running chain for commands that read a few values and nothing
+else (a block, balances, Aave positions): web3's import (~0.6 s, most of it eth_account's) would
+be most of their time. One POST over `tools.chain.wire` per call. `tools.chain.rpc`'s provider
+reports failures with the same errors."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from agent.errors import ChainUnavailable, DefiAgentError
 from tools.chain.wire import Connection
 
 
-def call(url: str, method: str, *params: Any, timeout: float = 30.0) -> Any:
+class Provider(Protocol):
+    def make_request(self, method: Any, params: Any) -> Any: ...
+
+
+class Node(Protocol):
+    """What `rpc` and `tools.chain.contracts.LeanContract` use of a client."""
+
+    @property
+    def provider(self) -> Provider: ...
+
+
+class Client:
+    """A client of the node at ``url`` with web3's ``provider.make_request``, and nothing else."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.provider = self
+
+    def make_request(self, method: str, params: list[Any]) -> dict[str, Any]:
+        return _answer(self.url, method, params)
+
+
+def rpc(client: Node, method: str, *params: Any) -> Any:
+    """One raw JSON-RPC call; node errors become `DefiAgentError`s naming the method."""
+    return result(method, client.provider.make_request(method, list(params)))
+
+
+def call(url: str, method: str, *params: Any) -> Any:
     """One JSON-RPC call to the node at ``url`` (plain HTTP, as the running chain's is)."""
+    return result(method, _answer(url, method, list(params)))
+
+
+def _answer(url: str, method: str, params: list[Any], timeout: float = 30.0) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme != "http":
         raise ValueError(f"{url} is not a plain-HTTP node URL")
-    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params), "id": 1})
+    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1})
     try:
         conn = Connection(parts.hostname or "127.0.0.1", parts.port or 80, timeout)
         try:
-            answer = json.loads(conn.post(parts.path or "/", body.encode()))
+            return dict(json.loads(conn.post(parts.path or "/", body.encode())))
         finally:
             conn.close()
     except (OSError, ValueError) as error:
         raise unanswered(method, error) from None
-    return result(method, answer)
 
 
 def unanswered(method: str, error: Exception) -> ChainUnavailable:

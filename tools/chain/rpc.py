@@ -12,7 +12,7 @@ from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from tools.chain.plain import result, unanswered
+from tools.chain.plain import unanswered
 from tools.chain.wire import Connection
 
 _NEVER_RETRIED = "eth_send"
@@ -79,8 +79,3 @@ class _Provider(HTTPProvider):
 def connect(url: str, timeout: float = 30.0) -> Web3:
     """A Web3 client without web3.py's default middleware (it adds an eth_chainId per call)."""
     return Web3(_Provider(url, timeout), middleware=[])
-
-
-def rpc(w3: Web3, method: str, *params: Any) -> Any:
-    """One raw JSON-RPC call; node errors become `DefiAgentError`s naming the method."""
-    return result(method, w3.provider.make_request(RPCEndpoint(method), list(params)))

@@ -163,7 +163,8 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
                 _redact(error.message, config.rpc_url),
                 hint="check DEFI_AGENT_RPC_URL and your network",
             ) from None
-        from tools.chain.rpc import connect, rpc
+        from tools.chain.plain import rpc
+        from tools.chain.rpc import connect
 
         w3 = connect(anvil.url)
         chain_id = int(rpc(w3, "eth_chainId"), 16)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from web3 import Web3
 
 from tools.chain.addressbook import AaveV3Book, AddressBook, UniswapV3Book
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 from tools.devnet import artifacts
 from tools.devnet.aave import deploy_aave
 from tools.devnet.deployer import Deployer

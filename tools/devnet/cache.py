@@ -72,7 +72,8 @@ def _compact(dump_hex: str) -> bytes:
 
 def build(directory: Path, wallet: str, log_path: Path) -> DevnetImage:
     """Deploy everything on a throwaway anvil and write its compacted state and address book."""
-    from tools.chain.rpc import connect, rpc
+    from tools.chain.plain import rpc
+    from tools.chain.rpc import connect
     from tools.devnet.bootstrap import bootstrap
 
     staging = directory.with_name(directory.name + ".building")

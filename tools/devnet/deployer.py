@@ -13,7 +13,7 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 
 from agent.errors import DefiAgentError
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 from tools.devnet.artifacts import Artifact
 
 

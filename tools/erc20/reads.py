@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-
-from web3 import Web3
+from typing import TYPE_CHECKING
 
 from tools.chain.addressbook import AddressBook
 from tools.chain.contracts import contract
-from tools.chain.rpc import rpc
+from tools.chain.plain import rpc
 from tools.tx import NATIVE
+
+if TYPE_CHECKING:
+    from web3 import Web3
 
 
 @dataclass(frozen=True)
