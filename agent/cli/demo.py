@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from agent.cli.context import connect_chain, wallet_address
+from agent.cli.context import chain_config, notify, wallet_address
 
 
 def demo() -> None:
@@ -13,12 +13,14 @@ def demo() -> None:
 
     from agent.cli.render import amount, console, render_portfolio
     from tools.aave_v3.reads import reserves
+    from tools.chain.plain import Client
+    from tools.chain.running import ensure
     from tools.erc20.reads import token
     from tools.portfolio import read_portfolio
     from tools.uniswap_v3.quote import best_quote
 
-    chain, w3 = connect_chain()
-    book = chain.book
+    chain = ensure(chain_config(), notify)
+    w3, book = Client(chain.url), chain.book
     render_portfolio(read_portfolio(w3, book, wallet_address()))
 
     weth, usdc = token(w3, book, "WETH"), token(w3, book, "USDC")

@@ -72,9 +72,9 @@ def test_warp_and_reset(data_dir: Path) -> None:
 
 
 def test_reads_answer_without_web3(data_dir: Path) -> None:
-    """`chain status`, `chain warp` and `portfolio` read a block, move the clock or read balances
-    and positions, and nothing else: web3's import, most of the time each would take, is left
-    out."""
+    """`chain status`, `chain warp`, `portfolio` and `demo` read a block, move the clock or read
+    balances, positions, a quote and markets, and nothing else: web3's import, most of the time
+    each would take, is left out."""
     assert run_cli("chain", "up", data_dir=data_dir).returncode == 0
     timing = {"PYTHONPROFILEIMPORTTIME": "1"}
     status = run_cli("chain", "status", data_dir=data_dir, env=timing)
@@ -90,7 +90,10 @@ def test_reads_answer_without_web3(data_dir: Path) -> None:
     read = json.loads(portfolio.stdout)
     assert read["block"] == 1 and read["aave"]["health_factor"] is None
     assert {h["symbol"]: h["usd"] for h in read["holdings"]}["WBTC"] == "180000"
-    for result in (status, warped, portfolio):
+    demo = run_cli("demo", data_dir=data_dir, env=timing)
+    assert demo.returncode == 0, demo.stderr
+    assert "Quote: 1 ETH -> " in demo.stdout and "Aave V3 markets" in demo.stdout
+    for result in (status, warped, portfolio, demo):
         assert not imported(result.stderr) & {"web3", "eth_account"}
 
 

@@ -79,3 +79,13 @@ def test_a_request_nobody_can_confirm_is_refused_before_any_chain_work(tmp_path:
     assert "nobody can confirm here: add --yes" in result.stderr
     assert "started the local chain" not in result.stderr
     assert not (tmp_path / "data" / "chain.json").exists()
+
+
+def test_a_swap_the_pools_cannot_fill_is_refused_before_simulation(devnet, tmp_path: Path) -> None:
+    """Every quote of buying 100,000 WBTC reverts in the quoter: bad input, exit 2, nothing sent."""
+    data_dir = attach(devnet, tmp_path / "data")
+
+    result = run_cli("do", "buy 100000 WBTC with USDC", "--dry-run", data_dir=data_dir)
+
+    assert result.returncode == 2
+    assert "USDC -> WBTC has no liquidity for this amount on Uniswap V3" in result.stderr

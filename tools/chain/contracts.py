@@ -121,12 +121,20 @@ def functions(name: str) -> dict[str, tuple[Function, ...]]:
     return {k: tuple(v) for k, v in found.items()}
 
 
+class Reverted(Exception):
+    """An eth_call that reverted: the node's message, and the revert data when it gave any."""
+
+    def __init__(self, message: str, data: str | None) -> None:
+        super().__init__(message)
+        self.data = data
+
+
 class BoundCall:
     def __init__(self, contract: LeanContract, function: Function, args: tuple[Any, ...]) -> None:
         self.contract, self.function, self.args = contract, function, args
 
     def call(self, block_identifier: str | int = "latest") -> Any:
-        """An eth_call, decoded; a revert raises web3's `ContractLogicError`, as web3 does."""
+        """An eth_call, decoded; a revert raises `Reverted`."""
         block = hex(block_identifier) if isinstance(block_identifier, int) else block_identifier
         request = {
             "to": self.contract.address,
@@ -135,11 +143,8 @@ class BoundCall:
         response = self.contract.w3.provider.make_request("eth_call", [request, block])
         error = response.get("error")
         if error:
-            from web3.exceptions import ContractLogicError
-
             message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-            data = error.get("data") if isinstance(error, dict) else None
-            raise ContractLogicError(message, data=data)
+            raise Reverted(message, error.get("data") if isinstance(error, dict) else None)
         return self.function.decode(bytes.fromhex(str(response["result"])[2:]))
 
 
@@ -158,7 +163,8 @@ class LeanContract:
     """What the agent needs of a web3 contract (``functions.NAME(*args).call()``, ``encode_abi``,
     ``address``), without web3's per-call ABI search: that search hashes every signature of the
     ABI on every call, which was most of a plan's CPU time. Its client is a `Web3`, or a
-    `tools.chain.plain.Client` where web3's import would cost more than the reads."""
+    `tools.chain.plain.Client` where web3's import would cost more than the reads (this module
+    imports web3 only for type hints)."""
 
     def __init__(self, w3: Web3, name: str, address: str) -> None:
         self.w3 = w3

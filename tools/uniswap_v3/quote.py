@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
-
-from web3 import Web3
-from web3.exceptions import ContractLogicError
+from typing import TYPE_CHECKING, Literal
 
 from agent.errors import BadInput
 from tools.chain.addressbook import AddressBook
-from tools.chain.contracts import contract
+from tools.chain.contracts import Reverted, contract
 from tools.erc20.reads import Token, token
 from tools.uniswap_v3.reads import PoolState, pool_state, pools
+
+if TYPE_CHECKING:
+    from web3 import Web3
 
 Kind = Literal["exact_in", "exact_out"]
 _FEE_DENOMINATOR = Decimal(1_000_000)
@@ -125,7 +125,7 @@ def _quote_route(w3: Web3, quoter: str, route: Route, kind: Kind, amount: int) -
             return Quote(kind, route, amount, int(out), int(gas))
         needed, *_, gas = q.quoteExactOutput(route.path(reverse=True), amount).call()
         return Quote(kind, route, int(needed), amount, int(gas))
-    except ContractLogicError:
+    except Reverted:
         return None
 
 

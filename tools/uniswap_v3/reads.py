@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from web3 import Web3
-
+from tools.chain.address import to_checksum_address
 from tools.chain.addressbook import AddressBook
 from tools.chain.contracts import contract
 from tools.erc20.reads import Token
+
+if TYPE_CHECKING:
+    from web3 import Web3
 
 FEE_TIERS = (100, 500, 3000, 10000)
 _NO_POOL = "0x0000000000000000000000000000000000000000"
@@ -37,7 +40,7 @@ def pool_address(w3: Web3, book: AddressBook, a: Token, b: Token, fee: int) -> s
     assert a.address and b.address
     factory = contract(w3, "uniswap_factory", book.uniswap_v3.factory)
     found = factory.functions.getPool(a.address, b.address, fee).call()
-    return None if found == _NO_POOL else Web3.to_checksum_address(found)
+    return None if found == _NO_POOL else to_checksum_address(found)
 
 
 def pool_state(
