@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from agent.tui.prompt import Prompt
 from agent.wiring import build_service
 from tools.chain.anvil import Anvil, AnvilOptions
 from tools.chain.plain import call
-from tools.chain.running import advance_time
+from tools.uniswap_v3.adapter import DEADLINE_SECONDS
 
 
 @pytest.fixture
@@ -34,9 +33,15 @@ def fresh_app(devnet_image, tmp_path: Path) -> Iterator[Callable[[], DefiAgentAp
     """An app on its own anvil, loaded from the devnet image: no history from other tests
     (base fee, clock offsets), so what it shows is the same on every run. An hour passes first:
     a swap then always writes a new price observation, so its gas does not depend on whether the
-    test reached the chain within the second it was loaded."""
+    test reached the chain within the second it was loaded. The hour ends at a time whose swap
+    deadline has no zero byte: a zero byte of calldata costs 12 gas less, and the gas is shown."""
     with Anvil(AnvilOptions(load_state=devnet_image.state), tmp_path / "anvil.log") as anvil:
-        advance_time(partial(call, anvil.url), 3600)
+        latest = int(call(anvil.url, "eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+        then = latest + 3600
+        while 0 in (then + DEADLINE_SECONDS).to_bytes(32, "big")[-4:]:
+            then += 1
+        call(anvil.url, "evm_setNextBlockTimestamp", then)
+        call(anvil.url, "evm_mine")
 
         def make() -> DefiAgentApp:
             service = build_service(
