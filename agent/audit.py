@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.journal import TxRecord
 from policies.ledger import Ledger
-from policies.sessions import SessionStore, recover
+from policies.sessions import Session, SessionStore, recover
 
 SentTx = Callable[[str], dict[str, Any] | None]
 """A transaction hash -> the chain's ``eth_getTransactionByHash`` answer, None when unknown."""
@@ -25,16 +25,16 @@ def audit(
 ) -> dict[str, Any]:
     """The report: how many authorisations were checked, each session's spend, and every problem
     found, in words."""
-    sessions = store.all()
-    ledgers = {s.id: ledger.entries(s.id) for s in sessions}
+    sessions = {s.id: s for s in store.all()}
+    ledgers = {sid: ledger.entries(sid) for sid in sessions}
     reservations = {e["id"]: e for entries in ledgers.values() for e in entries}
     problems: list[str] = []
     checked = 0
     for record in authorised:
         checked += 1
-        problems += _authorisation(store, reservations, record, sent)
+        problems += _authorisation(sessions, reservations, record, sent)
     spends = []
-    for session in sessions:
+    for session in sessions.values():
         entries = [e for e in ledgers[session.id] if e["status"] != "released"]
         spent = sum(e["usd_cents"] for e in entries)
         limits = session.policy.limits
@@ -55,22 +55,19 @@ def audit(
 
 
 def _authorisation(
-    store: SessionStore, reservations: dict[int, Any], record: TxRecord, sent: SentTx
+    sessions: dict[str, Session], reservations: dict[int, Any], record: TxRecord, sent: SentTx
 ) -> list[str]:
     grant = record.authorization
     assert grant is not None
     where = f"reservation {grant['reservation']} (plan {record.plan_id}, step {record.step})"
-    session = store.get(grant["session"])
+    session = sessions.get(grant["session"])
     signed = grant["authorization"]["message"]
     if session is None or recover(grant["authorization"], grant["signature"]) != session.address:
         return [f"{where}: authorisation not signed by session {grant['session']}"]
     problems = []
     call = record.call
-    if (signed["to"].lower(), int(signed["value"]), signed["data"]) != (
-        call.to.lower(),
-        call.value,
-        "0x" + call.data.hex(),
-    ):
+    authorised = (signed["to"].lower(), int(signed["value"]), signed["data"])
+    if authorised != (call.to.lower(), call.value, "0x" + call.data.hex()):
         problems.append(f"{where}: the transaction recorded is not the one authorised")
     reservation = reservations.get(int(signed["reservation"]))
     if reservation is None or reservation["session_id"] != session.id:
@@ -81,11 +78,11 @@ def _authorisation(
             f"signed {int(signed['usdCents']) / 100} USD"
         )
     on_chain = sent(record.tx_hash) if record.tx_hash else None
-    if on_chain is not None and (
+    if on_chain is not None and authorised != (
         (on_chain.get("to") or "").lower(),
         int(on_chain["value"], 16),
         on_chain["input"],
-    ) != (signed["to"].lower(), int(signed["value"]), signed["data"]):
+    ):
         problems.append(
             f"{where}: the chain's transaction {record.tx_hash} is not the one authorised"
         )

@@ -23,7 +23,7 @@ from policies.model import DEFAULT_POLICY, load_policy
 from policies.sessions import Session, SessionStore
 from tools.aave_v3.reads import usd_prices
 from tools.chain.addressbook import AddressBook
-from tools.chain.plain import rpc
+from tools.chain.plain import head
 from tools.erc20.reads import token
 from tools.tx import Call, SimulatedCall
 
@@ -46,12 +46,7 @@ class PolicyGate:
 
     def now(self) -> int:
         """Chain time: the latest block's timestamp."""
-        return self._head()[1]
-
-    def _head(self) -> tuple[int, int]:
-        """The latest block's number and timestamp (read raw: the header alone is needed)."""
-        header = rpc(self.w3, "eth_getBlockByNumber", "latest", False)
-        return int(header["number"], 16), int(header["timestamp"], 16)
+        return head(self.w3)[1]
 
     def session(self, now: int | None = None) -> Session:
         """The pinned session, else the active one at chain time ``now`` (read when not given),
@@ -74,7 +69,7 @@ class PolicyGate:
         simulated: Sequence[SimulatedCall],
         health: Sequence[Decimal | None],
     ) -> Authorization:
-        block, now = self._head()
+        block, now = head(self.w3)
         session = self.session(now)
         prices = usd_prices(self.w3, self.book)
         decimals = {s: token(self.w3, self.book, s).decimals for s in self.book.symbols}
@@ -94,7 +89,7 @@ class PolicyGate:
         """The engine's grant at the chain's time now, with the oracle's prices read again when a
         block was mined since the decision (on the same block they are the decision's)."""
         session, decision, decided_at = authorization.decision
-        block, now = self._head()
+        block, now = head(self.w3)
         prices = decision.batch.prices if block == decided_at else usd_prices(self.w3, self.book)
         granted = self.engine.grant(session, decision, now, prices)
         if not granted.allowed:

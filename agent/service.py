@@ -12,7 +12,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from web3 import Web3
@@ -407,7 +406,7 @@ class AgentService:
             return "\n".join(rows) or "The journal is empty."
         if name == "/warp":
             seconds = parse_duration(args[0] if args else "1d")
-            when = await asyncio.to_thread(advance_time, partial(rpc, self._context().w3), seconds)
+            when = await asyncio.to_thread(advance_time, self._context().w3, seconds)
             return f"Moved the chain's clock forward by {args[0] if args else '1d'}; chain time is now {when}."
         if name == "/model":
             if self._planners is None or not args:

@@ -99,7 +99,7 @@ def main() -> None:
             policy_s = _median(decide)
             simulate_s = _median(lambda: simulator.simulate(steps))
             grant_s = _median(grant)
-            cold_s = _median_after(lambda: simulator.simulate(steps), decide)
+            cold_s = _median(decide, before=lambda: simulator.simulate(steps))
             abi_s = _median(
                 lambda: [abi_decode(by_selector_of(c).inputs, c.data[4:]) for c in calls]
             )
@@ -121,21 +121,14 @@ def by_selector_of(call: Call) -> Function:
     return next(by_selector(n)[call.selector] for n in names if call.selector in by_selector(n))
 
 
-def _median_after(before, fn) -> float:
-    """The median time of ``fn`` run right after ``before``, as a proposal decides right after
-    its simulation: the process waited on anvil meanwhile, and its caches are cold."""
+def _median(fn, before=None) -> float:
+    """The median time of ``fn``; with ``before``, of ``fn`` run right after it (as a proposal
+    decides right after its simulation: the process waited on anvil meanwhile, its caches are
+    cold)."""
     times = []
     for _ in range(ROUNDS):
-        before()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _median(fn) -> float:
-    times = []
-    for _ in range(ROUNDS):
+        if before is not None:
+            before()
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)

@@ -68,11 +68,11 @@ def status(as_json: JsonFlag = False) -> None:
     if as_json:
         _describe(chain, True)
         return
-    from tools.chain.plain import call
+    from tools.chain.plain import Client, head
 
-    block = call(chain.url, "eth_getBlockByNumber", "latest", False)
+    number, timestamp = head(Client(chain.url))
     _describe(chain, False)
-    typer.echo(f"block {int(block['number'], 16)}, timestamp {int(block['timestamp'], 16)}")
+    typer.echo(f"block {number}, timestamp {timestamp}")
 
 
 @app.command()
@@ -93,15 +93,13 @@ def warp(
     as_json: JsonFlag = False,
 ) -> None:
     """Advance the chain's clock and mine a block, so that interest visibly accrues."""
-    from functools import partial
-
     from agent.cli.context import chain_config, notify
-    from tools.chain.plain import call
+    from tools.chain.plain import Client
     from tools.chain.running import advance_time, ensure, parse_duration
 
     seconds = parse_duration(duration)
     chain = ensure(chain_config(), notify)
-    timestamp = advance_time(partial(call, chain.url), seconds)
+    timestamp = advance_time(Client(chain.url), seconds)
     if as_json:
         typer.echo(json.dumps({"advanced_seconds": seconds, "timestamp": timestamp}))
     else:

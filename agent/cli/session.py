@@ -25,19 +25,16 @@ def _store() -> tuple[Any, Any, Any]:
     from agent.db import connect
     from policies.ledger import Ledger
     from policies.sessions import SessionStore
-    from tools.chain.plain import call
+    from tools.chain.plain import Client, head
     from tools.chain.running import DEVNET_KEY, ensure
 
     chain = ensure(chain_config(), notify)
+    client = Client(chain.url)
     s = settings()
     key = wallet_key() or DEVNET_KEY
     conn = connect(s.data_dir)
     store = SessionStore(conn, hashlib.sha256(bytes.fromhex(key.removeprefix("0x"))).digest())
-
-    def now() -> int:
-        return int(call(chain.url, "eth_getBlockByNumber", "latest", False)["timestamp"], 16)
-
-    return store, Ledger(conn), (chain, now)
+    return store, Ledger(conn), (chain, lambda: head(client)[1])
 
 
 def _describe(session: Any, now: int) -> dict[str, Any]:
@@ -147,13 +144,12 @@ def audit(as_json: JsonFlag = False) -> None:
     from agent.cli.context import settings
     from agent.errors import PolicyDenied
     from agent.journal import Journal
-    from tools.chain.plain import call
+    from tools.chain.plain import Client, rpc
 
     store, ledger, (chain, now) = _store()
     authorised = Journal(settings().data_dir).authorised()
-    report = check(
-        store, ledger, authorised, now(), partial(call, chain.url, "eth_getTransactionByHash")
-    )
+    sent = partial(rpc, Client(chain.url), "eth_getTransactionByHash")
+    report = check(store, ledger, authorised, now(), sent)
     problems = report["problems"]
     if as_json:
         sys.stdout.write(json.dumps(report) + "\n")

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.errors import IntentError
+from agent.intents.phrases import POSITION_WORDS
 from strategies.tokens import produced_token, words_for
 from tools.chain.address import is_checksum_address
 
@@ -30,8 +31,7 @@ _PERCENT_WORDS = {
 _MAX_WORDS = ("all", "everything", "max", "entire", "whole", "full", "every")
 _GOAL_WORDS = ("yield", "interest", "apy", "earn", "work", "returns")
 _EVERY_POSITION = re.compile(
-    r"\b(?:everything|(?:all (?:of )?)?(?:my|the) (?:deposits?|positions?|supplies|funds|collateral|"
-    r"debts?|loans?|borrows?|borrowings))\b"
+    rf"\b(?:everything|(?:all (?:of )?)?(?:my|the) (?:{POSITION_WORDS}))\b"
 )
 
 

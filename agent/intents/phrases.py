@@ -55,6 +55,8 @@ _USD_VALUE = re.compile(
 )
 """An amount in dollars of a token: "$100 of eth", "100 usd worth of wbtc"."""
 ADDRESS = re.compile(r"\b0x[0-9a-zA-Z]+\b")
+POSITION_WORDS = r"deposits?|positions?|supplies|funds|collateral|debts?|loans?|borrows?|borrowings"
+"""What "all my ..." names when it means every position on Aave, not one token."""
 
 
 class Quantity(NamedTuple):

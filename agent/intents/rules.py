@@ -18,7 +18,15 @@ from typing import Any
 
 from agent.errors import IntentError
 from agent.intents.amend import amend, amendment
-from agent.intents.phrases import ADDRESS, NUMBER, Quantity, quantity, slippage, token
+from agent.intents.phrases import (
+    ADDRESS,
+    NUMBER,
+    POSITION_WORDS,
+    Quantity,
+    quantity,
+    slippage,
+    token,
+)
 from agent.intents.summary import risk_of, summarise
 from strategies.tokens import DEFAULT_SYMBOLS, produced_token
 from tools.chain.address import is_address, is_checksum_address, to_checksum_address
@@ -110,9 +118,8 @@ _ELIDED = re.compile(
 )
 """Where a clause goes on with the same verb: "swap 1 eth to dai and 2 eth to usdc"."""
 _EVERY_POSITION = re.compile(
-    r"^(?P<verb>withdraw|take out|remove|pull out|pull|redeem|repay|pay back|pay off|close(?: out)?)"
-    r"\s+(?:all|everything|all of)?\s*(?:of\s+)?(?:my|the)?\s*(?:deposits?|positions?|supplies|funds|"
-    r"collateral|debts?|loans?|borrows?|borrowings)?$"
+    rf"^(?:(?P<withdraw>{dict(_VERBS)['withdraw']})|{dict(_VERBS)['repay']})"
+    rf"\s+(?:all|everything|all of)?\s*(?:of\s+)?(?:my|the)?\s*(?:{POSITION_WORDS})?$"
 )
 """A withdrawal or repayment of everything, naming no token: "withdraw everything from aave"."""
 _INSTEAD = re.compile(r"\s+instead$")
@@ -225,7 +232,7 @@ class RuleParser:
         match = _EVERY_POSITION.match(clause[: protocol.start()] if protocol else clause)
         if match is None or (protocol and protocol.group("proto").startswith("uniswap")):
             return None
-        withdrawing = not match.group("verb").startswith(("repay", "pay", "close"))
+        withdrawing = match.group("withdraw") is not None
         example = "withdraw all my USDC" if withdrawing else "repay all my DAI debt"
         if self.context.positions is None:
             raise IntentError("needs_clarification", f'Which token? Name it, e.g. "{example}"')

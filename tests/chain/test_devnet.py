@@ -133,9 +133,8 @@ def test_rates_are_not_zero(devnet) -> None:
 
 def test_warp_accrues_interest(devnet, tmp_path: Path) -> None:
     """`warp 30d` moves the chain's clock, so a supplier's aToken balance grows."""
-    from functools import partial
 
-    from tools.chain.plain import call
+    from tools.chain.plain import Client
     from tools.chain.running import advance_time
 
     w3, book = devnet.w3, devnet.book
@@ -143,7 +142,7 @@ def test_warp_accrues_interest(devnet, tmp_path: Path) -> None:
     send(w3, WALLET, "erc20", usdc, "approve", pool, 10_000 * 10**6)
     send(w3, WALLET, "aave_pool", pool, "supply", usdc, 10_000 * 10**6, WALLET, 0)
     (before,) = account(w3, book, WALLET).positions
-    advance_time(partial(call, devnet.url), 30 * 86400)
+    advance_time(Client(devnet.url), 30 * 86400)
     (after,) = account(w3, book, WALLET).positions
     expected = before.supplied * reserve(w3, book, "USDC").supply_apy * 30 / 365
     gained = after.supplied - before.supplied

@@ -13,7 +13,7 @@ from agent.tui.app import DefiAgentApp, create_app
 from agent.tui.prompt import Prompt
 from agent.wiring import build_service
 from tools.chain.anvil import Anvil, AnvilOptions
-from tools.chain.plain import call
+from tools.chain.plain import Client, head, rpc
 from tools.uniswap_v3.adapter import DEADLINE_SECONDS
 
 
@@ -36,12 +36,13 @@ def fresh_app(devnet_image, tmp_path: Path) -> Iterator[Callable[[], DefiAgentAp
     test reached the chain within the second it was loaded. The hour ends at a time whose swap
     deadline has no zero byte: a zero byte of calldata costs 12 gas less, and the gas is shown."""
     with Anvil(AnvilOptions(load_state=devnet_image.state), tmp_path / "anvil.log") as anvil:
-        latest = int(call(anvil.url, "eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+        client = Client(anvil.url)
+        _, latest = head(client)
         then = latest + 3600
         while 0 in (then + DEADLINE_SECONDS).to_bytes(32, "big")[-4:]:
             then += 1
-        call(anvil.url, "evm_setNextBlockTimestamp", then)
-        call(anvil.url, "evm_mine")
+        rpc(client, "evm_setNextBlockTimestamp", then)
+        rpc(client, "evm_mine")
 
         def make() -> DefiAgentApp:
             service = build_service(

@@ -1,8 +1,8 @@
 """JSON-RPC without web3.py: `rpc`, one raw call on any client (a `Web3`, or a `Client`), and
-`Client`/`call`, a client of the running chain for commands that read a few values and nothing
-else (a block, balances, Aave positions): web3's import (~0.6 s, most of it eth_account's) would
-be most of their time. One POST over `tools.chain.wire` per call. `tools.chain.rpc`'s provider
-reports failures with the same errors."""
+`Client`, a client of the running chain for commands that read a few values and nothing else (a
+block, balances, Aave positions): web3's import (~0.6 s, most of it eth_account's) would be most
+of their time. One POST over `tools.chain.wire` per call. `tools.chain.rpc`'s provider reports
+failures with the same errors."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ class Node(Protocol):
 
 
 class Client:
-    """A client of the node at ``url`` with web3's ``provider.make_request``, and nothing else."""
+    """A client of the node at ``url`` (plain HTTP, as the running chain's is) with web3's
+    ``provider.make_request``, and nothing else."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -42,9 +43,10 @@ def rpc(client: Node, method: str, *params: Any) -> Any:
     return result(method, client.provider.make_request(method, list(params)))
 
 
-def call(url: str, method: str, *params: Any) -> Any:
-    """One JSON-RPC call to the node at ``url`` (plain HTTP, as the running chain's is)."""
-    return result(method, _answer(url, method, list(params)))
+def head(client: Node) -> tuple[int, int]:
+    """The latest block's number and timestamp (read raw: the header alone is needed)."""
+    header = rpc(client, "eth_getBlockByNumber", "latest", False)
+    return int(header["number"], 16), int(header["timestamp"], 16)
 
 
 def _answer(url: str, method: str, params: list[Any], timeout: float = 30.0) -> dict[str, Any]:

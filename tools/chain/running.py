@@ -14,13 +14,14 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import psutil
 
 from agent.errors import ChainUnavailable, ConfigError
 from tools.chain.addressbook import AddressBook
 from tools.chain.anvil import Anvil, AnvilOptions, redact_file, rpc_answers
+from tools.chain.plain import Node, head, rpc
 
 Notify = Callable[[str], None]
 BOOKS_DIR = Path(__file__).with_name("books")
@@ -163,7 +164,6 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
                 _redact(error.message, config.rpc_url),
                 hint="check DEFI_AGENT_RPC_URL and your network",
             ) from None
-        from tools.chain.plain import rpc
         from tools.chain.rpc import connect
 
         w3 = connect(anvil.url)
@@ -239,10 +239,8 @@ def parse_duration(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def advance_time(send: Callable[..., Any], seconds: int) -> int:
-    """Advance a chain's clock by ``seconds`` and mine a block; returns the new timestamp.
-    ``send(method, *params)`` makes one JSON-RPC call (`tools.chain.plain.call` on a URL, or
-    `tools.chain.rpc.rpc` on a client)."""
-    send("evm_increaseTime", seconds)
-    send("evm_mine")
-    return int(send("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+def advance_time(client: Node, seconds: int) -> int:
+    """Advance a chain's clock by ``seconds`` and mine a block; returns the new timestamp."""
+    rpc(client, "evm_increaseTime", seconds)
+    rpc(client, "evm_mine")
+    return head(client)[1]
