@@ -4,7 +4,9 @@ written from a `Snapshot` of chain data; None for text that is not such a questi
 from __future__ import annotations
 
 import re
+import time
 
+from agent.seams import SessionStatus
 from agent.snapshot import Snapshot
 from strategies.tokens import resolve_symbol
 
@@ -13,6 +15,10 @@ _HOW_MUCH = re.compile(r"^\s*(?:how\s+much|how\s+many)\s+([a-z .]+?)\s+(?:do|hav
 _BALANCE_OF = re.compile(r"^\s*(?:what(?:'s| is)\s+)?my\s+([a-z .]+?)\s+balance\b", re.I)
 _PORTFOLIO = re.compile(
     r"^\s*(?:/?portfolio|(?:show|what(?:'s| is| are))\s+(?:me\s+)?my\s+(?:portfolio|balances|positions))\b",
+    re.I,
+)
+_SESSION = re.compile(
+    r"\b(?:allowance|session|spend(?:ing)?\s+limits?|limits|left\s+to\s+spend|can\s+i\s+(?:still\s+)?spend)\b",
     re.I,
 )
 _RATES = re.compile(
@@ -52,6 +58,8 @@ def answer(text: str, s: Snapshot) -> str | None:
         return portfolio(s)
     if _RATES.match(text):
         return markets(s)
+    if _SESSION.search(text):
+        return session(s.session)
     return None
 
 
@@ -87,3 +95,28 @@ def markets(s: Snapshot) -> str:
         for r in s.reserves
     ]
     return "\n".join(lines)
+
+
+def session(status: SessionStatus) -> str:
+    """The session in effect: its policy, what is used and left of each allowance, and whether
+    it still authorises anything."""
+    head = f"Session **{status.name}** (`{status.id}`, policy {status.policy})"
+    state = status.state
+    if state in ("revoked", "expired"):
+        verb = "was revoked" if state == "revoked" else "has expired"
+        return f"{head} {verb}: nothing is signed until you start a new one (`/session new`)."
+    if state == "not started":
+        head = (
+            f"No session yet: the first plan you confirm starts the **{status.name}** session "
+            f"(policy {status.policy})"
+        )
+        expiry = "its clock starts then"
+    else:
+        left = int(status.expires_at - time.time())
+        expiry = f"expires in {left // 3600}h {left % 3600 // 60}m"
+    windows = [
+        f"- {w.label}: {_money(w.used)} used, {_money(max(w.limit - w.used, 0))} left of "
+        f"{_money(w.limit)}"
+        for w in status.windows
+    ]
+    return "\n".join([f"{head}, {expiry}.", *(windows or ["- no spend windows"])])

@@ -108,6 +108,7 @@ class AgentTools:
     async def session(self) -> dict[str, Any]:
         status = await asyncio.to_thread(self.svc.authorizer.status)
         body = plain(asdict(status))
+        body["state"] = status.state
         body["windows"] = [
             {
                 "window": w.label,
@@ -255,7 +256,8 @@ def build_server(tools: AgentTools) -> MCPServer:
 
     @server.tool()
     async def session() -> dict[str, Any]:
-        """The active session: its policy, expiry, and spend used against each limit."""
+        """The session in effect: its state (active, expired, revoked; "not started" before the
+        first plan is executed), policy, expiry, and spend used against each limit."""
         return await guarded(tools.session())
 
     @server.tool()

@@ -1,8 +1,13 @@
 """The policy engine as the core service sees it: the active session, prices from the on-chain
 oracle and chain time read first, then one decision for the batch.
 
-When no session is active, the default session is created from the configured policy file (the
-packaged `policies/default.toml` unless DEFI_AGENT_POLICY names another), as DESIGN.md describes.
+The session in effect is the newest one of the chat and the CLI (`SessionStore.latest`). The
+first plan ever authorised on a chain starts the default session, from the configured policy file
+(the packaged `policies/default.toml` unless DEFI_AGENT_POLICY names another), as DESIGN.md
+describes. Only then: once the session in effect has expired or was revoked, nothing is authorised
+until the user starts a new one, so that neither revoking nor expiry is undone by a fresh default
+session with a fresh allowance (and wider limits than the user's own session, perhaps). Reading
+the session's status starts nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from agent.errors import BadInput, PolicyDenied
 from agent.events import Verdict as EventVerdict
 from agent.seams import Authorization, SessionStatus, SpendWindow
 from policies.engine import PolicyEngine
-from policies.model import DEFAULT_POLICY, load_policy
+from policies.model import DEFAULT_POLICY, Policy, load_policy
 from policies.sessions import Session, SessionStore
 from tools.aave_v3.reads import usd_prices
 from tools.chain.addressbook import AddressBook
@@ -48,20 +53,38 @@ class PolicyGate:
         """Chain time: the latest block's timestamp."""
         return head(self.w3)[1]
 
-    def session(self, now: int | None = None) -> Session:
-        """The pinned session, else the active one at chain time ``now`` (read when not given),
-        else a new default session."""
+    def current(self) -> Session | None:
+        """The pinned session, else the one in effect (active, expired or revoked), else None:
+        there has never been one."""
         if self.pinned is not None:
             pinned = self.sessions.get(self.pinned)
             assert pinned is not None
             return pinned
-        now = self.now() if now is None else now
-        found = self.sessions.active(self.book.chain_id, now)
+        return self.sessions.latest(self.book.chain_id)
+
+    def session(self, now: int | None = None) -> Session:
+        """The current session; before the first one, the default session as it would start at
+        chain time ``now`` (read when not given), not stored (`SessionStore.unstarted`): a grant
+        starts it. The engine denies under a session that has expired or was revoked."""
+        found = self.current()
         if found is not None:
             return found
-        return self.sessions.create(
+        now = self.now() if now is None else now
+        return self.sessions.unstarted(
+            self.policy_file.read_text(), str(self.policy_file), self.book.chain_id, now
+        )
+
+    def _started(self, now: int) -> Session:
+        """The current session, the default session started now when there has never been one."""
+        return self.current() or self.sessions.create(
             self.policy_file.read_text(), str(self.policy_file), None, None, self.book.chain_id, now
         )
+
+    def policy(self) -> Policy:
+        """The policy plans are made under: the current session's, else the one the default
+        session will have."""
+        found = self.current()
+        return found.policy if found is not None else load_policy(self.policy_file)
 
     def authorize(
         self,
@@ -79,7 +102,7 @@ class PolicyGate:
         return Authorization(
             decision.allowed,
             verdicts,
-            f"{session.name} ({session.id})",
+            f"{session.name} ({session.id or 'not started'})",
             remaining,
             decision.needs_confirmation,
             (session, decision, block),
@@ -90,6 +113,8 @@ class PolicyGate:
         block was mined since the decision (on the same block they are the decision's)."""
         session, decision, decided_at = authorization.decision
         block, now = head(self.w3)
+        if not session.id:
+            session = self._started(now)
         prices = decision.batch.prices if block == decided_at else usd_prices(self.w3, self.book)
         granted = self.engine.grant(session, decision, now, prices)
         if not granted.allowed:
@@ -109,14 +134,15 @@ class PolicyGate:
         for ``strategy`` (a run's own) authorises only where it is pinned."""
         path = Path(policy_file) if policy_file else self.policy_file
         load_policy(path)
+        now = self.now()
         created = self.sessions.create(
-            path.read_text(), str(path), None, ttl, self.book.chain_id, self.now(), strategy
+            path.read_text(), str(path), None, ttl, self.book.chain_id, now, strategy
         )
         self.pinned = created.id if strategy is not None else None
-        return self.status()
+        return self._status(created, now)
 
     def pin(self, session_id: str | None) -> tuple[str, str]:
-        found = self.session() if session_id is None else self.sessions.get(session_id)
+        found = self._started(self.now()) if session_id is None else self.sessions.get(session_id)
         if found is None or found.chain_id != self.book.chain_id:
             raise BadInput(
                 f"no session {session_id} on this chain", hint="see `defi-agent session list`"
@@ -125,14 +151,20 @@ class PolicyGate:
         return found.id, found.name
 
     def revoke(self) -> SessionStatus:
+        session = self.current()
+        if session is None:
+            raise BadInput("there is no session to revoke")
         now = self.now()
-        session = self.session(now)
         self.sessions.revoke(session.id, now)
         return SessionStatus(session.id, session.name, session.policy.name, time.time(), True, ())
 
     def status(self) -> SessionStatus:
+        """The current session's limits, use and expiry; before the first one, those of the
+        default session as it would start now (its id empty: not started)."""
         now = self.now()
-        session = self.session(now)
+        return self._status(self.session(now), now)
+
+    def _status(self, session: Session, now: int) -> SessionStatus:
         policy = session.policy
         usage = self.engine.ledger.usage(session.id, now, policy.limits.window_seconds)
         spans = [

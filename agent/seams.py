@@ -6,6 +6,7 @@ own; `agent.wiring` builds the real ones from the settings.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -45,25 +46,40 @@ class SpendWindow:
 @dataclass(frozen=True)
 class SessionStatus:
     id: str
+    """Empty for the default session before the first plan is confirmed: it starts then."""
     name: str
     policy: str
     expires_at: float
     revoked: bool
     windows: tuple[SpendWindow, ...]
 
+    @property
+    def state(self) -> str:
+        """not started, active, expired or revoked."""
+        if not self.id:
+            return "not started"
+        if self.revoked:
+            return "revoked"
+        return "expired" if self.expires_at <= time.time() else "active"
+
 
 class Authorizer(Protocol):
-    def status(self) -> SessionStatus: ...
+    def status(self) -> SessionStatus:
+        """The session in effect (active, expired or revoked); before the first one, the default
+        session as it would start now (`SessionStatus.state` "not started")."""
+        ...
 
     def new_session(
         self, policy_file: str | None, ttl: str | None, strategy: str | None = None
     ) -> SessionStatus: ...
 
-    def revoke(self) -> SessionStatus: ...
+    def revoke(self) -> SessionStatus:
+        """Revoke the session in effect: nothing is authorised until a new one is started."""
+        ...
 
     def pin(self, session_id: str | None) -> tuple[str, str]:
-        """Authorise under this session (None: the active one) from now on, whatever session is
-        newest; returns its id and name."""
+        """Authorise under this session (None: the one in effect) from now on, whatever session
+        is newest; returns its id and name."""
         ...
 
     def authorize(

@@ -416,9 +416,10 @@ class AgentService:
             return f"Now parsing with {'the offline rule parser' if spec is None else spec}."
         if name == "/session":
             if args and args[0] == "revoke":
-                status = await asyncio.to_thread(self.authorizer.revoke)
+                revoked = await asyncio.to_thread(self.authorizer.revoke)
                 return (
-                    f"Revoked session {status.id}; the next request starts a new default session."
+                    f"Revoked session {revoked.id}: nothing more is signed until you start a new "
+                    "one (`/session new [POLICY] [TTL]`)."
                 )
             if args and args[0] == "new":
                 status = await asyncio.to_thread(
@@ -428,10 +429,7 @@ class AgentService:
                 )
             else:
                 status = await asyncio.to_thread(self.authorizer.status)
-            windows = "; ".join(
-                f"{w.label}: {w.used:,.2f} of {w.limit:,.2f} USD" for w in status.windows
-            )
-            return f"Session **{status.name}** (`{status.id}`, policy {status.policy}). {windows or 'No spend windows.'}"
+            return answers.session(status)
         raise BadInput(f"unknown command {name}")
 
     def chain_context(self) -> ChainContext:

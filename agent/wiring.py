@@ -83,7 +83,7 @@ def build_service(
     markets = ChainMarkets(url, book)
 
     def slippage() -> int:
-        return gate.session().policy.slippage.default_bps
+        return gate.policy().slippage.default_bps
 
     def positions() -> tuple[tuple[str, ...], tuple[str, ...]]:
         held = account(w3, book, wallet).positions

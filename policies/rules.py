@@ -209,15 +209,16 @@ def _usd(cents: int) -> str:
 
 
 Rule = Callable[[Policy, Batch, Usage], Verdict]
+_NEW_SESSION = "start a new one to go on (`defi-agent session new`, or /session new in the chat)"
 
 
 def active(
     policy: Policy, batch: Batch, usage: Usage, *, expires_at: int, revoked: bool
 ) -> Verdict:
     if revoked:
-        return Verdict("session.active", False, "the session was revoked")
+        return Verdict("session.active", False, f"the session was revoked; {_NEW_SESSION}")
     if batch.now >= expires_at:
-        return Verdict("session.active", False, "the session has expired")
+        return Verdict("session.active", False, f"the session has expired; {_NEW_SESSION}")
     return Verdict(
         "session.active", True, f"session valid for {(expires_at - batch.now) // 60} more minutes"
     )

@@ -175,10 +175,7 @@ class SessionStore:
         strategy: str | None = None,
     ) -> Session:
         policy = parse_policy(policy_text, source)
-        try:
-            lifetime = seconds(ttl or policy.ttl) if ttl or policy.ttl else 0
-        except ValueError as error:
-            raise BadInput(f"invalid --ttl: {error}") from None
+        lifetime = _lifetime(ttl, policy)
         from eth_account import Account  # ~0.4 s: only making or unlocking a session key needs it
 
         session_id = uuid.uuid4().hex[:12]
@@ -207,6 +204,22 @@ class SessionStore:
         assert session is not None
         return session
 
+    def unstarted(self, policy_text: str, source: str, chain_id: int, now: int) -> Session:
+        """The session `create` would start now, not stored and without a key (its id and
+        address are empty): what a plan is decided under before the first one is confirmed."""
+        policy = parse_policy(policy_text, source)
+        return Session(
+            "",
+            policy.name,
+            policy,
+            policy_text,
+            "",
+            chain_id,
+            now,
+            now + _lifetime(None, policy),
+            None,
+        )
+
     def get(self, session_id: str) -> Session | None:
         row = self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return _session(row) if row else None
@@ -219,13 +232,17 @@ class SessionStore:
             )
         ]
 
-    def active(self, chain_id: int, now: int) -> Session | None:
-        """The newest session of this chain that is neither revoked nor expired, nor a strategy
-        run's own."""
-        for session in self.all():
-            if session.chain_id == chain_id and session.active(now) and session.strategy is None:
-                return session
-        return None
+    def latest(self, chain_id: int) -> Session | None:
+        """The session in effect for the chat and the CLI on this chain: the newest one that is
+        not a strategy run's own, whether it is active, expired or revoked. Starting a session
+        supersedes the ones before it: when the newest expires or is revoked, an older one does
+        not take over."""
+        row = self.conn.execute(
+            "SELECT * FROM sessions WHERE chain_id = ? AND strategy IS NULL "
+            "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (chain_id,),
+        ).fetchone()
+        return _session(row) if row else None
 
     def revoke(self, session_id: str, now: int) -> Session:
         with transaction(self.conn):
@@ -256,6 +273,13 @@ class SessionStore:
             key = self._keys[session.id] = PrivateKey(bytes(secret))
         signed = key.sign_recoverable(digest(message), hasher=None)
         return "0x" + (signed[:64] + bytes([signed[64] + 27])).hex()
+
+
+def _lifetime(ttl: str | None, policy: Policy) -> int:
+    try:
+        return seconds(ttl or policy.ttl) if ttl or policy.ttl else 0
+    except ValueError as error:
+        raise BadInput(f"invalid --ttl: {error}") from None
 
 
 @lru_cache(maxsize=64)

@@ -72,16 +72,23 @@ def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
 
 @app.command()
 def new(
-    policy: Annotated[Path, typer.Option("--policy", help="The policy file (TOML).")],
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy", help="The policy file (TOML); default: the default session's policy."
+        ),
+    ] = None,
     ttl: Annotated[
         str | None, typer.Option("--ttl", help="Lifetime, e.g. 24h or 7d (default: the policy's).")
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="A name to recognise it by.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Start a session under a policy file; it becomes the active one."""
-    from policies.model import load_policy
+    """Start a session under a policy file; it supersedes the sessions before it."""
+    from agent.cli.context import settings
+    from policies.model import DEFAULT_POLICY, load_policy
 
+    policy = policy or settings().policy or DEFAULT_POLICY
     load_policy(policy)
     store, _, (chain, now) = _store()
     session = store.create(policy.read_text(), str(policy), name, ttl, chain.chain_id, now())
@@ -102,17 +109,15 @@ def list_sessions(as_json: JsonFlag = False) -> None:
 
 @app.command()
 def show(
-    session_id: Annotated[str | None, typer.Argument(help="Default: the active session.")] = None,
+    session_id: Annotated[
+        str | None, typer.Argument(help="Default: the session in effect.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """A session's policy, state and spend."""
-    from agent.errors import BadInput
-
     store, ledger, (chain, now) = _store()
     t = now()
-    session = store.get(session_id) if session_id else store.active(chain.chain_id, t)
-    if session is None:
-        raise BadInput(f"no session {session_id}" if session_id else "no active session")
+    session = _chosen(store, chain.chain_id, session_id)
     row = _describe(session, t)
     entries = ledger.entries(session.id)
     row["spent_usd"] = str(sum(e["usd_cents"] for e in entries if e["status"] != "released") / 100)
@@ -129,13 +134,29 @@ def show(
 
 @app.command()
 def revoke(
-    session_id: Annotated[str, typer.Argument(help="The session to revoke.")],
+    session_id: Annotated[
+        str | None, typer.Argument(help="Default: the session in effect.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Revoke a session: nothing more is signed under it, and its reservations are void."""
-    store, _, (_, now) = _store()
-    session = store.revoke(session_id, now())
+    """Revoke a session: nothing more is signed under it, its reservations are void, and nothing
+    is signed for the chat and the CLI until a new session is started."""
+    store, _, (chain, now) = _store()
+    session = store.revoke(_chosen(store, chain.chain_id, session_id).id, now())
     _print([_describe(session, now())], as_json)
+
+
+def _chosen(store: Any, chain_id: int, session_id: str | None) -> Any:
+    """The session named, else the one in effect for the chat and the CLI."""
+    from agent.errors import BadInput
+
+    session = store.get(session_id) if session_id else store.latest(chain_id)
+    if session is None:
+        raise BadInput(
+            f"no session {session_id}" if session_id else "there is no session yet",
+            hint=None if session_id else "the first plan starts the default session",
+        )
+    return session
 
 
 def audit(as_json: JsonFlag = False) -> None:

@@ -384,7 +384,8 @@ class Runner:
         are reported as they stand now instead of waited for."""
         name = self.strategy.name
         status = self.svc.authorizer.status()
-        yield StrategyStarted("dry-run", name, f"{status.name} ({status.id})", False, 0, 1)
+        session = f"{status.name} ({status.id or status.state})"
+        yield StrategyStarted("dry-run", name, session, False, 0, 1)
         if self.strategy.when and not await self._holds(parse_guard(self.strategy.when)):
             yield Waiting("dry-run", "trigger", f"{self.strategy.when} does not hold now")
         produced: dict[int, tuple[str, Decimal]] = {}

@@ -78,10 +78,13 @@ def render(s: Snapshot) -> Group:
             used = float(window.used / window.limit) if window.limit else 1.0
             parts.append(Text(f"{window.label}: {usd(window.used)} of {usd(window.limit)}"))
             parts.append(_bar(min(used, 1.0)))
-        left = int(s.session.expires_at - time.time())
-        parts.append(
-            Text("expired" if left <= 0 else f"expires in {left // 3600}h {left % 3600 // 60}m")
-        )
+        state, left = s.session.state, int(s.session.expires_at - time.time())
+        if state == "active":
+            parts.append(Text(f"expires in {left // 3600}h {left % 3600 // 60}m"))
+        elif state == "not started":
+            parts.append(Text("starts on first execution", style="dim"))
+        else:
+            parts.append(Text(f"{state}: /session new to go on", style="bold red"))
         parts.append(Text(""))
     parts.append(Text("Chain", style="bold"))
     parts.append(Text(f"{s.profile} · id {s.portfolio.chain_id} · block {s.portfolio.block}"))

@@ -121,4 +121,54 @@ def test_a_data_directory_from_before_strategy_sessions_still_works(devnet, tmp_
     assert [(s["id"], s["state"], s["strategy"]) for s in json.loads(listed.stdout)] == [
         ("old", "expired", None)
     ]
+    assert run_cli("session", "new", data_dir=data_dir).returncode == 0
     assert run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir).returncode == 0
+
+
+def test_a_revoked_or_expired_session_stops_the_agent_until_a_new_one(
+    devnet, tmp_path: Path
+) -> None:
+    """The first plan executed starts the default session; questions and dry runs start nothing.
+    Once the session in effect is revoked or has expired, nothing is signed (exit 3, saying how to
+    go on): no fresh default session, nor an older session still active, takes its place."""
+    data_dir = attach(devnet, tmp_path / "data")
+    swap = ("do", "swap 0.1 ETH for USDC", "--yes")
+
+    asked = run_cli("do", "how much can I still spend?", data_dir=data_dir)
+    assert asked.returncode == 0, asked.stderr
+    assert "No session yet" in asked.stdout and "$10,000.00 left" in asked.stdout
+    assert run_cli("do", "swap 0.1 ETH for USDC", "--dry-run", data_dir=data_dir).returncode == 0
+    assert cli_json("session", "list", data_dir=data_dir) == []
+    none = run_cli("session", "revoke", data_dir=data_dir)
+    assert none.returncode == 2 and "there is no session yet" in none.stderr
+
+    assert run_cli(*swap, data_dir=data_dir).returncode == 0
+    (started,) = cli_json("session", "list", data_dir=data_dir)
+    assert (started["state"], started["policy"]) == ("active", "default")
+    assert cli_json("session", "revoke", data_dir=data_dir)["state"] == "revoked"
+    denied = run_cli(*swap, data_dir=data_dir)
+    assert denied.returncode == 3
+    assert "the session was revoked; start a new one" in denied.stderr
+    assert "defi-agent session new" in denied.stderr
+    assert [s["id"] for s in cli_json("session", "list", data_dir=data_dir)] == [started["id"]]
+
+    wide = cli_json("session", "new", data_dir=data_dir)  # the default policy, 24 h
+    assert wide["policy"] == "default" and wide["expires_at"] - wide["created_at"] == 86400
+    narrow = cli_json(
+        "session",
+        "new",
+        "--policy",
+        str(ROOT / "policies" / "examples" / "dca-bot.toml"),
+        "--ttl",
+        "1h",
+        data_dir=data_dir,
+    )
+    assert run_cli("chain", "warp", "2h", data_dir=data_dir).returncode == 0
+    expired = run_cli(*swap, data_dir=data_dir)
+    assert expired.returncode == 3 and "the session has expired" in expired.stderr
+    listed = cli_json("session", "list", data_dir=data_dir)
+    assert [(s["id"], s["state"]) for s in listed] == [
+        (narrow["id"], "expired"),
+        (wide["id"], "active"),
+        (started["id"], "revoked"),
+    ]

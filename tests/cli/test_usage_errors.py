@@ -17,7 +17,7 @@ DEFAULT = str(ROOT / "policies" / "default.toml")
     ("args", "reason"),
     [
         (("nosuchcmd",), "No such command 'nosuchcmd'"),
-        (("session", "new"), "Missing option '--policy'"),
+        (("session", "new", "--name"), "Option '--name' requires an argument"),
         (("chain", "warp", "-5d"), "No such option: -5"),
         (("do", "swap 1 ETH for USDC", "--yes", "--fast"), "No such option: --fast"),
         (("session", "new", "--policy", DEFAULT, "--ttl", "forever"), "invalid --ttl: 'forever'"),

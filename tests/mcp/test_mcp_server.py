@@ -102,6 +102,7 @@ def test_execute_with_the_flag_changes_balances_as_simulated(devnet, tmp_path: P
         executed = await call(client, "execute", plan_id=planned["plan_id"])
         again = await error_of(client, "execute", plan_id=planned["plan_id"])
         journal = await call(client, "journal")
+        session = await call(client, "session")
         return locals()
 
     seen = session_with(serve(data_dir, "--allow-execute"), body)
@@ -113,6 +114,10 @@ def test_execute_with_the_flag_changes_balances_as_simulated(devnet, tmp_path: P
     assert all(t["success"] for t in seen["executed"]["transactions"])
     assert seen["again"]["code"] == "not_simulated"  # executed once, never twice
     assert seen["journal"][0]["status"] == "done"
+    # the execution started the default session and counts against its day
+    assert (seen["session"]["state"], seen["session"]["policy"]) == ("active", "default")
+    (day,) = seen["session"]["windows"]
+    assert day["window"] == "per 24h" and Decimal(2990) < Decimal(day["used_usd"]) <= 3010
 
 
 def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Path) -> None:
@@ -154,7 +159,8 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
     assert seen["bad"]["code"] == "invalid_plan"
     assert "steps.0.swap.amount" in seen["bad"]["message"]
     assert seen["unknown"]["code"] == "unknown_token"
-    assert seen["still"]["policy"] == "default"
+    # nothing was executed: the default session has not started, its allowance is whole
+    assert (seen["still"]["state"], seen["still"]["policy"]) == ("not started", "default")
     assert seen["still"]["windows"] == [
         {"window": "per 24h", "used_usd": "0", "limit_usd": "10000", "left_usd": "10000"}
     ]

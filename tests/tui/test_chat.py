@@ -77,6 +77,40 @@ def test_after_a_denial_make_it_smaller(make_app, devnet) -> None:
     asyncio.run(scenario())
 
 
+def test_session_revoke_stops_the_agent_until_session_new(make_app, devnet) -> None:
+    async def scenario() -> None:
+        app = make_app()
+
+        def session_state() -> str:
+            snapshot = app.query_one(Sidebar).snapshot
+            return "" if snapshot is None else snapshot.session.state
+
+        def said() -> str:
+            return "".join(str(m.source) for m in app.query_one(ChatLog).query("Markdown"))
+
+        async with app.run_test(size=(100, 40)) as pilot:
+            await until(pilot, lambda: session_state() == "not started")
+            await say(pilot, "swap 0.1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            await pilot.press("y")
+            await until(pilot, lambda: card(app).outcome.startswith("Done"))
+            await until(pilot, lambda: session_state() == "active")
+            await say(pilot, "/session revoke")
+            await until(pilot, lambda: "nothing more is signed until you start a new one" in said())
+            await say(pilot, "swap 0.1 ETH for USDC")
+            await until(pilot, lambda: card(app).decision is not None and card(app).outcome)
+            assert [v.rule for v in card(app).decision.violations] == ["session.active"]
+            assert "/session new" in card(app).outcome
+            await until(pilot, lambda: session_state() == "revoked")
+            await say(pilot, "/session new")
+            await until(pilot, lambda: "expires in 23h" in said())
+            await say(pilot, "swap 0.1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            assert card(app).decision.allowed
+
+    asyncio.run(scenario())
+
+
 def test_warp_raises_the_supplied_balance(make_app) -> None:
     async def scenario() -> None:
         app = make_app()
