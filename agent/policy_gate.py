@@ -77,7 +77,13 @@ class PolicyGate:
     def _started(self, now: int) -> Session:
         """The current session, the default session started now when there has never been one."""
         return self.current() or self.sessions.create(
-            self.policy_file.read_text(), str(self.policy_file), None, None, self.book.chain_id, now
+            self.policy_file.read_text(),
+            str(self.policy_file),
+            None,
+            None,
+            self.book.chain_id,
+            now,
+            first=True,
         )
 
     def policy(self) -> Policy:

@@ -173,7 +173,12 @@ class SessionStore:
         chain_id: int,
         now: int,
         strategy: str | None = None,
+        *,
+        first: bool = False,
     ) -> Session:
+        """A new session; with ``first``, only when the chain has no session of the chat and the
+        CLI yet (checked under the write lock: two processes starting at once start one), else
+        that session."""
         policy = parse_policy(policy_text, source)
         lifetime = _lifetime(ttl, policy)
         from eth_account import Account  # ~0.4 s: only making or unlocking a session key needs it
@@ -184,6 +189,8 @@ class SessionStore:
             account.key, self._password(session_id), kdf="pbkdf2", iterations=_KDF_ITERATIONS
         )
         with transaction(self.conn):
+            if first and (found := self.latest(chain_id)) is not None:
+                return found
             self.conn.execute(
                 "INSERT INTO sessions (id, name, policy_text, address, keystore, chain_id, "
                 "created_at, expires_at, strategy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

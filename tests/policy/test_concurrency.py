@@ -11,7 +11,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from tests.policy.kit import WALLET, Harness, policy, sim, transfer, units
+from tests.policy.kit import BOOK, WALLET, Harness, policy, sim, transfer, units
 
 
 def _race(data_dir: str, session_id: str, barrier, results) -> None:
@@ -20,6 +20,30 @@ def _race(data_dir: str, session_id: str, barrier, results) -> None:
     call = transfer("USDC", WALLET, units("USDC", 6000))
     barrier.wait()
     results.put(h.authorize(session, (call, sim(call))).allowed)
+
+
+def _first_session(data_dir: str, barrier, results) -> None:
+    h = Harness(Path(data_dir))
+    barrier.wait()
+    started = h.store.create(policy(), "default.toml", None, None, BOOK.chain_id, h.now, first=True)
+    results.put(started.id)
+
+
+def test_two_processes_starting_the_default_session_start_one(tmp_path: Path) -> None:
+    """Two commands that both execute a first plan at once start one default session between
+    them, not one each (two fresh allowances)."""
+    Harness(tmp_path)  # the schema, before the race
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    workers = [
+        ctx.Process(target=_first_session, args=(str(tmp_path), barrier, results)) for _ in range(2)
+    ]
+    for w in workers:
+        w.start()
+    started = {results.get(timeout=60) for _ in workers}
+    for w in workers:
+        w.join(timeout=30)
+    assert [s.id for s in Harness(tmp_path).store.all()] == list(started)
 
 
 def test_two_processes_race_for_the_last_allowance(tmp_path: Path) -> None:
