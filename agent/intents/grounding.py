@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.errors import IntentError
-from agent.intents.phrases import POSITION_WORDS
+from agent.intents.phrases import POSITION_WORDS, refuse_other_protocols
 from strategies.tokens import produced_token, words_for
 from tools.chain.address import is_checksum_address
 
@@ -53,6 +53,7 @@ def check(plan: Mapping[str, Any], text: str, default_slippage_bps: int) -> None
     """Nothing when everything in ``plan`` (its JSON form) comes from ``text`` or a documented
     default; else `IntentError` `ungrounded` (or `invalid_address`) naming the value."""
     lowered = text.lower()
+    refuse_other_protocols(lowered)
     numbers = _numbers(lowered)
     goal = any(w in lowered for w in _GOAL_WORDS)
     produced: list[str | None] = []

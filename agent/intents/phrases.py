@@ -57,6 +57,12 @@ _USD_VALUE = re.compile(
 ADDRESS = re.compile(r"\b0x[0-9a-zA-Z]+\b")
 POSITION_WORDS = r"deposits?|positions?|supplies|funds|collateral|debts?|loans?|borrows?|borrowings"
 """What "all my ..." names when it means every position on Aave, not one token."""
+_OTHER_PROTOCOLS = re.compile(
+    r"\b(?P<name>compound|curve|sushi(?:swap)?|balancer|maker(?:dao)?|morpho|spark|yearn|1inch"
+    r"|pancake(?:swap)?|gmx|dydx|euler|convex|pendle|venus|radiant|benqi|kamino"
+    r"|uniswap\s*v[24]|aave\s*v[12])\b"
+)
+"""Protocols people name that the agent does not act on: said so, instead of misreading them."""
 
 
 class Quantity(NamedTuple):
@@ -158,3 +164,14 @@ def token(words: str, known: tuple[str, ...]) -> str:
             "unknown_token", f"I don't know the token {cleaned!r}; known tokens: {', '.join(known)}"
         )
     return symbol
+
+
+def refuse_other_protocols(text: str) -> None:
+    """`IntentError` unsupported when ``text`` (lower case) names a protocol the agent does not
+    act on: a plan on Aave or Uniswap would not be what was asked for."""
+    if other := _OTHER_PROTOCOLS.search(text):
+        raise IntentError(
+            "unsupported",
+            f"{other.group('name')} is not supported here: swaps go through Uniswap V3, "
+            "lending and borrowing through Aave V3",
+        )

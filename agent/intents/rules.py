@@ -24,6 +24,7 @@ from agent.intents.phrases import (
     POSITION_WORDS,
     Quantity,
     quantity,
+    refuse_other_protocols,
     slippage,
     token,
 )
@@ -175,6 +176,7 @@ class RuleParser:
         for pattern, message in _UNSUPPORTED:
             if re.search(pattern, lowered):
                 raise IntentError("unsupported", message)
+        refuse_other_protocols(lowered)
         lowered = _POLITE.sub("", lowered).strip()
         if not _VERB.match(lowered) and (words := amendment(lowered)) is not None:
             steps = amend(words, history, self.context.symbols)

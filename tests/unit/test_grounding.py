@@ -66,6 +66,15 @@ def test_invented_values_are_ungrounded(text: str, steps: list[dict], needle: st
     assert needle in caught.value.message
 
 
+def test_a_plan_on_aave_for_a_request_naming_another_protocol_is_refused() -> None:
+    """What a model might make of "supply to compound": a plan, on the protocol the agent has."""
+    supply = {"action": "supply", "token": "USDC", "amount": "100"}
+    with pytest.raises(IntentError) as caught:
+        check(plan(supply), "supply 100 usdc to compound", 50)
+    assert caught.value.code == "unsupported"
+    assert caught.value.message.startswith("compound is not supported here")
+
+
 @pytest.mark.parametrize(
     ("text", "steps"),
     [
