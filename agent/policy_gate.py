@@ -48,14 +48,18 @@ class PolicyGate:
         self.sessions = sessions
         self.policy_file = policy_file or DEFAULT_POLICY
         self.pinned: str | None = None
+        self.previewed: Session | None = None
+        """A session a dry run decides under without starting it (`preview`): it signs nothing."""
 
     def now(self) -> int:
         """Chain time: the latest block's timestamp."""
         return head(self.w3)[1]
 
     def current(self) -> Session | None:
-        """The pinned session, else the one in effect (active, expired or revoked), else None:
-        there has never been one."""
+        """The previewed or pinned session, else the one in effect (active, expired or revoked),
+        else None: there has never been one."""
+        if self.previewed is not None:
+            return self.previewed
         if self.pinned is not None:
             pinned = self.sessions.get(self.pinned)
             assert pinned is not None
@@ -120,6 +124,8 @@ class PolicyGate:
         session, decision, decided_at = authorization.decision
         block, now = head(self.w3)
         if not session.id:
+            if self.previewed is not None:
+                raise PolicyDenied("a previewed session signs nothing", hint="nothing was sent")
             session = self._started(now)
         prices = decision.batch.prices if block == decided_at else usd_prices(self.w3, self.book)
         granted = self.engine.grant(session, decision, now, prices)
@@ -146,6 +152,17 @@ class PolicyGate:
         )
         self.pinned = created.id if strategy is not None else None
         return self._status(created, now)
+
+    def preview(self, policy_file: str, ttl: str | None) -> SessionStatus:
+        """Decide from now on under the session `new_session` would start for ``policy_file``,
+        without starting it (a dry run of a strategy that names its policy)."""
+        path = Path(policy_file)
+        load_policy(path)
+        now = self.now()
+        self.previewed = self.sessions.unstarted(
+            path.read_text(), str(path), self.book.chain_id, now, ttl
+        )
+        return self._status(self.previewed, now)
 
     def pin(self, session_id: str | None) -> tuple[str, str]:
         found = self._started(self.now()) if session_id is None else self.sessions.get(session_id)

@@ -77,6 +77,11 @@ class Authorizer(Protocol):
         """Revoke the session in effect: nothing is authorised until a new one is started."""
         ...
 
+    def preview(self, policy_file: str, ttl: str | None) -> SessionStatus:
+        """Decide from now on under the session ``policy_file`` would start, without starting it
+        (nothing is granted under it)."""
+        ...
+
     def pin(self, session_id: str | None) -> tuple[str, str]:
         """Authorise under this session (None: the one in effect) from now on, whatever session
         is newest; returns its id and name."""

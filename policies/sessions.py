@@ -211,7 +211,9 @@ class SessionStore:
         assert session is not None
         return session
 
-    def unstarted(self, policy_text: str, source: str, chain_id: int, now: int) -> Session:
+    def unstarted(
+        self, policy_text: str, source: str, chain_id: int, now: int, ttl: str | None = None
+    ) -> Session:
         """The session `create` would start now, not stored and without a key (its id and
         address are empty): what a plan is decided under before the first one is confirmed."""
         policy = parse_policy(policy_text, source)
@@ -223,7 +225,7 @@ class SessionStore:
             "",
             chain_id,
             now,
-            now + _lifetime(None, policy),
+            now + _lifetime(ttl, policy),
             None,
         )
 

@@ -380,10 +380,18 @@ class Runner:
         self.store.set_entry(run.id, run.iteration, n, "done")
 
     async def _dry_run(self) -> AsyncIterator[Event | RunEvent]:
-        """One iteration, simulated and checked against the active session, nothing sent; guards
-        are reported as they stand now instead of waited for."""
+        """One iteration, simulated and checked against the session a run would have, nothing
+        sent or started: the strategy's own policy (as its session would start now), the session
+        it names, else the one in effect. Guards are reported as they stand now instead of waited
+        for."""
         name = self.strategy.name
-        status = self.svc.authorizer.status()
+        gate, ref = self.svc.authorizer, self.strategy.session
+        if ref is not None and ref.policy is not None:
+            status = gate.preview(str(policy_path(ref.policy, self.path)), ref.ttl)
+        else:
+            if ref is not None and ref.id is not None:
+                gate.pin(ref.id)
+            status = gate.status()
         session = f"{status.name} ({status.id or status.state})"
         yield StrategyStarted("dry-run", name, session, False, 0, 1)
         if self.strategy.when and not await self._holds(parse_guard(self.strategy.when)):

@@ -147,6 +147,26 @@ def test_a_denied_step_stops_the_run_with_exit_3(devnet, tmp_path: Path) -> None
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 2  # entry 1 only
 
 
+def test_a_dry_run_decides_under_the_strategys_own_policy_and_starts_nothing(
+    devnet, tmp_path: Path
+) -> None:
+    """The dry run of a strategy naming dca-bot is denied where its run would be (250 USD is
+    above dca-bot's cap, within the default's), and starts no session."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "too-big.yaml"
+    path.write_text(DENIED)
+
+    result = run_cli("run", str(path), "--dry-run", "--json", data_dir=data_dir)
+
+    assert result.returncode == 3, result.stderr
+    events = events_of(result.stdout)
+    assert named(events, "StrategyStarted")[0]["session"] == "dca-bot (not started)"
+    decisions = named(events, "PolicyDecision")
+    assert [d["allowed"] for d in decisions] == [True, False]
+    assert all(d["session"] == "dca-bot (not started)" for d in decisions)
+    assert json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout) == []
+
+
 def test_a_strategy_session_authorises_its_run_alone(devnet, tmp_path: Path) -> None:
     """The dca-bot session a run creates is the run's: the user's next request is decided under
     the default session, and does not spend the bot's allowance."""
