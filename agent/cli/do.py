@@ -23,8 +23,9 @@ def do(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Stream events as JSON Lines.")] = False,
 ) -> None:
-    """Turn a request into a plan, simulate it, check the policy, and execute it; a question about
-    the wallet ("what's my health factor?") is answered from the chain."""
+    """Plan a request, simulate it, check the policy and execute it; or answer a question.
+
+    A question about the wallet ("what's my health factor?") is answered from the chain."""
     from agent.answers import looks_like_question
     from agent.cli.context import service
     from agent.cli.events_out import emit

@@ -76,7 +76,8 @@ def render(s: Snapshot) -> Group:
         parts.append(Text(f"policy {s.session.policy}", style="dim"))
         for window in s.session.windows:
             used = float(window.used / window.limit) if window.limit else 1.0
-            parts.append(Text(f"{window.label}: {usd(window.used)} of {usd(window.limit)}"))
+            limit = usd(window.limit).removesuffix(".00")  # one line in the sidebar's width
+            parts.append(Text(f"{window.label}: {usd(window.used)} / {limit}"))
             parts.append(_bar(min(used, 1.0)))
         state, left = s.session.state, int(s.session.expires_at - time.time())
         if state == "active":
@@ -84,7 +85,7 @@ def render(s: Snapshot) -> Group:
         elif state == "not started":
             parts.append(Text("starts on first execution", style="dim"))
         else:
-            parts.append(Text(f"{state}: /session new to go on", style="bold red"))
+            parts.append(Text(f"{state}: /session new", style="bold red"))
         parts.append(Text(""))
     parts.append(Text("Chain", style="bold"))
     parts.append(Text(f"{s.profile} · id {s.portfolio.chain_id} · block {s.portfolio.block}"))
