@@ -123,6 +123,10 @@ _EVERY_POSITION = re.compile(
     rf"\s+(?:all|everything|all of)?\s*(?:of\s+)?(?:my|the)?\s*(?:{POSITION_WORDS})?$"
 )
 """A withdrawal or repayment of everything, naming no token: "withdraw everything from aave"."""
+_REFERS_BACK = re.compile(
+    r"\b(?:it|them|that|those|this|the proceeds|the output|the result|what i get|what i got)\b"
+)
+"""A pronoun for what the previous clause produced (`_PRONOUN` is the whole amount phrase)."""
 _INSTEAD = re.compile(r"\s+instead$")
 _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
 
@@ -190,9 +194,21 @@ class RuleParser:
         if goal is not None:
             return goal
         steps: list[Step] = []
+        several: list[str] = []
+        """What the previous clause produced, when it was several tokens ("withdraw everything")."""
         for clause in filter(None, _SPLIT.split(lowered)):
-            for part in self._expand(_POLITE.sub("", clause).strip()):
+            clause = _POLITE.sub("", clause).strip()
+            if len(several) > 1 and (pronoun := _REFERS_BACK.search(clause)):
+                raise IntentError(
+                    "needs_clarification",
+                    f"'{pronoun.group(0)}' could be the {' or the '.join(several)}: name one, "
+                    f'e.g. "the {several[-1]}"',
+                )
+            parts = self._expand(clause)
+            for part in parts:
                 steps.append(self._clause(part, steps, addresses))
+            made = [produced_token(step) for step in steps[len(steps) - len(parts) :]]
+            several = sorted({t for t in made if t is not None}) if len(parts) > 1 else []
         if not steps:
             raise IntentError("unsupported", "I could not find anything to do in that request")
         if len(steps) > 6:

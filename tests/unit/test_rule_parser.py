@@ -416,6 +416,12 @@ def test_everything_on_aave_is_each_position_the_chain_reports() -> None:
     assert [compact(s) for s in held.parse("withdraw all my usdc")["steps"]] == [
         ("withdraw", "USDC", "max")
     ]
+    named = held.parse("withdraw everything then swap the weth to usdc")["steps"]
+    assert compact(named[-1]) == ("swap", "WETH", "USDC", "output:2", "exact_in", 50)
+    with pytest.raises(IntentError) as which:
+        held.parse("withdraw everything then swap it to dai")
+    assert which.value.code == "needs_clarification"
+    assert which.value.message == "'it' could be the USDC or the WETH: name one, e.g. \"the WETH\""
     with pytest.raises(IntentError) as nothing:
         RuleParser(ParseContext(positions=lambda: ((), ()))).parse("withdraw everything")
     assert nothing.value.message == "you have nothing supplied on Aave V3"
@@ -425,3 +431,8 @@ def test_everything_on_aave_is_each_position_the_chain_reports() -> None:
         offline.value.code == "needs_clarification"
         and "repay all my DAI debt" in offline.value.message
     )
+
+
+def test_it_after_two_swaps_is_asked_about() -> None:
+    with pytest.raises(IntentError, match="'it' could be the DAI or the USDC: name one"):
+        parser.parse("swap 0.5 eth to dai and 0.5 eth to usdc then supply it to aave")
