@@ -18,8 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from web3 import Web3
-
 from agent.errors import BadInput, PolicyDenied
 from agent.events import Verdict as EventVerdict
 from agent.seams import Authorization, SessionStatus, SpendWindow
@@ -28,7 +26,7 @@ from policies.model import DEFAULT_POLICY, Policy, load_policy
 from policies.sessions import Session, SessionStore
 from tools.aave_v3.reads import usd_prices
 from tools.chain.addressbook import AddressBook
-from tools.chain.plain import head
+from tools.chain.plain import Node, head
 from tools.erc20.reads import token
 from tools.tx import Call, SimulatedCall
 
@@ -36,7 +34,7 @@ from tools.tx import Call, SimulatedCall
 class PolicyGate:
     def __init__(
         self,
-        w3: Web3,
+        w3: Node,
         book: AddressBook,
         engine: PolicyEngine,
         sessions: SessionStore,

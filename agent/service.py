@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from web3 import Web3
-
 from agent import answers
 from agent.errors import (
     BadInput,
@@ -41,7 +39,7 @@ from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
 from agent.verify import TOLERANCE_BPS, balances_of, verify, worse
 from tools.aave_v3.reads import reserves
-from tools.chain.plain import rpc
+from tools.chain.plain import Node, rpc
 from tools.chain.running import advance_time, parse_duration
 from tools.portfolio import read_portfolio
 from tools.protocol import ChainContext
@@ -81,7 +79,7 @@ class AgentService:
         self.authorizer = authorizer
         self.signer = signer
         self._ready: dict[str, _Ready] = {}
-        self._w3: Web3 | None = None
+        self._w3: Node | None = None
 
     async def propose(self, text: str, plan: dict[str, Any] | None = None) -> AsyncIterator[Event]:
         """Plan, simulate and authorise ``text`` (or ``plan``, already typed, with ``text`` as its

@@ -9,21 +9,22 @@ error message.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import rlp
 from coincurve import PrivateKey
-from eth_account import Account
-from eth_utils import keccak
-from hexbytes import HexBytes
-from web3 import Web3
 
-from agent.errors import DefiAgentError, PolicyDenied
+from agent.errors import ChainUnavailable, DefiAgentError, PolicyDenied
 from agent.seams import SignedTx
 from policies.sessions import SessionStore, recover
-from tools.chain.plain import rpc
+from tools.chain.address import address_of, keccak
+from tools.chain.plain import Node, rpc
 from tools.tx import Call
+
+RECEIPT_TIMEOUT = 120.0
+"""How long a node without eth_sendRawTransactionSync is given to mine a sent transaction."""
 
 
 @dataclass(frozen=True)
@@ -64,19 +65,15 @@ def sign_eip1559(key: PrivateKey, tx: Eip1559) -> bytes:
 
 
 class Signer:
-    def __init__(self, w3: Web3, key: str, sessions: SessionStore, chain_id: int) -> None:
-        self._account = Account.from_key(key)
-        self._key = PrivateKey(bytes(self._account.key))
+    def __init__(self, w3: Node, key: str, sessions: SessionStore, chain_id: int) -> None:
+        self._key = PrivateKey(bytes.fromhex(key.removeprefix("0x")))
+        self.address = address_of(self._key.public_key.format(compressed=False))
         self.w3 = w3
         self.sessions = sessions
         self.chain_id = chain_id
 
     def __repr__(self) -> str:
         return f"Signer(wallet={self.address})"
-
-    @property
-    def address(self) -> str:
-        return str(self._account.address)
 
     def _verify(self, call: Call, grant: dict[str, Any], now: int) -> None:
         message = grant["authorization"]
@@ -120,13 +117,20 @@ class Signer:
                 and "not supported" not in error.message.lower()
             ):
                 raise
-            self.w3.eth.send_raw_transaction(signed.raw)
-            return dict(
-                self.w3.eth.wait_for_transaction_receipt(
-                    HexBytes(signed.tx_hash), poll_latency=0.05
-                )
-            )
+            rpc(self.w3, "eth_sendRawTransaction", "0x" + signed.raw.hex())
+            return self._mined(signed.tx_hash)
         return _ints(receipt)
+
+    def _mined(self, tx_hash: str) -> dict[str, Any]:
+        deadline = time.monotonic() + RECEIPT_TIMEOUT
+        while (found := self.receipt(tx_hash)) is None:
+            if time.monotonic() > deadline:
+                raise ChainUnavailable(
+                    f"transaction {tx_hash} was sent but not mined within {RECEIPT_TIMEOUT:.0f} s",
+                    hint="`defi-agent journal` lists the plan; `defi-agent resume PLAN_ID` checks it again",
+                )
+            time.sleep(0.05)
+        return found
 
     def receipt(self, tx_hash: str) -> dict[str, Any] | None:
         found = rpc(self.w3, "eth_getTransactionReceipt", tx_hash)

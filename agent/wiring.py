@@ -29,9 +29,9 @@ class ChainMarkets:
     """Live supply APY and utilisation from the chain, for goal strategies."""
 
     def __init__(self, url: str, book: object) -> None:
-        from tools.chain.rpc import connect
+        from tools.chain.plain import Client
 
-        self.w3 = connect(url)
+        self.w3 = Client(url)
         self.book = book
 
     def supply_market(self, protocol: str, token: str):
@@ -57,8 +57,6 @@ def build_service(
     """The core service on the chain at ``url``: rule or LLM parser, policy gate, signer, journal."""
     import hashlib
 
-    from eth_account import Account
-
     from agent.db import connect as connect_db
     from agent.intents.planner import IntentPlanner, make_parser
     from agent.intents.rules import ParseContext
@@ -70,15 +68,16 @@ def build_service(
     from policies.sessions import SessionStore
     from strategies.goals import plan_yield
     from tools.aave_v3.reads import account
-    from tools.chain.rpc import connect
+    from tools.chain.plain import Client
     from tools.chain.running import DEVNET_KEY
     from tools.protocol import ChainContext
 
-    w3 = connect(url)
+    w3 = Client(url)
     key = key or DEVNET_KEY
-    wallet = str(Account.from_key(key).address)
     conn = connect_db(data_dir)
     sessions = SessionStore(conn, hashlib.sha256(bytes.fromhex(key.removeprefix("0x"))).digest())
+    signer = Signer(w3, key, sessions, book.chain_id)
+    wallet = signer.address
     gate = PolicyGate(w3, book, PolicyEngine(conn, sessions, book, wallet), sessions, policy_file)
     markets = ChainMarkets(url, book)
 
@@ -103,7 +102,7 @@ def build_service(
         journal=Journal(data_dir),
         planner=IntentPlanner(make_parser(model, base_url, context), context, slippage),
         authorizer=gate,
-        signer=Signer(w3, key, sessions, book.chain_id),
+        signer=signer,
         planners=lambda spec: IntentPlanner(
             make_parser(spec, base_url, context), context, slippage
         ),

@@ -1,7 +1,8 @@
 """A JSON-RPC proxy in front of a real anvil that can make the chain go away at a chosen moment:
 after a number of requests, or right after forwarding a given method (its answer never returns,
 as when the node dies after accepting a transaction); or let someone else act on the chain just
-before a given method is forwarded (another transaction landing first)."""
+before a given method is forwarded (another transaction landing first); or answer that a method
+does not exist, as a node that lacks it does."""
 
 from __future__ import annotations
 
@@ -24,8 +25,11 @@ class ChainProxy(ThreadingHTTPServer):
         on_cut: Callable[[], None] | None = None,
         first_before: tuple[str, Callable[[], None]] | None = None,
         delay: float = 0.0,
+        unknown: str | None = None,
     ) -> None:
         self.first_before = first_before
+        self.unknown = unknown
+        """A method answered with JSON-RPC's "method not found" instead of being forwarded."""
         self.delay = delay
         """Seconds every answer is held back: a slow network to a real node."""
         self.upstream, self.budget, self.drop_answer_to, self.on_cut = (
@@ -75,11 +79,15 @@ class _Forward(BaseHTTPRequestHandler):
         if hook is not None:
             hook[1]()
         time.sleep(proxy.delay)
-        request = urllib.request.Request(
-            proxy.upstream, data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request) as response:
-            payload = response.read()
+        if method is not None and method == proxy.unknown:
+            missing = {"code": -32601, "message": f"Method not found: {method}"}
+            payload = json.dumps({"jsonrpc": "2.0", "id": 1, "error": missing}).encode()
+        else:
+            request = urllib.request.Request(
+                proxy.upstream, data=body, headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(request) as response:
+                payload = response.read()
         if proxy.drop_answer_to is not None and method == proxy.drop_answer_to:
             with proxy.lock:
                 proxy._cut()

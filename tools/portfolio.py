@@ -13,7 +13,7 @@ from tools.erc20.reads import balance, token
 from tools.jsonable import plain
 
 if TYPE_CHECKING:
-    from web3 import Web3
+    from tools.chain.plain import Node
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Portfolio:
         return dict(plain(body))
 
 
-def read_portfolio(w3: Web3, book: AddressBook, wallet: str) -> Portfolio:
+def read_portfolio(w3: Node, book: AddressBook, wallet: str) -> Portfolio:
     prices = usd_prices(w3, book)
     holdings = []
     for symbol in book.symbols:

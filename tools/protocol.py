@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from web3 import Web3
-
 from tools.chain.addressbook import AddressBook
+from tools.chain.plain import Node
 from tools.tx import Call
 
 if TYPE_CHECKING:
@@ -23,7 +22,8 @@ if TYPE_CHECKING:
 class ChainContext:
     """What an adapter may read: the chain, its address book, and whose wallet acts."""
 
-    w3: Web3
+    w3: Node
+    """The node: the agent's `tools.chain.plain.Client` (a `Web3` works too, as in the tests)."""
     book: AddressBook
     wallet: str
     now: int = 0

@@ -16,9 +16,9 @@ from functools import cache
 from typing import Any
 
 from eth_abi import decode
-from web3 import Web3
 
 from tools.aave_v3.reads import NO_DEBT_HEALTH_FACTOR
+from tools.chain.address import keccak
 from tools.chain.contracts import abi, contract
 from tools.chain.plain import rpc
 from tools.protocol import ChainContext
@@ -26,9 +26,7 @@ from tools.revert import explain
 from tools.tx import NATIVE, Call, SimulatedCall
 
 _ETH_TRANSFER_LOG = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-_TRANSFER_TOPIC = "0x" + Web3.keccak(text="Transfer(address,address,uint256)").hex().removeprefix(
-    "0x"
-)
+_TRANSFER_TOPIC = "0x" + keccak(b"Transfer(address,address,uint256)").hex()
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ def _event_names() -> dict[str, str]:
         for entry in abi(name):
             if entry["type"] == "event":
                 signature = f"{entry['name']}({','.join(i['type'] for i in entry['inputs'])})"
-                names[Web3.keccak(text=signature).hex().removeprefix("0x")] = entry["name"]
+                names[keccak(signature.encode()).hex()] = entry["name"]
     return names
 
 

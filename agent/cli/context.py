@@ -12,8 +12,6 @@ from pydantic import SecretStr
 from agent.settings import Settings
 
 if TYPE_CHECKING:
-    from web3 import Web3
-
     from agent.service import AgentService
     from tools.chain.running import ChainConfig, RunningChain
 
@@ -142,12 +140,3 @@ def service() -> tuple[AgentService, RunningChain]:
         policy_file=s.policy,
     )
     return built, chain
-
-
-def connect_chain() -> tuple[RunningChain, Web3]:
-    """The running chain of the data directory (started in the background if none is) and a client."""
-    from tools.chain.rpc import connect
-    from tools.chain.running import ensure
-
-    chain = ensure(chain_config(), notify)
-    return chain, connect(chain.url)

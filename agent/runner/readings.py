@@ -7,6 +7,7 @@ from decimal import Decimal
 from agent.errors import BadInput
 from strategies.tokens import resolve_symbol
 from tools.aave_v3.reads import account, health_factor, reserve, reserve_symbols, usd_price
+from tools.chain.plain import rpc
 from tools.erc20.reads import balance, token
 from tools.protocol import ChainContext
 from tools.tx import NATIVE
@@ -31,7 +32,7 @@ class ChainReadings:
     def read(self, name: str, args: tuple[str, ...]) -> Decimal:
         w3, book, wallet = self.ctx.w3, self.ctx.book, self.ctx.wallet
         if name == "block":
-            return Decimal(w3.eth.block_number)
+            return Decimal(int(rpc(w3, "eth_blockNumber"), 16))
         if name == "health_factor":
             hf = health_factor(w3, book, wallet)
             return NO_DEBT if hf is None else hf

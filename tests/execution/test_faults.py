@@ -67,3 +67,20 @@ def test_a_transaction_that_reverts_when_mined_is_reported_and_journaled(
     assert w3.eth.get_transaction_count(devnet.wallet) == nonce + 1  # mined once, not retried
     assert [t.status for t in service.journal.txs(decision.plan_id)] == ["failed"]
     assert service.journal.plan(decision.plan_id).status == "failed"
+
+
+def test_a_node_without_the_sync_send_is_sent_to_and_polled(devnet, tmp_path: Path) -> None:
+    """A node that lacks eth_sendRawTransactionSync (most public ones): the transaction goes out
+    with eth_sendRawTransaction and its receipt is polled for."""
+    usdc = contract(devnet.w3, "erc20", devnet.book.token("USDC"))
+    before = usdc.functions.balanceOf(devnet.wallet).call()
+    proxy = ChainProxy(devnet.url, unknown="eth_sendRawTransactionSync")
+    service = build_service(url=proxy.url, book=devnet.book, data_dir=tmp_path / "data")
+
+    events = run(service, "swap 0.1 ETH for USDC")
+    proxy.shutdown()
+
+    confirmed = [e for e in events if isinstance(e, TxConfirmed)]
+    assert len(confirmed) == 1 and confirmed[0].success
+    assert events[-1].status == "done", events[-1]
+    assert usdc.functions.balanceOf(devnet.wallet).call() > before + 290 * 10**6

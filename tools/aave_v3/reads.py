@@ -15,7 +15,7 @@ from tools.erc20.reads import Token, token
 from tools.tx import NATIVE
 
 if TYPE_CHECKING:
-    from web3 import Web3
+    from tools.chain.plain import Node
 
 RAY = Decimal(10) ** 27
 SECONDS_PER_YEAR = 31_536_000
@@ -62,7 +62,7 @@ def reserve_symbols(book: AddressBook) -> tuple[str, ...]:
     return tuple(s for s in book.tokens)
 
 
-def reserve(w3: Web3, book: AddressBook, symbol: str) -> Reserve:
+def reserve(w3: Node, book: AddressBook, symbol: str) -> Reserve:
     tok = token(w3, book, _underlying(symbol))
     assert tok.address is not None
     data = contract(w3, "aave_data_provider", book.aave_v3.data_provider)
@@ -80,11 +80,11 @@ def reserve(w3: Web3, book: AddressBook, symbol: str) -> Reserve:
     )
 
 
-def reserves(w3: Web3, book: AddressBook) -> tuple[Reserve, ...]:
+def reserves(w3: Node, book: AddressBook) -> tuple[Reserve, ...]:
     return tuple(reserve(w3, book, s) for s in reserve_symbols(book))
 
 
-def account(w3: Web3, book: AddressBook, user: str) -> Account:
+def account(w3: Node, book: AddressBook, user: str) -> Account:
     data = contract(w3, "aave_data_provider", book.aave_v3.data_provider)
     positions = []
     for symbol in reserve_symbols(book):
@@ -113,12 +113,12 @@ def account(w3: Web3, book: AddressBook, user: str) -> Account:
     )
 
 
-def health_factor(w3: Web3, book: AddressBook, user: str) -> Decimal | None:
+def health_factor(w3: Node, book: AddressBook, user: str) -> Decimal | None:
     """The user's health factor (None without debt), in one call."""
     return _health(_account_data(w3, book, user)[5])
 
 
-def _account_data(w3: Web3, book: AddressBook, user: str) -> list[int]:
+def _account_data(w3: Node, book: AddressBook, user: str) -> list[int]:
     pool = contract(w3, "aave_pool", book.aave_v3.pool)
     return list(pool.functions.getUserAccountData(user).call())
 
@@ -132,14 +132,14 @@ def _underlying(symbol: str) -> str:
     return "WETH" if symbol.upper() == NATIVE else symbol
 
 
-def usd_price(w3: Web3, book: AddressBook, tok: Token) -> Decimal:
+def usd_price(w3: Node, book: AddressBook, tok: Token) -> Decimal:
     """USD per whole token from Aave's oracle (Chainlink feeds on live networks, 8 decimals)."""
     address = book.token("WETH") if tok.address is None else tok.address
     oracle = contract(w3, "aave_oracle", book.aave_v3.oracle)
     return Decimal(oracle.functions.getAssetPrice(address).call()).scaleb(-8)
 
 
-def usd_prices(w3: Web3, book: AddressBook) -> dict[str, Decimal]:
+def usd_prices(w3: Node, book: AddressBook) -> dict[str, Decimal]:
     """USD price of every token of ``book`` (ETH priced as WETH), in one oracle call; a zero price
     stays zero so that callers can fail closed on it."""
     assets = [book.token("WETH") if s == NATIVE else book.token(s) for s in book.symbols]
@@ -148,7 +148,7 @@ def usd_prices(w3: Web3, book: AddressBook) -> dict[str, Decimal]:
     return {s: Decimal(p).scaleb(-8) for s, p in zip(book.symbols, prices, strict=True)}
 
 
-def live_book(w3: Web3, book: AddressBook) -> AddressBook:
+def live_book(w3: Node, book: AddressBook) -> AddressBook:
     """``book`` with the Aave pool, oracle and data provider its addresses provider names now.
     Aave upgrades these behind the one stable provider address, so a fork asks instead of trusting
     a copy taken on some earlier day."""

@@ -16,7 +16,7 @@ from tools.chain.address import keccak, to_checksum_address
 from tools.chain.calldata import NotCanonical, reader
 
 if TYPE_CHECKING:
-    from web3 import Web3
+    from tools.chain.plain import Node
 
 _TOOLS = Path(__file__).resolve().parents[1]
 ABIS = {
@@ -162,11 +162,10 @@ class _Functions:
 class LeanContract:
     """What the agent needs of a web3 contract (``functions.NAME(*args).call()``, ``encode_abi``,
     ``address``), without web3's per-call ABI search: that search hashes every signature of the
-    ABI on every call, which was most of a plan's CPU time. Its client is a `Web3`, or a
-    `tools.chain.plain.Client` where web3's import would cost more than the reads (this module
-    imports web3 only for type hints)."""
+    ABI on every call, which was most of a plan's CPU time. Its client is any `Node`: the agent's
+    `tools.chain.plain.Client`, or a `Web3` (the devnet's build, the tests)."""
 
-    def __init__(self, w3: Web3, name: str, address: str) -> None:
+    def __init__(self, w3: Node, name: str, address: str) -> None:
         self.w3 = w3
         self.name = name
         self.address = to_checksum_address(address)
@@ -189,7 +188,7 @@ class LeanContract:
 _contracts: dict[tuple[int, str, str], LeanContract] = {}
 
 
-def contract(w3: Web3, name: str, address: str) -> LeanContract:
+def contract(w3: Node, name: str, address: str) -> LeanContract:
     """A contract object for ``address`` with the ABI ``name``, built once per client."""
     key = (id(w3), name, address)
     found = _contracts.get(key)

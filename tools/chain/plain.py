@@ -1,18 +1,23 @@
-"""JSON-RPC without web3.py: `rpc`, one raw call on any client (a `Web3`, or a `Client`), and
-`Client`, a client of the running chain for commands that read a few values and nothing else (a
-block, balances, Aave positions): web3's import (~0.6 s, most of it eth_account's) would be most
-of their time. One POST over `tools.chain.wire` per call. `tools.chain.rpc`'s provider reports
-failures with the same errors."""
+"""JSON-RPC without web3.py: `Client`, the connection to a node that every command uses, and `rpc`,
+one raw call on it (or on a `Web3`, whose provider is a `Client`'s, `tools.chain.rpc`). web3's
+import (~0.6 s, most of it eth_account's) is left to the devnet's build and the tests.
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from agent.errors import ChainUnavailable, DefiAgentError
 from tools.chain.wire import Connection
+
+_NEVER_RETRIED = "eth_send"
+"""Transaction sends: if the node may have received one, sending it again is not our call."""
+_HEADERS = {"Content-Type": "application/json", "Connection": "keep-alive"}
 
 
 class Provider(Protocol):
@@ -27,15 +32,57 @@ class Node(Protocol):
 
 
 class Client:
-    """A client of the node at ``url`` (plain HTTP, as the running chain's is) with web3's
-    ``provider.make_request``, and nothing else."""
+    """The node at ``url``, over one keep-alive connection per thread (`tools.chain.wire` for
+    plain HTTP, `http.client` for HTTPS), with web3's ``provider.make_request`` and nothing else.
+    Transport failures raise `ChainUnavailable` (exit code 5), so that a node dying in the middle
+    of any command is reported the same way wherever it is noticed. A read that meets a
+    connection the node closed while idle is retried once on a new one; a transaction send never
+    is. A round trip to a local anvil takes ~0.1 ms this way, ~0.85 ms through requests."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"{url} is not an http(s) node URL")
         self.url = url
         self.provider = self
+        self._secure = parts.scheme == "https"
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or (443 if self._secure else 80)
+        self._path = parts.path or "/"
+        self._timeout = timeout
+        self._local = threading.local()
 
-    def make_request(self, method: str, params: list[Any]) -> dict[str, Any]:
-        return _answer(self.url, method, params)
+    def make_request(self, method: str, params: Any) -> dict[str, Any]:
+        request = {"jsonrpc": "2.0", "method": method, "params": params or [], "id": 1}
+        return dict(json.loads(self.post(method, json.dumps(request).encode())))
+
+    def _post(self, body: bytes) -> bytes:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or (isinstance(conn, Connection) and not conn.usable()):
+            if self._secure:
+                conn = http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout)
+            else:
+                conn = Connection(self._host, self._port, self._timeout)
+            self._local.conn = conn
+        if isinstance(conn, Connection):
+            return conn.post(self._path, body)
+        conn.request("POST", self._path, body, _HEADERS)
+        return conn.getresponse().read()
+
+    def post(self, method: str, body: bytes) -> bytes:
+        """One encoded JSON-RPC request, and the raw answer."""
+        retried = False
+        while True:
+            try:
+                return self._post(body)
+            except (OSError, ValueError, http.client.HTTPException) as error:
+                conn = getattr(self._local, "conn", None)
+                if conn is not None:
+                    conn.close()
+                self._local.conn = None
+                if retried or method.startswith(_NEVER_RETRIED) or isinstance(error, TimeoutError):
+                    raise unanswered(method, error) from None
+                retried = True
 
 
 def rpc(client: Node, method: str, *params: Any) -> Any:
@@ -47,21 +94,6 @@ def head(client: Node) -> tuple[int, int]:
     """The latest block's number and timestamp (read raw: the header alone is needed)."""
     header = rpc(client, "eth_getBlockByNumber", "latest", False)
     return int(header["number"], 16), int(header["timestamp"], 16)
-
-
-def _answer(url: str, method: str, params: list[Any], timeout: float = 30.0) -> dict[str, Any]:
-    parts = urlsplit(url)
-    if parts.scheme != "http":
-        raise ValueError(f"{url} is not a plain-HTTP node URL")
-    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1})
-    try:
-        conn = Connection(parts.hostname or "127.0.0.1", parts.port or 80, timeout)
-        try:
-            return dict(json.loads(conn.post(parts.path or "/", body.encode())))
-        finally:
-            conn.close()
-    except (OSError, ValueError) as error:
-        raise unanswered(method, error) from None
 
 
 def unanswered(method: str, error: Exception) -> ChainUnavailable:

@@ -21,7 +21,7 @@ import psutil
 from agent.errors import ChainUnavailable, ConfigError
 from tools.chain.addressbook import AddressBook
 from tools.chain.anvil import Anvil, AnvilOptions, redact_file, rpc_answers
-from tools.chain.plain import Node, head, rpc
+from tools.chain.plain import Client, Node, head, rpc
 
 Notify = Callable[[str], None]
 BOOKS_DIR = Path(__file__).with_name("books")
@@ -164,9 +164,7 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
                 _redact(error.message, config.rpc_url),
                 hint="check DEFI_AGENT_RPC_URL and your network",
             ) from None
-        from tools.chain.rpc import connect
-
-        w3 = connect(anvil.url)
+        w3 = Client(anvil.url)
         chain_id = int(rpc(w3, "eth_chainId"), 16)
         try:
             book = canonical_book(chain_id, config.data_dir)

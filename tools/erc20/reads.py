@@ -12,7 +12,7 @@ from tools.chain.plain import rpc
 from tools.tx import NATIVE
 
 if TYPE_CHECKING:
-    from web3 import Web3
+    from tools.chain.plain import Node
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Token:
 _decimals: dict[tuple[int, str], int] = {}
 
 
-def token(w3: Web3, book: AddressBook, symbol: str) -> Token:
+def token(w3: Node, book: AddressBook, symbol: str) -> Token:
     """The token ``symbol`` of ``book``, with its decimals read on chain (once per chain)."""
     symbol = symbol.upper()
     if symbol == NATIVE:
@@ -47,12 +47,12 @@ def token(w3: Web3, book: AddressBook, symbol: str) -> Token:
     return Token(symbol, address, _decimals[key])
 
 
-def balance(w3: Web3, tok: Token, owner: str) -> int:
+def balance(w3: Node, tok: Token, owner: str) -> int:
     if tok.address is None:
         return int(rpc(w3, "eth_getBalance", owner, "latest"), 16)
     return int(contract(w3, "erc20", tok.address).functions.balanceOf(owner).call())
 
 
-def allowance(w3: Web3, tok: Token, owner: str, spender: str) -> int:
+def allowance(w3: Node, tok: Token, owner: str, spender: str) -> int:
     assert tok.address is not None
     return int(contract(w3, "erc20", tok.address).functions.allowance(owner, spender).call())

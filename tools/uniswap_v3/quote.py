@@ -19,7 +19,7 @@ from tools.erc20.reads import Token, token
 from tools.uniswap_v3.reads import PoolState, pool_state, pools
 
 if TYPE_CHECKING:
-    from web3 import Web3
+    from tools.chain.plain import Node
 
 Kind = Literal["exact_in", "exact_out"]
 _FEE_DENOMINATOR = Decimal(1_000_000)
@@ -98,7 +98,7 @@ class Quote:
 _pool_cache: dict[tuple[int, str, str], tuple[PoolState, ...]] = {}
 
 
-def _pools(w3: Web3, book: AddressBook, a: Token, b: Token) -> tuple[PoolState, ...]:
+def _pools(w3: Node, book: AddressBook, a: Token, b: Token) -> tuple[PoolState, ...]:
     """Pools of a pair (their addresses and tiers are cached; prices are read fresh)."""
     key = (book.chain_id, *sorted((a.address or "", b.address or "")))
     if key not in _pool_cache:
@@ -106,7 +106,7 @@ def _pools(w3: Web3, book: AddressBook, a: Token, b: Token) -> tuple[PoolState, 
     return tuple(pool_state(w3, p.address, p.fee, (p.token0, p.token1)) for p in _pool_cache[key])
 
 
-def routes(w3: Web3, book: AddressBook, token_in: Token, token_out: Token) -> list[Route]:
+def routes(w3: Node, book: AddressBook, token_in: Token, token_out: Token) -> list[Route]:
     """Direct pools in every fee tier, and two hops through WETH."""
     found = [Route((token_in, token_out), (p,)) for p in _pools(w3, book, token_in, token_out)]
     weth = token(w3, book, "WETH")
@@ -117,7 +117,7 @@ def routes(w3: Web3, book: AddressBook, token_in: Token, token_out: Token) -> li
     return found
 
 
-def _quote_route(w3: Web3, quoter: str, route: Route, kind: Kind, amount: int) -> Quote | None:
+def _quote_route(w3: Node, quoter: str, route: Route, kind: Kind, amount: int) -> Quote | None:
     q = contract(w3, "quoter_v2", quoter).functions
     try:
         if kind == "exact_in":
@@ -130,7 +130,7 @@ def _quote_route(w3: Web3, quoter: str, route: Route, kind: Kind, amount: int) -
 
 
 def quotes(
-    w3: Web3, book: AddressBook, token_in: Token, token_out: Token, kind: Kind, amount: int
+    w3: Node, book: AddressBook, token_in: Token, token_out: Token, kind: Kind, amount: int
 ) -> list[Quote]:
     """Quotes over every route, best first: most out for an exact input, least in for an exact output."""
     if token_in.address == token_out.address:
@@ -152,6 +152,6 @@ def quotes(
 
 
 def best_quote(
-    w3: Web3, book: AddressBook, token_in: Token, token_out: Token, kind: Kind, amount: int
+    w3: Node, book: AddressBook, token_in: Token, token_out: Token, kind: Kind, amount: int
 ) -> Quote:
     return quotes(w3, book, token_in, token_out, kind, amount)[0]

@@ -12,7 +12,7 @@ from tools.chain.contracts import contract
 from tools.erc20.reads import Token
 
 if TYPE_CHECKING:
-    from web3 import Web3
+    from tools.chain.plain import Node
 
 FEE_TIERS = (100, 500, 3000, 10000)
 _NO_POOL = "0x0000000000000000000000000000000000000000"
@@ -36,7 +36,7 @@ class PoolState:
         return raw * Decimal(10) ** (base.decimals - quote.decimals)
 
 
-def pool_address(w3: Web3, book: AddressBook, a: Token, b: Token, fee: int) -> str | None:
+def pool_address(w3: Node, book: AddressBook, a: Token, b: Token, fee: int) -> str | None:
     assert a.address and b.address
     factory = contract(w3, "uniswap_factory", book.uniswap_v3.factory)
     found = factory.functions.getPool(a.address, b.address, fee).call()
@@ -44,7 +44,7 @@ def pool_address(w3: Web3, book: AddressBook, a: Token, b: Token, fee: int) -> s
 
 
 def pool_state(
-    w3: Web3, address: str, fee: int, tokens: tuple[str, str] | None = None
+    w3: Node, address: str, fee: int, tokens: tuple[str, str] | None = None
 ) -> PoolState:
     """A pool's price and liquidity now; its tokens, which never change, are read only when the
     caller does not know them yet."""
@@ -62,7 +62,7 @@ def pool_state(
     )
 
 
-def pools(w3: Web3, book: AddressBook, a: Token, b: Token) -> tuple[PoolState, ...]:
+def pools(w3: Node, book: AddressBook, a: Token, b: Token) -> tuple[PoolState, ...]:
     """Every pool of the pair across fee tiers that has liquidity."""
     found = []
     for fee in FEE_TIERS:
