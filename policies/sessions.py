@@ -3,9 +3,9 @@
 Editing a policy file later does not widen an existing session: the session keeps the policy text
 it was created with. The session key never signs transactions: it signs EIP-712 authorisations of
 exactly the transactions the policy engine allowed, which the signer verifies before it signs
-with the wallet key. The key is stored encrypted (keystore v3, pbkdf2) under a secret derived from
-the wallet key, never in plain text. Times are chain time (latest block timestamp), so `chain warp`
-moves expiry and refill windows as it moves interest.
+with the wallet key. The key is stored encrypted (keystore v3, pbkdf2: `policies.keystore`) under a
+secret derived from the wallet key, never in plain text. Times are chain time (latest block
+timestamp), so `chain warp` moves expiry and refill windows as it moves interest.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from coincurve import PrivateKey, PublicKey
 
 from agent.db import transaction
 from agent.errors import BadInput, PolicyDenied
+from policies import keystore
 from policies.model import Policy, parse_policy, seconds
 from tools.chain.address import address_of, keccak
 
@@ -181,13 +182,10 @@ class SessionStore:
         that session."""
         policy = parse_policy(policy_text, source)
         lifetime = _lifetime(ttl, policy)
-        from eth_account import Account  # ~0.4 s: only making or unlocking a session key needs it
-
         session_id = uuid.uuid4().hex[:12]
-        account = Account.create()
-        keystore = Account.encrypt(
-            account.key, self._password(session_id), kdf="pbkdf2", iterations=_KDF_ITERATIONS
-        )
+        key = PrivateKey()
+        address = address_of(key.public_key.format(compressed=False))
+        stored = keystore.encrypt(key.secret, self._password(session_id), _KDF_ITERATIONS, address)
         with transaction(self.conn):
             if first and (found := self.latest(chain_id)) is not None:
                 return found
@@ -198,15 +196,15 @@ class SessionStore:
                     session_id,
                     name or policy.name,
                     policy_text,
-                    account.address,
-                    json.dumps(keystore),
+                    address,
+                    json.dumps(stored),
                     chain_id,
                     now,
                     now + lifetime,
                     strategy,
                 ),
             )
-        self._keys[session_id] = PrivateKey(bytes(account.key))
+        self._keys[session_id] = key
         session = self.get(session_id)
         assert session is not None
         return session
@@ -270,16 +268,14 @@ class SessionStore:
         """The session key's EIP-712 signature of an authorisation (r, s, v with v 27 or 28)."""
         key = self._keys.get(session.id)
         if key is None:
-            from eth_account import Account
-
             row = self.conn.execute(
                 "SELECT keystore FROM sessions WHERE id = ?", (session.id,)
             ).fetchone()
             try:
-                secret = Account.decrypt(json.loads(row["keystore"]), self._password(session.id))
-            except ValueError:
+                secret = keystore.decrypt(json.loads(row["keystore"]), self._password(session.id))
+            except keystore.KeystoreError:
                 raise PolicyDenied(f"session {session.id} belongs to another wallet key") from None
-            key = self._keys[session.id] = PrivateKey(bytes(secret))
+            key = self._keys[session.id] = PrivateKey(secret)
         signed = key.sign_recoverable(digest(message), hasher=None)
         return "0x" + (signed[:64] + bytes([signed[64] + 27])).hex()
 
