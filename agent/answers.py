@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from decimal import Decimal
 
 from agent.seams import SessionStatus
 from agent.snapshot import Snapshot
@@ -24,6 +25,31 @@ _SESSION = re.compile(
 _RATES = re.compile(
     r"^\s*(?:what(?:'s| is| are)\s+the\s+)?(?:aave\s+)?(?:rates|apys?|yields?|markets)\b", re.I
 )
+_CONVERT = re.compile(
+    r"^\s*(?:how\s+much|what)\s+(?:is|are)\s+(?P<amount>\d+(?:\.\d+)?)\s+(?P<a>[a-z]+)\s+"
+    r"(?:in|worth\s+in|to)\s+(?P<b>[a-z]+)\b",
+    re.I,
+)
+_PRICES = (
+    re.compile(r"\bprice\s+of\s+(?:an?\s+|one\s+)?([a-z]+)", re.I),
+    re.compile(r"\b([a-z]+)(?:'s)?\s+price\b", re.I),
+    re.compile(
+        r"\b(?:what(?:'s| is)|how\s+much\s+is)\s+(?:an?\s+|one\s+)?([a-z]+)\s+worth\b", re.I
+    ),
+)
+_NET_WORTH = re.compile(
+    r"\bnet\s*worth\b|\bhow\s+much\s+(?:am\s+i|is\s+my\s+wallet)\s+worth\b", re.I
+)
+_POSITIONS = re.compile(
+    r"\b(?:aave\s+)?positions?\b|\bmy\s+(?:debts?|loans?|deposits?|collateral)\b"
+    r"|\bwhat\s+(?:have\s+i|did\s+i|do\s+i\s+have)\s+(?:supplied|borrowed|lent)\b",
+    re.I,
+)
+_HELP = re.compile(r"^\s*(?:help|what\s+can\s+(?:i|you)\s+do|what\s+do\s+you\s+do)\b", re.I)
+CAN_ANSWER = (
+    'balances ("how much USDC do I have?"), prices ("what\'s the price of ETH?"), Aave positions, '
+    "health factor, net worth, Aave's rates and the session's allowance"
+)
 
 
 def _money(value: object) -> str:
@@ -39,8 +65,10 @@ def looks_like_question(text: str) -> bool:
     """Whether ``text`` may be a question about the wallet rather than a request (`answer` then
     decides, from the chain)."""
     lowered = text.strip().lower()
-    return lowered.endswith("?") or lowered.startswith(
-        ("what", "how much", "how many", "show", "my ")
+    return (
+        lowered.endswith("?")
+        or lowered.startswith(("what", "how much", "how many", "show", "my "))
+        or _HELP.match(lowered) is not None
     )
 
 
@@ -54,13 +82,63 @@ def answer(text: str, s: Snapshot) -> str | None:
         if holding is None:
             return f"I don't know the token *{match.group(1).strip()}* on this chain."
         return f"You have **{_amount(holding.amount)} {symbol}** ({_money(holding.usd)})."
+    if _HELP.match(text):
+        return (
+            "Tell me what to do in plain words: swap, buy or sell tokens on Uniswap V3; supply, "
+            "withdraw, borrow or repay on Aave V3; send, wrap or unwrap. Steps chain with "
+            '"then" ("swap 1 ETH to USDC then supply it to aave"); goals work too ("earn '
+            'yield on my USDC"). Every plan is simulated and checked against your session '
+            f"before anything is signed. I also answer questions about {CAN_ANSWER}."
+        )
     if _PORTFOLIO.match(text):
         return portfolio(s)
     if _RATES.match(text):
         return markets(s)
     if _SESSION.search(text):
         return session(s.session)
+    if match := _CONVERT.match(text):
+        return _conversion(s, match.group("amount"), match.group("a"), match.group("b"))
+    for pattern in _PRICES:
+        if (match := pattern.search(text)) and (symbol := resolve_symbol(match.group(1))):
+            return f"{symbol} is **{_money(s.portfolio.prices[symbol])}** (Aave V3's oracle)."
+    if _NET_WORTH.search(text):
+        return net_worth(s)
+    if _POSITIONS.search(text):
+        return positions(s)
     return None
+
+
+def _conversion(s: Snapshot, amount: str, a: str, b: str) -> str | None:
+    have, want = resolve_symbol(a), resolve_symbol(b)
+    if have is None or want is None:
+        return None
+    prices = s.portfolio.prices
+    value = Decimal(amount) * prices[have] / prices[want]
+    return (
+        f"At Aave V3's oracle prices, {amount} {have} is **{_amount(value)} {want}**. A swap gets "
+        f'less by the pool\'s fee and price impact: "swap {amount} {have} to {want}" shows the '
+        "quote and simulates it before anything is signed."
+    )
+
+
+def net_worth(s: Snapshot) -> str:
+    aave = s.portfolio.aave
+    total = s.portfolio.wallet_usd + aave.collateral_usd - aave.debt_usd
+    return (
+        f"Your net worth is **{_money(total)}**: wallet {_money(s.portfolio.wallet_usd)}, "
+        f"Aave V3 collateral {_money(aave.collateral_usd)}, debt {_money(aave.debt_usd)}."
+    )
+
+
+def positions(s: Snapshot) -> str:
+    held = s.portfolio.aave.positions
+    if not held:
+        return "You have no positions on Aave V3."
+    lines = [
+        f"- {p.symbol}: supplied {_amount(p.supplied)}, borrowed {_amount(p.borrowed)}"
+        for p in held
+    ]
+    return "\n".join(["**Aave V3**", *lines, "", health(s)])
 
 
 def health(s: Snapshot) -> str:

@@ -13,5 +13,5 @@ from tools.portfolio import Portfolio
 class Snapshot:
     portfolio: Portfolio
     reserves: tuple[Reserve, ...]
-    session: SessionStatus | None
+    session: SessionStatus
     profile: str

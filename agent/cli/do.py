@@ -26,7 +26,7 @@ def do(
     """Plan a request, simulate it, check the policy and execute it; or answer a question.
 
     A question about the wallet ("what's my health factor?") is answered from the chain."""
-    from agent.answers import looks_like_question
+    from agent.answers import CAN_ANSWER, looks_like_question
     from agent.cli.context import service
     from agent.cli.events_out import emit
     from agent.events import Answered, PolicyDecision, RunFailed
@@ -40,7 +40,10 @@ def do(
         emit(Answered(answer), as_json)
         return
     if unconfirmed:
-        raise BadInput(NOBODY_CONFIRMS)
+        raise BadInput(
+            f"I cannot answer that from the chain; I answer questions about {CAN_ANSWER}",
+            hint="to act instead, add --yes to execute or --dry-run to only simulate",
+        )
 
     async def run() -> int:
         plan_id = None

@@ -71,22 +71,21 @@ def render(s: Snapshot) -> Group:
         parts.append(Text("no positions", style="dim"))
     hf = "–" if aave.health_factor is None else f"{aave.health_factor:.2f}"
     parts += [Text(f"health factor {hf}"), Text("")]
-    if s.session is not None:
-        parts.append(Text(f"Session {s.session.name}", style="bold"))
-        parts.append(Text(f"policy {s.session.policy}", style="dim"))
-        for window in s.session.windows:
-            used = float(window.used / window.limit) if window.limit else 1.0
-            limit = usd(window.limit).removesuffix(".00")  # one line in the sidebar's width
-            parts.append(Text(f"{window.label}: {usd(window.used)} / {limit}"))
-            parts.append(_bar(min(used, 1.0)))
-        state, left = s.session.state, int(s.session.expires_at - time.time())
-        if state == "active":
-            parts.append(Text(f"expires in {left // 3600}h {left % 3600 // 60}m"))
-        elif state == "not started":
-            parts.append(Text("starts on first execution", style="dim"))
-        else:
-            parts.append(Text(f"{state}: /session new", style="bold red"))
-        parts.append(Text(""))
+    parts.append(Text(f"Session {s.session.name}", style="bold"))
+    parts.append(Text(f"policy {s.session.policy}", style="dim"))
+    for window in s.session.windows:
+        used = float(window.used / window.limit) if window.limit else 1.0
+        limit = usd(window.limit).removesuffix(".00")  # one line in the sidebar's width
+        parts.append(Text(f"{window.label}: {usd(window.used)} / {limit}"))
+        parts.append(_bar(min(used, 1.0)))
+    state, left = s.session.state, int(s.session.expires_at - time.time())
+    if state == "active":
+        parts.append(Text(f"expires in {left // 3600}h {left % 3600 // 60}m"))
+    elif state == "not started":
+        parts.append(Text("starts on first execution", style="dim"))
+    else:
+        parts.append(Text(f"{state}: /session new", style="bold red"))
+    parts.append(Text(""))
     parts.append(Text("Chain", style="bold"))
     parts.append(Text(f"{s.profile} · id {s.portfolio.chain_id} · block {s.portfolio.block}"))
     return Group(*parts)

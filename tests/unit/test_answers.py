@@ -1,0 +1,84 @@
+"""Questions answered from a snapshot of the chain: what is asked gets its number, and what is not
+a question about the wallet is left to the planner."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal as D
+
+import pytest
+
+from agent.answers import answer, looks_like_question
+from agent.seams import SessionStatus, SpendWindow
+from agent.snapshot import Snapshot
+from tools.aave_v3.reads import Account, Position
+from tools.portfolio import Holding, Portfolio
+
+PRICES = {"ETH": D(3000), "WETH": D(3000), "USDC": D(1), "DAI": D(1), "WBTC": D(90000)}
+AAVE = Account(
+    (
+        Position("WETH", D(2), D(0), 2 * 10**18, 0, True),
+        Position("DAI", D(0), D(1500), 0, 1, False),
+    ),
+    collateral_usd=D(6000),
+    debt_usd=D(1500),
+    available_borrow_usd=D(3000),
+    health_factor=D("3.28"),
+)
+WALLET = Portfolio(
+    "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+    31337,
+    7,
+    (Holding("ETH", D(10), D(30000)), Holding("USDC", D(500), D(500))),
+    AAVE,
+    PRICES,
+)
+DAY = SpendWindow("per 24h", D(3000), D(10000))
+ACTIVE = SessionStatus("abc123", "default", "default", time.time() + 7200, False, (DAY,))
+UNSTARTED = SessionStatus("", "default", "default", time.time() + 86400, False, (DAY,))
+
+
+def snapshot(session: SessionStatus = ACTIVE) -> Snapshot:
+    return Snapshot(WALLET, (), session, "local")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("what's the price of eth?", "ETH is **$3,000.00** (Aave V3's oracle)."),
+        ("wbtc price?", "WBTC is **$90,000.00** (Aave V3's oracle)."),
+        ("how much is 2 eth in usdc?", "2 ETH is **6,000 USDC**"),
+        ("what's my net worth?", "**$35,000.00**: wallet $30,500.00, Aave V3 collateral $6,000.00"),
+        ("what are my aave positions?", "- DAI: supplied 0, borrowed 1,500"),
+        ("how much can I still spend?", "- per 24h: $3,000.00 used, $7,000.00 left of $10,000.00"),
+        ("what's my health factor?", "**3.28**"),
+        ("how much usdc do i have?", "You have **500 USDC** ($500.00)."),
+        ("help", "I also answer questions about balances"),
+    ],
+)
+def test_a_question_gets_its_answer(question: str, expected: str) -> None:
+    assert looks_like_question(question)
+    reply = answer(question, snapshot())
+    assert reply is not None and expected in reply
+
+
+def test_before_the_first_plan_the_session_is_described_as_it_will_start() -> None:
+    reply = answer("what's my allowance?", snapshot(UNSTARTED))
+    assert reply is not None
+    assert reply.startswith("No session yet: the first plan you confirm starts the **default**")
+    revoked = SessionStatus("abc123", "default", "default", time.time() + 60, True, (DAY,))
+    assert "was revoked: nothing is signed until you start a new one" in str(
+        answer("session?", snapshot(revoked))
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["what's the weather?", "price of dogecoin?", "swap 1 eth to usdc?"]
+)
+def test_what_is_not_about_the_wallet_is_not_answered(text: str) -> None:
+    assert answer(text, snapshot()) is None
+
+
+def test_requests_do_not_look_like_questions() -> None:
+    assert not looks_like_question("swap 1 eth to usdc then supply it to aave")
+    assert not looks_like_question("repay my dai loan")
