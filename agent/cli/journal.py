@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from typing import Annotated
 
 import typer
@@ -52,14 +53,19 @@ def journal(
     if not rows:
         console.print("the journal is empty")
     for row in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["created_at"]))
         console.print(
-            f"[bold]{row['id']}[/bold] {row['status']:<10} {row['intent']}"
+            f"[bold]{row['id']}[/bold]  {when}  {row['status']:<10} {row['intent']}"
             + (f"  [red]{row['error']}[/red]" if row["error"] else "")
         )
         for tx in row["txs"]:
+            sent = tx["tx_hash"]
+            short = f"{sent[:10]}…{sent[-8:]}" if sent else ""
             console.print(
-                f"    {tx['step']}.{tx['index'] + 1} {tx['status']:<10} {tx['tx_hash'] or '':<68} {tx['label']}"
+                f"    {tx['step']}.{tx['index'] + 1} {tx['status']:<10} {short:<19} {tx['label']}"
             )
+    if rows:
+        console.print("[dim]full transaction hashes: defi-agent journal --json[/dim]")
 
 
 def resume(

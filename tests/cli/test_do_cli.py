@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,6 +36,21 @@ def test_executed_request_exits_0(devnet, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert events_of(result.stdout)[-1]["status"] == "done"
     assert not imported(result.stderr) & {"web3", "eth_account"}
+
+
+def test_the_journal_lists_what_was_done(devnet, tmp_path: Path) -> None:
+    data_dir = attach(devnet, tmp_path / "data")
+    done = run_cli("do", "swap 0.1 ETH for USDC", "--yes", "--json", data_dir=data_dir)
+    plan_id = events_of(done.stdout)[-1]["plan_id"]
+
+    (row,) = json.loads(run_cli("journal", "--json", data_dir=data_dir).stdout)
+    shown = run_cli("journal", data_dir=data_dir).stdout
+
+    assert (row["id"], row["status"]) == (plan_id, "done")
+    (tx,) = row["txs"]
+    assert tx["status"] == "confirmed" and len(tx["tx_hash"]) == 66
+    assert f"{plan_id}  " in shown and " done " in shown
+    assert f"{tx['tx_hash'][:10]}…{tx['tx_hash'][-8:]}" in shown
 
 
 def test_borrowing_against_collateral_supplies_it_first(devnet, tmp_path: Path) -> None:
