@@ -154,7 +154,7 @@ def _chosen(store: Any, chain_id: int, session_id: str | None) -> Any:
     if session is None:
         raise BadInput(
             f"no session {session_id}" if session_id else "there is no session yet",
-            hint=None if session_id else "the first plan starts the default session",
+            hint=None if session_id else "the first plan you execute starts the default session",
         )
     return session
 
