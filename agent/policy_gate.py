@@ -2,7 +2,7 @@
 oracle and chain time read first, then one decision for the batch.
 
 The session in effect is the newest one of the chat and the CLI (`SessionStore.latest`). The
-first plan ever authorised on a chain starts the default session, from the configured policy file
+first plan executed on a chain starts the default session, from the configured policy file
 (the packaged `policies/default.toml` unless DEFI_AGENT_POLICY names another), as DESIGN.md
 describes. Only then: once the session in effect has expired or was revoked, nothing is authorised
 until the user starts a new one, so that neither revoking nor expiry is undone by a fresh default
@@ -90,9 +90,8 @@ class PolicyGate:
 
     def policy(self) -> Policy:
         """The policy plans are made under: the current session's, else the one the default
-        session will have."""
-        found = self.current()
-        return found.policy if found is not None else load_policy(self.policy_file)
+        session will have (parsed once per policy text; the times do not matter here)."""
+        return self.session(now=0).policy
 
     def authorize(
         self,

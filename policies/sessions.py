@@ -214,7 +214,7 @@ class SessionStore:
     ) -> Session:
         """The session `create` would start now, not stored and without a key (its id and
         address are empty): what a plan is decided under before the first one is confirmed."""
-        policy = parse_policy(policy_text, source)
+        policy = _frozen_policy(policy_text, source)
         return Session(
             "",
             policy.name,
