@@ -113,6 +113,7 @@ class PolicyGate:
             remaining,
             decision.needs_confirmation,
             (session, decision, block),
+            None if decision.fits is None else _fits(*decision.fits),
         )
 
     def grant(self, authorization: Authorization) -> tuple[Any, ...]:
@@ -209,3 +210,7 @@ class PolicyGate:
             session.revoked_at is not None,
             tuple(spans),
         )
+
+
+def _fits(symbol: str, amount: Decimal) -> str:
+    return f"at most {amount:f} {symbol} fits the session's limits now"

@@ -34,6 +34,9 @@ class Authorization:
     needs_confirmation: bool
     decision: Any
     """The engine's own record of the decision, which `Authorizer.grant` takes."""
+    fits: str | None = None
+    """On a denial by USD limits alone: what they allow now instead, in words ("at most 5000
+    USDC fits the session's limits now")."""
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,10 @@ class AgentService:
                 self.journal.set_plan_status(plan_id, "denied", session_id=authorization.session)
                 yield decision
                 reasons = "; ".join(v.message for v in decision.violations)
-                raise PolicyDenied(f"denied by policy: {reasons}", hint="nothing was sent")
+                instead = f"; {authorization.fits}" if authorization.fits else ""
+                raise PolicyDenied(
+                    f"denied by policy: {reasons}", hint=f"nothing was sent{instead}"
+                )
             self.journal.set_plan_status(plan_id, "simulated", session_id=authorization.session)
             self._ready[plan_id] = _Ready(plan_id, plan, ctx, prepared, authorization)
             yield decision

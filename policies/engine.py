@@ -13,6 +13,7 @@ Prices and chain time are read by the caller; the rules (`policies.rules`) are p
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -28,6 +29,9 @@ from tools.chain.addressbook import AddressBook
 from tools.decode import Decoder
 from tools.tx import Call, SimulatedCall
 
+_USD_LIMIT = re.compile(r"spend\.(?:per_tx|lifetime|window\.)")
+"""The rules that deny on a USD amount: a smaller amount may pass them (`rules.fits`)."""
+
 
 class Decision(NamedTuple):
     allowed: bool
@@ -36,6 +40,9 @@ class Decision(NamedTuple):
     batch: Batch
     """What was decided on, decoded and valued: `grant` decides on it again."""
     grants: tuple[dict[str, Any], ...] = ()
+    fits: tuple[str, Decimal] | None = None
+    """On a denial by USD limits alone, of a batch spending one token: how much of it they allow
+    now (`rules.fits`)."""
 
     @property
     def usd_cents(self) -> int:
@@ -135,7 +142,10 @@ class PolicyEngine:
         threshold = policy.limits.confirm_above_usd
         needs_confirmation = threshold is not None and Decimal(batch.usd_cents) / 100 > threshold
         allowed = all(v.allowed for v in verdicts)
-        return Decision(allowed, verdicts, needs_confirmation, batch)
+        if allowed or not all(_USD_LIMIT.match(v.rule) for v in verdicts if not v.allowed):
+            return Decision(allowed, verdicts, needs_confirmation, batch)
+        fits = rules.fits(policy, batch, usage)
+        return Decision(allowed, verdicts, needs_confirmation, batch, fits=fits)
 
     def settle(self, grant: dict[str, Any], *, spent: bool) -> None:
         with transaction(self.conn):

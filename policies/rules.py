@@ -203,6 +203,38 @@ def _usd_cents(tokens: Mapping[str, int], rates: Mapping[str, Rate]) -> int | No
     return -(-numerator // denominator)
 
 
+def fits(policy: Policy, batch: Batch, usage: Usage) -> tuple[str, Decimal] | None:
+    """When the batch spends one token and only USD limits stand in its way: the most of that
+    token the limits allow now (rounded down to four significant digits), else None. What a
+    denial can suggest instead."""
+    symbols = {symbol for spend in batch.spends for symbol in spend.gross_tokens}
+    if len(symbols) != 1:
+        return None
+    (symbol,) = symbols
+    limits = policy.limits
+    if any(s.upper() == symbol for s in limits.max_per_tx) or any(
+        w.token is not None for w in limits.windows
+    ):
+        return None
+    room = [limits.max_usd_cents_per_tx]
+    room += [
+        w.usd_cents - usage.usd_cents_since.get(w.seconds, 0)
+        for w in limits.windows
+        if w.usd_cents is not None
+    ]
+    if limits.lifetime_usd_cents is not None:
+        room.append(limits.lifetime_usd_cents - usage.lifetime_usd_cents)
+    rate = _rate(symbol, batch.prices, batch.decimals)
+    if rate is None or min(room) <= 0:
+        return None
+    n, d = rate
+    amount = Decimal(min(room) * d // n).scaleb(-batch.decimals[symbol])
+    if not amount:
+        return None
+    step = Decimal(1).scaleb(amount.adjusted() - 3)
+    return symbol, (amount // step * step).normalize()
+
+
 def _usd(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     return f"{sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d} USD"

@@ -18,7 +18,9 @@ def test_denied_request_exits_3_and_sends_nothing(devnet, tmp_path: Path) -> Non
     result = run_cli("do", "swap 3 ETH for USDC", "--yes", "--json", data_dir=data_dir)
 
     assert result.returncode == 3
-    assert events_of(result.stdout)[-1]["code"] == "policy_denied"
+    failed = events_of(result.stdout)[-1]
+    assert failed["code"] == "policy_denied"
+    assert "at most 1.666 ETH fits the session's limits now" in failed["message"]  # 5,000 USD
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
 

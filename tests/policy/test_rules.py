@@ -29,6 +29,7 @@ from tests.policy.kit import (
     units,
     withdraw,
 )
+from tools.tx import Call
 
 
 @pytest.fixture
@@ -303,3 +304,28 @@ def test_what_a_borrow_brings_in_counts_when_it_is_spent(h: Harness) -> None:
     send = transfer("USDC", STRANGER, units("USDC", 5000))
     decision = h.authorize(s, (loan, sim(loan, {"USDC": units("USDC", 5000)})), (send, sim(send)))
     assert "5,000.00 USD would exceed" in denied_by(decision, "spend.window.24h")
+
+
+def test_a_denial_by_usd_limits_says_how_much_of_the_token_fits(h: Harness) -> None:
+    """The smallest of the per-transaction cap and what is left of each window, in the token,
+    rounded down: the amount it names is allowed; a denial by another rule names none."""
+    s = h.session(policy(max_usd_per_tx=5000, windows=[("usd", 10000, "24h")]))
+    assert h.decide(s, usdc_to_self("6000")).fits == ("USDC", Decimal(5000))
+    h.commit(h.authorize(s, usdc_to_self("4000")))
+    assert h.decide(s, usdc_to_self("6000.5")).fits == ("USDC", Decimal(5000))
+    h.commit(h.authorize(s, usdc_to_self("2500.25")))
+    assert h.decide(s, usdc_to_self("5000")).fits == ("USDC", Decimal("3499"))
+    assert h.decide(s, usdc_to_self("3499")).allowed
+
+    eth = transfer_eth(units("ETH", 5))
+    assert h.decide(s, eth).fits == ("ETH", Decimal("1.166"))  # 3,499.75 USD left at 3,000
+
+    stranger = transfer("USDC", STRANGER, units("USDC", "6000"))
+    assert h.decide(s, (stranger, sim(stranger))).fits is None  # recipients denies as well
+    capped = h.session(policy(extra="[limits.max_per_tx]\nUSDC = 100\n"))
+    assert h.decide(capped, usdc_to_self("6000")).fits is None  # a token cap: not in USD
+
+
+def transfer_eth(raw: int) -> tuple:
+    call = Call(WALLET, b"", raw)
+    return call, sim(call, {"ETH": -raw})
