@@ -4,7 +4,6 @@ written from a `Snapshot` of chain data; None for text that is not such a questi
 from __future__ import annotations
 
 import re
-import time
 from decimal import Decimal
 
 from agent.seams import SessionStatus
@@ -190,8 +189,7 @@ def session(status: SessionStatus) -> str:
         )
         expiry = "its clock starts then"
     else:
-        left = int(status.expires_at - time.time())
-        expiry = f"expires in {left // 3600}h {left % 3600 // 60}m"
+        expiry = f"expires in {status.time_left}"
     windows = [
         f"- {w.label}: {_money(w.used)} used, {_money(max(w.limit - w.used, 0))} left of "
         f"{_money(w.limit)}"

@@ -65,6 +65,12 @@ class SessionStatus:
             return "revoked"
         return "expired" if self.expires_at <= time.time() else "active"
 
+    @property
+    def time_left(self) -> str:
+        """What is left of its lifetime, as "23h 59m"."""
+        left = max(0, int(self.expires_at - time.time()))
+        return f"{left // 3600}h {left % 3600 // 60}m"
+
 
 class Authorizer(Protocol):
     def status(self) -> SessionStatus:

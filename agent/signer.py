@@ -67,7 +67,7 @@ def sign_eip1559(key: PrivateKey, tx: Eip1559) -> bytes:
 class Signer:
     def __init__(self, w3: Node, key: str, sessions: SessionStore, chain_id: int) -> None:
         self._key = PrivateKey(bytes.fromhex(key.removeprefix("0x")))
-        self.address = address_of(self._key.public_key.format(compressed=False))
+        self.address = address_of(self._key.public_key)
         self.w3 = w3
         self.sessions = sessions
         self.chain_id = chain_id

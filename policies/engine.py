@@ -142,9 +142,8 @@ class PolicyEngine:
         threshold = policy.limits.confirm_above_usd
         needs_confirmation = threshold is not None and Decimal(batch.usd_cents) / 100 > threshold
         allowed = all(v.allowed for v in verdicts)
-        if allowed or not all(_USD_LIMIT.match(v.rule) for v in verdicts if not v.allowed):
-            return Decision(allowed, verdicts, needs_confirmation, batch)
-        fits = rules.fits(policy, batch, usage)
+        only_usd = not allowed and all(_USD_LIMIT.match(v.rule) for v in verdicts if not v.allowed)
+        fits = rules.fits(policy, batch, usage) if only_usd else None
         return Decision(allowed, verdicts, needs_confirmation, batch, fits=fits)
 
     def settle(self, grant: dict[str, Any], *, spent: bool) -> None:

@@ -149,7 +149,7 @@ def recover(message: dict[str, Any], signature: str) -> str:
         )
     except ValueError:
         return ""
-    return address_of(public_key.format(compressed=False))
+    return address_of(public_key)
 
 
 class SessionStore:
@@ -184,7 +184,7 @@ class SessionStore:
         lifetime = _lifetime(ttl, policy)
         session_id = uuid.uuid4().hex[:12]
         key = PrivateKey()
-        address = address_of(key.public_key.format(compressed=False))
+        address = address_of(key.public_key)
         stored = keystore.encrypt(key.secret, self._password(session_id), _KDF_ITERATIONS, address)
         with transaction(self.conn):
             if first and (found := self.latest(chain_id)) is not None:

@@ -107,7 +107,7 @@ def wallet_address() -> str:
         secret = PrivateKey(raw)
     except ValueError:
         raise ConfigError("DEFI_AGENT_PRIVATE_KEY is not a valid private key") from None
-    return address_of(secret.public_key.format(compressed=False))
+    return address_of(secret.public_key)
 
 
 def chain_config() -> ChainConfig:

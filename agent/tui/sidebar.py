@@ -3,8 +3,6 @@ spend and expiry, and the chain. It shows a `Snapshot`; the app refreshes it."""
 
 from __future__ import annotations
 
-import time
-
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -78,9 +76,9 @@ def render(s: Snapshot) -> Group:
         limit = usd(window.limit).removesuffix(".00")  # one line in the sidebar's width
         parts.append(Text(f"{window.label}: {usd(window.used)} / {limit}"))
         parts.append(_bar(min(used, 1.0)))
-    state, left = s.session.state, int(s.session.expires_at - time.time())
+    state = s.session.state
     if state == "active":
-        parts.append(Text(f"expires in {left // 3600}h {left % 3600 // 60}m"))
+        parts.append(Text(f"expires in {s.session.time_left}"))
     elif state == "not started":
         parts.append(Text("starts on first execution", style="dim"))
     else:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from coincurve import PublicKey
 
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
@@ -33,9 +37,10 @@ def keccak(data: bytes) -> bytes:
     return keccak_hash.new(data=data, digest_bits=256).digest()
 
 
-def address_of(public_key: bytes) -> str:
-    """The checksummed address of an uncompressed secp256k1 public key (65 bytes, 0x04 first)."""
-    return to_checksum_address("0x" + keccak(public_key[1:])[-20:].hex())
+def address_of(public_key: PublicKey) -> str:
+    """The checksummed address of a secp256k1 public key (coincurve's)."""
+    uncompressed = public_key.format(compressed=False)  # 65 bytes, 0x04 first
+    return to_checksum_address("0x" + keccak(uncompressed[1:])[-20:].hex())
 
 
 def is_checksum_address(value: str) -> bool:
