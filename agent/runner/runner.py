@@ -319,6 +319,8 @@ class Runner:
         if isinstance(entry, IntentEntry):
             return entry.intent, None
         step = entry.fields
+        if step["action"] == "swap" and "max_slippage_bps" not in step:
+            step["max_slippage_bps"] = self.svc.authorizer.policy().slippage.default_bps
         amount = str(step["amount"])
         if amount.startswith("output:"):
             source = int(amount.removeprefix("output:"))

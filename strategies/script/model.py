@@ -32,6 +32,8 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     Tag,
     ValidationError,
     field_validator,
@@ -135,23 +137,39 @@ class IntentEntry(_Strict):
 
 
 class TypedEntry(_Strict):
-    """One typed step of the plan schema, plus the entry's own ``when`` and ``on_error``."""
+    """One typed step of the plan schema, plus the entry's own ``when`` and ``on_error``. A swap
+    may leave out ``max_slippage_bps``: it then gets the default slippage of the run's session's
+    policy when it runs (`fields` leaves it out)."""
 
     step: Step
     when: GuardText | None = None
     on_error: OnError | None = None
+    _policy_slippage: bool = PrivateAttr(default=False)
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _split(cls, data: object) -> object:
-        if not isinstance(data, dict) or "step" in data:
-            return data
-        own = {k: v for k, v in data.items() if k in ("when", "on_error")}
-        return {**own, "step": {k: v for k, v in data.items() if k not in own}}
+    def _split(cls, data: object, handler: ModelWrapValidatorHandler[TypedEntry]) -> TypedEntry:
+        if not isinstance(data, dict):
+            return handler(data)
+        if "step" in data:
+            own, step = data, data["step"]
+        else:
+            own = {k: v for k, v in data.items() if k in ("when", "on_error")}
+            step = {k: v for k, v in data.items() if k not in own}
+        unset = isinstance(step, dict) and step.get("action") == "swap"
+        unset = unset and "max_slippage_bps" not in step
+        if unset:
+            step = {**step, "max_slippage_bps": 0}
+        entry = handler({**own, "step": step})
+        entry._policy_slippage = unset
+        return entry
 
     @property
     def fields(self) -> dict[str, Any]:
-        return self.step.model_dump(mode="json")
+        fields = self.step.model_dump(mode="json")
+        if self._policy_slippage:
+            del fields["max_slippage_bps"]
+        return fields
 
 
 def _kind(data: object) -> str | None:

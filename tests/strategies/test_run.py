@@ -167,6 +167,39 @@ def test_a_dry_run_decides_under_the_strategys_own_policy_and_starts_nothing(
     assert json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout) == []
 
 
+UNSAID_SLIPPAGE = """\
+name: two-buys
+session: {policy: dca-bot, ttl: 1d}
+steps:
+  - {action: swap, token_in: USDC, token_out: ETH, amount: "40"}
+  - {action: swap, token_in: USDC, token_out: ETH, amount: "40", max_slippage_bps: 20}
+"""
+
+
+def test_a_typed_swap_without_slippage_gets_the_sessions_default(devnet, tmp_path: Path) -> None:
+    """dca-bot's default slippage is 30 bps: the swap that names none is planned and executed at
+    30, the one that names 20 at 20."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "two-buys.yaml"
+    path.write_text(UNSAID_SLIPPAGE)
+    assert run_cli("strategies", "validate", str(path), data_dir=data_dir).returncode == 0
+
+    result = run_cli("run", str(path), "--json", data_dir=data_dir)
+
+    assert result.returncode == 0, result.stderr
+    events = events_of(result.stdout)
+    planned = [e["plan"]["steps"][0]["max_slippage_bps"] for e in named(events, "PlanProposed")]
+    assert planned == [30, 20]
+    bounds = [
+        v["message"]
+        for d in named(events, "PolicyDecision")
+        for v in d["verdicts"]
+        if v["rule"] == "slippage.max"
+    ]
+    assert bounds == ["slippage at most 30 bps (limit 50)", "slippage at most 20 bps (limit 50)"]
+    assert [d["status"] for d in named(events, "RunDone")] == ["done", "done"]
+
+
 def test_a_strategy_session_authorises_its_run_alone(devnet, tmp_path: Path) -> None:
     """The dca-bot session a run creates is the run's: the user's next request is decided under
     the default session, and does not spend the bot's allowance."""
