@@ -45,6 +45,8 @@ _POSITIONS = re.compile(
     re.I,
 )
 _HELP = re.compile(r"^\s*(?:help|what\s+can\s+(?:i|you)\s+do|what\s+do\s+you\s+do)\b", re.I)
+_NOT_TOKENS = frozenset({"gas", "the", "a", "an", "it", "that", "this", "swap", "my"})
+"""Words after "price of" that are not a token someone asks the price of."""
 CAN_ANSWER = (
     'balances ("how much USDC do I have?"), prices ("what\'s the price of ETH?"), Aave positions, '
     "health factor, net worth, Aave's rates and the session's allowance"
@@ -100,6 +102,8 @@ def answer(text: str, s: Snapshot) -> str | None:
     for pattern in _PRICES:
         if (match := pattern.search(text)) and (symbol := resolve_symbol(match.group(1))):
             return f"{symbol} is **{_money(s.portfolio.prices[symbol])}** (Aave V3's oracle)."
+    if (match := _PRICES[0].search(text)) and match.group(1).lower() not in _NOT_TOKENS:
+        return _unknown(match.group(1), s)
     if _NET_WORTH.search(text):
         return net_worth(s)
     if _POSITIONS.search(text):
@@ -107,10 +111,15 @@ def answer(text: str, s: Snapshot) -> str | None:
     return None
 
 
-def _conversion(s: Snapshot, amount: str, a: str, b: str) -> str | None:
+def _unknown(word: str, s: Snapshot) -> str:
+    known = ", ".join(s.portfolio.prices)
+    return f"I don't know the token *{word}* on this chain: Aave V3's oracle prices {known}."
+
+
+def _conversion(s: Snapshot, amount: str, a: str, b: str) -> str:
     have, want = resolve_symbol(a), resolve_symbol(b)
     if have is None or want is None:
-        return None
+        return _unknown(a if have is None else b, s)
     prices = s.portfolio.prices
     value = Decimal(amount) * prices[have] / prices[want]
     return (

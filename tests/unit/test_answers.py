@@ -73,7 +73,17 @@ def test_before_the_first_plan_the_session_is_described_as_it_will_start() -> No
 
 
 @pytest.mark.parametrize(
-    "text", ["what's the weather?", "price of dogecoin?", "swap 1 eth to usdc?"]
+    "question", ["price of dogecoin?", "how much is 2 doge in usdc?", "how much is 2 eth in pepe?"]
+)
+def test_a_price_of_a_token_not_on_the_chain_names_the_ones_that_are(question: str) -> None:
+    reply = answer(question, snapshot())
+    assert reply is not None
+    assert reply.startswith("I don't know the token *")
+    assert reply.endswith("Aave V3's oracle prices ETH, WETH, USDC, DAI, WBTC.")
+
+
+@pytest.mark.parametrize(
+    "text", ["what's the weather?", "what's the price of gas?", "swap 1 eth to usdc?"]
 )
 def test_what_is_not_about_the_wallet_is_not_answered(text: str) -> None:
     assert answer(text, snapshot()) is None
