@@ -3,7 +3,7 @@
 Editing a policy file later does not widen an existing session: the session keeps the policy text
 it was created with. The session key never signs transactions: it signs EIP-712 authorisations of
 exactly the transactions the policy engine allowed, which the signer verifies before it signs
-with the wallet key. The key is stored encrypted (keystore v3, pbkdf2: `policies.keystore`) under a
+with the wallet key. The key is stored encrypted (keystore v3, pbkdf2: `tools.chain.keystore`) under a
 secret derived from the wallet key, never in plain text. Times are chain time (latest block
 timestamp), so `chain warp` moves expiry and refill windows as it moves interest.
 """
@@ -22,8 +22,8 @@ from coincurve import PrivateKey, PublicKey
 
 from agent.db import transaction
 from agent.errors import BadInput, PolicyDenied
-from policies import keystore
 from policies.model import Policy, parse_policy, seconds
+from tools.chain import keystore
 from tools.chain.address import address_of, keccak
 
 _SCHEMA = """

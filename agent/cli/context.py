@@ -57,13 +57,12 @@ def wallet_key() -> str | None:
 def _decrypt(path: Path, password: SecretStr | None) -> str:
     import json
 
-    from eth_account import Account
-
     from agent.errors import ConfigError
+    from tools.chain import keystore
 
     path = path.expanduser()
     try:
-        keystore = json.loads(path.read_text())
+        stored = json.loads(path.read_text())
     except OSError as error:
         raise ConfigError(f"cannot read the keystore {path}: {error.strerror}") from None
     except ValueError:
@@ -80,11 +79,14 @@ def _decrypt(path: Path, password: SecretStr | None) -> str:
             hint="set DEFI_AGENT_KEYSTORE_PASSWORD, or run from a terminal to be asked",
         )
     try:
-        return "0x" + bytes(Account.decrypt(keystore, secret)).hex()
-    except ValueError:
+        return "0x" + keystore.decrypt(stored, secret).hex()
+    except keystore.WrongPassword:
         raise ConfigError(f"cannot decrypt the keystore {path}: wrong password") from None
-    except (KeyError, TypeError):
-        raise ConfigError(f"{path} is not a keystore v3 file") from None
+    except keystore.KeystoreError as error:
+        raise ConfigError(
+            f"{path} is not a keystore v3 file this reads ({error})",
+            hint="keystore v3 with scrypt or pbkdf2 (hmac-sha256) and aes-128-ctr",
+        ) from None
 
 
 @cache

@@ -26,7 +26,7 @@ def test_denied_request_exits_3_and_sends_nothing(devnet, tmp_path: Path) -> Non
 
 def test_executed_request_exits_0(devnet, tmp_path: Path) -> None:
     """Without web3.py or eth_account (their imports take ~0.65 s), dry run or not: the session
-    key is made, stored and unlocked by `policies.keystore`."""
+    key is made, stored and unlocked by `tools.chain.keystore`."""
     data_dir = attach(devnet, tmp_path / "data")
     timed = {"PYTHONPROFILEIMPORTTIME": "1"}
 
