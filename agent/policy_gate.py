@@ -98,12 +98,16 @@ class PolicyGate:
         calls: Sequence[Call],
         simulated: Sequence[SimulatedCall],
         health: Sequence[Decimal | None],
+        after: Sequence[Authorization] = (),
     ) -> Authorization:
         block, now = head(self.w3)
         session = self.session(now)
         prices = usd_prices(self.w3, self.book)
         decimals = {s: token(self.w3, self.book, s).decimals for s in self.book.symbols}
-        decision = self.engine.authorize(session, calls, simulated, health, prices, decimals, now)
+        earlier = [a.decision[1] for a in after]
+        decision = self.engine.authorize(
+            session, calls, simulated, health, prices, decimals, now, earlier
+        )
         verdicts = tuple(EventVerdict(v.rule, v.allowed, v.message) for v in decision.verdicts)
         remaining = {v.rule: v.message for v in decision.verdicts if v.rule.startswith("spend.")}
         return Authorization(

@@ -44,15 +44,29 @@ class Prepared:
         return next((s for s in self.steps if not s.result.ok), None)
 
 
-def prepare(ctx: ChainContext, steps: Sequence[Mapping[str, Any]]) -> Prepared:
-    """Resolve, build and simulate ``steps`` (DESIGN.md's plan steps) in order."""
+def prepare(
+    ctx: ChainContext, steps: Sequence[Mapping[str, Any]], after: Sequence[Prepared] = ()
+) -> Prepared:
+    """Resolve, build and simulate ``steps`` (DESIGN.md's plan steps) in order; with ``after``,
+    on top of those plans, never sent, as if they had been (a strategy's dry run)."""
     block = int(rpc(ctx.w3, "eth_blockNumber"), 16)
-    resolver, simulator = Resolver(ctx), Simulator(ctx)
+    earlier = [p for plan in after for p in plan.steps]
+    resolver = Resolver(ctx, [p.result.deltas for p in earlier])
+    simulator = Simulator(ctx)
     prepared: list[PreparedStep] = []
     for index, step in enumerate(steps, start=1):
         action = resolver.resolve(step, [p.result.deltas for p in prepared])
         built = adapter_for(action).build(ctx, action)
-        results = simulator.simulate([p.built.calls for p in prepared] + [built.calls])
+        results = simulator.simulate(
+            [
+                p.built.calls
+                for p in (
+                    *earlier,
+                    *prepared,
+                )
+            ]
+            + [built.calls]
+        )
         prepared.append(PreparedStep(index, step, action, built, results[-1]))
         if not results[-1].ok:
             break

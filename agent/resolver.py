@@ -26,8 +26,11 @@ GAS_RESERVE_WEI = 10**16  # 0.01 ETH
 
 
 class Resolver:
-    def __init__(self, ctx: ChainContext) -> None:
+    def __init__(self, ctx: ChainContext, earlier: Sequence[Mapping[str, int]] = ()) -> None:
+        """``earlier``: the balance changes of plans simulated before this one and counted as if
+        they had been sent (a strategy's dry run)."""
         self.ctx = ctx
+        self.earlier = earlier
         self._wallet: dict[str, int] = {}
 
     def token(self, symbol: str) -> Token:
@@ -36,7 +39,8 @@ class Resolver:
     def wallet_balance(self, tok: Token, prior: Sequence[Mapping[str, int]]) -> int:
         """On-chain balance plus the changes of earlier simulated steps."""
         if tok.symbol not in self._wallet:
-            self._wallet[tok.symbol] = balance(self.ctx.w3, tok, self.ctx.wallet)
+            held = balance(self.ctx.w3, tok, self.ctx.wallet)
+            self._wallet[tok.symbol] = held + sum(d.get(tok.symbol, 0) for d in self.earlier)
         return self._wallet[tok.symbol] + sum(d.get(tok.symbol, 0) for d in prior)
 
     def resolve(self, step: Mapping[str, Any], prior: Sequence[Mapping[str, int]]) -> Action:

@@ -101,8 +101,10 @@ class Authorizer(Protocol):
         calls: Sequence[Call],
         simulated: Sequence[SimulatedCall],
         health_factors: Sequence[Decimal | None],
+        after: Sequence[Authorization] = (),
     ) -> Authorization:
-        """The decision on the batch; reserves nothing."""
+        """The decision on the batch; reserves nothing. With ``after``, as if the batches of
+        those authorisations, never executed, had been first."""
         ...
 
     def grant(self, authorization: Authorization) -> tuple[Any, ...]:

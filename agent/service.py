@@ -9,7 +9,7 @@ without sending any transaction twice. Chain work runs in a thread so front ends
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -81,18 +81,23 @@ class AgentService:
         self._ready: dict[str, _Ready] = {}
         self._w3: Node | None = None
 
-    async def propose(self, text: str, plan: dict[str, Any] | None = None) -> AsyncIterator[Event]:
+    async def propose(
+        self, text: str, plan: dict[str, Any] | None = None, after: Sequence[str] = ()
+    ) -> AsyncIterator[Event]:
         """Plan, simulate and authorise ``text`` (or ``plan``, already typed, with ``text`` as its
         intent): PlanProposed, StepSimulated..., SimulationDone, PolicyDecision, or RunFailed at
-        the first problem."""
+        the first problem. With ``after``, the ids of proposed plans that will not be executed
+        (a strategy's dry run): simulated on top of them and authorised as if they had been."""
         plan_id: str | None = None
+        earlier = [self._ready[i] for i in after]
         try:
             if plan is None:
                 plan = await asyncio.to_thread(self.planner.plan, text)
             ctx = await asyncio.to_thread(self._context)
             plan_id = self.journal.new_plan(text, plan, ctx.book.chain_id, ctx.wallet)
             yield PlanProposed(plan_id, text, plan, plan.get("summary", ""))
-            prepared = await asyncio.to_thread(prepare, ctx, plan["steps"])
+            before = [r.prepared for r in earlier]
+            prepared = await asyncio.to_thread(prepare, ctx, plan["steps"], before)
             events = [step_event(ctx, plan_id, p) for p in prepared.steps]
             for p, event in zip(prepared.steps, events, strict=True):
                 status = "simulated" if p.result.ok else "failed"
@@ -107,7 +112,8 @@ class AgentService:
                     f"{failed.result.failure.call.label}: {failed.result.failure.revert_reason}",
                     hint="nothing was sent",
                 )
-            authorization = await asyncio.to_thread(self._authorize, prepared)
+            authorized = [r.authorization for r in earlier]
+            authorization = await asyncio.to_thread(self._authorize, prepared, authorized)
             decision = PolicyDecision(
                 plan_id,
                 authorization.allowed,
@@ -133,21 +139,28 @@ class AgentService:
                 self.journal.set_plan_status(plan_id, status, error=error.message)
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
 
-    def _authorize(self, prepared: Prepared) -> Authorization:
+    def _authorize(self, prepared: Prepared, after: Sequence[Authorization]) -> Authorization:
         calls, simulated, health = [], [], []
         for p in prepared.steps:
             for c in p.result.calls:
                 calls.append(c.call)
                 simulated.append(c)
                 health.append(p.result.health_factor_after)
-        return self.authorizer.authorize(calls, simulated, health)
+        return self.authorizer.authorize(calls, simulated, health, after)
 
     def discard(self, plan_id: str, *, dry_run: bool = False) -> RunDone | None:
         """Drop a proposed plan without sending anything (nothing was reserved for it)."""
-        ready = self._ready.pop(plan_id, None)
+        done = self.outcome(plan_id, dry_run=dry_run)
+        if done is not None:
+            del self._ready[plan_id]
+            self.journal.set_plan_status(plan_id, done.status)
+        return done
+
+    def outcome(self, plan_id: str, *, dry_run: bool = True) -> RunDone | None:
+        """What discarding a proposed plan reports (its simulated balance changes), keeping it."""
+        ready = self._ready.get(plan_id)
         if ready is None:
             return None
-        self.journal.set_plan_status(plan_id, "dry_run" if dry_run else "discarded")
         total = _total(step.result.deltas for step in ready.prepared.steps)
         deltas = {symbol: _units(ready.ctx, symbol, raw) for symbol, raw in total.items()}
         return RunDone(plan_id, "dry_run" if dry_run else "discarded", deltas)

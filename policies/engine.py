@@ -75,9 +75,11 @@ class PolicyEngine:
         prices: Mapping[str, Decimal],
         decimals: Mapping[str, int],
         now: int,
+        after: Sequence[Decision] = (),
     ) -> Decision:
         """The decision on ``calls`` as simulated, from the ledger as it stands and ``session`` as
-        the caller just read it (revoked or not); writes nothing."""
+        the caller just read it (revoked or not); writes nothing. With ``after``, as if those
+        decisions' batches had been executed first."""
         batch = Batch.of(
             [self.decoder.decode(c) for c in calls],
             simulated,
@@ -88,6 +90,8 @@ class PolicyEngine:
             self.wallet,
             now,
         )
+        if after:
+            batch = batch._replace(after=tuple(s for d in after for s in d.batch.spends))
         return self._decide(session, batch, session)
 
     def grant(
@@ -129,6 +133,8 @@ class PolicyEngine:
         """``current`` is the session as stored now: None, or revoked, denies."""
         policy = session.policy
         usage = self.ledger.usage(session.id, batch.now, policy.limits.window_seconds)
+        if batch.after:
+            usage = usage.after([(s.usd_cents or 0, s.tokens) for s in batch.after])
         verdicts = (
             rules.active(
                 policy,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 _COUNTED = "status IN ('reserved', 'committed')"
@@ -42,6 +42,29 @@ class Usage(NamedTuple):
     tokens_since: Mapping[int, Mapping[str, int]]
     lifetime_usd_cents: int
     txs: int
+
+    def after(self, spends: Sequence[tuple[int, Mapping[str, int]]]) -> Usage:
+        """This usage with ``spends`` (USD cents and tokens, a transaction each) reserved now, so
+        within every window: what it would be once they were executed."""
+        cents = sum(c for c, _ in spends)
+        tokens = {
+            window: _plus(held, [t for _, t in spends])
+            for window, held in self.tokens_since.items()
+        }
+        return Usage(
+            {window: used + cents for window, used in self.usd_cents_since.items()},
+            tokens,
+            self.lifetime_usd_cents + cents,
+            self.txs + len(spends),
+        )
+
+
+def _plus(held: Mapping[str, int], more: Sequence[Mapping[str, int]]) -> dict[str, int]:
+    total = dict(held)
+    for tokens in more:
+        for symbol, raw in tokens.items():
+            total[symbol] = total.get(symbol, 0) + raw
+    return total
 
 
 class Ledger:

@@ -65,6 +65,9 @@ class Batch(NamedTuple):
     nothing here; the per-transaction rule denies them)."""
     flat: tuple[DecodedCall, ...]
     """Every call, each followed by the calls it wraps (a multicall's)."""
+    after: tuple[CallSpend, ...] = ()
+    """What plans decided before this one and not executed spend, decided as if they had been
+    (the entries before this one in a strategy's dry run)."""
 
     @classmethod
     def of(

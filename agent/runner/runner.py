@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -336,11 +336,15 @@ class Runner:
         return text, {**plan, "steps": [step]}
 
     async def _propose(
-        self, text: str, plan: dict[str, Any] | None, outcome: _Outcome
+        self,
+        text: str,
+        plan: dict[str, Any] | None,
+        outcome: _Outcome,
+        after: Sequence[str] = (),
     ) -> AsyncIterator[Event | RunEvent]:
         """The service's proposal events, with the plan's id, steps or failure kept in
         ``outcome``."""
-        async for event in self.svc.propose(text, plan):
+        async for event in self.svc.propose(text, plan, after):
             yield event
             if isinstance(event, PlanProposed):
                 outcome.steps = list(event.plan["steps"])
@@ -384,7 +388,8 @@ class Runner:
     async def _dry_run(self) -> AsyncIterator[Event | RunEvent]:
         """One iteration, simulated and checked against the session a run would have, nothing
         sent or started: the strategy's own policy (as its session would start now), the session
-        it names, else the one in effect. Guards are reported as they stand now instead of waited
+        it names, else the one in effect. Each entry is simulated and decided as if the entries
+        before it had been executed. Guards are reported as they stand now instead of waited
         for."""
         name = self.strategy.name
         gate, ref = self.svc.authorizer, self.strategy.session
@@ -398,6 +403,16 @@ class Runner:
         yield StrategyStarted("dry-run", name, session, False, 0, 1)
         if self.strategy.when and not await self._holds(parse_guard(self.strategy.when)):
             yield Waiting("dry-run", "trigger", f"{self.strategy.when} does not hold now")
+        proposed: list[str] = []
+        try:
+            async for event in self._dry_entries(proposed):
+                yield event
+        finally:
+            for plan_id in proposed:
+                self.svc.discard(plan_id, dry_run=True)
+
+    async def _dry_entries(self, proposed: list[str]) -> AsyncIterator[Event | RunEvent]:
+        """The dry run's entries, each proposed after those in ``proposed`` (which it joins)."""
         produced: dict[int, tuple[str, Decimal]] = {}
         for n, entry in enumerate(self.strategy.steps, start=1):
             if entry.when and not await self._holds(parse_guard(entry.when)):
@@ -410,14 +425,15 @@ class Runner:
                 return
             yield EntryStarted("dry-run", 1, n, text)
             outcome = _Outcome()
-            async for event in self._propose(text, plan, outcome):
+            async for event in self._propose(text, plan, outcome, after=proposed):
                 yield event
             if outcome.failure is not None:
                 failure = outcome.failure
                 yield StrategyDone("dry-run", "failed", 0, failure.message, failure.exit_code)
                 return
             assert outcome.plan_id is not None
-            done = self.svc.discard(outcome.plan_id, dry_run=True)
+            proposed.append(outcome.plan_id)
+            done = self.svc.outcome(outcome.plan_id)
             assert done is not None
             yield done
             made = _produced(outcome.steps, done)

@@ -200,6 +200,61 @@ def test_a_typed_swap_without_slippage_gets_the_sessions_default(devnet, tmp_pat
     assert [d["status"] for d in named(events, "RunDone")] == ["done", "done"]
 
 
+WRAP_THEN_SUPPLY = """\
+name: wrap-and-supply
+steps:
+  - {action: wrap, amount: "1"}
+  - {action: supply, protocol: aave-v3, token: WETH, amount: output:1}
+  - intent: withdraw 0.4 weth from aave
+"""
+
+
+def test_a_dry_run_simulates_each_entry_after_the_ones_before(devnet, tmp_path: Path) -> None:
+    """The wallet holds no WETH: the supply can only be simulated after the wrap, and the
+    withdrawal only after the supply."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "wrap-and-supply.yaml"
+    path.write_text(WRAP_THEN_SUPPLY)
+    assert balance(devnet.w3, token(devnet.w3, devnet.book, "WETH"), devnet.wallet) == 0
+
+    result = run_cli("run", str(path), "--dry-run", "--json", data_dir=data_dir)
+
+    assert result.returncode == 0, result.stderr
+    events = events_of(result.stdout)
+    done = named(events, "RunDone")
+    assert [d["status"] for d in done] == ["dry_run"] * 3
+    assert [Decimal(d["deltas"]["WETH"]) for d in done] == [1, -1, Decimal("0.4")]
+    journal = json.loads(run_cli("journal", "--json", data_dir=data_dir).stdout)
+    assert sorted(p["status"] for p in journal) == ["dry_run"] * 3
+
+
+EIGHTY_SIX_USD_SIX_TIMES = (
+    """\
+name: six-buys
+session: {policy: dca-bot, ttl: 1d}
+steps:
+"""
+    + '  - {action: swap, token_in: USDC, token_out: ETH, amount: "86"}\n' * 6
+)
+
+
+def test_a_dry_run_counts_each_entry_against_the_allowance_of_the_next(
+    devnet, tmp_path: Path
+) -> None:
+    """dca-bot allows 500 USD a week: five buys of 86 USD fit (430), the sixth (516) does not,
+    as in the run itself."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "six-buys.yaml"
+    path.write_text(EIGHTY_SIX_USD_SIX_TIMES)
+
+    result = run_cli("run", str(path), "--dry-run", "--json", data_dir=data_dir)
+
+    assert result.returncode == 3, result.stderr
+    events = events_of(result.stdout)
+    assert [d["allowed"] for d in named(events, "PolicyDecision")] == [True] * 5 + [False]
+    assert "would exceed" in named(events, "StrategyDone")[-1]["message"]
+
+
 def test_a_strategy_session_authorises_its_run_alone(devnet, tmp_path: Path) -> None:
     """The dca-bot session a run creates is the run's: the user's next request is decided under
     the default session, and does not spend the bot's allowance."""
