@@ -34,7 +34,14 @@ class Resolver:
         self._wallet: dict[str, int] = {}
 
     def token(self, symbol: str) -> Token:
-        return token(self.ctx.w3, self.ctx.book, symbol)
+        book = self.ctx.book
+        if symbol.upper() not in book.symbols:
+            raise BadInput(
+                f"unknown token {symbol!r} on this chain",
+                code="unknown_token",
+                hint=f"known: {', '.join(book.symbols)}",
+            )
+        return token(self.ctx.w3, book, symbol)
 
     def wallet_balance(self, tok: Token, prior: Sequence[Mapping[str, int]]) -> int:
         """On-chain balance plus the changes of earlier simulated steps."""

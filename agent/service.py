@@ -177,7 +177,8 @@ class AgentService:
                 plan_id,
                 "needs_confirmation",
                 "this plan is above the session's threshold for a human's confirmation; "
-                "headless runs refuse it (confirm it in `defi-agent chat` or without --yes)",
+                "only a person can confirm it: in `defi-agent chat`, or with `defi-agent do` "
+                "run on a terminal without --yes (it asks); headless runs refuse it",
                 3,
             )
             return

@@ -11,16 +11,24 @@ import tomllib
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.errors import ConfigError
+from strategies.tokens import DEFAULT_SYMBOLS
 
 DEFAULT_POLICY = Path(__file__).with_name("default.toml")
 Action = Literal["swap", "supply", "withdraw", "borrow", "repay", "wrap", "unwrap", "transfer"]
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _known(symbol: str) -> str:
+    """``symbol`` upper-cased, if it is a token of the address books."""
+    if symbol.upper() not in DEFAULT_SYMBOLS:
+        raise ValueError(f"unknown token {symbol!r} (known: {', '.join(DEFAULT_SYMBOLS)})")
+    return symbol.upper()
 
 
 def seconds(text: str) -> int:
@@ -46,7 +54,7 @@ class Allow(_Strict):
     @field_validator("tokens")
     @classmethod
     def _upper(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(v.upper() for v in value)
+        return tuple(_known(v) for v in value)
 
     @field_validator("selectors")
     @classmethod
@@ -81,6 +89,11 @@ class Window(_Strict):
         seconds(value)
         return value
 
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        return None if value is None else _known(value)
+
     @model_validator(mode="after")
     def _one_kind(self) -> Window:
         if (self.usd is None) == (self.token is None or self.amount is None):
@@ -105,12 +118,17 @@ class Window(_Strict):
 
 class Limits(_Strict):
     max_usd_per_tx: Decimal = Field(default=Decimal(0), ge=0)
-    max_per_tx: dict[str, Decimal] = Field(default_factory=dict)
+    max_per_tx: dict[str, Annotated[Decimal, Field(gt=0)]] = Field(default_factory=dict)
     windows: tuple[Window, ...] = ()
     lifetime_usd: Decimal | None = Field(default=None, gt=0)
     max_fee_eth: Decimal | None = Field(default=None, gt=0)
     max_txs: int | None = Field(default=None, gt=0)
     confirm_above_usd: Decimal | None = Field(default=None, ge=0)
+
+    @field_validator("max_per_tx")
+    @classmethod
+    def _caps(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        return {_known(symbol): cap for symbol, cap in value.items()}
 
     @cached_property
     def max_usd_cents_per_tx(self) -> int:
@@ -160,12 +178,17 @@ class Policy(_Strict):
 
 def _line_of(text: str, loc: tuple[object, ...]) -> int | None:
     """The line where the field at ``loc`` is written, found by its key in the TOML text."""
-    keys = [str(k) for k in loc if isinstance(k, str)]
     lines = text.splitlines()
-    start = 0
-    for depth, key in enumerate(keys):
+    start, pattern = 0, None
+    for depth, key in enumerate(loc):
+        if isinstance(key, int):  # the key-th table of an array of tables ([[...]]) named before
+            if pattern is not None:
+                for _ in range(key):
+                    later = (n for n in range(start + 1, len(lines)) if pattern.match(lines[n]))
+                    start = next(later, start)
+            continue
         pattern = re.compile(
-            rf"^\s*(?:\[+\s*[\w.]*\b{re.escape(key)}\b[\w.]*\s*\]+|{re.escape(key)}\s*=)"
+            rf"^\s*(?:\[+\s*[\w.]*\b{re.escape(str(key))}\b[\w.]*\s*\]+|{re.escape(str(key))}\s*=)"
         )
         for number in range(start, len(lines)):
             if pattern.match(lines[number]):

@@ -37,12 +37,15 @@ def _store() -> tuple[Any, Any, Any]:
     return store, Ledger(conn), (chain, lambda: head(client)[1])
 
 
-def _describe(session: Any, now: int) -> dict[str, Any]:
+def _describe(session: Any, now: int, superseded: bool = False) -> dict[str, Any]:
+    """``superseded``: a newer session of the chat and the CLI is in effect."""
     state = (
         "revoked"
         if session.revoked_at is not None
         else "expired"
         if now >= session.expires_at
+        else "superseded"
+        if superseded
         else "active"
     )
     return {
@@ -64,9 +67,10 @@ def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
         return
     for row in rows:
         left = max(0, row["expires_at"] - row["created_at"])
+        lifetime = f"{left // 3600} h" if left >= 3600 else f"{left // 60} min"
         owner = f", for {row['strategy']}" if row["strategy"] else ""
         typer.echo(
-            f"{row['id']}  {row['state']:<8} {row['name']} (policy {row['policy']}{owner}), lifetime {left // 3600} h, key {row['address']}"
+            f"{row['id']}  {row['state']:<10} {row['name']} (policy {row['policy']}{owner}), lifetime {lifetime}, key {row['address']}"
         )
 
 
@@ -97,12 +101,20 @@ def new(
 
 @app.command("list")
 def list_sessions(as_json: JsonFlag = False) -> None:
-    """Every session, newest first."""
-    store, _, (_, now) = _store()
+    """Every session, newest first: the newest of the chat and the CLI is the one in effect
+    (older ones still unexpired are superseded); a strategy's own serves its run alone."""
+    store, _, (chain, now) = _store()
     t = now()
-    rows = [_describe(s, t) for s in store.all()]
+    latest = store.latest(chain.chain_id)
+    in_effect = latest.id if latest is not None else None
+    rows = [
+        _describe(s, t, s.strategy is None and s.chain_id == chain.chain_id and s.id != in_effect)
+        for s in store.all()
+    ]
     if as_json:
         sys.stdout.write(json.dumps(rows) + "\n")
+    elif not rows:
+        typer.echo("no sessions yet: the first plan executed starts the default one")
     else:
         _print(rows, False)
 

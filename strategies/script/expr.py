@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
+from strategies.tokens import DEFAULT_SYMBOLS, resolve_symbol
+
 READINGS: dict[str, int] = {
     "health_factor": 0,
     "block": 0,
@@ -232,6 +234,9 @@ class _Parser:
                 arg = self.take()
                 if arg.kind != "word":
                     raise ExprError(f"{name} needs a name here", arg.column)
+                if n == arity - 1 and resolve_symbol(arg.text) is None:
+                    known = ", ".join(DEFAULT_SYMBOLS)
+                    raise ExprError(f"unknown token {arg.text!r} (known: {known})", arg.column)
                 args.append(arg.text)
             self.expect(")")
         return Reading(name, tuple(args))

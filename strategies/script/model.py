@@ -41,8 +41,10 @@ from pydantic import (
 )
 
 from agent.errors import ConfigError
+from policies.model import seconds
 from strategies.plan import Step
 from strategies.script.expr import ExprError, parse_guard
+from strategies.tokens import DEFAULT_SYMBOLS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(blocks?|s|m|h|d)\s*$", re.I)
@@ -120,6 +122,13 @@ class SessionRef(_Strict):
     id: str | None = None
     policy: str | None = None
     ttl: str | None = None
+
+    @field_validator("ttl")
+    @classmethod
+    def _ttl(cls, value: str | None) -> str | None:
+        if value is not None:
+            seconds(value)
+        return value
 
     @model_validator(mode="after")
     def _one_of(self) -> SessionRef:
@@ -257,6 +266,14 @@ def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{where}: {_where(loc)}: {message}") from None
     for n, entry in enumerate(strategy.steps, start=1):
+        for field in ("token", "token_in", "token_out"):
+            symbol = entry.fields.get(field) if isinstance(entry, TypedEntry) else None
+            if symbol is not None and symbol not in DEFAULT_SYMBOLS:
+                line = _line_of(lines, ("steps", n - 1, field))
+                raise ConfigError(
+                    f"{source}:{line}: steps[{n}].{field}: unknown token {symbol!r} "
+                    f"(known: {', '.join(DEFAULT_SYMBOLS)})"
+                )
         amount = str(entry.fields.get("amount", "")) if isinstance(entry, TypedEntry) else ""
         if amount.startswith("output:") and not 1 <= int(amount[7:]) < n:
             line = _line_of(lines, ("steps", n - 1, "amount"))

@@ -139,6 +139,8 @@ def test_a_revoked_or_expired_session_stops_the_agent_until_a_new_one(
     assert "No session yet" in asked.stdout and "$10,000.00 left" in asked.stdout
     assert run_cli("do", "swap 0.1 ETH for USDC", "--dry-run", data_dir=data_dir).returncode == 0
     assert cli_json("session", "list", data_dir=data_dir) == []
+    listed = run_cli("session", "list", data_dir=data_dir).stdout
+    assert listed == "no sessions yet: the first plan executed starts the default one\n"
     none = run_cli("session", "revoke", data_dir=data_dir)
     assert none.returncode == 2 and "there is no session yet" in none.stderr
 
@@ -169,6 +171,6 @@ def test_a_revoked_or_expired_session_stops_the_agent_until_a_new_one(
     listed = cli_json("session", "list", data_dir=data_dir)
     assert [(s["id"], s["state"]) for s in listed] == [
         (narrow["id"], "expired"),
-        (wide["id"], "active"),
+        (wide["id"], "superseded"),  # unexpired, but the newer session is the one in effect
         (started["id"], "revoked"),
     ]

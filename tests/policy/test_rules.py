@@ -217,6 +217,18 @@ def test_default_policy_is_the_documented_one() -> None:
         ('name = "x"\nbogus = 1\n', "p.toml:2: bogus"),
         ('name = "x"\n[allow]\nrecipients = ["0xabc"]\n', "p.toml:3: allow.recipients"),
         ("name = \n", "p.toml: not valid TOML"),
+        (
+            'name = "x"\n[[limits.windows]]\nusd = 5\nperiod = "1d"\n[[limits.windows]]\n'
+            'period = "weekly"\nusd = 5\n',
+            "p.toml:6: limits.windows.1.period",  # the second window's own line
+        ),
+        ('name = "x"\n[allow]\ntokens = ["USDC", "ETHH"]\n', "p.toml:3: allow.tokens: unknown"),
+        ('name = "x"\n[limits.max_per_tx]\nETH = -1\n', "p.toml:3: limits.max_per_tx.ETH"),
+        ('name = "x"\n[limits.max_per_tx]\nUSCD = 50\n', "p.toml:2: limits.max_per_tx: unknown"),
+        (
+            'name = "x"\n[[limits.windows]]\ntoken = "USCD"\namount = 5\nperiod = "1d"\n',
+            "p.toml:3: limits.windows.0.token: unknown token 'USCD'",
+        ),
     ],
 )
 def test_policy_file_errors_name_line_and_field(text: str, where: str) -> None:

@@ -287,6 +287,16 @@ def test_malformed_file_names_the_line(devnet, tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
+def test_validate_checks_the_policy_a_strategy_names(devnet, tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    path.write_text("name: typo\nsession: {policy: dca-bott}\nsteps:\n  - intent: swap 1 eth\n")
+
+    result = run_cli("strategies", "validate", str(path), data_dir=tmp_path / "data")
+
+    assert result.returncode == 2
+    assert "no policy file 'dca-bott'" in result.stderr and "Traceback" not in result.stderr
+
+
 INTERRUPTIBLE = """\
 name: three-buys
 session: {policy: dca-bot, ttl: 1d}

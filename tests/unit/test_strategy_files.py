@@ -94,6 +94,22 @@ on_error: skip
             "session: ttl goes with policy",
         ),
         ("name: has spaces\nsteps:\n  - intent: a\n", "f.yaml:1", "name: String should match"),
+        (
+            "name: x\nsteps:\n  - action: swap\n    token_in: USCD\n    token_out: ETH\n"
+            '    amount: "100"\n',
+            "f.yaml:4",
+            "steps[1].token_in: unknown token 'USCD' (known: ETH, WETH, USDC, DAI, WBTC)",
+        ),
+        (
+            "name: x\nsession: {policy: dca-bot, ttl: 30 days}\nsteps:\n  - intent: a\n",
+            "f.yaml:2",
+            "session.ttl: '30 days' is not a duration",
+        ),
+        (
+            "name: x\nwhen: price(ETHH) < 4000\nsteps:\n  - intent: a\n",
+            "f.yaml:2",
+            "when: unknown token 'ETHH'",
+        ),
     ],
 )
 def test_malformed_files_name_line_and_field(text: str, where: str, message: str) -> None:
