@@ -238,6 +238,15 @@ def fits(policy: Policy, batch: Batch, usage: Usage) -> tuple[str, Decimal] | No
     return symbol, (amount // step * step).normalize()
 
 
+def _units(raw: int, decimals: int) -> str:
+    """``raw`` base units in token units, without trailing zeros: 31 DAI, not 31.000000000000000000."""
+    return _plain(Decimal(raw).scaleb(-decimals))
+
+
+def _plain(amount: Decimal) -> str:
+    return format(amount.normalize(), "f")
+
+
 def _usd(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     return f"{sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d} USD"
@@ -254,9 +263,8 @@ def active(
         return Verdict("session.active", False, f"the session was revoked; {_NEW_SESSION}")
     if batch.now >= expires_at:
         return Verdict("session.active", False, f"the session has expired; {_NEW_SESSION}")
-    return Verdict(
-        "session.active", True, f"session valid for {(expires_at - batch.now) // 60} more minutes"
-    )
+    hours, minutes = divmod((expires_at - batch.now) // 60, 60)
+    return Verdict("session.active", True, f"session valid for {hours}h {minutes:02d}m more")
 
 
 def known_calls(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
@@ -469,7 +477,7 @@ def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                 return Verdict(
                     "spend.per_tx",
                     False,
-                    f"{Decimal(raw).scaleb(-batch.decimals[symbol.upper()])} {symbol} in one transaction is above the {limit} {symbol} cap",
+                    f"{_units(raw, batch.decimals[symbol.upper()])} {symbol} in one transaction is above the {limit} {symbol} cap",
                 )
     return Verdict("spend.per_tx", True, f"largest transaction {_usd(biggest)} of {_usd(cap)}")
 
@@ -495,14 +503,14 @@ def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             used = usage.tokens_since.get(window.seconds, {}).get(symbol, 0)
             scale = batch.decimals.get(symbol, 18)
             if Decimal(used + raw).scaleb(-scale) > window.amount:
-                left = max(Decimal(0), window.amount - Decimal(used).scaleb(-scale))
+                left = _plain(max(Decimal(0), window.amount - Decimal(used).scaleb(-scale)))
                 return Verdict(
                     f"spend.window.{window.period}",
                     False,
-                    f"{Decimal(raw).scaleb(-scale)} {symbol} would exceed {window.label}: {left} {symbol} left",
+                    f"{_units(raw, scale)} {symbol} would exceed {window.label}: {left} {symbol} left",
                 )
             notes.append(
-                f"{window.amount - Decimal(used + raw).scaleb(-scale)} {symbol} left of {window.label}"
+                f"{_plain(window.amount - Decimal(used + raw).scaleb(-scale))} {symbol} left of {window.label}"
             )
     cap = policy.limits.lifetime_usd_cents
     if cap is not None:

@@ -49,6 +49,9 @@ def run(
         raise typer.Exit(code)
 
 
+_STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 async def _drive(runner: Any, view: Any) -> int:
     from agent.runner.events import StrategyDone
 
@@ -63,7 +66,8 @@ async def _drive(runner: Any, view: Any) -> int:
         view.note("stopping after the step in flight (Ctrl-C again to abandon it)")
 
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, interrupt)
+    for stop in _STOPS:  # Ctrl-C, `kill`, `timeout`, a closed terminal: stop as for Ctrl-C
+        loop.add_signal_handler(stop, interrupt)
     code = 1
     try:
         with view:
@@ -77,7 +81,8 @@ async def _drive(runner: Any, view: Any) -> int:
         )
         return 130
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        for stop in _STOPS:
+            loop.remove_signal_handler(stop)
     return code
 
 

@@ -217,11 +217,16 @@ def retries(on_error: str) -> int:
 
 
 def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    """The line of every key and item under ``node``; a key written twice in a mapping is an
+    error (YAML loaders keep the last one silently)."""
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            out[(*path, key.value)] = key.start_mark.line + 1
-            _lines(value, (*path, key.value), out)
+            where = (*path, key.value)
+            if where in out:
+                raise ValueError(f"{key.start_mark.line + 1}: {_where(where)}: written twice")
+            out[where] = key.start_mark.line + 1
+            _lines(value, where, out)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _lines(item, (*path, i), out)
@@ -254,8 +259,11 @@ def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a strategy is a mapping with name, steps and more")
     lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _lines(node, (), lines)
+    try:
+        if node is not None:
+            _lines(node, (), lines)
+    except ValueError as error:
+        raise ConfigError(f"{source}:{error}") from None
     try:
         strategy = StrategyFile.model_validate(data)
     except ValidationError as error:

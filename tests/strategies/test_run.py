@@ -344,6 +344,27 @@ def test_interrupted_run_resumes_without_repeating_steps(devnet, tmp_path: Path)
     ]
 
 
+def test_a_terminated_run_stops_as_for_ctrl_c(devnet, tmp_path: Path) -> None:
+    """`kill` or `timeout` (SIGTERM) stops the run where Ctrl-C would: marked interrupted, so the
+    next run of the file continues it."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "three-buys.yaml"
+    path.write_text(INTERRUPTIBLE)
+
+    process = start_run(str(path), data_dir=data_dir)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if json.loads(line).get("event") == "Waiting":
+            break
+    process.send_signal(signal.SIGTERM)
+    code, events, _err = _finish(process)
+
+    assert code == 130
+    assert named(events, "StrategyDone")[-1]["status"] == "interrupted"
+    listed = json.loads(run_cli("strategies", "list", "--json", data_dir=data_dir).stdout)
+    assert [(r["name"], r["status"]) for r in listed["runs"]] == [("three-buys", "interrupted")]
+
+
 def test_dry_run_changes_nothing_on_chain(devnet, tmp_path: Path) -> None:
     data_dir = attach(devnet, tmp_path / "data")
     w3, wallet = devnet.w3, devnet.wallet

@@ -105,6 +105,12 @@ on_error: skip
             "f.yaml:2",
             "session.ttl: '30 days' is not a duration",
         ),
+        ("name: x\nsteps:\n  - intent: a\nname: y\n", "f.yaml:4", "name: written twice"),
+        (
+            "name: x\nsteps:\n  - intent: a\n    when: block > 1\n    when: block > 2\n",
+            "f.yaml:5",
+            "steps[1].when: written twice",
+        ),
         (
             "name: x\nwhen: price(ETHH) < 4000\nsteps:\n  - intent: a\n",
             "f.yaml:2",
