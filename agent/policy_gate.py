@@ -22,7 +22,7 @@ from agent.errors import BadInput, PolicyDenied
 from agent.events import Verdict as EventVerdict
 from agent.seams import Authorization, SessionStatus, SpendWindow
 from policies.engine import PolicyEngine
-from policies.model import DEFAULT_POLICY, Policy, load_policy
+from policies.model import DEFAULT_POLICY, Policy, find_policy, load_policy
 from policies.sessions import Session, SessionStore
 from tools.aave_v3.reads import usd_prices
 from tools.chain.addressbook import AddressBook
@@ -146,7 +146,7 @@ class PolicyGate:
     ) -> SessionStatus:
         """Create a session; it becomes the one authorising from now on (the newest one). One
         for ``strategy`` (a run's own) authorises only where it is pinned."""
-        path = Path(policy_file) if policy_file else self.policy_file
+        path = find_policy(policy_file) if policy_file else self.policy_file
         load_policy(path)
         now = self.now()
         created = self.sessions.create(

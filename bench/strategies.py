@@ -22,9 +22,10 @@ from pathlib import Path
 from agent.events import PolicyDecision, RunDone
 from agent.intents.summary import describe, risk_of, summarise
 from agent.runner.events import StrategyDone
-from agent.runner.runner import Runner, policy_path
+from agent.runner.runner import Runner
 from agent.runner.store import RunStore
 from agent.wiring import build_service
+from policies.model import find_policy
 from strategies.script.model import EXAMPLES, SessionRef, TypedEntry, load_strategy
 from tools.chain.anvil import Anvil, AnvilOptions
 from tools.chain.plain import rpc
@@ -60,7 +61,7 @@ def measure(url: str, book, root: Path) -> tuple[float, float]:
     }
     service = build_service(url=url, book=book, data_dir=root / "data")
     assert strategy.session is not None and strategy.session.policy is not None
-    policy = str(policy_path(strategy.session.policy, path))
+    policy = str(find_policy(strategy.session.policy, path.parent))
     store = RunStore(root / "data")
 
     def fresh_session() -> str:

@@ -215,6 +215,22 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
         raise ConfigError(f"{where}: {field}: {message}") from None
 
 
+def find_policy(name: str, near: Path | None = None) -> Path:
+    """A policy by path (relative to the directory ``near``, else the working directory), or by
+    the name of a shipped one: ``default``, ``dca-bot``, ``yield-only``, ``cautious-borrower``."""
+    for candidate in (
+        *((near / name,) if near is not None else ()),
+        Path(name),
+        DEFAULT_POLICY.parent / f"{name}.toml",
+        DEFAULT_POLICY.parent / "examples" / f"{name}.toml",
+    ):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"no policy file {name!r}", hint="give a path, or one of the policies under policies/"
+    )
+
+
 def load_policy(path: Path) -> Policy:
     try:
         text = path.read_text()

@@ -280,11 +280,18 @@ class SessionStore:
         return "0x" + (signed[:64] + bytes([signed[64] + 27])).hex()
 
 
+MAX_TTL = 365 * 86400
+"""The longest a session may live: a key that signs for years is not a session."""
+
+
 def _lifetime(ttl: str | None, policy: Policy) -> int:
     try:
-        return seconds(ttl or policy.ttl) if ttl or policy.ttl else 0
+        lifetime = seconds(policy.ttl if ttl is None else ttl)
     except ValueError as error:
-        raise BadInput(f"invalid --ttl: {error}") from None
+        raise BadInput(f"invalid ttl: {error}") from None
+    if lifetime > MAX_TTL:
+        raise BadInput(f"invalid ttl: {ttl or policy.ttl} is longer than a session may live (365d)")
+    return lifetime
 
 
 @lru_cache(maxsize=64)

@@ -169,13 +169,12 @@ class _HumanView:
 
 def validate(file: FileArg, as_json: JsonFlag = False) -> None:
     """Check a strategy file: its fields, guards and steps, with the line of the first problem."""
-    from agent.runner.runner import policy_path
-    from policies.model import load_policy
+    from policies.model import find_policy, load_policy
     from strategies.script.model import load_strategy
 
     strategy = load_strategy(file)
     if strategy.session is not None and strategy.session.policy is not None:
-        load_policy(policy_path(strategy.session.policy, file))
+        load_policy(find_policy(strategy.session.policy, file.parent))
     if as_json:
         sys.stdout.write(json.dumps({"valid": True, **strategy.model_dump(mode="json")}) + "\n")
         return

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from functools import partial
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -77,9 +76,11 @@ def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
 @app.command()
 def new(
     policy: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--policy", help="The policy file (TOML); default: the default session's policy."
+            "--policy",
+            help="A policy file (TOML), or a shipped policy's name (dca-bot, yield-only, "
+            "cautious-borrower); default: the default session's policy.",
         ),
     ] = None,
     ttl: Annotated[
@@ -90,12 +91,12 @@ def new(
 ) -> None:
     """Start a session under a policy file; it supersedes the sessions before it."""
     from agent.cli.context import settings
-    from policies.model import DEFAULT_POLICY, load_policy
+    from policies.model import DEFAULT_POLICY, find_policy, load_policy
 
-    policy = policy or settings().policy or DEFAULT_POLICY
-    load_policy(policy)
+    path = find_policy(policy) if policy else settings().policy or DEFAULT_POLICY
+    load_policy(path)
     store, _, (chain, now) = _store()
-    session = store.create(policy.read_text(), str(policy), name, ttl, chain.chain_id, now())
+    session = store.create(path.read_text(), str(path), name, ttl, chain.chain_id, now())
     _print([_describe(session, now())], as_json)
 
 

@@ -32,7 +32,7 @@ from agent.runner.events import (
 from agent.runner.readings import ChainReadings
 from agent.runner.store import Run, RunStore
 from agent.service import AgentService
-from policies.model import DEFAULT_POLICY
+from policies.model import find_policy
 from strategies.script.expr import Guard, parse_guard
 from strategies.script.model import IntentEntry, StrategyFile, TypedEntry, retries
 from strategies.tokens import produced_token
@@ -57,22 +57,6 @@ def spent_token(step: dict[str, Any]) -> str:
     if action == "swap":
         return str(step["token_in"])
     return {"wrap": "ETH", "unwrap": "WETH"}.get(action) or str(step["token"])
-
-
-def policy_path(name: str, strategy_path: Path) -> Path:
-    """A policy named by a strategy: a path (relative to the strategy file), or the name of a
-    shipped policy (``default``, ``dca-bot``, ``yield-only``, ``cautious-borrower``)."""
-    for candidate in (
-        strategy_path.parent / name,
-        Path(name),
-        DEFAULT_POLICY.parent / f"{name}.toml",
-        DEFAULT_POLICY.parent / "examples" / f"{name}.toml",
-    ):
-        if candidate.is_file():
-            return candidate
-    raise BadInput(
-        f"no policy file {name!r}", hint="give a path, or one of the policies under policies/"
-    )
 
 
 class Runner:
@@ -152,7 +136,7 @@ class Runner:
             session_id, name = gate.pin(found.session_id)
         elif ref is not None and ref.policy is not None:
             created = gate.new_session(
-                str(policy_path(ref.policy, self.path)), ref.ttl, str(self.path)
+                str(find_policy(ref.policy, self.path.parent)), ref.ttl, str(self.path)
             )
             session_id, name = gate.pin(created.id)
         else:
@@ -394,7 +378,7 @@ class Runner:
         name = self.strategy.name
         gate, ref = self.svc.authorizer, self.strategy.session
         if ref is not None and ref.policy is not None:
-            status = gate.preview(str(policy_path(ref.policy, self.path)), ref.ttl)
+            status = gate.preview(str(find_policy(ref.policy, self.path.parent)), ref.ttl)
         else:
             if ref is not None and ref.id is not None:
                 gate.pin(ref.id)

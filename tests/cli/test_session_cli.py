@@ -160,7 +160,7 @@ def test_a_revoked_or_expired_session_stops_the_agent_until_a_new_one(
         "session",
         "new",
         "--policy",
-        str(ROOT / "policies" / "examples" / "dca-bot.toml"),
+        "dca-bot",  # a shipped policy, by name
         "--ttl",
         "1h",
         data_dir=data_dir,

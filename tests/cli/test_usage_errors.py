@@ -20,7 +20,10 @@ DEFAULT = str(ROOT / "policies" / "default.toml")
         (("session", "new", "--name"), "Option '--name' requires an argument"),
         (("chain", "warp", "-5d"), "No such option: -5"),
         (("do", "swap 1 ETH for USDC", "--yes", "--fast"), "No such option: --fast"),
-        (("session", "new", "--policy", DEFAULT, "--ttl", "forever"), "invalid --ttl: 'forever'"),
+        (("session", "new", "--policy", DEFAULT, "--ttl", "forever"), "invalid ttl: 'forever'"),
+        (("session", "new", "--ttl", ""), "invalid ttl: '' is not a duration"),
+        (("session", "new", "--ttl", "400d"), "400d is longer than a session may live"),
+        (("session", "new", "--policy", "dca-bott"), "no policy file 'dca-bott'"),
     ],
 )
 def test_bad_command_lines_exit_2_with_the_reason(
