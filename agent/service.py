@@ -162,7 +162,7 @@ class AgentService:
         if ready is None:
             return None
         total = _total(step.result.deltas for step in ready.prepared.steps)
-        deltas = {symbol: _units(ready.ctx, symbol, raw) for symbol, raw in total.items()}
+        deltas = {s: _units(ready.ctx, s, raw) for s, raw in total.items() if raw}
         return RunDone(plan_id, "dry_run" if dry_run else "discarded", deltas)
 
     async def execute(self, plan_id: str, *, human_confirmed: bool) -> AsyncIterator[Event]:

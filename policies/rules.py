@@ -326,8 +326,15 @@ def tokens(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     touched = set().union(*[call.tokens for call in batch.calls])
     outside = sorted(touched.difference(policy.allow.tokens))
     if outside:
+        wrapped = (
+            " (Uniswap and Aave take ETH as WETH: allow WETH too)"
+            if "WETH" in outside and NATIVE in touched and NATIVE not in outside
+            else ""
+        )
         return Verdict(
-            "tokens.allowed", False, f"tokens not allowed by the policy: {', '.join(outside)}"
+            "tokens.allowed",
+            False,
+            f"tokens not allowed by the policy: {', '.join(outside)}{wrapped}",
         )
     return Verdict("tokens.allowed", True, f"tokens within {', '.join(sorted(touched)) or 'none'}")
 

@@ -162,7 +162,8 @@ class _HumanView:
         elif isinstance(event, ev.StrategyDone):
             self.progress.update(self.task, completed=event.iterations)
             colour = "green" if event.exit_code == 0 else "red"
-            console.print(f"[{colour}]{event.status}[/{colour}]: {event.message}")
+            status = event.status.replace("_", " ")
+            console.print(f"[{colour}]{status}[/{colour}]: {event.message}")
         else:
             emit(event, False)
 

@@ -423,7 +423,7 @@ class Runner:
             made = _produced(outcome.steps, done)
             if made is not None:
                 produced[n] = made
-        yield StrategyDone("dry-run", "dry_run", 1, "dry run: nothing was sent", 0)
+        yield StrategyDone("dry-run", "dry_run", 1, "nothing was sent", 0)
 
 
 def _produced(steps: list[dict[str, Any]], done: RunDone) -> tuple[str, Decimal] | None:

@@ -160,6 +160,17 @@ def test_token_not_allowed(h: Harness) -> None:
     assert "WBTC" in reason(h, transfer("WBTC", WALLET, 1), text=text)["tokens.allowed"]
 
 
+def test_eth_allowed_without_weth_says_why_weth_is_needed(h: Harness) -> None:
+    text = policy().replace(
+        'tokens = ["ETH", "WETH", "USDC", "DAI", "WBTC"]', 'tokens = ["ETH", "USDC"]'
+    )
+    swap = multicall(exact_input("WETH", "USDC", 10**18, 1), value=10**18)
+    why = reason(h, swap, text=text)["tokens.allowed"]
+    assert why == (
+        "tokens not allowed by the policy: WETH (Uniswap and Aave take ETH as WETH: allow WETH too)"
+    )
+
+
 def test_a_swap_into_a_token_outside_the_book_names_its_address(h: Harness) -> None:
     odd = addr(0xD0D0CACA)
     swap = multicall(
