@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
 
@@ -135,14 +137,40 @@ def show(
     entries = ledger.entries(session.id)
     row["spent_usd"] = str(sum(e["usd_cents"] for e in entries if e["status"] != "released") / 100)
     row["transactions"] = sum(1 for e in entries if e["status"] != "released")
+    usage = ledger.usage(session.id, t, session.policy.limits.window_seconds)
+    row["windows"] = _windows(session, usage, chain)
     row["policy_text"] = session.policy_text
     if as_json:
         sys.stdout.write(json.dumps(row) + "\n")
         return
     _print([row], False)
-    typer.echo(
-        f"spent {row['spent_usd']} USD in {row['transactions']} transactions\n\n{session.policy_text}"
-    )
+    expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(time.time() + session.expires_at - t))
+    lines = [f"spent {row['spent_usd']} USD in {row['transactions']} transactions"]
+    lines += [f"{w['window']}: {w['used']} used, {w['left']} left" for w in row["windows"]]
+    lines.append(f"expires {expires} (local time)" if row["state"] == "active" else row["state"])
+    typer.echo("\n".join(lines) + f"\n\n{session.policy_text}")
+
+
+def _windows(session: Any, usage: Any, chain: Any) -> list[dict[str, str]]:
+    """What each of the session's rolling allowances has used and has left now."""
+    from tools.chain.plain import Client
+    from tools.erc20.reads import token
+
+    out = []
+    for window in session.policy.limits.windows:
+        if window.usd_cents is not None:
+            used = usage.usd_cents_since.get(window.seconds, 0)
+            left = max(0, window.usd_cents - used)
+            what = (f"{used / 100:,.2f} USD", f"{left / 100:,.2f} USD")
+        else:
+            symbol = str(window.token)
+            raw = usage.tokens_since.get(window.seconds, {}).get(symbol, 0)
+            decimals = token(Client(chain.url), chain.book, symbol).decimals
+            used_units = Decimal(raw).scaleb(-decimals)
+            left_units = max(Decimal(0), window.amount - used_units)
+            what = (f"{used_units.normalize():f} {symbol}", f"{left_units.normalize():f} {symbol}")
+        out.append({"window": window.label, "used": what[0], "left": what[1]})
+    return out
 
 
 @app.command()
@@ -160,10 +188,20 @@ def revoke(
 
 
 def _chosen(store: Any, chain_id: int, session_id: str | None) -> Any:
-    """The session named, else the one in effect for the chat and the CLI."""
+    """The session named (by its id or the start of it), else the one in effect for the chat
+    and the CLI."""
     from agent.errors import BadInput
 
-    session = store.get(session_id) if session_id else store.latest(chain_id)
+    if session_id:
+        matches = [s for s in store.all() if s.id.startswith(session_id)]
+        if len(matches) > 1:
+            raise BadInput(
+                f"{session_id!r} is the start of {len(matches)} sessions' ids",
+                hint="give more of the id (`defi-agent session list`)",
+            )
+        session = matches[0] if matches else None
+    else:
+        session = store.latest(chain_id)
     if session is None:
         raise BadInput(
             f"no session {session_id}" if session_id else "there is no session yet",

@@ -147,6 +147,11 @@ def test_a_revoked_or_expired_session_stops_the_agent_until_a_new_one(
     assert run_cli(*swap, data_dir=data_dir).returncode == 0
     (started,) = cli_json("session", "list", data_dir=data_dir)
     assert (started["state"], started["policy"]) == ("active", "default")
+    shown = cli_json("session", "show", started["id"][:5], data_dir=data_dir)  # an id's start
+    assert shown["id"] == started["id"]
+    assert shown["windows"] == [
+        {"window": "10,000 USD per 24h", "used": "300.00 USD", "left": "9,700.00 USD"}
+    ]  # 0.1 ETH at the oracle's 3,000 USD
     assert cli_json("session", "revoke", data_dir=data_dir)["state"] == "revoked"
     denied = run_cli(*swap, data_dir=data_dir)
     assert denied.returncode == 3
