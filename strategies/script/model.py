@@ -165,6 +165,8 @@ class TypedEntry(_Strict):
         else:
             own = {k: v for k, v in data.items() if k in ("when", "on_error")}
             step = {k: v for k, v in data.items() if k not in own}
+        if isinstance(step, dict) and type(step.get("amount")) in (int, float):
+            step = {**step, "amount": str(step["amount"])}  # `amount: 100`, unquoted
         unset = isinstance(step, dict) and step.get("action") == "swap"
         unset = unset and "max_slippage_bps" not in step
         if unset:

@@ -51,6 +51,14 @@ on_error: skip
     assert strategy.session is not None and strategy.session.policy == "dca-bot"
 
 
+def test_an_unquoted_amount_reads_as_written() -> None:
+    strategy = parse_strategy(
+        "name: x\nsteps:\n  - {action: supply, token: USDC, amount: 100}\n"
+        "  - {action: supply, token: USDC, amount: 0.25}\n"
+    )
+    assert [e.fields["amount"] for e in strategy.steps] == ["100", "0.25"]
+
+
 @pytest.mark.parametrize(
     ("text", "where", "message"),
     [
