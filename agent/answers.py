@@ -11,10 +11,19 @@ from agent.snapshot import Snapshot
 from strategies.tokens import resolve_symbol
 
 _HEALTH = re.compile(r"\bhealth\s*factor\b", re.I)
-_HOW_MUCH = re.compile(r"^\s*(?:how\s+much|how\s+many)\s+([a-z .]+?)\s+(?:do|have)\s+i\b", re.I)
+_HOW_MUCH = re.compile(
+    r"^\s*(?:how\s+much|how\s+many)\s+([a-z .]+?)\s+(?:do\s+i\s+(?:have|hold|own)|have\s+i\s+got)\b",
+    re.I,
+)
+_WHAT_IF = re.compile(r"\b(?:if|after|once|would)\b", re.I)
+WHAT_IF = (
+    "I answer from the chain as it is now. To see what a plan would do (balances, health factor "
+    "after each step, the session's verdict), ask for it as a request and dry-run it: "
+    '`d` on its card, or `defi-agent do "borrow 1000 USDC" --dry-run`.'
+)
 _BALANCE_OF = re.compile(r"^\s*(?:what(?:'s| is)\s+)?my\s+([a-z .]+?)\s+balance\b", re.I)
 _PORTFOLIO = re.compile(
-    r"^\s*(?:/?portfolio|(?:show|what(?:'s| is| are))\s+(?:me\s+)?my\s+(?:portfolio|balances|positions))\b",
+    r"^\s*(?:/?portfolio|(?:show|what(?:'s| is| are))\s+(?:me\s+)?my\s+(?:portfolio|balances?|positions))\b",
     re.I,
 )
 _SESSION = re.compile(
@@ -22,7 +31,13 @@ _SESSION = re.compile(
     re.I,
 )
 _RATES = re.compile(
-    r"^\s*(?:what(?:'s| is| are)\s+the\s+)?(?:aave\s+)?(?:rates|apys?|yields?|markets)\b", re.I
+    r"^\s*(?:what(?:'s| is| are)\s+the\s+)?(?:aave\s+)?(?:rates|apys?|yields?|markets)\b"
+    r"|\b(?:supply|borrow|deposit|lending|interest)\s+(?:rates?|apys?)\b|\b(?:apys?|rates)\s+(?:for|on|of)\b",
+    re.I,
+)
+_WORTH = re.compile(
+    r"^\s*(?:how\s+much|what)\s+(?:is|are)\s+(?P<amount>\d+(?:\.\d+)?)\s+(?P<a>[a-z]+)\s+worth\b",
+    re.I,
 )
 _CONVERT = re.compile(
     r"^\s*(?:how\s+much|what)\s+(?:is|are)\s+(?P<amount>\d+(?:\.\d+)?)\s+(?P<a>[a-z]+)\s+"
@@ -41,7 +56,8 @@ _NET_WORTH = re.compile(
 )
 _POSITIONS = re.compile(
     r"\b(?:aave\s+)?positions?\b|\bmy\s+(?:debts?|loans?|deposits?|collateral)\b"
-    r"|\bwhat\s+(?:have\s+i|did\s+i|do\s+i\s+have)\s+(?:supplied|borrowed|lent)\b",
+    r"|\bwhat\s+(?:have\s+i|did\s+i|do\s+i\s+have)\s+(?:supplied|borrowed|lent)\b"
+    r"|\b(?:do\s+i\s+owe|have\s+i\s+(?:supplied|borrowed|deposited|lent)|did\s+i\s+(?:supply|borrow|deposit|lend))\b",
     re.I,
 )
 _HELP = re.compile(r"^\s*(?:help|what\s+can\s+(?:i|you)\s+do|what\s+do\s+you\s+do)\b", re.I)
@@ -74,6 +90,8 @@ def looks_like_question(text: str) -> bool:
 
 
 def answer(text: str, s: Snapshot) -> str | None:
+    if _WHAT_IF.search(text) and looks_like_question(text):
+        return WHAT_IF
     if _HEALTH.search(text) and ("?" in text or text.lower().startswith(("what", "show", "my"))):
         return health(s)
     match = _HOW_MUCH.match(text) or _BALANCE_OF.match(text)
@@ -93,12 +111,18 @@ def answer(text: str, s: Snapshot) -> str | None:
         )
     if _PORTFOLIO.match(text):
         return portfolio(s)
-    if _RATES.match(text):
+    if _RATES.search(text):
         return markets(s)
     if _SESSION.search(text):
         return session(s.session)
     if match := _CONVERT.match(text):
         return _conversion(s, match.group("amount"), match.group("a"), match.group("b"))
+    if match := _WORTH.match(text):
+        symbol, amount = resolve_symbol(match.group("a")), Decimal(match.group("amount"))
+        if symbol is None:
+            return _unknown(match.group("a"), s)
+        value = amount * s.portfolio.prices[symbol]
+        return f"{_amount(amount)} {symbol} is worth **{_money(value)}** at Aave V3's oracle price."
     for pattern in _PRICES:
         if (match := pattern.search(text)) and (symbol := resolve_symbol(match.group(1))):
             return f"{symbol} is **{_money(s.portfolio.prices[symbol])}** (Aave V3's oracle)."

@@ -10,10 +10,7 @@ import typer
 
 from agent.errors import BadInput
 
-NOBODY_CONFIRMS = (
-    "nobody can confirm here: add --yes to execute, or --dry-run to only simulate (a plan above "
-    "the session's threshold for a person's confirmation needs a terminal or the chat)"
-)
+NOBODY_CONFIRMS = "nobody can confirm here: add --yes to execute, or --dry-run to only simulate"
 
 
 def do(

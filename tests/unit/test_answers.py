@@ -54,6 +54,13 @@ def snapshot(session: SessionStatus = ACTIVE) -> Snapshot:
         ("what's my health factor?", "**3.28**"),
         ("how much usdc do i have?", "You have **500 USDC** ($500.00)."),
         ("help", "I also answer questions about balances"),
+        ("how much DAI do I owe?", "- DAI: supplied 0, borrowed 1,500"),  # not the wallet's DAI
+        ("how much have I supplied to aave?", "- WETH: supplied 2, borrowed 0"),
+        ("what is my health factor if I borrow 1000 USDC?", "I answer from the chain as it is"),
+        ("what's my balance?", "| USDC | 500 | $500.00 |"),
+        ("how much is 1 ETH worth?", "1 ETH is worth **$3,000.00**"),
+        ("what's the supply APY for USDC?", "| reserve | supply APY | borrow APY |"),
+        ("what is the borrow rate on DAI", "| reserve | supply APY | borrow APY |"),
     ],
 )
 def test_a_question_gets_its_answer(question: str, expected: str) -> None:
