@@ -129,7 +129,8 @@ class Simulator:
             touched = (
                 any(c.to == self.ctx.book.aave_v3.pool for c in step) or before[1] != step_start[1]
             )
-            hf = before[1] if touched else None
+            reverted = any(not sim.success for sim in sims)
+            hf = before[1] if touched and not reverted else None  # a revert left it unchanged
             result = StepResult(
                 tuple(sims), {k: v for k, v in total.items() if v}, hf, tuple(step_events)
             )

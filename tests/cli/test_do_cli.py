@@ -23,6 +23,12 @@ def test_denied_request_exits_3_and_sends_nothing(devnet, tmp_path: Path) -> Non
     assert "at most 1.666 ETH fits the session's limits now" in failed["message"]  # 5,000 USD
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
+    bought = run_cli("do", "buy 2 ETH with USDC", "--yes", "--json", data_dir=data_dir)
+    assert bought.returncode == 3
+    message = events_of(bought.stdout)[-1]["message"]
+    assert "5000.00 USD cap" in message or "5,000.00 USD cap" in message
+    assert "fits" not in message  # what fits is in USDC, and this plan names its amount in ETH
+
 
 def test_executed_request_exits_0(devnet, tmp_path: Path) -> None:
     """Without web3.py or eth_account (their imports take ~0.65 s), dry run or not: the session
@@ -114,3 +120,19 @@ def test_a_swap_the_pools_cannot_fill_is_refused_before_simulation(devnet, tmp_p
 
     assert result.returncode == 2
     assert "USDC -> WBTC has no liquidity for this amount on Uniswap V3" in result.stderr
+
+
+def test_a_withdrawal_that_aave_refuses_shows_no_health_factor_after(
+    devnet, tmp_path: Path
+) -> None:
+    """Aave reverts a withdrawal that would leave the position below its liquidation threshold:
+    the step shows the revert, not the health factor from before it as if it were after."""
+    data_dir = attach(devnet, tmp_path / "data")
+    setup = run_cli("do", "borrow 400 DAI against 1000 USDC", "--yes", data_dir=data_dir)
+    assert setup.returncode == 0, setup.stderr
+
+    result = run_cli("do", "withdraw 900 USDC from aave", "--dry-run", data_dir=data_dir)
+
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD" in result.stdout + result.stderr
+    assert "health factor" not in result.stdout
