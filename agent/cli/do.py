@@ -31,6 +31,9 @@ def do(
     from agent.cli.events_out import emit
     from agent.events import Answered, PolicyDecision, RunFailed
 
+    if yes and dry_run:
+        raise BadInput("--yes executes and --dry-run sends nothing: give one of them")
+
     unconfirmed = not (yes or dry_run) and (as_json or not sys.stdin.isatty())
     if unconfirmed and not looks_like_question(text):
         raise BadInput(NOBODY_CONFIRMS)

@@ -14,7 +14,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.
 
 
 def journal(
-    limit: Annotated[int, typer.Option("--limit", help="How many plans, newest first.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="How many plans, newest first.")
+    ] = 20,
     as_json: JsonFlag = False,
 ) -> None:
     """Every plan, its status and its transactions, newest first."""

@@ -24,6 +24,8 @@ DEFAULT = str(ROOT / "policies" / "default.toml")
         (("session", "new", "--ttl", ""), "invalid ttl: '' is not a duration"),
         (("session", "new", "--ttl", "400d"), "400d is longer than a session may live"),
         (("session", "new", "--policy", "dca-bott"), "no policy file 'dca-bott'"),
+        (("do", "swap 1 ETH for USDC", "--yes", "--dry-run"), "give one of them"),
+        (("journal", "--limit", "0"), "Input should be greater than or equal to 1"),
     ],
 )
 def test_bad_command_lines_exit_2_with_the_reason(
