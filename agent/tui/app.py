@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -50,6 +50,10 @@ BUSY_LABELS = {
     "send_plan": "signing, sending and verifying…",
     "slash": "working…",
 }
+
+
+PLAN_KEYS = frozenset("ydne")
+"""The keys a plan card takes (bound below): every other character typed on it is text."""
 
 
 class AgentEvent(Message):
@@ -119,6 +123,20 @@ class DefiAgentApp(App[None]):
         if action in ("execute", "dry_run", "discard", "edit"):
             return self.pending is not None and not self.query_one(Prompt).has_focus
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        """On a plan card only the plan keys are keys: any other character goes to the prompt, and
+        so does the rest of what is typed (typing "what is my balance" on a card must not reach
+        the y of "my")."""
+        prompt = self.query_one(Prompt)
+        if (
+            isinstance(self.focused, PlanCard)
+            and event.is_printable
+            and event.character not in PLAN_KEYS
+        ):
+            event.stop()
+            prompt.focus()
+            prompt.insert_text_at_cursor(event.character or "")
 
     # input
 
@@ -239,8 +257,8 @@ class DefiAgentApp(App[None]):
         elif isinstance(event, PolicyDecision) and card:
             card.show_decision(event)
             self.pending = event.plan_id if event.allowed else None
-            if self.pending:
-                card.focus()
+            if self.pending and not self.query_one(Prompt).value:
+                card.focus()  # not while the user is typing: a letter must not become a plan key
             self.refresh_bindings()
         elif isinstance(event, TxSent | TxConfirmed) and card:
             card.show_tx(event)

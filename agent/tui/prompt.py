@@ -16,7 +16,9 @@ class Prompt(Input):
 
     def __init__(self) -> None:
         super().__init__(
-            placeholder="swap 1 ETH for USDC · earn yield on my USDC · /help", id="prompt"
+            placeholder="swap 1 ETH for USDC · earn yield on my USDC · /help",
+            id="prompt",
+            select_on_focus=False,  # text typed on a card goes on here: nothing to overwrite
         )
         self.history: list[str] = []
         self._cursor = 0

@@ -8,6 +8,7 @@ from decimal import Decimal
 from agent.tui.chat import ChatLog
 from agent.tui.help import HelpScreen
 from agent.tui.plan_card import PlanCard
+from agent.tui.prompt import Prompt
 from agent.tui.sidebar import Sidebar
 from tests.proxy import ChainProxy
 from tests.tui.conftest import say, until
@@ -201,5 +202,35 @@ def test_a_spinner_says_what_the_agent_is_doing_while_it_works(make_app, devnet)
             await until(pilot, lambda: "Done" in card(app).outcome, timeout=60)
             await until(pilot, lambda: busy.label == "")
         proxy.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_typing_on_a_card_is_text_not_plan_keys(make_app, devnet) -> None:
+    """A request typed while a card has the focus goes to the prompt whole: the y of "my" does
+    not execute the plan; and a card arriving while the user types does not take the focus (the
+    chain is slowed through a proxy so that the typing comes first)."""
+
+    async def scenario() -> None:
+        proxy = ChainProxy(devnet.url)
+        app = make_app(proxy.url)
+        nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            assert isinstance(app.focused, PlanCard)
+            await pilot.press(*"what is my balance")
+            prompt = app.query_one(Prompt)
+            assert prompt.value == "what is my balance" and prompt.has_focus
+            assert app.pending is not None  # still waiting for an answer
+
+            proxy.delay = 0.2
+            await say(pilot, "swap 0.2 ETH for USDC")
+            await pilot.press(*"yes")  # typed while the next plan is being worked out
+            proxy.delay = 0.0
+            await until(pilot, lambda: app.pending is not None and card(app).plan_id == app.pending)
+            await pilot.press("y")
+            assert prompt.has_focus and prompt.value == "yesy"
+        assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
     asyncio.run(scenario())
