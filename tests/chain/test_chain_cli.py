@@ -211,3 +211,19 @@ def test_state_survives_down_and_up_and_reset_discards_it(data_dir: Path) -> Non
 
     fresh = json.loads(run_cli("chain", "reset", "--json", data_dir=data_dir).stdout)
     assert balance(connect(fresh["url"]), usdc, DEVNET_WALLET) == 50_000 * 10**6
+
+
+def test_a_warped_clock_survives_down_and_up(data_dir: Path) -> None:
+    """After `chain warp 30d`, a restarted devnet goes on from the warped time: a block mined in
+    the past (anvil's default) makes every Aave read revert, and `portfolio` with it."""
+    assert run_cli("chain", "warp", "30d", data_dir=data_dir).returncode == 0
+    assert run_cli("chain", "down", data_dir=data_dir).returncode == 0
+    chain = json.loads(run_cli("chain", "up", "--json", data_dir=data_dir).stdout)
+    w3 = connect(chain["url"])
+    warped = w3.eth.get_block("latest")["timestamp"]
+
+    done = run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir)
+
+    assert done.returncode == 0, done.stderr
+    assert w3.eth.get_block("latest")["timestamp"] > warped
+    assert run_cli("portfolio", data_dir=data_dir).returncode == 0

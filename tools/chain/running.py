@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,11 +131,22 @@ def _start_local(config: ChainConfig, log: Path, notify: Notify) -> tuple[Anvil,
         shutil.copyfile(image.state, state)
         key_file.write_text(key)
     try:
-        return Anvil(AnvilOptions(state=state), log, detach=True).start(), image.book
+        anvil = Anvil(AnvilOptions(state=state), log, detach=True).start()
     except ChainUnavailable:
         notify("the saved chain state could not be loaded; starting from the devnet image")
         shutil.copyfile(image.state, state)
-        return Anvil(AnvilOptions(state=state), log, detach=True).start(), image.book
+        anvil = Anvil(AnvilOptions(state=state), log, detach=True).start()
+    _keep_clock(Client(anvil.url))
+    return anvil, image.book
+
+
+def _keep_clock(client: Node) -> None:
+    """A chain stopped after `chain warp` is ahead of the wall clock, and anvil would mine the next
+    block in its past: time going backwards breaks Aave's interest maths (every read reverts).
+    Continue from the saved chain time instead."""
+    latest = head(client)[1]
+    if latest >= time.time():
+        rpc(client, "evm_setTime", latest + 1)
 
 
 def discard_state(data_dir: Path) -> None:
