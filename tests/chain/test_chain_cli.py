@@ -208,6 +208,7 @@ def test_state_survives_down_and_up_and_reset_discards_it(data_dir: Path) -> Non
 
     again = json.loads(run_cli("chain", "up", "--json", data_dir=data_dir).stdout)
     assert balance(connect(again["url"]), usdc, DEVNET_WALLET) == 50_000 * 10**6 - 10**6
+    assert again["url"] == chain["url"]  # the same port: an open chat finds the chain again
 
     fresh = json.loads(run_cli("chain", "reset", "--json", data_dir=data_dir).stdout)
     assert balance(connect(fresh["url"]), usdc, DEVNET_WALLET) == 50_000 * 10**6

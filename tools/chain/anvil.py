@@ -52,7 +52,10 @@ def find_anvil(search_roots: tuple[Path, ...] = (Path.cwd(), PROJECT_ROOT)) -> P
 
 
 def port_is_free(port: int) -> bool:
+    """Whether nothing listens on ``port`` (connections of a stopped chain still closing, in
+    TIME_WAIT, do not stop anvil listening there, and do not count)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -21,7 +21,7 @@ import psutil
 
 from agent.errors import ChainUnavailable, ConfigError
 from tools.chain.addressbook import AddressBook
-from tools.chain.anvil import Anvil, AnvilOptions, redact_file, rpc_answers
+from tools.chain.anvil import Anvil, AnvilOptions, port_is_free, redact_file, rpc_answers
 from tools.chain.plain import Client, Node, head, rpc
 
 Notify = Callable[[str], None]
@@ -130,14 +130,36 @@ def _start_local(config: ChainConfig, log: Path, notify: Notify) -> tuple[Anvil,
     if not state.exists():
         shutil.copyfile(image.state, state)
         key_file.write_text(key)
+    port = _last_port(config.data_dir)
     try:
-        anvil = Anvil(AnvilOptions(state=state), log, detach=True).start()
+        anvil = _start_at(port, state, log)
     except ChainUnavailable:
         notify("the saved chain state could not be loaded; starting from the devnet image")
         shutil.copyfile(image.state, state)
-        anvil = Anvil(AnvilOptions(state=state), log, detach=True).start()
+        anvil = _start_at(port, state, log)
+    (config.data_dir / "chain.port").write_text(str(anvil.port))
     _keep_clock(Client(anvil.url))
     return anvil, image.book
+
+
+def _start_at(port: int | None, state: Path, log: Path) -> Anvil:
+    """anvil on ``port`` (any free one when None, or when it was taken meanwhile)."""
+    try:
+        return Anvil(AnvilOptions(port=port, state=state), log, detach=True).start()
+    except ChainUnavailable as error:
+        if port is None or error.code != "port_busy":
+            raise
+        return Anvil(AnvilOptions(state=state), log, detach=True).start()
+
+
+def _last_port(data_dir: Path) -> int | None:
+    """The port the devnet had the last time, when it is free: a chat left open across `chain
+    down` and `chain up` finds the chain where it was."""
+    try:
+        port = int((data_dir / "chain.port").read_text())
+    except (OSError, ValueError):
+        return None
+    return port if port_is_free(port) else None
 
 
 def _keep_clock(client: Node) -> None:
