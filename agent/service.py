@@ -9,6 +9,7 @@ without sending any transaction twice. Chain work runs in a thread so front ends
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -423,9 +424,12 @@ class AgentService:
             rows = [f"- `{p.id}` **{p.status}** {p.intent}" for p in self.journal.plans(10)]
             return "\n".join(rows) or "The journal is empty."
         if name == "/warp":
-            seconds = parse_duration(args[0] if args else "1d")
+            if not args:
+                return "Usage: /warp DURATION, e.g. /warp 30d (moves the devnet's clock forward)."
+            seconds = parse_duration(args[0])
             when = await asyncio.to_thread(advance_time, self._context().w3, seconds)
-            return f"Moved the chain's clock forward by {args[0] if args else '1d'}; chain time is now {when}."
+            local = time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+            return f"Moved the chain's clock forward by {args[0]}; chain time is now {local}."
         if name == "/model":
             if self._planners is None or not args:
                 return "Usage: /model offline, or /model provider:name (e.g. openai:gpt-4o-mini)."

@@ -152,7 +152,7 @@ class DefiAgentApp(App[None]):
         try:
             command = parse_command(text)
         except UnknownCommand as error:
-            self.notify(str(error), severity="warning")
+            chat.add_agent(str(error))
             return
         if command is not None:
             self.run_command(command)
@@ -166,9 +166,9 @@ class DefiAgentApp(App[None]):
         if command.name == "/help":
             self.action_help()
         elif command.name == "/clear":
+            self.discard_pending()  # recorded as discarded, not left simulated in the journal
             chat.clear()
             self.cards.clear()
-            self.pending = None
         else:
             self.slash(command)
 
@@ -232,6 +232,8 @@ class DefiAgentApp(App[None]):
             if changed.worker.group == "blocks":
                 self.last_block = None
                 return
+        if changed.worker.group == "command":  # a slash command's answer is its error
+            self.query_one(ChatLog).add_agent(f"**error**: {message}")
         self.notify(message, severity="error", timeout=8)
 
     # events

@@ -80,6 +80,8 @@ class PlanCard(Static, can_focus=True):
                 "discarded": "Discarded",
             }
             self.outcome = f"{label.get(event.status, event.status)}: {changes}"
+            if event.status == "discarded":
+                self.outcome = "Discarded: nothing sent"
             if event.mismatches:
                 self.outcome += "\nDiffers from the simulation: " + "; ".join(event.mismatches)
             self.set_class(event.status == "done", "done")

@@ -234,3 +234,35 @@ def test_typing_on_a_card_is_text_not_plan_keys(make_app, devnet) -> None:
         assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
     asyncio.run(scenario())
+
+
+def test_slash_command_mistakes_are_answered_in_the_chat(make_app, devnet) -> None:
+    """A mistyped command gets its reply in the conversation, not only a toast that fades; a bare
+    /warp moves nothing; /clear records the waiting plan as discarded."""
+
+    async def scenario() -> None:
+        app = make_app()
+        block = devnet.w3.eth.block_number
+        async with app.run_test(size=(100, 40)) as pilot:
+            log = app.query_one(ChatLog)
+
+            def said(text: str) -> bool:
+                return text in "".join(str(m.source) for m in log.query("Markdown"))
+
+            await say(pilot, "/foo")
+            await until(pilot, lambda: said("unknown command /foo: try /help"))
+            await say(pilot, "/warp")
+            await until(pilot, lambda: said("Usage: /warp DURATION"))
+            await say(pilot, "/warp abc")
+            await until(pilot, lambda: said("**error**: invalid duration 'abc'"))
+            assert devnet.w3.eth.block_number == block
+
+            await say(pilot, "swap 0.1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            plan_id = app.pending
+            await say(pilot, "/clear")
+            await until(pilot, lambda: app.pending is None)
+        (row,) = [p for p in app.service.journal.plans(10) if p.id == plan_id]
+        assert row.status == "discarded"
+
+    asyncio.run(scenario())
