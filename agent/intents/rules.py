@@ -149,6 +149,14 @@ class ParseContext:
         self.positions = positions
 
 
+def _as_written(error: IntentError, addresses: dict[str, str]) -> IntentError:
+    """``error`` with the placeholders of addresses (``addr0``) put back as the user wrote them."""
+    message = error.message
+    for key in sorted(addresses, key=len, reverse=True):
+        message = message.replace(key, addresses[key])
+    return IntentError(error.code, message, hint=error.hint)
+
+
 class RuleParser:
     def __init__(self, context: ParseContext | None = None) -> None:
         self.context = context or ParseContext()
@@ -206,7 +214,10 @@ class RuleParser:
                 )
             parts = self._expand(clause)
             for part in parts:
-                steps.append(self._clause(part, steps, addresses))
+                try:
+                    steps.append(self._clause(part, steps, addresses))
+                except IntentError as error:
+                    raise _as_written(error, addresses) from None
             made = [produced_token(step) for step in steps[len(steps) - len(parts) :]]
             several = sorted({t for t in made if t is not None}) if len(parts) > 1 else []
         if not steps:

@@ -436,3 +436,11 @@ def test_everything_on_aave_is_each_position_the_chain_reports() -> None:
 def test_it_after_two_swaps_is_asked_about() -> None:
     with pytest.raises(IntentError, match="'it' could be the DAI or the USDC: name one"):
         parser.parse("swap 0.5 eth to dai and 0.5 eth to usdc then supply it to aave")
+
+
+def test_an_error_quotes_a_hex_word_as_written() -> None:
+    """Words starting 0x are held aside while the rest is lower-cased; an error puts them back
+    (it said 'addr0 usdc')."""
+    with pytest.raises(IntentError) as caught:
+        parser.parse("swap 0x10 USDC for ETH")
+    assert "'0x10 usdc'" in caught.value.message and "addr0" not in caught.value.message
