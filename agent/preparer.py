@@ -57,16 +57,7 @@ def prepare(
     for index, step in enumerate(steps, start=1):
         action = resolver.resolve(step, [p.result.deltas for p in prepared])
         built = adapter_for(action).build(ctx, action)
-        results = simulator.simulate(
-            [
-                p.built.calls
-                for p in (
-                    *earlier,
-                    *prepared,
-                )
-            ]
-            + [built.calls]
-        )
+        results = simulator.simulate([p.built.calls for p in (*earlier, *prepared)] + [built.calls])
         prepared.append(PreparedStep(index, step, action, built, results[-1]))
         if not results[-1].ok:
             break

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.errors import ConfigError
-from strategies.tokens import DEFAULT_SYMBOLS
+from strategies.tokens import DEFAULT_SYMBOLS, unknown_token
 
 DEFAULT_POLICY = Path(__file__).with_name("default.toml")
 Action = Literal["swap", "supply", "withdraw", "borrow", "repay", "wrap", "unwrap", "transfer"]
@@ -27,7 +27,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 def _known(symbol: str) -> str:
     """``symbol`` upper-cased, if it is a token of the address books."""
     if symbol.upper() not in DEFAULT_SYMBOLS:
-        raise ValueError(f"unknown token {symbol!r} (known: {', '.join(DEFAULT_SYMBOLS)})")
+        raise ValueError(unknown_token(symbol))
     return symbol.upper()
 
 
@@ -187,9 +187,8 @@ def _line_of(text: str, loc: tuple[object, ...]) -> int | None:
                     later = (n for n in range(start + 1, len(lines)) if pattern.match(lines[n]))
                     start = next(later, start)
             continue
-        pattern = re.compile(
-            rf"^\s*(?:\[+\s*[\w.]*\b{re.escape(str(key))}\b[\w.]*\s*\]+|{re.escape(str(key))}\s*=)"
-        )
+        word = re.escape(str(key))
+        pattern = re.compile(rf"^\s*(?:\[+\s*[\w.]*\b{word}\b[\w.]*\s*\]+|{word}\s*=)")
         for number in range(start, len(lines)):
             if pattern.match(lines[number]):
                 start = number

@@ -7,6 +7,12 @@ from typing import Any
 
 DEFAULT_SYMBOLS = ("ETH", "WETH", "USDC", "DAI", "WBTC")
 
+
+def unknown_token(word: str) -> str:
+    """What a file (a policy, a strategy, a guard) naming ``word`` as a token is told."""
+    return f"unknown token {word!r} (known: {', '.join(DEFAULT_SYMBOLS)})"
+
+
 ALIASES = {
     "eth": "ETH",
     "ether": "ETH",

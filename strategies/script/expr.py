@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
-from strategies.tokens import DEFAULT_SYMBOLS, resolve_symbol
+from strategies.tokens import resolve_symbol, unknown_token
 
 READINGS: dict[str, int] = {
     "health_factor": 0,
@@ -235,8 +235,7 @@ class _Parser:
                 if arg.kind != "word":
                     raise ExprError(f"{name} needs a name here", arg.column)
                 if n == arity - 1 and resolve_symbol(arg.text) is None:
-                    known = ", ".join(DEFAULT_SYMBOLS)
-                    raise ExprError(f"unknown token {arg.text!r} (known: {known})", arg.column)
+                    raise ExprError(unknown_token(arg.text), arg.column)
                 args.append(arg.text)
             self.expect(")")
         return Reading(name, tuple(args))

@@ -44,7 +44,7 @@ from agent.errors import ConfigError
 from policies.model import seconds
 from strategies.plan import Step
 from strategies.script.expr import ExprError, parse_guard
-from strategies.tokens import DEFAULT_SYMBOLS
+from strategies.tokens import DEFAULT_SYMBOLS, unknown_token
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(blocks?|s|m|h|d)\s*$", re.I)
@@ -280,10 +280,7 @@ def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
             symbol = entry.fields.get(field) if isinstance(entry, TypedEntry) else None
             if symbol is not None and symbol not in DEFAULT_SYMBOLS:
                 line = _line_of(lines, ("steps", n - 1, field))
-                raise ConfigError(
-                    f"{source}:{line}: steps[{n}].{field}: unknown token {symbol!r} "
-                    f"(known: {', '.join(DEFAULT_SYMBOLS)})"
-                )
+                raise ConfigError(f"{source}:{line}: steps[{n}].{field}: {unknown_token(symbol)}")
         amount = str(entry.fields.get("amount", "")) if isinstance(entry, TypedEntry) else ""
         if amount.startswith("output:") and not 1 <= int(amount[7:]) < n:
             line = _line_of(lines, ("steps", n - 1, "amount"))
