@@ -231,6 +231,13 @@ class SessionStore:
         row = self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return _session(row) if row else None
 
+    def starting_with(self, prefix: str) -> list[Session]:
+        """The sessions whose id starts with ``prefix`` (a whole id, or the start of one)."""
+        rows = self.conn.execute(
+            "SELECT * FROM sessions WHERE substr(id, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return [_session(r) for r in rows]
+
     def all(self) -> list[Session]:
         return [
             _session(r)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
 
@@ -156,6 +155,7 @@ def _windows(session: Any, usage: Any, chain: Any) -> list[dict[str, str]]:
     from tools.chain.plain import Client
     from tools.erc20.reads import token
 
+    client = Client(chain.url)
     out = []
     for window in session.policy.limits.windows:
         if window.usd_cents is not None:
@@ -163,12 +163,10 @@ def _windows(session: Any, usage: Any, chain: Any) -> list[dict[str, str]]:
             left = max(0, window.usd_cents - used)
             what = (f"{used / 100:,.2f} USD", f"{left / 100:,.2f} USD")
         else:
-            symbol = str(window.token)
-            raw = usage.tokens_since.get(window.seconds, {}).get(symbol, 0)
-            decimals = token(Client(chain.url), chain.book, symbol).decimals
-            used_units = Decimal(raw).scaleb(-decimals)
-            left_units = max(Decimal(0), window.amount - used_units)
-            what = (f"{used_units.normalize():f} {symbol}", f"{left_units.normalize():f} {symbol}")
+            tok = token(client, chain.book, str(window.token))
+            raw = usage.tokens_since.get(window.seconds, {}).get(tok.symbol, 0)
+            left = max(0, tok.to_raw(window.amount) - raw)
+            what = (f"{tok.show(raw)} {tok.symbol}", f"{tok.show(left)} {tok.symbol}")
         out.append({"window": window.label, "used": what[0], "left": what[1]})
     return out
 
@@ -193,7 +191,7 @@ def _chosen(store: Any, chain_id: int, session_id: str | None) -> Any:
     from agent.errors import BadInput
 
     if session_id:
-        matches = [s for s in store.all() if s.id.startswith(session_id)]
+        matches = store.starting_with(session_id)
         if len(matches) > 1:
             raise BadInput(
                 f"{session_id!r} is the start of {len(matches)} sessions' ids",
