@@ -35,15 +35,12 @@ _RATES = re.compile(
     r"|\b(?:supply|borrow|deposit|lending|interest)\s+(?:rates?|apys?)\b|\b(?:apys?|rates)\s+(?:for|on|of)\b",
     re.I,
 )
-_WORTH = re.compile(
-    r"^\s*(?:how\s+much|what)\s+(?:is|are)\s+(?P<amount>\d+(?:\.\d+)?)\s+(?P<a>[a-z]+)\s+worth\b",
-    re.I,
-)
 _CONVERT = re.compile(
     r"^\s*(?:how\s+much|what)\s+(?:is|are)\s+(?P<amount>\d+(?:\.\d+)?)\s+(?P<a>[a-z]+)\s+"
-    r"(?:in|worth\s+in|to)\s+(?P<b>[a-z]+)\b",
+    r"(?:(?:in|worth\s+in|to)\s+(?P<b>[a-z]+)|worth)\b",
     re.I,
 )
+"""A conversion ("how much is 2 ETH in USDC?"), or without ``b`` a value ("... 2 ETH worth?")."""
 _PRICES = (
     re.compile(r"\bprice\s+of\s+(?:an?\s+|one\s+)?([a-z]+)", re.I),
     re.compile(r"\b([a-z]+)(?:'s)?\s+price\b", re.I),
@@ -117,12 +114,6 @@ def answer(text: str, s: Snapshot) -> str | None:
         return session(s.session)
     if match := _CONVERT.match(text):
         return _conversion(s, match.group("amount"), match.group("a"), match.group("b"))
-    if match := _WORTH.match(text):
-        symbol, amount = resolve_symbol(match.group("a")), Decimal(match.group("amount"))
-        if symbol is None:
-            return _unknown(match.group("a"), s)
-        value = amount * s.portfolio.prices[symbol]
-        return f"{_amount(amount)} {symbol} is worth **{_money(value)}** at Aave V3's oracle price."
     for pattern in _PRICES:
         if (match := pattern.search(text)) and (symbol := resolve_symbol(match.group(1))):
             return f"{symbol} is **{_money(s.portfolio.prices[symbol])}** (Aave V3's oracle)."
@@ -140,12 +131,17 @@ def _unknown(word: str, s: Snapshot) -> str:
     return f"I don't know the token *{word}* on this chain: Aave V3's oracle prices {known}."
 
 
-def _conversion(s: Snapshot, amount: str, a: str, b: str) -> str:
-    have, want = resolve_symbol(a), resolve_symbol(b)
-    if have is None or want is None:
-        return _unknown(a if have is None else b, s)
-    prices = s.portfolio.prices
-    value = Decimal(amount) * prices[have] / prices[want]
+def _conversion(s: Snapshot, amount: str, a: str, b: str | None) -> str:
+    """``amount`` of ``a`` in ``b`` at the oracle's prices; in USD without ``b``."""
+    for word in (a, b):
+        if word is not None and resolve_symbol(word) is None:
+            return _unknown(word, s)
+    have, prices = str(resolve_symbol(a)), s.portfolio.prices
+    value = Decimal(amount) * prices[have]
+    if b is None:
+        return f"{_amount(Decimal(amount))} {have} is worth **{_money(value)}** at Aave V3's oracle price."
+    want = str(resolve_symbol(b))
+    value /= prices[want]
     return (
         f"At Aave V3's oracle prices, {amount} {have} is **{_amount(value)} {want}**. A swap gets "
         f'less by the pool\'s fee and price impact: "swap {amount} {have} to {want}" shows the '

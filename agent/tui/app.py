@@ -128,13 +128,13 @@ class DefiAgentApp(App[None]):
         """On a plan card only the plan keys are keys: any other character goes to the prompt, and
         so does the rest of what is typed (typing "what is my balance" on a card must not reach
         the y of "my")."""
-        prompt = self.query_one(Prompt)
         if (
             isinstance(self.focused, PlanCard)
             and event.is_printable
             and event.character not in PLAN_KEYS
         ):
             event.stop()
+            prompt = self.query_one(Prompt)
             prompt.focus()
             prompt.insert_text_at_cursor(event.character or "")
 

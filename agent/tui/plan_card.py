@@ -71,7 +71,9 @@ class PlanCard(Static, can_focus=True):
     def show_outcome(self, event: RunDone | RunFailed) -> None:
         if isinstance(event, RunDone):
             changes = (
-                ", ".join(f"{signed(v)} {s}" for s, v in event.deltas.items())
+                "nothing sent"
+                if event.status == "discarded"
+                else ", ".join(f"{signed(v)} {s}" for s, v in event.deltas.items())
                 or "no balance change"
             )
             label = {
@@ -80,8 +82,6 @@ class PlanCard(Static, can_focus=True):
                 "discarded": "Discarded",
             }
             self.outcome = f"{label.get(event.status, event.status)}: {changes}"
-            if event.status == "discarded":
-                self.outcome = "Discarded: nothing sent"
             if event.mismatches:
                 self.outcome += "\nDiffers from the simulation: " + "; ".join(event.mismatches)
             self.set_class(event.status == "done", "done")

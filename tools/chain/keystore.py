@@ -35,7 +35,8 @@ def encrypt(secret: bytes, password: str, iterations: int, address: str) -> dict
     """``secret`` encrypted under ``password``; ``address`` (checksummed) is recorded as
     eth_account records it."""
     salt, iv = os.urandom(16), os.urandom(16)
-    derived = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations, _DKLEN)
+    params = {"c": iterations, "dklen": _DKLEN, "prf": "hmac-sha256", "salt": salt.hex()}
+    derived = _derived("pbkdf2", params, password.encode(), salt)
     ciphertext = _aes_ctr(derived[:16], iv, secret)
     return {
         "address": address.removeprefix("0x"),
@@ -44,12 +45,7 @@ def encrypt(secret: bytes, password: str, iterations: int, address: str) -> dict
             "cipherparams": {"iv": iv.hex()},
             "ciphertext": ciphertext.hex(),
             "kdf": "pbkdf2",
-            "kdfparams": {
-                "c": iterations,
-                "dklen": _DKLEN,
-                "prf": "hmac-sha256",
-                "salt": salt.hex(),
-            },
+            "kdfparams": params,
             "mac": _mac(derived, ciphertext).hex(),
         },
         "id": str(uuid.uuid4()),
