@@ -31,6 +31,30 @@ def _finish(process: subprocess.Popen[str], timeout: float = 120) -> tuple[int, 
     return process.returncode, events_of(out), err
 
 
+def _run_file(
+    devnet, tmp_path: Path, name: str, text: str, *flags: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`run --json` of a strategy file written with ``text``, and the data directory it used."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / name
+    path.write_text(text)
+    return run_cli("run", str(path), *flags, "--json", data_dir=data_dir), data_dir
+
+
+def _stopped_while_waiting(
+    path: Path, data_dir: Path, stop: signal.Signals
+) -> tuple[int, list, str]:
+    """The run of ``path``, sent ``stop`` once it waits for blocks (none are mined: it waits after
+    its first iteration)."""
+    process = start_run(str(path), data_dir=data_dir)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if json.loads(line).get("event") == "Waiting":
+            break
+    process.send_signal(stop)
+    return _finish(process)
+
+
 def test_usdc_yield_swaps_and_supplies(devnet, tmp_path: Path) -> None:
     data_dir = attach(devnet, tmp_path / "data")
     w3, wallet = devnet.w3, devnet.wallet
@@ -152,11 +176,7 @@ def test_a_dry_run_decides_under_the_strategys_own_policy_and_starts_nothing(
 ) -> None:
     """The dry run of a strategy naming dca-bot is denied where its run would be (250 USD is
     above dca-bot's cap, within the default's), and starts no session."""
-    data_dir = attach(devnet, tmp_path / "data")
-    path = tmp_path / "too-big.yaml"
-    path.write_text(DENIED)
-
-    result = run_cli("run", str(path), "--dry-run", "--json", data_dir=data_dir)
+    result, data_dir = _run_file(devnet, tmp_path, "too-big.yaml", DENIED, "--dry-run")
 
     assert result.returncode == 3, result.stderr
     events = events_of(result.stdout)
@@ -179,12 +199,10 @@ steps:
 def test_a_typed_swap_without_slippage_gets_the_sessions_default(devnet, tmp_path: Path) -> None:
     """dca-bot's default slippage is 30 bps: the swap that names none is planned and executed at
     30, the one that names 20 at 20."""
-    data_dir = attach(devnet, tmp_path / "data")
-    path = tmp_path / "two-buys.yaml"
-    path.write_text(UNSAID_SLIPPAGE)
-    assert run_cli("strategies", "validate", str(path), data_dir=data_dir).returncode == 0
+    result, data_dir = _run_file(devnet, tmp_path, "two-buys.yaml", UNSAID_SLIPPAGE)
 
-    result = run_cli("run", str(path), "--json", data_dir=data_dir)
+    path = tmp_path / "two-buys.yaml"
+    assert run_cli("strategies", "validate", str(path), data_dir=data_dir).returncode == 0
 
     assert result.returncode == 0, result.stderr
     events = events_of(result.stdout)
@@ -212,12 +230,11 @@ steps:
 def test_a_dry_run_simulates_each_entry_after_the_ones_before(devnet, tmp_path: Path) -> None:
     """The wallet holds no WETH: the supply can only be simulated after the wrap, and the
     withdrawal only after the supply."""
-    data_dir = attach(devnet, tmp_path / "data")
-    path = tmp_path / "wrap-and-supply.yaml"
-    path.write_text(WRAP_THEN_SUPPLY)
     assert balance(devnet.w3, token(devnet.w3, devnet.book, "WETH"), devnet.wallet) == 0
 
-    result = run_cli("run", str(path), "--dry-run", "--json", data_dir=data_dir)
+    result, data_dir = _run_file(
+        devnet, tmp_path, "wrap-and-supply.yaml", WRAP_THEN_SUPPLY, "--dry-run"
+    )
 
     assert result.returncode == 0, result.stderr
     events = events_of(result.stdout)
@@ -243,11 +260,7 @@ def test_a_dry_run_counts_each_entry_against_the_allowance_of_the_next(
 ) -> None:
     """dca-bot allows 500 USD a week: five buys of 86 USD fit (430), the sixth (516) does not,
     as in the run itself."""
-    data_dir = attach(devnet, tmp_path / "data")
-    path = tmp_path / "six-buys.yaml"
-    path.write_text(EIGHTY_SIX_USD_SIX_TIMES)
-
-    result = run_cli("run", str(path), "--dry-run", "--json", data_dir=data_dir)
+    result, _ = _run_file(devnet, tmp_path, "six-buys.yaml", EIGHTY_SIX_USD_SIX_TIMES, "--dry-run")
 
     assert result.returncode == 3, result.stderr
     events = events_of(result.stdout)
@@ -320,13 +333,7 @@ def test_interrupted_run_resumes_without_repeating_steps(devnet, tmp_path: Path)
     usdc = token(w3, devnet.book, "USDC")
     usdc_before = balance(w3, usdc, wallet)
 
-    process = start_run(str(path), data_dir=data_dir)
-    assert process.stdout is not None
-    for line in process.stdout:  # no blocks are mined: the run waits after its first buy
-        if json.loads(line).get("event") == "Waiting":
-            break
-    process.send_signal(signal.SIGINT)
-    code, events, _err = _finish(process)
+    code, events, _err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
     assert code == 130
     assert named(events, "StrategyDone")[-1]["status"] == "interrupted"
     assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(50)
@@ -351,13 +358,7 @@ def test_a_terminated_run_stops_as_for_ctrl_c(devnet, tmp_path: Path) -> None:
     path = tmp_path / "three-buys.yaml"
     path.write_text(INTERRUPTIBLE)
 
-    process = start_run(str(path), data_dir=data_dir)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if json.loads(line).get("event") == "Waiting":
-            break
-    process.send_signal(signal.SIGTERM)
-    code, events, _err = _finish(process)
+    code, events, _err = _stopped_while_waiting(path, data_dir, signal.SIGTERM)
 
     assert code == 130
     assert named(events, "StrategyDone")[-1]["status"] == "interrupted"
