@@ -127,10 +127,7 @@ class AgentService:
                 self.journal.set_plan_status(plan_id, "denied", session_id=authorization.session)
                 yield decision
                 reasons = "; ".join(v.message for v in decision.violations)
-                # what fits is in the token spent: not what an exact-output swap names
-                bought = any(step.get("amount_kind") == "exact_out" for step in plan["steps"])
-                fits = authorization.fits if not bought else None
-                instead = f"; {fits}" if fits else ""
+                instead = f"; {authorization.fits}" if authorization.fits else ""
                 raise PolicyDenied(
                     f"denied by policy: {reasons}", hint=f"nothing was sent{instead}"
                 )

@@ -207,12 +207,12 @@ def _usd_cents(tokens: Mapping[str, int], rates: Mapping[str, Rate]) -> int | No
 
 
 def fits(policy: Policy, batch: Batch, usage: Usage) -> tuple[str, Decimal] | None:
-    """When the batch spends one token and only USD limits stand in its way: the most of that
-    token the limits allow now (rounded down to four significant digits), else None. What a
-    denial can suggest instead."""
+    """When the batch spends one token (not through an exact-output swap) and only USD limits
+    stand in its way: the most of that token the limits allow now (rounded down to four
+    significant digits), else None. What a denial can suggest instead."""
     symbols = {symbol for spend in batch.spends for symbol in spend.gross_tokens}
-    if len(symbols) != 1:
-        return None
+    if len(symbols) != 1 or any(c.action == "swap" and not c.args["exact_in"] for c in batch.flat):
+        return None  # an exact-output swap names what it buys: less to spend is not its amount
     (symbol,) = symbols
     limits = policy.limits
     if any(s.upper() == symbol for s in limits.max_per_tx) or any(
