@@ -48,6 +48,9 @@ _PRICES = (
         r"\b(?:what(?:'s| is)|how\s+much\s+is)\s+(?:an?\s+|one\s+)?([a-z]+)\s+worth\b", re.I
     ),
 )
+_IN_TOKEN = re.compile(r"\s+(?:in\s+(?:terms\s+of\s+)?|to\s+)([a-z]+)", re.I)
+"""The token a price is asked in, right after the one priced ("the price of ETH in DAI")."""
+_USD = frozenset({"usd", "dollars", "dollar", "us"})
 _NET_WORTH = re.compile(
     r"\bnet\s*worth\b|\bhow\s+much\s+(?:am\s+i|is\s+my\s+wallet)\s+worth\b", re.I
 )
@@ -116,6 +119,9 @@ def answer(text: str, s: Snapshot) -> str | None:
         return _conversion(s, match.group("amount"), match.group("a"), match.group("b"))
     for pattern in _PRICES:
         if (match := pattern.search(text)) and (symbol := resolve_symbol(match.group(1))):
+            quoted = _IN_TOKEN.match(text, match.end())
+            if quoted and quoted.group(1).lower() not in _USD:
+                return _conversion(s, "1", symbol, quoted.group(1))
             return f"{symbol} is **{_money(s.portfolio.prices[symbol])}** (Aave V3's oracle)."
     if (match := _PRICES[0].search(text)) and match.group(1).lower() not in _NOT_TOKENS:
         return _unknown(match.group(1), s)

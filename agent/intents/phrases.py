@@ -160,6 +160,14 @@ def token(words: str, known: tuple[str, ...]) -> str:
         raise IntentError("needs_clarification", f"Which one do you mean: {AMBIGUOUS[cleaned]}?")
     symbol = resolve_symbol(cleaned, known)
     if symbol is None:
+        head, _, last = cleaned.rpartition(" ")
+        named = resolve_symbol(last, known) if head else None
+        if named is not None and resolve_symbol(head, known) is None:
+            raise IntentError(
+                "invalid_amount",
+                f"I can't read {head!r} as an amount of {named}: write it like 1250.5 {named}, "
+                f"50% of my {named} or all my {named}",
+            )
         raise IntentError(
             "unknown_token", f"I don't know the token {cleaned!r}; known tokens: {', '.join(known)}"
         )

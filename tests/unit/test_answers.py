@@ -47,6 +47,9 @@ def snapshot(session: SessionStatus = ACTIVE) -> Snapshot:
     [
         ("what's the price of eth?", "ETH is **$3,000.00** (Aave V3's oracle)."),
         ("wbtc price?", "WBTC is **$90,000.00** (Aave V3's oracle)."),
+        ("what's the price of ETH in DAI?", "1 ETH is **3,000 DAI**"),  # not $3,000.00
+        ("price of wbtc in terms of eth?", "1 WBTC is **30 ETH**"),
+        ("what's the price of eth in usd?", "ETH is **$3,000.00** (Aave V3's oracle)."),
         ("how much is 2 eth in usdc?", "2 ETH is **6,000 USDC**"),
         ("what's my net worth?", "**$35,000.00**: wallet $30,500.00, Aave V3 collateral $6,000.00"),
         ("what are my aave positions?", "- DAI: supplied 0, borrowed 1,500"),

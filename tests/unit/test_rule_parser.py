@@ -291,6 +291,9 @@ ERRORS = [
     ("swap 0 eth for usdc", "invalid_amount"),
     ("swap -1 eth for usdc", "invalid_amount"),
     ("swap 1,25 eth for usdc", "invalid_amount"),
+    ("swap 1e30 eth to usdc", "invalid_amount"),
+    ("swap exactly 0.5 eth to usdc", "invalid_amount"),
+    ("supply a lot of usdc to aave", "invalid_amount"),
     ("swap 1.2.3 eth for usdc", "invalid_amount"),
     ("swap 1000000000000000 eth for usdc", "invalid_amount"),
     ("swap 150% of my eth for usdc", "invalid_amount"),
@@ -360,6 +363,14 @@ def test_another_protocol_is_named_as_not_supported() -> None:
         parser.parse("supply 100 USDC to Compound")
     with pytest.raises(IntentError, match=r"^morpho is not supported here"):
         parser.parse("lend 100 dai on morpho")
+
+
+def test_an_amount_not_understood_is_named_as_the_amount() -> None:
+    """Not as an unknown token ("I don't know the token '1e30 eth'")."""
+    with pytest.raises(IntentError, match=r"^I can't read '1e30' as an amount of ETH: write it"):
+        parser.parse("swap 1e30 eth to usdc")
+    with pytest.raises(IntentError, match=r"^I can't read 'exactly 0.5' as an amount of ETH"):
+        parser.parse("swap exactly 0.5 eth to usdc")
 
 
 def test_questions_name_what_is_missing() -> None:
@@ -443,4 +454,5 @@ def test_an_error_quotes_a_hex_word_as_written() -> None:
     (it said 'addr0 usdc')."""
     with pytest.raises(IntentError) as caught:
         parser.parse("swap 0x10 USDC for ETH")
-    assert "'0x10 usdc'" in caught.value.message and "addr0" not in caught.value.message
+    assert "'0x10' as an amount of USDC" in caught.value.message
+    assert "addr0" not in caught.value.message
