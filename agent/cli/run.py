@@ -210,7 +210,7 @@ def list_strategies(as_json: JsonFlag = False) -> None:
                     "id": r.id,
                     "name": r.name,
                     "path": r.path,
-                    "status": r.status,
+                    "status": r.shown_status,
                     "iterations": r.iteration,
                     "error": r.error,
                 }
@@ -234,7 +234,7 @@ def list_strategies(as_json: JsonFlag = False) -> None:
         for column in ("run", "strategy", "status", "iterations", "file"):
             done.add_column(column)
         for r in runs:
-            done.add_row(r.id, r.name, r.status, str(r.iteration), r.path)
+            done.add_row(r.id, r.name, r.shown_status, str(r.iteration), r.path)
         console.print(done)
 
 

@@ -111,21 +111,19 @@ class Runner:
             yield StrategyDone("", "failed", 0, error.one_line(), error.exit_code)
             return
         count = self.strategy.repeat.count if self.strategy.repeat else 1
-        yield StrategyStarted(
-            run.id,
-            self.strategy.name,
-            session,
-            self._resumed,
-            run.iteration,
-            count,
-        )
-        async for event in self._loop(run, count):
-            yield event
+        try:
+            yield StrategyStarted(
+                run.id, self.strategy.name, session, self._resumed, run.iteration, count
+            )
+            async for event in self._loop(run, count):
+                yield event
+        finally:
+            self.store.release(run.id)
 
     def _open(self, chain_id: int) -> tuple[Run, str]:
         """This file's unfinished run (unless restarting) or a new one, with its session pinned
         (created the first time when the strategy names a policy), as "name (id)"."""
-        found = self.store.unfinished(self.path, self.text, chain_id)
+        found = self.store.take(self.path, self.text, chain_id)
         if found is not None and self.restart:
             self.store.abandon(found.id)
             found = None

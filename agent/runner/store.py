@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -17,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from agent.db import connect, transaction
+from agent.errors import BadInput
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -33,7 +35,8 @@ CREATE TABLE IF NOT EXISTS runs (
     last_time REAL,
     error TEXT,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    pid INTEGER
 );
 CREATE TABLE IF NOT EXISTS run_entries (
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -50,6 +53,9 @@ CREATE TABLE IF NOT EXISTS run_entries (
 FINISHED = ("done", "abandoned")
 """Statuses of a run that is not continued; any other (running, waiting, interrupted, failed,
 denied) is picked up again by the next `defi-agent run` of the same file."""
+LIVE = ("running", "waiting")
+"""Statuses a run has only while the process running it lives: one whose process ended without
+saying (killed) is shown as ``stopped``."""
 
 
 @dataclass
@@ -65,6 +71,12 @@ class Run:
     last_time: float | None
     error: str | None
     created_at: float
+    pid: int | None = None
+    """The process running it, while one is."""
+
+    @property
+    def shown_status(self) -> str:
+        return "stopped" if self.status in LIVE and not _alive(self.pid) else self.status
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,9 @@ class RunStore:
     def __init__(self, data_dir: Path) -> None:
         self.conn = connect(data_dir)
         self.conn.executescript(_SCHEMA)
+        columns = {row["name"] for row in self.conn.execute("PRAGMA table_info(runs)")}
+        if "pid" not in columns:  # a database from before runs recorded their process
+            self.conn.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
 
     def close(self) -> None:
         self.conn.close()
@@ -99,18 +114,42 @@ class RunStore:
     def abandon(self, run_id: str) -> None:
         self.update(run_id, status="abandoned")
 
+    def take(self, path: Path, text: str, chain_id: int) -> Run | None:
+        """This file's unfinished run, now held by this process, or None when there is none.
+        `BadInput` when another process that is still alive runs it: two would execute its
+        entries twice."""
+        with transaction(self.conn):
+            run = self.unfinished(path, text, chain_id)
+            if run is not None:
+                _refuse_if_held(run)
+                run.pid = os.getpid()
+                self.conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (run.pid, run.id))
+        return run
+
     def start(self, name: str, path: Path, text: str, chain_id: int, session_id: str) -> Run:
-        run_id = uuid.uuid4().hex[:12]
+        """A new run of the file, held by this process (`take` found none; checked again under the
+        write lock, so that two processes starting the same file do not both start it)."""
+        run_id, pid = uuid.uuid4().hex[:12], os.getpid()
         now = time.time()
         with transaction(self.conn):
+            other = self.unfinished(path, text, chain_id)
+            if other is not None:
+                _refuse_if_held(other)
             self.conn.execute(
                 "INSERT INTO runs (id, name, path, digest, chain_id, session_id, status, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-                (run_id, name, str(path), digest(text), chain_id, session_id, now, now),
+                "created_at, updated_at, pid) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                (run_id, name, str(path), digest(text), chain_id, session_id, now, now, pid),
             )
         found = self.get(run_id)
         assert found is not None
         return found
+
+    def release(self, run_id: str) -> None:
+        """This process no longer runs ``run_id``."""
+        with transaction(self.conn):
+            self.conn.execute(
+                "UPDATE runs SET pid = NULL WHERE id = ? AND pid = ?", (run_id, os.getpid())
+            )
 
     def get(self, run_id: str) -> Run | None:
         row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -170,7 +209,28 @@ def _run(row: sqlite3.Row) -> Run:
         last_time=row["last_time"],
         error=row["error"],
         created_at=row["created_at"],
+        pid=row["pid"],
     )
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _refuse_if_held(run: Run) -> None:
+    if run.pid is not None and run.pid != os.getpid() and _alive(run.pid):
+        raise BadInput(
+            f"{run.name} (run {run.id}) is already running in process {run.pid}",
+            hint=f"stop it first (Ctrl-C where it runs, or `kill {run.pid}`), then run the file again",
+        )
 
 
 def _entry(row: sqlite3.Row) -> EntryState:

@@ -366,6 +366,39 @@ def test_a_terminated_run_stops_as_for_ctrl_c(devnet, tmp_path: Path) -> None:
     assert [(r["name"], r["status"]) for r in listed["runs"]] == [("three-buys", "interrupted")]
 
 
+def test_a_file_runs_in_one_process_at_a_time(devnet, tmp_path: Path) -> None:
+    """A second `run` of a file whose run is alive elsewhere is refused (it would execute the same
+    entries again); once that process is killed, the run shows as stopped and the next `run`
+    continues it."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "three-buys.yaml"
+    path.write_text(INTERRUPTIBLE)
+    w3, wallet = devnet.w3, devnet.wallet
+    usdc = token(w3, devnet.book, "USDC")
+    usdc_before = balance(w3, usdc, wallet)
+    first = start_run(str(path), data_dir=data_dir)
+    assert first.stdout is not None
+    for line in first.stdout:
+        if json.loads(line).get("event") == "Waiting":
+            break
+
+    second = run_cli("run", str(path), "--json", data_dir=data_dir)
+
+    assert second.returncode == 2
+    refusal = named(events_of(second.stdout), "StrategyDone")[-1]["message"]
+    assert f"is already running in process {first.pid}" in refusal
+    first.kill()
+    first.communicate(timeout=30)
+    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(50)
+    listed = json.loads(run_cli("strategies", "list", "--json", data_dir=data_dir).stdout)
+    assert [(r["name"], r["status"]) for r in listed["runs"]] == [("three-buys", "stopped")]
+    with Miner(devnet.url):
+        code, events, err = _finish(start_run(str(path), data_dir=data_dir))
+    assert code == 0, err
+    assert named(events, "StrategyStarted")[0]["resumed"]
+    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(150)
+
+
 def test_dry_run_changes_nothing_on_chain(devnet, tmp_path: Path) -> None:
     data_dir = attach(devnet, tmp_path / "data")
     w3, wallet = devnet.w3, devnet.wallet
