@@ -101,9 +101,10 @@ class Simulator:
             "validation": False,
         }
         (block,) = rpc(self.ctx.w3, "eth_simulateV1", payload, "latest")
-        base_fee = int(block.get("baseFeePerGas", "0x0"), 16)
-        tip = int(rpc(self.ctx.w3, "eth_maxPriorityFeePerGas"), 16) if base_fee else 0
-        fee_per_gas = base_fee + tip if base_fee else 0
+        # What a transaction sent now pays a unit of gas: the next block's base fee and the tip.
+        # Not the simulated block's base fee: anvil takes it from the latest block, and right after
+        # a state load from a stale record of it (2,340 wei where the next block charges 1 gwei).
+        fee_per_gas = int(rpc(self.ctx.w3, "eth_gasPrice"), 16)
         results = block["calls"]
         width = len(self.symbols) + 1
         cursor = width

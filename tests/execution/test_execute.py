@@ -32,6 +32,18 @@ def test_exact_in_swap_changes_balances_as_simulated(devnet, service) -> None:
     assert Decimal(2980) < simulated < Decimal(3000)
 
 
+def test_the_network_fee_shown_is_the_fee_paid(devnet, service) -> None:
+    """Also on a chain just restored to its saved state, as every test's is (the first transaction
+    after `chain up` paid twice the fee its card showed)."""
+    eth_before = devnet.w3.eth.get_balance(devnet.wallet)
+    events = run(service, "wrap 1 eth")
+    (step,) = next(e for e in events if isinstance(e, SimulationDone)).steps
+    result = done(events)
+    paid = Decimal(eth_before - devnet.w3.eth.get_balance(devnet.wallet)) / 10**18 - 1
+    assert paid == step.fee_eth > 0
+    assert result.deltas["ETH"] == -1 - paid
+
+
 def test_exact_out_swap_buys_exactly(devnet, service) -> None:
     before = bal(devnet, "WBTC")
     done(run(service, "buy 0.01 wbtc with dai"))
