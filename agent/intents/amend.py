@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.errors import IntentError
 from agent.intents.phrases import quantity, token
+from strategies.tokens import resolve_symbol
 
 Step = dict[str, Any]
 
@@ -24,6 +25,8 @@ _AMEND = re.compile(
     r"|(?P<q2>.+?)\s+instead)$"
 )
 _FIXED = re.compile(r"\d+(?:\.\d+)?")
+_FOR = re.compile(r"^(?P<t>.*?)\s*\b(?:for|to|into)\s+(?P<o>[a-z]+)(?:\s+swap)?$")
+"""Which swap a follow-up changes, by what it gets: "0.2 eth for the dai" (fillers removed)."""
 
 
 def amendment(lowered: str) -> str | None:
@@ -50,19 +53,34 @@ def amend(
         raise IntentError(
             "needs_clarification", "What should the amount be? e.g. make it 2 ETH instead"
         )
-    symbol = token(q.token_words, symbols) if q.token_words else None
+    words_of_token, target = q.token_words, None
+    swap_of = _FOR.match(words_of_token)
+    if swap_of and (target := resolve_symbol(swap_of.group("o"), symbols)) is not None:
+        words_of_token = swap_of.group("t")
+    symbol = token(words_of_token, symbols) if words_of_token else None
     written = [i for i, s in enumerate(steps) if not s["amount"].startswith("output:")]
-    same = [i for i in written if symbol is None or _amount_token(steps[i]) == symbol]
+    same = [
+        i
+        for i in written
+        if (symbol is None or _amount_token(steps[i]) == symbol)
+        and (target is None or _gets(steps[i]) == target)
+    ]
     if len(same) == 1:
         index = same[0]
+    elif target is not None and not same:
+        raise IntentError(
+            "needs_clarification",
+            f"The plan has no swap to {target}: say the whole request with {target}",
+        )
     elif not same and len(written) == 1:
         index = written[0]
         _retoken(steps, index, str(symbol))
     else:
-        named = " or ".join(
-            f"{s['amount']} {_amount_token(s)}" for s in map(steps.__getitem__, written)
+        named = " or ".join(f'"{_said(s)}"' for s in map(steps.__getitem__, same or written))
+        raise IntentError(
+            "needs_clarification",
+            f"Which amount should change: {named}?{_hint(steps, same, q.amount)}",
         )
-        raise IntentError("needs_clarification", f"Which amount should change: {named}?")
     step = steps[index]
     if (step["action"] == "borrow" or step.get("amount_kind") == "exact_out") and not (
         _FIXED.fullmatch(q.amount)
@@ -78,6 +96,30 @@ def _amount_token(step: Step) -> str:
     if step["action"] == "swap":
         return str(step["token_out" if step["amount_kind"] == "exact_out" else "token_in"])
     return {"wrap": "ETH", "unwrap": "WETH"}.get(step["action"]) or str(step["token"])
+
+
+def _gets(step: Step) -> str | None:
+    """What a swap step buys."""
+    return str(step["token_out"]) if step["action"] == "swap" else None
+
+
+def _said(step: Step) -> str:
+    """A step as a request says it: "swap 0.5 ETH to DAI", "supply 100 USDC"."""
+    amount, counted = step["amount"], _amount_token(step)
+    if step["action"] != "swap":
+        return f"{step['action']} {amount} {counted}"
+    if step["amount_kind"] == "exact_out":
+        return f"buy {amount} {counted} with {step['token_in']}"
+    return f"swap {amount} {counted} to {step['token_out']}"
+
+
+def _hint(steps: Sequence[Step], candidates: Sequence[int], amount: str) -> str:
+    """How to name one of two swaps that spend the same amount of the same token."""
+    swaps = [steps[i] for i in candidates if steps[i]["action"] == "swap"]
+    if len(swaps) < 2 or len({_gets(s) for s in swaps}) < len(swaps):
+        return ""
+    first = swaps[0]
+    return f" e.g. make it {amount} {_amount_token(first)} for the {_gets(first)}"
 
 
 def _retoken(steps: list[Step], index: int, symbol: str) -> None:

@@ -59,7 +59,24 @@ def test_followup_names_which_amount_when_the_plan_has_two() -> None:
     with pytest.raises(IntentError) as caught:
         steps_after(earlier, "make it 200")
     assert caught.value.code == "needs_clarification"
-    assert "100 USDC or 50 DAI" in caught.value.message
+    assert '"supply 100 USDC" or "borrow 50 DAI"' in caught.value.message
+
+
+def test_followup_names_which_swap_by_what_it_buys() -> None:
+    """Two swaps of the same amount of ETH: the question tells them apart, and so can the answer."""
+    earlier = "swap 0.5 ETH to DAI and 0.5 ETH to USDC"
+    with pytest.raises(IntentError) as caught:
+        steps_after(earlier, "make it 0.2 eth")
+    assert caught.value.message == (
+        'Which amount should change: "swap 0.5 ETH to DAI" or "swap 0.5 ETH to USDC"? '
+        "e.g. make it 0.2 ETH for the DAI"
+    )
+    after = steps_after(earlier, "make it 0.2 ETH for the DAI")
+    assert [(s["amount"], s["token_out"]) for s in after] == [("0.2", "DAI"), ("0.5", "USDC")]
+    after = steps_after(earlier, "0.3 to usdc instead")
+    assert [(s["amount"], s["token_out"]) for s in after] == [("0.5", "DAI"), ("0.3", "USDC")]
+    with pytest.raises(IntentError, match="The plan has no swap to WBTC"):
+        steps_after(earlier, "make it 0.2 eth for the wbtc")
 
 
 def test_followup_sets_the_slippage_it_names() -> None:
