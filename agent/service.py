@@ -335,10 +335,20 @@ class AgentService:
         if record.status == "done":
             yield RunDone(plan_id, "done", {})
             return
+        txs = self.journal.txs(plan_id)
+        if not any(t.authorization is not None or t.tx_hash is not None for t in txs):
+            yield RunFailed(
+                plan_id,
+                "not_started",
+                f"plan {plan_id} was never executed ({record.status}): there is nothing to "
+                "resume (propose it again to execute it)",
+                2,
+            )
+            return
         try:
             ctx = await asyncio.to_thread(self._context)
             pending = []
-            for tx in self.journal.txs(plan_id):
+            for tx in txs:
                 if tx.status == "confirmed":
                     continue
                 if tx.tx_hash is not None:
@@ -391,6 +401,13 @@ class AgentService:
             if not authorization.allowed:
                 reasons = "; ".join(v.message for v in authorization.verdicts if not v.allowed)
                 raise PolicyDenied(f"denied by policy: {reasons}", hint="nothing was sent")
+            if authorization.needs_confirmation:
+                raise PolicyDenied(
+                    "the rest of this plan is above the session's threshold for a human's "
+                    "confirmation, and resume runs headless",
+                    code="needs_confirmation",
+                    hint="nothing was sent; propose the rest again in `defi-agent chat` to confirm it",
+                )
         except DefiAgentError as error:
             self.journal.set_plan_status(plan_id, "failed", error=error.message)
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)

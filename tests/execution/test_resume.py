@@ -42,3 +42,46 @@ def test_interrupted_plan_resumes_without_resending(devnet, tmp_path: Path) -> N
     assert Decimal(990) < gained < Decimal(1000)
     assert allowance(w3, usdc, devnet.wallet, book.uniswap_v3.swap_router02) == 0
     assert collect(again.resume(plan_id))[-1] == RunDone(plan_id, "done", {})
+
+
+def test_a_plan_never_executed_is_not_resumed(devnet, service) -> None:
+    """Only a plan whose execution began is resumed: resume must not send what was only
+    simulated (a dry run, an MCP `simulate`) or refused."""
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    plan_id = propose(service, "swap 1000 usdc for dai")[-1].plan_id
+
+    (failed,) = collect(service.resume(plan_id))
+
+    assert isinstance(failed, RunFailed) and (failed.code, failed.exit_code) == ("not_started", 2)
+    assert "was never executed (simulated): there is nothing to resume" in failed.message
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+    assert service.journal.plan(plan_id).status == "simulated"
+
+
+def test_resume_refuses_what_needs_a_persons_confirmation(devnet, tmp_path: Path) -> None:
+    """The rest of an interrupted plan above the session's confirmation threshold is refused:
+    resume runs headless, and headless runs never send what only a person may confirm."""
+    w3, book = devnet.w3, devnet.book
+    policy = tmp_path / "confirm.toml"
+    policy.write_text(
+        Path(__file__)
+        .with_name("roomy.toml")
+        .read_text()
+        .replace("max_usd_per_tx = 1000000", "max_usd_per_tx = 1000000\nconfirm_above_usd = 500")
+    )
+    nonce = w3.eth.get_transaction_count(devnet.wallet)
+    proxy = ChainProxy(devnet.url, drop_answer_to="eth_sendRawTransactionSync")
+    data_dir = tmp_path / "data"
+    first = build_service(url=proxy.url, book=book, data_dir=data_dir, policy_file=policy)
+    plan_id = propose(first, "swap 1000 usdc for dai")[-1].plan_id
+    assert isinstance(collect(first.execute(plan_id, human_confirmed=True))[-1], RunFailed)
+
+    again = build_service(url=devnet.url, book=book, data_dir=data_dir, policy_file=policy)
+    failed = collect(again.resume(plan_id))[-1]
+
+    assert isinstance(failed, RunFailed) and (failed.code, failed.exit_code) == (
+        "needs_confirmation",
+        3,
+    )
+    assert "above the session's threshold for a human's confirmation" in failed.message
+    assert w3.eth.get_transaction_count(devnet.wallet) == nonce + 1  # the approval alone
