@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -38,7 +38,7 @@ from agent.journal import Journal
 from agent.preparer import Prepared, describe, prepare, step_event
 from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
-from agent.verify import TOLERANCE_BPS, balances_of, verify, worse
+from agent.verify import TOLERANCE_BPS, balances_of, net, verify, worse
 from tools.aave_v3.reads import reserves
 from tools.chain.plain import Node, rpc
 from tools.chain.running import advance_time, parse_duration
@@ -162,7 +162,7 @@ class AgentService:
         ready = self._ready.get(plan_id)
         if ready is None:
             return None
-        total = _total(step.result.deltas for step in ready.prepared.steps)
+        total = net(step.result.deltas for step in ready.prepared.steps)
         deltas = {s: _units(ready.ctx, s, raw) for s, raw in total.items() if raw}
         return RunDone(plan_id, "dry_run" if dry_run else "discarded", deltas)
 
@@ -214,15 +214,14 @@ class AgentService:
                     f"{result.failure.call.label}: {result.failure.revert_reason}",
                     hint="nothing was sent; propose it again to see the new outcome",
                 )
-        first = _total(r.result.deltas for r in ready.prepared.steps)
         bound = max(
             (int(p.step.get("max_slippage_bps", 0)) for p in ready.prepared.steps),
             default=0,
         )
         gas = sum(c.gas_used for r in results for c in r.calls)
         fees = gas * int(rpc(ctx.w3, "eth_gasPrice"), 16)
-        again = _total(r.deltas for r in results)
-        problems = worse(ctx, first, again, bound or TOLERANCE_BPS, fees)
+        first = [p.result.deltas for p in ready.prepared.steps]
+        problems = worse(ctx, first, [r.deltas for r in results], bound or TOLERANCE_BPS, fees)
         if problems:
             raise SimulationReverted(
                 f"{moved} and the outcome is now worse than shown: {'; '.join(problems)}",
@@ -315,7 +314,7 @@ class AgentService:
         after = await asyncio.to_thread(balances_of, ctx, symbols)
         actual = {s: after[s] - before[s] for s in symbols if after[s] != before[s]}
         mismatches = (
-            verify(ctx, _total(p.result.deltas for p in prepared.steps), actual, fees)
+            verify(ctx, [p.result.deltas for p in prepared.steps], actual, fees)
             if prepared is not None
             else ()
         )
@@ -487,14 +486,6 @@ class AgentService:
         (result,) = Simulator(ctx).simulate([(call,)])
         failure = result.failure
         return failure.revert_reason or "unknown" if failure else "it succeeds when replayed now"
-
-
-def _total(deltas: Iterable[Mapping[str, int]]) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for step in deltas:
-        for symbol, raw in step.items():
-            total[symbol] = total.get(symbol, 0) + raw
-    return total
 
 
 def _units(ctx: ChainContext, symbol: str, raw: int) -> Decimal:

@@ -62,6 +62,28 @@ def test_a_price_moved_against_the_plan_is_refused_before_signing(service, devne
     assert service.authorizer.status().state == "not started"
 
 
+def test_a_swap_then_supply_executes_after_a_small_price_move(service, devnet) -> None:
+    """The plan nets 0 USDC; another trader's small swap moves the price a little, well inside
+    the 50 bps bound: the plan still executes (it was refused, its tolerance taken of 0 USDC)."""
+    w3, book = devnet.w3, devnet.book
+    plan_id = _proposed(service, "swap 0.1 ETH to USDC then supply it to aave")
+    buy = 10**16
+    params = (book.token("WETH"), book.token("USDC"), 500, OTHER, buy, 0, 0)
+    send(
+        w3,
+        OTHER,
+        "swap_router02",
+        book.uniswap_v3.swap_router02,
+        "exactInputSingle",
+        params,
+        value=buy,
+    )
+
+    outcome = collect(service.execute(plan_id, human_confirmed=True))[-1]
+
+    assert isinstance(outcome, RunDone) and outcome.status == "done", outcome
+
+
 def test_only_a_worse_outcome_beyond_the_bound_counts(service) -> None:
     ctx = service.chain_context()
     shown = {"USDC": -1_000 * 10**6, "DAI": 995 * 10**18, "ETH": -(10**14)}
@@ -70,9 +92,22 @@ def test_only_a_worse_outcome_beyond_the_bound_counts(service) -> None:
     within = {"USDC": -1_000 * 10**6, "DAI": 991 * 10**18, "ETH": -3 * 10**14}
     beyond = {"USDC": -1_000 * 10**6, "DAI": 980 * 10**18, "ETH": -(10**14)}
 
-    assert worse(ctx, shown, better, 50, fees=0) == ()
-    assert worse(ctx, shown, within, 50, fees=2 * 10**14) == ()  # DAI -0.4 %, ETH within fees
-    assert worse(ctx, shown, beyond, 50, fees=0) == ("DAI +995 -> +980",)
+    assert worse(ctx, [shown], [better], 50, fees=0) == ()
+    assert worse(ctx, [shown], [within], 50, fees=2 * 10**14) == ()  # DAI -0.4 %, ETH in fees
+    assert worse(ctx, [shown], [beyond], 50, fees=0) == ("DAI +995 -> +980",)
+
+
+def test_the_bound_is_of_what_the_steps_move_not_the_net_change(service) -> None:
+    """A swap then a supply of its output nets 0 USDC: a swap 0.01 % worse than shown is within
+    the bound (it was refused, with a tolerance of 0), 1 % worse is not."""
+    ctx = service.chain_context()
+    supply = {"USDC": -300 * 10**6}
+    shown = [{"ETH": -(10**17), "USDC": 300 * 10**6}, supply]
+    a_little = [{"ETH": -(10**17), "USDC": 299_970_000}, supply]
+    too_much = [{"ETH": -(10**17), "USDC": 297 * 10**6}, supply]
+
+    assert worse(ctx, shown, a_little, 50, fees=0) == ()
+    assert worse(ctx, shown, too_much, 50, fees=0) == ("USDC +0 -> -3",)
 
 
 def test_the_policy_values_the_plan_at_the_oracle_price_of_the_signature(service, devnet) -> None:
