@@ -63,6 +63,10 @@ class AgentTools:
         self.drafts: dict[str, tuple[str, dict[str, Any]]] = {}
         self.simulated: dict[str, str] = {}
         """Draft id -> the journal's plan id of its simulation, authorised and ready to send."""
+        self.executed: dict[str, str] = {}
+        """Draft id -> the journal's plan id of its execution, once something of it was sent: a
+        draft is executed at most once (an assistant retrying after a lost reply must not send
+        it twice)."""
 
     async def portfolio(self) -> dict[str, Any]:
         ctx = await asyncio.to_thread(self.svc.chain_context)
@@ -160,6 +164,12 @@ class AgentTools:
 
     async def simulate(self, plan_id: str) -> dict[str, Any]:
         draft = self.drafts.get(plan_id)
+        if plan_id in self.executed:
+            raise BadInput(
+                f"plan {plan_id} was executed (journal {self.executed[plan_id]})",
+                code="already_executed",
+                hint="call plan again to do it again",
+            )
         if draft is None:
             raise BadInput(f"no plan {plan_id}", code="unknown_plan", hint="call plan first")
         stale = self.simulated.pop(plan_id, None)
@@ -181,6 +191,7 @@ class AgentTools:
                     for s in event.steps
                 ]
             elif isinstance(event, PolicyDecision):
+                report["journal_id"] = event.plan_id
                 report["policy"] = {
                     "allowed": event.allowed,
                     "session": event.session,
@@ -190,6 +201,8 @@ class AgentTools:
                 if event.allowed:
                     self.simulated[plan_id] = event.plan_id
             elif isinstance(event, RunFailed):
+                if event.exit_code != PolicyDenied.exit_code:
+                    raise DefiAgentError(event.message, code=event.code)
                 report["error"] = {"code": event.code, "message": event.message}
         return report
 
@@ -210,14 +223,19 @@ class AgentTools:
         sent: list[dict[str, Any]] = []
         async for event in self.svc.execute(ready, human_confirmed=False):
             if isinstance(event, TxSent):
+                self.executed[plan_id] = ready
                 sent.append({"label": event.label, "tx_hash": event.tx_hash})
             elif isinstance(event, TxConfirmed):
                 sent[-1]["success"] = event.success
             elif isinstance(event, RunFailed):
-                raise DefiAgentError(event.message, code=event.code)
+                done = "; sent before it stopped: " + ", ".join(
+                    f"{t['label']} ({t['tx_hash']})" for t in sent
+                )
+                raise DefiAgentError(event.message + (done if sent else ""), code=event.code)
             elif isinstance(event, RunDone):
                 return {
                     "plan_id": plan_id,
+                    "journal_id": ready,
                     "status": event.status,
                     "transactions": sent,
                     "balance_changes": plain(event.deltas),

@@ -101,6 +101,7 @@ def test_execute_with_the_flag_changes_balances_as_simulated(devnet, tmp_path: P
         simulated = await call(client, "simulate", plan_id=planned["plan_id"])
         executed = await call(client, "execute", plan_id=planned["plan_id"])
         again = await error_of(client, "execute", plan_id=planned["plan_id"])
+        resimulated = await error_of(client, "simulate", plan_id=planned["plan_id"])
         journal = await call(client, "journal")
         session = await call(client, "session")
         return locals()
@@ -113,7 +114,11 @@ def test_execute_with_the_flag_changes_balances_as_simulated(devnet, tmp_path: P
     assert Decimal(seen["executed"]["balance_changes"]["USDC"]) == gained
     assert all(t["success"] for t in seen["executed"]["transactions"])
     assert seen["again"]["code"] == "not_simulated"  # executed once, never twice
+    # not even by simulating it again first, as an assistant retrying after a lost reply would
+    assert seen["resimulated"]["code"] == "already_executed"
     assert seen["journal"][0]["status"] == "done"
+    assert seen["journal"][0]["id"] == seen["executed"]["journal_id"]
+    assert seen["simulated"]["journal_id"] == seen["executed"]["journal_id"]
     # the execution started the default session and counts against its day
     assert (seen["session"]["state"], seen["session"]["policy"]) == ("active", "default")
     (day,) = seen["session"]["windows"]
@@ -147,6 +152,8 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
         denied = await error_of(client, "execute", plan_id=planned["plan_id"])
         bad = await error_of(client, "plan", plan=malformed)
         unknown = await error_of(client, "plan", text="swap 1 ETH for DOGE")
+        unaffordable = await call(client, "plan", text="swap 1000000 ETH for USDC")
+        short = await error_of(client, "simulate", plan_id=unaffordable["plan_id"])
         still = await call(client, "session")
         return locals()
 
@@ -159,6 +166,9 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
     assert seen["bad"]["code"] == "invalid_plan"
     assert "steps.0.swap.amount" in seen["bad"]["message"]
     assert seen["unknown"]["code"] == "unknown_token"
+    # a simulation that fails is a tool error, not a result with an error inside
+    assert seen["short"]["code"] == "insufficient_balance"
+    assert "1000000 ETH" in seen["short"]["message"]
     # nothing was executed: the default session has not started, its allowance is whole
     assert (seen["still"]["state"], seen["still"]["policy"]) == ("not started", "default")
     assert seen["still"]["windows"] == [
