@@ -141,6 +141,14 @@ class Resolver:
             raw = self._output(amount.output, tok, prior)
         else:
             assert amount.value is not None
+            exponent = amount.value.normalize().as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > tok.decimals:
+                raise BadInput(
+                    f"{text} {tok.symbol} has more decimals than {tok.symbol}'s {tok.decimals}: "
+                    "it cannot be sent as written",
+                    code="invalid_amount",
+                    hint=f"round it to {tok.decimals} decimals",
+                )
             raw = tok.to_raw(amount.value)
         if raw <= 0:
             raise BadInput(f"the amount of {tok.symbol} comes to zero", code="invalid_amount")

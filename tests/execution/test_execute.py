@@ -136,6 +136,18 @@ def test_amount_above_balance_is_bad_input(devnet, service) -> None:
     assert "the wallet holds 50000" in result.message
 
 
+def test_an_amount_finer_than_the_token_is_refused_not_rounded(devnet, service) -> None:
+    """USDC has 6 decimals: 1.1234567 USDC was sent as 1.123456, a card saying 1.1234567."""
+    result = outcome(run(service, "supply 1.1234567 usdc to aave"))
+    assert isinstance(result, RunFailed) and (result.code, result.exit_code) == (
+        "invalid_amount",
+        2,
+    )
+    assert "1.1234567 USDC has more decimals than USDC's 6" in result.message
+    assert "round it to 6 decimals" in result.message
+    done(run(service, "supply 1.123456 usdc to aave"))
+
+
 def test_policy_denial_sends_nothing(devnet, service) -> None:
     nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
     result = outcome(run(service, "swap 2 ETH for USDC"))
