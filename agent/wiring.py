@@ -113,10 +113,14 @@ def goal_planner(data_dir: Path) -> GoalPlanner:
     """Plans goal intents with live rates when a chain is up, by tier otherwise."""
 
     def plan(token: str, amount: str | None, risk: str, intent: str) -> Plan:
+        from agent.errors import ChainUnavailable
         from strategies.goals import plan_yield
         from tools.chain.running import status
 
-        chain = status(data_dir)
+        try:
+            chain = status(data_dir)
+        except ChainUnavailable:  # hung: planned by tier, as without a chain
+            chain = None
         reader = ChainMarkets(chain.url, chain.book) if chain is not None else None
         return plan_yield(token, amount, risk, intent, reader)
 

@@ -228,3 +228,30 @@ def test_a_warped_clock_survives_down_and_up(data_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert w3.eth.get_block("latest")["timestamp"] > warped
     assert run_cli("portfolio", data_dir=data_dir).returncode == 0
+
+
+def test_a_hung_chain_is_reported_not_replaced(devnet, tmp_path: Path) -> None:
+    """The data directory's anvil is alive but does not answer (here: its record points at a port
+    that accepts and never replies). Commands exit 5 saying so; they do not start a second devnet
+    from the saved state in its place, which sent transactions to a chain that then vanished."""
+    from tests.strategies.kit import attach
+
+    data_dir = attach(devnet, tmp_path / "data")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    record = json.loads((data_dir / "chain.json").read_text())
+    record["port"] = silent.getsockname()[1]
+    (data_dir / "chain.json").write_text(json.dumps(record))
+
+    result = run_cli("portfolio", "--json", data_dir=data_dir)
+    silent.close()
+
+    assert result.returncode == 5, result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert (
+        f"(anvil, pid {devnet.pid}, port {record['port']}) is running but did not"
+        in (error["message"])
+    )
+    assert "started the local chain" not in result.stderr
+    assert json.loads((data_dir / "chain.json").read_text()) == record

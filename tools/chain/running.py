@@ -69,8 +69,14 @@ def _is_our_anvil(pid: int) -> bool:
         return False
 
 
+BUSY_TIMEOUT = 5.0
+"""How long a chain whose anvil is alive may take to answer before it is reported as hung."""
+
+
 def status(data_dir: Path) -> RunningChain | None:
-    """The chain recorded for ``data_dir`` if its anvil is alive and answering, else None."""
+    """The chain recorded for ``data_dir`` if its anvil is alive and answering; None when none is
+    (its record is then forgotten). `ChainUnavailable` when its anvil is alive but does not answer:
+    starting another one in its place would fork the chain's history."""
     path = _state_file(data_dir)
     try:
         record = json.loads(path.read_text())
@@ -83,10 +89,16 @@ def status(data_dir: Path) -> RunningChain | None:
         )
     except (OSError, ValueError, KeyError):
         return None
-    if _is_our_anvil(chain.pid) and rpc_answers(chain.url):
+    if not _is_our_anvil(chain.pid):
+        path.unlink(missing_ok=True)
+        return None
+    if rpc_answers(chain.url) or rpc_answers(chain.url, timeout=BUSY_TIMEOUT):
         return chain
-    path.unlink(missing_ok=True)
-    return None
+    raise ChainUnavailable(
+        f"the chain of this data directory (anvil, pid {chain.pid}, port {chain.port}) is "
+        f"running but did not answer within {BUSY_TIMEOUT:g} s",
+        hint="try again; if it stays hung, `defi-agent chain down` stops it (its state is kept)",
+    )
 
 
 def canonical_book(chain_id: int, data_dir: Path) -> AddressBook:
