@@ -205,7 +205,7 @@ class PolicyGate:
                     "lifetime", Decimal(usage.lifetime_usd_cents) / 100, policy.limits.lifetime_usd
                 )
             )
-        expires_in = session.expires_at - now
+        expires_in = session.expires_at - now if now >= session.created_at else 0  # void
         return SessionStatus(
             session.id,
             session.name,

@@ -140,6 +140,7 @@ class PolicyEngine:
                 policy,
                 batch,
                 usage,
+                created_at=session.created_at,
                 expires_at=session.expires_at,
                 revoked=current is None or current.revoked_at is not None,
             ),

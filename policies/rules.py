@@ -257,10 +257,17 @@ _NEW_SESSION = "start a new one to go on (`defi-agent session new`, or /session 
 
 
 def active(
-    policy: Policy, batch: Batch, usage: Usage, *, expires_at: int, revoked: bool
+    policy: Policy, batch: Batch, usage: Usage, *, created_at: int, expires_at: int, revoked: bool
 ) -> Verdict:
     if revoked:
         return Verdict("session.active", False, f"the session was revoked; {_NEW_SESSION}")
+    if batch.now < created_at:
+        return Verdict(
+            "session.active",
+            False,
+            "the session began at a later chain time than the chain's now (the chain was reset "
+            f"since): it is void on this chain; {_NEW_SESSION}",
+        )
     if batch.now >= expires_at:
         return Verdict("session.active", False, f"the session has expired; {_NEW_SESSION}")
     hours, minutes = divmod((expires_at - batch.now) // 60, 60)

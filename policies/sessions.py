@@ -60,7 +60,9 @@ class Session:
     never the active session of the chat or the CLI."""
 
     def active(self, now: int) -> bool:
-        return self.revoked_at is None and now < self.expires_at
+        """Unrevoked, and chain time ``now`` within its lifetime: a chain reset puts the clock
+        back, and a session begun at a later chain time is void on it, not valid for longer."""
+        return self.revoked_at is None and self.created_at <= now < self.expires_at
 
 
 def authorization_message(
@@ -240,20 +242,17 @@ class SessionStore:
 
     def all(self) -> list[Session]:
         return [
-            _session(r)
-            for r in self.conn.execute(
-                "SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC"
-            )
+            _session(r) for r in self.conn.execute("SELECT * FROM sessions ORDER BY rowid DESC")
         ]
 
     def latest(self, chain_id: int) -> Session | None:
         """The session in effect for the chat and the CLI on this chain: the newest one that is
         not a strategy run's own, whether it is active, expired or revoked. Starting a session
         supersedes the ones before it: when the newest expires or is revoked, an older one does
-        not take over."""
+        not take over. Newest by creation, not by chain time, which a chain reset puts back."""
         row = self.conn.execute(
             "SELECT * FROM sessions WHERE chain_id = ? AND strategy IS NULL "
-            "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            "ORDER BY rowid DESC LIMIT 1",
             (chain_id,),
         ).fetchone()
         return _session(row) if row else None

@@ -12,6 +12,7 @@ from agent.errors import ConfigError
 from policies import ledger
 from policies.model import load_policy, parse_policy
 from tests.policy.kit import (
+    BOOK,
     POOL,
     PRICES,
     ROUTER,
@@ -154,6 +155,25 @@ def test_expiry_and_revocation(h: Harness) -> None:
     other = h.session(policy())
     h.store.revoke(other.id, h.now)
     assert "revoked" in denied_by(h.authorize(other, usdc_to_self("1")), "session.active")
+
+
+def test_a_chain_reset_voids_sessions_begun_later_and_the_newest_stays_in_effect(
+    h: Harness,
+) -> None:
+    """`chain reset` puts the chain's clock back: a 1h session begun 60 days later (in chain time)
+    was valid for 1,440 hours more, and, being the latest by chain time, kept every session
+    started after the reset superseded."""
+    h.now += 60 * 86400
+    later = h.session(policy(), ttl="1h")
+    h.now -= 60 * 86400  # the reset
+    message = denied_by(h.authorize(later, usdc_to_self("1")), "session.active")
+    assert "began at a later chain time than the chain's now (the chain was reset since)" in (
+        message
+    )
+    assert not later.active(h.now)
+    fresh = h.session(policy())
+    assert h.store.latest(BOOK.chain_id) == fresh
+    assert h.authorize(fresh, usdc_to_self("1")).allowed
 
 
 def test_editing_the_policy_file_does_not_widen_a_session(h: Harness, tmp_path: Path) -> None:
