@@ -3,7 +3,7 @@ recomputed from the ledger against its limits.
 
 An authorisation holds when the session's key signed it, it names exactly the transaction the
 journal recorded with it (target, value, calldata), its reservation is in the ledger at the USD
-value it signed, and the transaction the chain holds under its hash (when the chain still has it:
+value it signed (and counted as spent once the transaction was confirmed), and the transaction the chain holds under its hash (when the chain still has it:
 a devnet reset forgets them) is that same transaction.
 """
 
@@ -76,6 +76,11 @@ def _authorisation(
         problems.append(
             f"{where}: the ledger reserved {reservation['usd_cents'] / 100} USD, the authorisation "
             f"signed {int(signed['usdCents']) / 100} USD"
+        )
+    elif record.status == "confirmed" and reservation["status"] != "committed":
+        problems.append(
+            f"{where}: the transaction was confirmed but the ledger has its spend "
+            f"{reservation['status']}, so it is not counted"
         )
     on_chain = sent(record.tx_hash) if record.tx_hash else None
     if on_chain is not None and authorised != (

@@ -58,7 +58,8 @@ def test_a_session_from_creation_to_revocation(devnet, tmp_path: Path) -> None:
 def test_audit_verifies_and_names_what_was_tampered_with(devnet, tmp_path: Path) -> None:
     """A clean journal audits clean. One edited after the fact fails the audit (exit 3), which
     says how: a signed value changed, a recorded transaction changed, a transaction hash that
-    leads to another transaction on the chain, or a ledger that reserved another amount."""
+    leads to another transaction on the chain, a ledger that reserved another amount or does not
+    count a confirmed transaction's spend."""
     data_dir = attach(devnet, tmp_path / "data")
     for amount in ("0.1", "0.2"):
         assert (
@@ -101,6 +102,13 @@ def test_audit_verifies_and_names_what_was_tampered_with(devnet, tmp_path: Path)
     ledger = run_cli("audit", data_dir=data_dir)
     assert ledger.returncode == 3
     assert "the ledger reserved 0.01 USD, the authorisation signed 300.0 USD" in ledger.stdout
+    db.execute("UPDATE reservations SET usd_cents = 30000 WHERE id = ?", (reservation,))
+    db.execute("UPDATE reservations SET status = 'released' WHERE id = ?", (reservation,))
+    uncounted = run_cli("audit", data_dir=data_dir)
+    assert uncounted.returncode == 3
+    assert "was confirmed but the ledger has its spend released, so it is not counted" in (
+        uncounted.stdout
+    )
 
 
 def test_a_data_directory_from_before_strategy_sessions_still_works(devnet, tmp_path: Path) -> None:
