@@ -12,14 +12,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from agent.errors import ConfigError
+
 DB_NAME = "agent.db"
 
 
 def connect(data_dir: Path) -> sqlite3.Connection:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(
-        data_dir / DB_NAME, isolation_level=None, timeout=30.0, check_same_thread=False
-    )
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            data_dir / DB_NAME, isolation_level=None, timeout=30.0, check_same_thread=False
+        )
+    except (OSError, sqlite3.OperationalError) as error:
+        raise ConfigError(f"DEFI_AGENT_DATA_DIR: cannot use {data_dir}: {error}") from None
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

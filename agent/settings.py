@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,3 +45,14 @@ class Settings(BaseSettings):
     keystore_password: SecretStr | None = Field(
         default=None, description="Password of the keystore; asked on the terminal when unset."
     )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _usable(cls, path: Path) -> Path:
+        """A directory the agent can write (it is created on first use), or where one can be."""
+        existing = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
+        if not existing.is_dir():
+            raise ValueError(f"{existing} is not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ValueError(f"{existing} is not writable")
+        return path

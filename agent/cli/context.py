@@ -27,7 +27,8 @@ def settings() -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         field = "DEFI_AGENT_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise ConfigError(f"{field}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{field}: {message}") from None
 
 
 def notify(message: str) -> None:

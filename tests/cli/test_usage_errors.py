@@ -35,3 +35,20 @@ def test_bad_command_lines_exit_2_with_the_reason(
     assert result.returncode == 2, result.stderr
     assert reason in result.stderr
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [("journal", "--json"), ("portfolio", "--json")])
+def test_a_data_directory_that_is_a_file_is_a_configuration_error(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Exit 2 naming DEFI_AGENT_DATA_DIR, as JSON with --json (it was an internal error, after
+    "building the devnet")."""
+    data_dir = tmp_path / "a-file"
+    data_dir.write_text("")
+
+    result = run_cli(*command, data_dir=data_dir)
+
+    assert result.returncode == 2, result.stderr
+    assert result.stdout.startswith('{"error": {"code": "invalid_config"')
+    assert f"DEFI_AGENT_DATA_DIR: {data_dir} is not a directory" in result.stdout
+    assert "building the devnet" not in result.stderr
