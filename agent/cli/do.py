@@ -48,6 +48,8 @@ def do(
             hint="to act instead, add --yes to execute or --dry-run to only simulate",
         )
 
+    sending: list[str] = []
+
     async def run() -> int:
         plan_id = None
         async for event in svc.propose(text):
@@ -68,12 +70,24 @@ def do(
             assert done is not None
             emit(done, as_json)
             return 0
+        sending.append(plan_id)
         async for event in svc.execute(plan_id, human_confirmed=asked):
             emit(event, as_json)
             if isinstance(event, RunFailed):
                 return event.exit_code
         return 0
 
-    code = asyncio.run(run())
+    try:
+        code = asyncio.run(run())
+    except KeyboardInterrupt:
+        if not sending:
+            raise
+        (plan_id,) = sending
+        sys.stderr.write(
+            f"interrupted while executing plan {plan_id}: what was signed is in the journal "
+            f"(`defi-agent journal`); `defi-agent resume {plan_id}` finishes it without sending "
+            "anything twice\n"
+        )
+        code = 130
     if code:
         raise typer.Exit(code)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -136,3 +140,39 @@ def test_a_withdrawal_that_aave_refuses_shows_no_health_factor_after(
     assert result.returncode == 4, result.stdout + result.stderr
     assert "HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD" in result.stdout + result.stderr
     assert "health factor" not in result.stdout
+
+
+def test_ctrl_c_while_executing_says_how_to_finish(devnet, tmp_path: Path) -> None:
+    """Interrupted after its first transaction was sent, `do` exits 130 naming the plan and
+    `resume`, which then finishes it without sending the first again."""
+    data_dir = attach(devnet, tmp_path / "data")
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFI_AGENT_")}
+    env["DEFI_AGENT_DATA_DIR"] = str(data_dir)
+    request = "swap 1 ETH to USDC then supply it to aave"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent", "do", request, "--yes", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None
+    plan_id = ""
+    for line in process.stdout:
+        event = json.loads(line)
+        if event["event"] == "TxConfirmed":
+            plan_id = event["plan_id"]
+            process.send_signal(signal.SIGINT)
+            break
+    _out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130
+    assert f"interrupted while executing plan {plan_id}" in err
+    assert f"`defi-agent resume {plan_id}` finishes it" in err
+    resumed = run_cli("resume", plan_id, data_dir=data_dir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 3
+    (position,) = account(devnet.w3, devnet.book, devnet.wallet).positions
+    assert position.symbol == "USDC"
