@@ -10,6 +10,7 @@ the hash is written before the send, an interrupted run can always be told apart
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.db import connect, transaction
-from agent.errors import DefiAgentError
+from agent.errors import BadInput, DefiAgentError
+from agent.processes import held_elsewhere
 from tools.tx import Call
 
 _SCHEMA = """
@@ -32,7 +34,8 @@ CREATE TABLE IF NOT EXISTS plans (
     chain_id INTEGER NOT NULL,
     wallet TEXT NOT NULL,
     session_id TEXT,
-    error TEXT
+    error TEXT,
+    pid INTEGER
 );
 CREATE TABLE IF NOT EXISTS txs (
     plan_id TEXT NOT NULL REFERENCES plans(id),
@@ -94,6 +97,28 @@ class Journal:
     def __init__(self, data_dir: Path) -> None:
         self.conn: sqlite3.Connection = connect(data_dir)
         self.conn.executescript(_SCHEMA)
+        columns = {row["name"] for row in self.conn.execute("PRAGMA table_info(plans)")}
+        if "pid" not in columns:  # a journal from before plans recorded who executes them
+            self.conn.execute("ALTER TABLE plans ADD COLUMN pid INTEGER")
+
+    def hold(self, plan_id: str) -> None:
+        """Record this process as the one executing ``plan_id``; `BadInput` when another process
+        that is still alive does (a second would send what the first is sending)."""
+        with transaction(self.conn):
+            row = self.conn.execute("SELECT pid FROM plans WHERE id = ?", (plan_id,)).fetchone()
+            if row is not None and held_elsewhere(row["pid"]):
+                raise BadInput(
+                    f"plan {plan_id} is being executed by process {row['pid']}",
+                    code="plan_busy",
+                    hint="wait for it to finish (or stop it), then resume the plan if it is not done",
+                )
+            self.conn.execute("UPDATE plans SET pid = ? WHERE id = ?", (os.getpid(), plan_id))
+
+    def release(self, plan_id: str) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                "UPDATE plans SET pid = NULL WHERE id = ? AND pid = ?", (plan_id, os.getpid())
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -103,7 +128,8 @@ class Journal:
         now = time.time()
         with transaction(self.conn):
             self.conn.execute(
-                "INSERT INTO plans VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, NULL, NULL)",
+                "INSERT INTO plans (id, created_at, updated_at, intent, plan_json, status, chain_id, wallet) "
+                "VALUES (?, ?, ?, ?, ?, 'planned', ?, ?)",
                 (plan_id, now, now, intent, json.dumps(plan), chain_id, wallet),
             )
         self.event(plan_id, "planned", {"intent": intent})
@@ -112,9 +138,11 @@ class Journal:
     def set_plan_status(
         self, plan_id: str, status: str, *, error: str | None = None, session_id: str | None = None
     ) -> None:
+        # An execution starts afresh: an earlier attempt's error stays in the plan's events only.
+        kept = "?" if status == "executing" else "COALESCE(?, error)"
         with transaction(self.conn):
             self.conn.execute(
-                "UPDATE plans SET status = ?, error = COALESCE(?, error), "
+                f"UPDATE plans SET status = ?, error = {kept}, "
                 "session_id = COALESCE(?, session_id), updated_at = ? WHERE id = ?",
                 (status, error, session_id, time.time(), plan_id),
             )

@@ -186,14 +186,15 @@ class AgentService:
         calls = [
             (p.index, i, c) for p in ready.prepared.steps for i, c in enumerate(p.result.calls)
         ]
-        async for event in self._send(
+        sending = self._send(
             ready.ctx,
             plan_id,
             calls,
             ready.authorization,
             ready.prepared,
             check=lambda: self._still_as_simulated(ready),
-        ):
+        )
+        async for event in self._held(plan_id, sending):
             yield event
 
     def _still_as_simulated(self, ready: _Ready) -> None:
@@ -229,6 +230,20 @@ class AgentService:
                 hint="nothing was sent; propose it again to see the new outcome",
             )
 
+    async def _held(self, plan_id: str, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        """``events`` of executing ``plan_id``, with this process recorded as executing it; a
+        plan another live process executes is refused, as is sending it twice at once."""
+        try:
+            self.journal.hold(plan_id)
+        except DefiAgentError as error:
+            yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
+            return
+        try:
+            async for event in events:
+                yield event
+        finally:
+            self.journal.release(plan_id)
+
     async def _send(
         self,
         ctx: ChainContext,
@@ -240,7 +255,8 @@ class AgentService:
     ) -> AsyncIterator[Event]:
         """Sign and send ``calls`` in order. First, in one worker hop: ``check``, the balance
         reads, and the policy's grant (decided again, spend reserved); a `DefiAgentError` from
-        any of them stops everything before anything is sent or reserved."""
+        any of them stops everything before anything is sent or reserved. The caller holds the
+        plan (`_held`)."""
         touched = {s for _, _, sim in calls for s in getattr(sim, "balance_deltas", {})}
         symbols = tuple(s for s in ctx.book.symbols if s in touched) or ctx.book.symbols
 
@@ -327,6 +343,10 @@ class AgentService:
     async def resume(self, plan_id: str) -> AsyncIterator[Event]:
         """Finish an interrupted plan: transactions with a recorded hash are looked up, never sent
         again; the rest are simulated and authorised afresh, then sent."""
+        async for event in self._held(plan_id, self._resume(plan_id)):
+            yield event
+
+    async def _resume(self, plan_id: str) -> AsyncIterator[Event]:
         record = self.journal.plan(plan_id)
         if record is None:
             yield RunFailed(plan_id, "unknown_plan", f"the journal has no plan {plan_id}", 2)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from agent.db import connect, transaction
 from agent.errors import BadInput
+from agent.processes import alive, held_elsewhere
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -76,7 +77,7 @@ class Run:
 
     @property
     def shown_status(self) -> str:
-        return "stopped" if self.status in LIVE and not _alive(self.pid) else self.status
+        return "stopped" if self.status in LIVE and not alive(self.pid) else self.status
 
 
 @dataclass(frozen=True)
@@ -213,20 +214,8 @@ def _run(row: sqlite3.Row) -> Run:
     )
 
 
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 def _refuse_if_held(run: Run) -> None:
-    if run.pid is not None and run.pid != os.getpid() and _alive(run.pid):
+    if held_elsewhere(run.pid):
         raise BadInput(
             f"{run.name} (run {run.id}) is already running in process {run.pid}",
             hint=f"stop it first (Ctrl-C where it runs, or `kill {run.pid}`), then run the file again",

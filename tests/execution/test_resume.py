@@ -37,7 +37,8 @@ def test_interrupted_plan_resumes_without_resending(devnet, tmp_path: Path) -> N
     assert confirmed[0].tx_hash == records[0].tx_hash  # found by its hash, not sent again
     assert w3.eth.get_transaction_count(devnet.wallet) == nonce + 2
     assert [r.status for r in again.journal.txs(plan_id)] == ["confirmed", "confirmed"]
-    assert again.journal.plan(plan_id).status == "done"
+    record = again.journal.plan(plan_id)
+    assert (record.status, record.error) == ("done", None)  # not the lost chain's error
     gained = dai.to_units(balance(w3, dai, devnet.wallet) - dai_before)
     assert Decimal(990) < gained < Decimal(1000)
     assert allowance(w3, usdc, devnet.wallet, book.uniswap_v3.swap_router02) == 0
@@ -85,3 +86,24 @@ def test_resume_refuses_what_needs_a_persons_confirmation(devnet, tmp_path: Path
     )
     assert "above the session's threshold for a human's confirmation" in failed.message
     assert w3.eth.get_transaction_count(devnet.wallet) == nonce + 1  # the approval alone
+
+
+def test_a_plan_another_live_process_executes_is_not_resumed(devnet, service) -> None:
+    """Resuming while `do` still sends the plan elsewhere sent its next transaction again
+    ("nonce too low") and marked a mined one failed."""
+    plan_id = propose(service, "swap 1000 usdc for dai")[-1].plan_id
+    elsewhere = devnet.pid  # a live process that is not this one
+    service.journal.conn.execute("UPDATE plans SET pid = ? WHERE id = ?", (elsewhere, plan_id))
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+
+    (busy,) = collect(service.resume(plan_id))
+    (also,) = collect(service.execute(plan_id, human_confirmed=True))
+
+    for refused in (busy, also):
+        assert isinstance(refused, RunFailed) and (refused.code, refused.exit_code) == (
+            "plan_busy",
+            2,
+        )
+        assert f"plan {plan_id} is being executed by process {elsewhere}" in refused.message
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+    assert service.journal.plan(plan_id).status == "simulated"
