@@ -369,6 +369,15 @@ class AgentService:
             pending = []
             for tx in txs:
                 if tx.status == "confirmed":
+                    if tx.tx_hash is not None and not await asyncio.to_thread(
+                        self.signer.receipt, tx.tx_hash
+                    ):
+                        raise BadInput(
+                            f"step {tx.step}: {tx.call.label} was confirmed as {tx.tx_hash}, "
+                            "which this chain does not have (it was reset since)",
+                            code="plan_gone",
+                            hint="the plan cannot be resumed on this chain; propose it again",
+                        )
                     continue
                 if tx.tx_hash is not None:
                     receipt = await asyncio.to_thread(self.signer.receipt, tx.tx_hash)

@@ -11,6 +11,7 @@ from agent.events import RunDone, RunFailed, TxConfirmed
 from agent.wiring import build_service
 from tests.execution.conftest import collect, propose
 from tests.proxy import ChainProxy
+from tools.chain.plain import rpc
 from tools.erc20.reads import allowance, balance, token
 
 
@@ -107,3 +108,27 @@ def test_a_plan_another_live_process_executes_is_not_resumed(devnet, service) ->
         assert f"plan {plan_id} is being executed by process {elsewhere}" in refused.message
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
     assert service.journal.plan(plan_id).status == "simulated"
+
+
+def test_a_plan_whose_confirmed_steps_the_chain_forgot_is_not_resumed(devnet, service) -> None:
+    """After `chain reset`, a plan interrupted before it would send its supply on top of a swap
+    that no longer happened. Here: its approval confirmed, the chain then put back to before it."""
+    w3 = devnet.w3
+    before = rpc(w3, "evm_snapshot")
+    plan_id = propose(service, "swap 1000 usdc for dai")[-1].plan_id
+    assert isinstance(collect(service.execute(plan_id, human_confirmed=True))[-1], RunDone)
+    db = service.journal.conn
+    db.execute("UPDATE plans SET status = 'executing' WHERE id = ?", (plan_id,))
+    db.execute(
+        "UPDATE txs SET status = 'authorised', tx_hash = NULL WHERE plan_id = ? AND idx = 1",
+        (plan_id,),
+    )
+    approval = service.journal.txs(plan_id)[0].tx_hash
+    rpc(w3, "evm_revert", before)
+    nonce = w3.eth.get_transaction_count(devnet.wallet)
+
+    failed = collect(service.resume(plan_id))[-1]
+
+    assert isinstance(failed, RunFailed) and (failed.code, failed.exit_code) == ("plan_gone", 2)
+    assert f"was confirmed as {approval}, which this chain does not have" in failed.message
+    assert w3.eth.get_transaction_count(devnet.wallet) == nonce
