@@ -78,6 +78,9 @@ class TxRecord:
     nonce: int | None
     error: str | None
     authorization: dict[str, Any] | None
+    step_deltas: dict[str, int]
+    """What the simulation said the call's step changes, per token (the same for each call of
+    the step)."""
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,7 @@ def _tx(row: sqlite3.Row) -> TxRecord:
         row["nonce"],
         row["error"],
         json.loads(row["authorization"]) if row["authorization"] else None,
+        json.loads(row["simulated_deltas"] or "{}"),
     )
 
 

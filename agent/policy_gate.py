@@ -13,7 +13,7 @@ the session's status starts nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,7 @@ class PolicyGate:
         simulated: Sequence[SimulatedCall],
         health: Sequence[Decimal | None],
         after: Sequence[Authorization] = (),
+        done: Sequence[tuple[Call, Mapping[str, int]]] = (),
     ) -> Authorization:
         block, now = head(self.w3)
         session = self.session(now)
@@ -106,7 +107,7 @@ class PolicyGate:
         decimals = {s: token(self.w3, self.book, s).decimals for s in self.book.symbols}
         earlier = [a.decision[1] for a in after]
         decision = self.engine.authorize(
-            session, calls, simulated, health, prices, decimals, now, earlier
+            session, calls, simulated, health, prices, decimals, now, earlier, done
         )
         verdicts = tuple(EventVerdict(v.rule, v.allowed, v.message) for v in decision.verdicts)
         remaining = {v.rule: v.message for v in decision.verdicts if v.rule.startswith("spend.")}

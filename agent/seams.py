@@ -102,9 +102,11 @@ class Authorizer(Protocol):
         simulated: Sequence[SimulatedCall],
         health_factors: Sequence[Decimal | None],
         after: Sequence[Authorization] = (),
+        done: Sequence[tuple[Call, Mapping[str, int]]] = (),
     ) -> Authorization:
         """The decision on the batch; reserves nothing. With ``after``, as if the batches of
-        those authorisations, never executed, had been first."""
+        those authorisations, never executed, had been first. ``done``: the calls of the same
+        plan already executed, with their steps' simulated changes (a resumed plan)."""
         ...
 
     def grant(self, authorization: Authorization) -> tuple[Any, ...]:

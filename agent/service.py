@@ -366,9 +366,10 @@ class AgentService:
             return
         try:
             ctx = await asyncio.to_thread(self._context)
-            pending = []
+            pending, done = [], []
             for tx in txs:
                 if tx.status == "confirmed":
+                    done.append((tx.call, tx.step_deltas))
                     if tx.tx_hash is not None and not await asyncio.to_thread(
                         self.signer.receipt, tx.tx_hash
                     ):
@@ -396,6 +397,7 @@ class AgentService:
                             plan_id, tx.step, tx.idx, tx.tx_hash, int(receipt["gasUsed"]), ok
                         )
                         if ok:
+                            done.append((tx.call, tx.step_deltas))
                             continue
                         raise TransactionReverted(
                             f"step {tx.step}: {tx.call.label} reverted on chain",
@@ -424,7 +426,7 @@ class AgentService:
             simulated = [c for r in results for c in r.calls]
             health = [r.health_factor_after for r in results for _ in r.calls]
             authorization = await asyncio.to_thread(
-                self.authorizer.authorize, [c.call for c in simulated], simulated, health
+                self.authorizer.authorize, [c.call for c in simulated], simulated, health, (), done
             )
             if not authorization.allowed:
                 reasons = "; ".join(v.message for v in authorization.verdicts if not v.allowed)

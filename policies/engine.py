@@ -76,10 +76,13 @@ class PolicyEngine:
         decimals: Mapping[str, int],
         now: int,
         after: Sequence[Decision] = (),
+        done: Sequence[tuple[Call, Mapping[str, int]]] = (),
     ) -> Decision:
         """The decision on ``calls`` as simulated, from the ledger as it stands and ``session`` as
         the caller just read it (revoked or not); writes nothing. With ``after``, as if those
-        decisions' batches had been executed first."""
+        decisions' batches had been executed first. ``done`` are the calls of the same plan
+        already executed, each with its step's simulated changes: what their swaps received is
+        not counted again when these calls spend it (a resumed plan)."""
         batch = Batch.of(
             [self.decoder.decode(c) for c in calls],
             simulated,
@@ -89,10 +92,22 @@ class PolicyEngine:
             self.book,
             self.wallet,
             now,
+            self._received(done),
         )
         if after:
             batch = batch._replace(after=tuple(s for d in after for s in d.batch.spends))
         return self._decide(session, batch, session)
+
+    def _received(self, done: Sequence[tuple[Call, Mapping[str, int]]]) -> dict[str, int]:
+        """What the swaps among ``done`` put in the wallet, judged on their decoded calldata."""
+        received: dict[str, int] = {}
+        for call, deltas in done:
+            decoded = self.decoder.decode(call)
+            if any(c.action == "swap" for c in (decoded, *decoded.inner)):
+                for symbol, raw in deltas.items():
+                    if raw > 0:
+                        received[symbol] = received.get(symbol, 0) + raw
+        return received
 
     def grant(
         self, session: Session, decision: Decision, now: int, prices: Mapping[str, Decimal]

@@ -68,6 +68,9 @@ class Batch(NamedTuple):
     after: tuple[CallSpend, ...] = ()
     """What plans decided before this one and not executed spend, decided as if they had been
     (the entries before this one in a strategy's dry run)."""
+    received: Mapping[str, int] = MappingProxyType({})
+    """What swaps of the same plan, already executed (and counted), put in the wallet: the rest
+    of a resumed plan spending it counts it no more than the whole plan would have."""
 
     @classmethod
     def of(
@@ -80,8 +83,9 @@ class Batch(NamedTuple):
         book: AddressBook,
         wallet: str,
         now: int,
+        received: Mapping[str, int] = MappingProxyType({}),
     ) -> Batch:
-        spends = spends_of(calls, simulated, prices, decimals)
+        spends = spends_of(calls, simulated, prices, decimals, received)
         flat: list[DecodedCall] = []
         for call in calls:
             flat.append(call)
@@ -98,6 +102,7 @@ class Batch(NamedTuple):
             spends,
             _counted(spends),
             tuple(flat),
+            received=received,
         )
 
     def at(self, now: int, prices: Mapping[str, Decimal]) -> Batch:
@@ -105,7 +110,7 @@ class Batch(NamedTuple):
         they are other prices)."""
         if prices is self.prices:
             return self._replace(now=now)
-        spends = spends_of(self.calls, self.simulated, prices, self.decimals)
+        spends = spends_of(self.calls, self.simulated, prices, self.decimals, self.received)
         return self._replace(now=now, prices=prices, spends=spends, usd_cents=_counted(spends))
 
 
@@ -118,6 +123,7 @@ def spends_of(
     simulated: Sequence[SimulatedCall],
     prices: Mapping[str, Decimal],
     decimals: Mapping[str, int],
+    received: Mapping[str, int] = MappingProxyType({}),
 ) -> tuple[CallSpend, ...]:
     """Per call: approvals count against the spend of their token; wrapping and unwrapping move
     value within the wallet and count nothing (what the WETH is then used for counts); what a
@@ -125,9 +131,10 @@ def spends_of(
     pull (Aave's "max") is valued at what the simulation saw leave the wallet. What a swap of the
     batch received (seen in the simulation) covers later spending of that token in the allowances
     (`CallSpend.tokens`); nothing else does: what a borrow or a withdraw brings in counts when it
-    is spent."""
+    is spent. ``received`` is what swaps of the same plan executed before put in the wallet: it
+    covers spending as the batch's own swaps do."""
     approved: dict[tuple[str, str], int] = {}
-    swapped_in: dict[str, int] = {}
+    swapped_in: dict[str, int] = dict(received)
     rates: dict[str, Rate] = {}
     out = []
     for call, sim in zip(calls, simulated, strict=True):

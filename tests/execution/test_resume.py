@@ -132,3 +132,19 @@ def test_a_plan_whose_confirmed_steps_the_chain_forgot_is_not_resumed(devnet, se
     assert isinstance(failed, RunFailed) and (failed.code, failed.exit_code) == ("plan_gone", 2)
     assert f"was confirmed as {approval}, which this chain does not have" in failed.message
     assert w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_a_resumed_swap_then_supply_counts_the_swap_once(devnet, tmp_path: Path) -> None:
+    """The swap went through before the chain went away; resumed, the supply of its output is
+    covered by it, as in an uninterrupted run: 3,000 USD of the day's allowance, not 6,000."""
+    proxy = ChainProxy(devnet.url, drop_answer_to="eth_sendRawTransactionSync")
+    data_dir = tmp_path / "data"
+    first = build_service(url=proxy.url, book=devnet.book, data_dir=data_dir)
+    plan_id = propose(first, "swap 1 ETH to USDC then supply it to aave")[-1].plan_id
+    assert isinstance(collect(first.execute(plan_id, human_confirmed=True))[-1], RunFailed)
+
+    again = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
+    assert isinstance(collect(again.resume(plan_id))[-1], RunDone)
+
+    (day,) = again.authorizer.status().windows
+    assert Decimal(2990) < day.used <= Decimal(3001), day
