@@ -5,6 +5,7 @@ Heavy libraries (web3, LangChain, Textual) are imported inside the commands that
 
 from __future__ import annotations
 
+import json
 import sys
 
 import typer
@@ -60,5 +61,10 @@ def run() -> int:
         return 1
     except typer.TyperException as error:  # a usage error, from the click that typer vendors
         error.show()  # type: ignore[attr-defined]
+        if "--json" in sys.argv[1:]:
+            message = error.format_message()  # type: ignore[attr-defined]
+            sys.stdout.write(
+                json.dumps({"error": {"code": "invalid_input", "message": message}}) + "\n"
+            )
         return int(error.exit_code)  # type: ignore[attr-defined]
     return code if isinstance(code, int) else 0

@@ -3,6 +3,7 @@ error (typer now raises usage errors from a click of its own)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,13 @@ def test_a_data_directory_that_is_a_file_is_a_configuration_error(
     assert result.stdout.startswith('{"error": {"code": "invalid_config"')
     assert f"DEFI_AGENT_DATA_DIR: {data_dir} is not a directory" in result.stdout
     assert "building the devnet" not in result.stderr
+
+
+def test_a_usage_error_with_json_is_a_json_error_on_stdout(devnet, tmp_path: Path) -> None:
+    result = run_cli("journal", "--limit", "abc", "--json", data_dir=attach(devnet, tmp_path / "d"))
+
+    assert result.returncode == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "invalid_input"
+    assert "Invalid value for '--limit'" in error["message"]
+    assert "journal [OPTIONS]" in result.stderr
