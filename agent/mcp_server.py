@@ -84,6 +84,13 @@ class AgentTools:
                     "unknown_token", f"unknown token {word!r}", hint=f"known: {known}"
                 )
             symbols.append(symbol)
+        if symbols[0] == symbols[1]:
+            raise IntentError("invalid_amount", f"cannot swap {symbols[0]} into itself")
+        if set(symbols) == {"ETH", "WETH"}:
+            raise IntentError(
+                "unsupported",
+                "ETH reaches Uniswap V3 as WETH: there is no ETH-WETH swap; wrap or unwrap instead",
+            )
         a, b = (token(ctx.w3, ctx.book, "WETH" if s == "ETH" else s) for s in symbols)
         try:
             units = parse_amount(amount).value
@@ -92,7 +99,14 @@ class AgentTools:
         if units is None:
             raise IntentError("invalid_amount", "a quote needs an amount in token units")
         kind = "exact_out" if exact_out else "exact_in"
-        raw = (b if exact_out else a).to_raw(units)
+        counted = b if exact_out else a
+        raw = counted.to_raw(units)
+        if raw <= 0 or raw != units.scaleb(counted.decimals):
+            raise IntentError(
+                "invalid_amount",
+                f"{amount} {symbols[1 if exact_out else 0]} is finer than the token's "
+                f"{counted.decimals} decimals",
+            )
         found = await asyncio.to_thread(best_quote, ctx.w3, ctx.book, a, b, kind, raw)
         return {
             "token_in": symbols[0],

@@ -57,6 +57,11 @@ def test_read_tools_and_a_plan_simulated_but_not_executed(devnet, tmp_path: Path
         names = {t.name for t in listed.tools}
         portfolio = await call(client, "portfolio")
         quote = await call(client, "quote", token_in="ETH", token_out="USDC", amount="1")
+        wrapped = await error_of(client, "quote", token_in="ETH", token_out="WETH", amount="1")
+        itself = await error_of(client, "quote", token_in="dai", token_out="DAI", amount="1")
+        finer = await error_of(
+            client, "quote", token_in="USDC", token_out="DAI", amount="0.0000001"
+        )
         markets = await call(client, "markets")
         planned = await call(client, "plan", text="swap 1 ETH for USDC")
         simulated = await call(client, "simulate", plan_id=planned["plan_id"])
@@ -79,6 +84,11 @@ def test_read_tools_and_a_plan_simulated_but_not_executed(devnet, tmp_path: Path
     holdings = {h["symbol"]: Decimal(h["amount"]) for h in seen["portfolio"]["holdings"]}
     assert holdings["USDC"] == Decimal(50_000)
     assert Decimal(2900) < Decimal(seen["quote"]["amount_out"]) < Decimal(3000)
+    assert (
+        seen["wrapped"]["code"] == "unsupported" and "wrap or unwrap" in seen["wrapped"]["message"]
+    )
+    assert seen["itself"]["message"] == "cannot swap DAI into itself"  # not "no route"
+    assert "0.0000001 USDC is finer than the token's 6 decimals" in seen["finer"]["message"]
     assert {m["symbol"] for m in seen["markets"]} == {"WETH", "WBTC", "USDC", "DAI"}
     assert seen["planned"]["steps"][0]["token_out"] == "USDC"
     step = seen["simulated"]["steps"][0]
