@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, TextContent
 from pydantic import ValidationError
 
@@ -258,8 +259,29 @@ class AgentTools:
         raise BadInput(f"plan {plan_id} ended without an outcome")
 
 
+class _Server(MCPServer):
+    """Arguments that do not fit a tool's schema, and an unknown tool, get the JSON error every
+    other error gets (the SDK answers with a pydantic dump, or "Unknown tool")."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as error:
+            cause = error.__cause__
+            if isinstance(cause, ValidationError):
+                first = cause.errors()[0]
+                field = ".".join(str(p) for p in first["loc"]) or "arguments"
+                return _error(BadInput(f"{name}: {field}: {first['msg']}"))
+            names = sorted(t.name for t in await self.list_tools())
+            if name not in names:
+                return _error(BadInput(f"no tool {name!r}", hint=f"tools: {', '.join(names)}"))
+            raise
+
+
 def build_server(tools: AgentTools) -> MCPServer:
-    server = MCPServer("defi-agent", instructions=INSTRUCTIONS)
+    server = _Server("defi-agent", instructions=INSTRUCTIONS)
 
     async def guarded(call: Any) -> Any:
         """The tool's result; a `DefiAgentError` becomes an MCP tool error (the server stays up)."""
@@ -324,7 +346,10 @@ def build_server(tools: AgentTools) -> MCPServer:
     @server.resource("defi-agent://tokens", mime_type="application/json")
     def tokens() -> str:
         """The tokens and protocols of the active chain, with their addresses."""
-        book = tools.svc.chain_context().book
+        try:
+            book = tools.svc.chain_context().book
+        except DefiAgentError as error:  # the reason, not the SDK's "Error reading resource"
+            raise ResourceError(error.one_line()) from None
         return json.dumps(
             {
                 "chain_id": book.chain_id,

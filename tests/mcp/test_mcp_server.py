@@ -59,6 +59,8 @@ def test_read_tools_and_a_plan_simulated_but_not_executed(devnet, tmp_path: Path
         quote = await call(client, "quote", token_in="ETH", token_out="USDC", amount="1")
         wrapped = await error_of(client, "quote", token_in="ETH", token_out="WETH", amount="1")
         itself = await error_of(client, "quote", token_in="dai", token_out="DAI", amount="1")
+        missing = await error_of(client, "quote", token_in="ETH", token_out="USDC")
+        nosuch = await error_of(client, "nosuchtool")
         finer = await error_of(
             client, "quote", token_in="USDC", token_out="DAI", amount="0.0000001"
         )
@@ -87,6 +89,11 @@ def test_read_tools_and_a_plan_simulated_but_not_executed(devnet, tmp_path: Path
     assert (
         seen["wrapped"]["code"] == "unsupported" and "wrap or unwrap" in seen["wrapped"]["message"]
     )
+    assert (seen["missing"]["code"], seen["missing"]["message"]) == (
+        "invalid_input",
+        "quote: amount: Field required",
+    )
+    assert seen["nosuch"]["message"] == "no tool 'nosuchtool'"
     assert seen["itself"]["message"] == "cannot swap DAI into itself"  # not "no route"
     assert "0.0000001 USDC is finer than the token's 6 decimals" in seen["finer"]["message"]
     assert {m["symbol"] for m in seen["markets"]} == {"WETH", "WBTC", "USDC", "DAI"}
