@@ -21,6 +21,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError, Unexpected
 from mcp_types import CallToolResult, TextContent
 from pydantic import ValidationError
 
+from agent.answers import looks_like_question
 from agent.errors import BadInput, DefiAgentError, IntentError, PolicyDenied
 from agent.events import (
     PolicyDecision,
@@ -160,7 +161,16 @@ class AgentTools:
             text, parsed = str(typed["intent"]), typed
         else:
             assert text is not None
-            parsed = await asyncio.to_thread(self.svc.planner.plan, text)
+            try:
+                parsed = await asyncio.to_thread(self.svc.planner.plan, text)
+            except IntentError as error:
+                if not looks_like_question(text):
+                    raise
+                raise IntentError(
+                    error.code,
+                    f"{error.message}; a question is answered by the portfolio, quote, markets "
+                    "and session tools",
+                ) from None
         plan_id = uuid.uuid4().hex[:12]
         self.drafts[plan_id] = (text, parsed)
         return {"plan_id": plan_id, **parsed}

@@ -169,6 +169,7 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
         denied = await error_of(client, "execute", plan_id=planned["plan_id"])
         bad = await error_of(client, "plan", plan=malformed)
         unknown = await error_of(client, "plan", text="swap 1 ETH for DOGE")
+        question = await error_of(client, "plan", text="what's my health factor?")
         unaffordable = await call(client, "plan", text="swap 1000000 ETH for USDC")
         short = await error_of(client, "simulate", plan_id=unaffordable["plan_id"])
         still = await call(client, "session")
@@ -183,6 +184,7 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
     assert seen["bad"]["code"] == "invalid_plan"
     assert "steps.0.swap.amount" in seen["bad"]["message"]
     assert seen["unknown"]["code"] == "unknown_token"
+    assert "a question is answered by the portfolio, quote, markets" in seen["question"]["message"]
     # a simulation that fails is a tool error, not a result with an error inside
     assert seen["short"]["code"] == "insufficient_balance"
     assert "1000000 ETH" in seen["short"]["message"]
