@@ -26,7 +26,7 @@ from policies.model import DEFAULT_POLICY, Policy, find_policy, load_policy
 from policies.sessions import Session, SessionStore
 from tools.aave_v3.reads import usd_prices
 from tools.chain.addressbook import AddressBook
-from tools.chain.plain import Node, head
+from tools.chain.plain import Node, clock
 from tools.erc20.reads import token
 from tools.tx import Call, SimulatedCall
 
@@ -50,8 +50,8 @@ class PolicyGate:
         """A session a dry run decides under without starting it (`preview`): it signs nothing."""
 
     def now(self) -> int:
-        """Chain time: the latest block's timestamp."""
-        return head(self.w3)[1]
+        """Chain time: the time the next block will have (`clock`)."""
+        return clock(self.w3)[1]
 
     def current(self) -> Session | None:
         """The previewed or pinned session, else the one in effect (active, expired or revoked),
@@ -101,7 +101,7 @@ class PolicyGate:
         after: Sequence[Authorization] = (),
         done: Sequence[tuple[Call, Mapping[str, int]]] = (),
     ) -> Authorization:
-        block, now = head(self.w3)
+        block, now = clock(self.w3)
         session = self.session(now)
         prices = usd_prices(self.w3, self.book)
         decimals = {s: token(self.w3, self.book, s).decimals for s in self.book.symbols}
@@ -125,7 +125,7 @@ class PolicyGate:
         """The engine's grant at the chain's time now, with the oracle's prices read again when a
         block was mined since the decision (on the same block they are the decision's)."""
         session, decision, decided_at = authorization.decision
-        block, now = head(self.w3)
+        block, now = clock(self.w3)
         if not session.id:
             if self.previewed is not None:
                 raise PolicyDenied("a previewed session signs nothing", hint="nothing was sent")

@@ -25,7 +25,7 @@ def _store() -> tuple[Any, Any, Any]:
     from agent.db import connect
     from policies.ledger import Ledger
     from policies.sessions import SessionStore
-    from tools.chain.plain import Client, head
+    from tools.chain.plain import Client, clock
     from tools.chain.running import DEVNET_KEY, ensure
 
     chain = ensure(chain_config(), notify)
@@ -34,7 +34,7 @@ def _store() -> tuple[Any, Any, Any]:
     key = wallet_key() or DEVNET_KEY
     conn = connect(s.data_dir)
     store = SessionStore(conn, hashlib.sha256(bytes.fromhex(key.removeprefix("0x"))).digest())
-    return store, Ledger(conn), (chain, lambda: head(client)[1])
+    return store, Ledger(conn), (chain, lambda: clock(client)[1])
 
 
 def _describe(session: Any, now: int, superseded: bool = False) -> dict[str, Any]:

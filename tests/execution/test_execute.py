@@ -7,6 +7,7 @@ from decimal import Decimal
 from agent.events import RunDone, RunFailed, SimulationDone, TxSent
 from tests.execution.conftest import collect, outcome, propose, run
 from tools.aave_v3.reads import account
+from tools.chain.plain import rpc
 from tools.erc20.reads import allowance, balance, token
 
 
@@ -42,6 +43,15 @@ def test_the_network_fee_shown_is_the_fee_paid(devnet, service) -> None:
     paid = Decimal(eth_before - devnet.w3.eth.get_balance(devnet.wallet)) / 10**18 - 1
     assert paid == step.fee_eth > 0
     assert result.deltas["ETH"] == -1 - paid
+
+
+def test_a_swap_on_a_chain_idle_for_hours_meets_its_deadline(devnet, service) -> None:
+    """A devnet mines only when a transaction comes: its latest block may be hours old. The swap's
+    deadline is counted from when the next block is mined, not from that block (the swap was
+    mined past its deadline and reverted)."""
+    rpc(devnet.w3, "evm_increaseTime", 2 * 3600)  # two idle hours, no block mined
+
+    done(run(service, "swap 0.1 ETH for USDC"))
 
 
 def test_exact_out_swap_buys_exactly(devnet, service) -> None:

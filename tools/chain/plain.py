@@ -96,6 +96,15 @@ def head(client: Node) -> tuple[int, int]:
     return int(header["number"], 16), int(header["timestamp"], 16)
 
 
+def clock(client: Node) -> tuple[int, int]:
+    """The latest block's number, and chain time: the time the next block will have. A devnet
+    mines only when a transaction comes, so its latest block may be an hour old, and a swap
+    deadline counted from it had passed when the swap was mined (`pending` says when)."""
+    number, latest = head(client)
+    pending = rpc(client, "eth_getBlockByNumber", "pending", False)
+    return number, max(latest, int(pending["timestamp"], 16)) if pending else latest
+
+
 def unanswered(method: str, error: Exception) -> ChainUnavailable:
     return ChainUnavailable(
         f"the chain stopped answering ({type(error).__name__} during {method})",
