@@ -121,7 +121,8 @@ def test_aave_supply_borrow_repay_withdraw(devnet) -> None:
     assert account(w3, book, WALLET).debt_usd == 0
     send(w3, WALLET, "aave_pool", pool, "withdraw", weth, 2**256 - 1, WALLET)
     assert account(w3, book, WALLET).positions == ()
-    assert balance(w3, token(w3, book, "WETH"), WALLET) == supplied
+    # all of it back, and the interest of the second or so that may pass between the blocks
+    assert supplied <= balance(w3, token(w3, book, "WETH"), WALLET) <= supplied * 1_000_001 // 10**6
 
 
 def test_rates_are_not_zero(devnet) -> None:
