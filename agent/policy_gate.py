@@ -99,15 +99,17 @@ class PolicyGate:
         simulated: Sequence[SimulatedCall],
         health: Sequence[Decimal | None],
         after: Sequence[Authorization] = (),
-        done: Sequence[tuple[Call, Mapping[str, int]]] = (),
+        done: Sequence[tuple[Call, Mapping[str, int], str]] = (),
     ) -> Authorization:
         block, now = clock(self.w3)
         session = self.session(now)
+        # Only swaps this session authorised (and counted) cover what the rest spends.
+        covered = [(call, deltas) for call, deltas, by in done if session.id and by == session.id]
         prices = usd_prices(self.w3, self.book)
         decimals = {s: token(self.w3, self.book, s).decimals for s in self.book.symbols}
         earlier = [a.decision[1] for a in after]
         decision = self.engine.authorize(
-            session, calls, simulated, health, prices, decimals, now, earlier, done
+            session, calls, simulated, health, prices, decimals, now, earlier, covered
         )
         verdicts = tuple(EventVerdict(v.rule, v.allowed, v.message) for v in decision.verdicts)
         remaining = {v.rule: v.message for v in decision.verdicts if v.rule.startswith("spend.")}

@@ -102,11 +102,12 @@ class Authorizer(Protocol):
         simulated: Sequence[SimulatedCall],
         health_factors: Sequence[Decimal | None],
         after: Sequence[Authorization] = (),
-        done: Sequence[tuple[Call, Mapping[str, int]]] = (),
+        done: Sequence[tuple[Call, Mapping[str, int], str]] = (),
     ) -> Authorization:
         """The decision on the batch; reserves nothing. With ``after``, as if the batches of
         those authorisations, never executed, had been first. ``done``: the calls of the same
-        plan already executed, with their steps' simulated changes (a resumed plan)."""
+        plan already executed, with their steps' simulated changes and the session that
+        authorised each (a resumed plan): only this session's own swaps cover the rest."""
         ...
 
     def grant(self, authorization: Authorization) -> tuple[Any, ...]:

@@ -34,7 +34,7 @@ from agent.events import (
     TxConfirmed,
     TxSent,
 )
-from agent.journal import Journal
+from agent.journal import Journal, TxRecord
 from agent.preparer import Prepared, describe, prepare, step_event
 from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
@@ -366,10 +366,13 @@ class AgentService:
             return
         try:
             ctx = await asyncio.to_thread(self._context)
+            for unsent in txs:  # authorised afresh below, if the rest can be sent at all
+                if unsent.tx_hash is None and unsent.authorization is not None:
+                    self.authorizer.settle(unsent.authorization, spent=False)
             pending, done = [], []
             for tx in txs:
                 if tx.status == "confirmed":
-                    done.append((tx.call, tx.step_deltas))
+                    done.append((tx.call, tx.step_deltas, _session_of(tx)))
                     if tx.tx_hash is not None and not await asyncio.to_thread(
                         self.signer.receipt, tx.tx_hash
                     ):
@@ -397,14 +400,12 @@ class AgentService:
                             plan_id, tx.step, tx.idx, tx.tx_hash, int(receipt["gasUsed"]), ok
                         )
                         if ok:
-                            done.append((tx.call, tx.step_deltas))
+                            done.append((tx.call, tx.step_deltas, _session_of(tx)))
                             continue
                         raise TransactionReverted(
                             f"step {tx.step}: {tx.call.label} reverted on chain",
                             hint="the plan cannot be resumed",
                         )
-                elif tx.authorization is not None:
-                    self.authorizer.settle(tx.authorization, spent=False)
                 pending.append(tx)
             if not pending:
                 self.journal.set_plan_status(plan_id, "done")
@@ -517,6 +518,11 @@ class AgentService:
         (result,) = Simulator(ctx).simulate([(call,)])
         failure = result.failure
         return failure.revert_reason or "unknown" if failure else "it succeeds when replayed now"
+
+
+def _session_of(tx: TxRecord) -> str:
+    """The session that authorised ``tx`` ("" when none did)."""
+    return str(tx.authorization["session"]) if tx.authorization else ""
 
 
 def _units(ctx: ChainContext, symbol: str, raw: int) -> Decimal:

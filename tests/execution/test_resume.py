@@ -148,3 +148,22 @@ def test_a_resumed_swap_then_supply_counts_the_swap_once(devnet, tmp_path: Path)
 
     (day,) = again.authorizer.status().windows
     assert Decimal(2990) < day.used <= Decimal(3001), day
+
+
+def test_a_plan_resumed_under_another_session_counts_the_rest_whole(devnet, tmp_path: Path) -> None:
+    """The swap was counted by the session it ran under; a session started since did not count
+    it, so its output covers nothing there: the supply counts whole, and above cautious-borrower's
+    1,000 USD it needs a person (it was sent, counted 0 USD)."""
+    proxy = ChainProxy(devnet.url, drop_answer_to="eth_sendRawTransactionSync")
+    data_dir = tmp_path / "data"
+    first = build_service(url=proxy.url, book=devnet.book, data_dir=data_dir)
+    plan_id = propose(first, "swap 0.5 ETH to USDC then supply it to aave")[-1].plan_id
+    assert isinstance(collect(first.execute(plan_id, human_confirmed=True))[-1], RunFailed)
+    again = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
+    again.authorizer.new_session("cautious-borrower", None)
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+
+    failed = collect(again.resume(plan_id))[-1]
+
+    assert isinstance(failed, RunFailed) and failed.code == "needs_confirmation", failed
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
