@@ -63,8 +63,10 @@ def _state_file(data_dir: Path) -> Path:
 
 
 def _is_our_anvil(pid: int) -> bool:
+    """Whether ``pid`` is an anvil that still runs (a killed one may linger as a zombie)."""
     try:
-        return "anvil" in psutil.Process(pid).name()
+        process = psutil.Process(pid)
+        return "anvil" in process.name() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
 
@@ -247,6 +249,7 @@ def down(data_dir: Path, fork_url: str | None = None) -> bool:
     if not _is_our_anvil(pid):
         return False
     process = psutil.Process(pid)
+    process.resume()  # a stopped (hung) anvil must run to save its state on SIGTERM
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=10)
