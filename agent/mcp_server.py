@@ -238,6 +238,12 @@ class AgentTools:
                 code="execution_disabled",
                 hint="start it with `defi-agent mcp --allow-execute` to let it execute plans",
             )
+        if plan_id in self.executed:
+            raise BadInput(
+                f"plan {plan_id} was executed (journal {self.executed[plan_id]})",
+                code="already_executed",
+                hint="call plan again to do it again",
+            )
         ready = self.simulated.pop(plan_id, None)
         if ready is None:
             raise BadInput(

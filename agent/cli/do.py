@@ -83,11 +83,14 @@ def do(
         if not sending:
             raise
         (plan_id,) = sending
-        sys.stderr.write(
+        message = (
             f"interrupted while executing plan {plan_id}: what was signed is in the journal "
             f"(`defi-agent journal`); `defi-agent resume {plan_id}` finishes it without sending "
-            "anything twice\n"
+            "anything twice"
         )
+        if as_json:
+            emit(RunFailed(plan_id, "interrupted", message, 130), as_json)
+        sys.stderr.write(message + "\n")
         code = 130
     if code:
         raise typer.Exit(code)

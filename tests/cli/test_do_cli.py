@@ -166,9 +166,11 @@ def test_ctrl_c_while_executing_says_how_to_finish(devnet, tmp_path: Path) -> No
             plan_id = event["plan_id"]
             process.send_signal(signal.SIGINT)
             break
-    _out, err = process.communicate(timeout=60)
+    out, err = process.communicate(timeout=60)
 
     assert process.returncode == 130
+    last = events_of(out)[-1]  # the JSON stream ends with what happened, as for other failures
+    assert (last["event"], last["code"], last["plan_id"]) == ("RunFailed", "interrupted", plan_id)
     assert f"interrupted while executing plan {plan_id}" in err
     assert f"`defi-agent resume {plan_id}` finishes it" in err
     resumed = run_cli("resume", plan_id, data_dir=data_dir)

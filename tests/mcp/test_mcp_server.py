@@ -130,7 +130,7 @@ def test_execute_with_the_flag_changes_balances_as_simulated(devnet, tmp_path: P
     assert abs(gained - expected) <= expected * Decimal("0.005")
     assert Decimal(seen["executed"]["balance_changes"]["USDC"]) == gained
     assert all(t["success"] for t in seen["executed"]["transactions"])
-    assert seen["again"]["code"] == "not_simulated"  # executed once, never twice
+    assert seen["again"]["code"] == "already_executed"  # executed once, never twice
     # not even by simulating it again first, as an assistant retrying after a lost reply would
     assert seen["resimulated"]["code"] == "already_executed"
     assert seen["journal"][0]["status"] == "done"
