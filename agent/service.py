@@ -36,6 +36,7 @@ from agent.events import (
 )
 from agent.journal import Journal, TxRecord
 from agent.preparer import Prepared, describe, prepare, step_event
+from agent.processes import wallet_turn
 from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
 from agent.verify import TOLERANCE_BPS, balances_of, net, verify, worse
@@ -232,15 +233,18 @@ class AgentService:
 
     async def _held(self, plan_id: str, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
         """``events`` of executing ``plan_id``, with this process recorded as executing it; a
-        plan another live process executes is refused, as is sending it twice at once."""
+        plan another live process executes is refused, as is sending it twice at once. Plans
+        from one wallet execute one at a time, across processes (`wallet_turn`): interleaved,
+        they took the same nonces, and one plan's exact approval overwrote another's."""
         try:
             self.journal.hold(plan_id)
         except DefiAgentError as error:
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
             return
         try:
-            async for event in events:
-                yield event
+            async with wallet_turn(self.signer.address, self.signer.chain_id):
+                async for event in events:
+                    yield event
         finally:
             self.journal.release(plan_id)
 

@@ -178,3 +178,30 @@ def test_ctrl_c_while_executing_says_how_to_finish(devnet, tmp_path: Path) -> No
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 3
     (position,) = account(devnet.w3, devnet.book, devnet.wallet).positions
     assert position.symbol == "USDC"
+
+
+def test_two_requests_executed_at_once_both_get_their_nonces(devnet, tmp_path: Path) -> None:
+    """Two `do --yes` at once, from one wallet, execute one after the other (interleaved, one
+    failed "nonce too low", exit 1, or its supply found the other plan's exact approval)."""
+    data_dir = attach(devnet, tmp_path / "data")
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFI_AGENT_")}
+    env["DEFI_AGENT_DATA_DIR"] = str(data_dir)
+    request = "swap 0.1 ETH to USDC then supply it to aave"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "agent", "do", request, "--yes", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        for _ in range(2)
+    ]
+    outcomes = [p.communicate(timeout=120) for p in runs]
+
+    for process, (out, err) in zip(runs, outcomes, strict=True):
+        assert process.returncode == 0, out + err
+        assert events_of(out)[-1]["status"] == "done"
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 6
