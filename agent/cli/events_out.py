@@ -58,6 +58,11 @@ def emit(event: Event, as_json: bool) -> None:
         for v in event.verdicts:
             mark = "[green]✓[/green]" if v.allowed else "[red]✗[/red]"
             console.print(f"  {mark} {v.rule}: {v.message}")
+        if event.allowed and event.needs_confirmation:
+            console.print(
+                "  [yellow]above the session's threshold for a human's confirmation: "
+                "`do` on a terminal asks for it; --yes and headless runs refuse it[/yellow]"
+            )
     elif isinstance(event, TxSent):
         console.print(f"  sent {event.tx_hash}  {event.label}")
     elif isinstance(event, TxConfirmed):

@@ -205,3 +205,18 @@ def test_two_requests_executed_at_once_both_get_their_nonces(devnet, tmp_path: P
         assert process.returncode == 0, out + err
         assert events_of(out)[-1]["status"] == "done"
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 6
+
+
+def test_a_dry_run_says_when_the_plan_needs_a_persons_confirmation(devnet, tmp_path: Path) -> None:
+    """cautious-borrower wants a person above 1,000 USD: a dry run says so before anyone tries."""
+    data_dir = attach(devnet, tmp_path / "data")
+    created = run_cli("session", "new", "--policy", "cautious-borrower", data_dir=data_dir)
+    assert created.returncode == 0, created.stderr
+
+    above = run_cli("do", "swap 0.5 ETH for USDC", "--dry-run", data_dir=data_dir)
+    below = run_cli("do", "swap 0.1 ETH for USDC", "--dry-run", data_dir=data_dir)
+
+    assert above.returncode == 0 and below.returncode == 0, above.stderr + below.stderr
+    flat = " ".join(above.stdout.split())
+    assert "above the session's threshold for a human's confirmation" in flat
+    assert "threshold for a human" not in " ".join(below.stdout.split())
