@@ -3,8 +3,9 @@ recomputed from the ledger against its limits.
 
 An authorisation holds when the session's key signed it, it names exactly the transaction the
 journal recorded with it (target, value, calldata), its reservation is in the ledger at the USD
-value it signed (and counted as spent once the transaction was confirmed), and the transaction the chain holds under its hash (when the chain still has it:
-a devnet reset forgets them) is that same transaction.
+value it signed (and counted as spent once the transaction was confirmed), and the transaction
+the chain holds under its hash (when the chain still has it: a devnet reset forgets them) is that
+same transaction.
 """
 
 from __future__ import annotations

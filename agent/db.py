@@ -32,6 +32,12 @@ def connect(data_dir: Path) -> sqlite3.Connection:
     return conn
 
 
+def add_column(conn: sqlite3.Connection, table: str, column: str, kind: str) -> None:
+    """Add ``column`` to ``table`` of a database made before it existed."""
+    if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction holding the database's write lock from its first statement."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.db import connect, transaction
+from agent.db import add_column, connect, transaction
 from agent.errors import BadInput, DefiAgentError
 from agent.processes import held_elsewhere
 from tools.tx import Call
@@ -100,9 +100,7 @@ class Journal:
     def __init__(self, data_dir: Path) -> None:
         self.conn: sqlite3.Connection = connect(data_dir)
         self.conn.executescript(_SCHEMA)
-        columns = {row["name"] for row in self.conn.execute("PRAGMA table_info(plans)")}
-        if "pid" not in columns:  # a journal from before plans recorded who executes them
-            self.conn.execute("ALTER TABLE plans ADD COLUMN pid INTEGER")
+        add_column(self.conn, "plans", "pid", "INTEGER")  # who executes it, since 2026-12
 
     def hold(self, plan_id: str) -> None:
         """Record this process as the one executing ``plan_id``; `BadInput` when another process
@@ -131,8 +129,8 @@ class Journal:
         now = time.time()
         with transaction(self.conn):
             self.conn.execute(
-                "INSERT INTO plans (id, created_at, updated_at, intent, plan_json, status, chain_id, wallet) "
-                "VALUES (?, ?, ?, ?, ?, 'planned', ?, ?)",
+                "INSERT INTO plans (id, created_at, updated_at, intent, plan_json, status, "
+                "chain_id, wallet) VALUES (?, ?, ?, ?, ?, 'planned', ?, ?)",
                 (plan_id, now, now, intent, json.dumps(plan), chain_id, wallet),
             )
         self.event(plan_id, "planned", {"intent": intent})

@@ -103,7 +103,7 @@ class AgentTools:
         kind = "exact_out" if exact_out else "exact_in"
         counted = b if exact_out else a
         raw = counted.to_raw(units)
-        if raw <= 0 or raw != units.scaleb(counted.decimals):
+        if raw <= 0 or not counted.holds_exactly(units):
             raise IntentError(
                 "invalid_amount",
                 f"{amount} {symbols[1 if exact_out else 0]} is finer than the token's "
@@ -187,14 +187,17 @@ class AgentTools:
                         hint=f"known: {', '.join(known)}",
                     )
 
-    async def simulate(self, plan_id: str) -> dict[str, Any]:
-        draft = self.drafts.get(plan_id)
+    def _refuse_executed(self, plan_id: str) -> None:
         if plan_id in self.executed:
             raise BadInput(
                 f"plan {plan_id} was executed (journal {self.executed[plan_id]})",
                 code="already_executed",
                 hint="call plan again to do it again",
             )
+
+    async def simulate(self, plan_id: str) -> dict[str, Any]:
+        draft = self.drafts.get(plan_id)
+        self._refuse_executed(plan_id)
         if draft is None:
             raise BadInput(f"no plan {plan_id}", code="unknown_plan", hint="call plan first")
         stale = self.simulated.pop(plan_id, None)
@@ -238,12 +241,7 @@ class AgentTools:
                 code="execution_disabled",
                 hint="start it with `defi-agent mcp --allow-execute` to let it execute plans",
             )
-        if plan_id in self.executed:
-            raise BadInput(
-                f"plan {plan_id} was executed (journal {self.executed[plan_id]})",
-                code="already_executed",
-                hint="call plan again to do it again",
-            )
+        self._refuse_executed(plan_id)
         ready = self.simulated.pop(plan_id, None)
         if ready is None:
             raise BadInput(

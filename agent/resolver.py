@@ -141,8 +141,7 @@ class Resolver:
             raw = self._output(amount.output, tok, prior)
         else:
             assert amount.value is not None
-            exponent = amount.value.normalize().as_tuple().exponent
-            if isinstance(exponent, int) and -exponent > tok.decimals:
+            if not tok.holds_exactly(amount.value):
                 raise BadInput(
                     f"{text} {tok.symbol} has more decimals than {tok.symbol}'s {tok.decimals}: "
                     "it cannot be sent as written",

@@ -220,8 +220,7 @@ class AgentService:
             (int(p.step.get("max_slippage_bps", 0)) for p in ready.prepared.steps),
             default=0,
         )
-        gas = sum(c.gas_used for r in results for c in r.calls)
-        fees = gas * int(rpc(ctx.w3, "eth_gasPrice"), 16)
+        fees = sum(r.fee_wei for r in results)
         first = [p.result.deltas for p in ready.prepared.steps]
         problems = worse(ctx, first, [r.deltas for r in results], bound or TOLERANCE_BPS, fees)
         if problems:

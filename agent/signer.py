@@ -20,7 +20,7 @@ from agent.errors import ChainUnavailable, DefiAgentError, PolicyDenied
 from agent.seams import SignedTx
 from policies.sessions import SessionStore, recover
 from tools.chain.address import address_of, keccak
-from tools.chain.plain import Node, clock, rpc
+from tools.chain.plain import Node, next_block_time, rpc
 from tools.tx import Call
 
 RECEIPT_TIMEOUT = 120.0
@@ -97,8 +97,9 @@ class Signer:
             raise PolicyDenied(f"session {session.id} is expired or revoked; not signed")
 
     def sign(self, call: Call, gas: int, grant: dict[str, Any]) -> SignedTx:
-        self._verify(call, grant, clock(self.w3)[1])  # active when the next block is mined
         header = rpc(self.w3, "eth_getBlockByNumber", "latest", False)
+        mined_at = next_block_time(self.w3, int(header["timestamp"], 16))
+        self._verify(call, grant, mined_at)  # the session must be active when it is mined
         nonce = int(rpc(self.w3, "eth_getTransactionCount", self.address, "pending"), 16)
         base_fee = int(header.get("baseFeePerGas") or "0x0", 16)
         tip = int(rpc(self.w3, "eth_maxPriorityFeePerGas"), 16)

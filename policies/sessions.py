@@ -20,7 +20,7 @@ from typing import Any
 
 from coincurve import PrivateKey, PublicKey
 
-from agent.db import transaction
+from agent.db import add_column, transaction
 from agent.errors import BadInput, PolicyDenied
 from policies.model import Policy, parse_policy, seconds
 from tools.chain import keystore
@@ -158,9 +158,7 @@ class SessionStore:
     def __init__(self, conn: sqlite3.Connection, wallet_secret: bytes) -> None:
         self.conn = conn
         self.conn.executescript(_SCHEMA)
-        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(sessions)")}
-        if "strategy" not in columns:  # a data directory from before strategy sessions
-            self.conn.execute("ALTER TABLE sessions ADD COLUMN strategy TEXT")
+        add_column(self.conn, "sessions", "strategy", "TEXT")  # since strategy sessions
         self._secret = wallet_secret
         self._keys: dict[str, PrivateKey] = {}
 

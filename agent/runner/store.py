@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from agent.db import connect, transaction
+from agent.db import add_column, connect, transaction
 from agent.errors import BadInput
 from agent.processes import alive, held_elsewhere
 
@@ -97,9 +97,7 @@ class RunStore:
     def __init__(self, data_dir: Path) -> None:
         self.conn = connect(data_dir)
         self.conn.executescript(_SCHEMA)
-        columns = {row["name"] for row in self.conn.execute("PRAGMA table_info(runs)")}
-        if "pid" not in columns:  # a database from before runs recorded their process
-            self.conn.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
+        add_column(self.conn, "runs", "pid", "INTEGER")  # the process running it, since 2026-12
 
     def close(self) -> None:
         self.conn.close()

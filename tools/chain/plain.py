@@ -97,12 +97,17 @@ def head(client: Node) -> tuple[int, int]:
 
 
 def clock(client: Node) -> tuple[int, int]:
-    """The latest block's number, and chain time: the time the next block will have. A devnet
-    mines only when a transaction comes, so its latest block may be an hour old, and a swap
-    deadline counted from it had passed when the swap was mined (`pending` says when)."""
+    """The latest block's number, and chain time: the time the next block will have."""
     number, latest = head(client)
+    return number, next_block_time(client, latest)
+
+
+def next_block_time(client: Node, latest: int) -> int:
+    """When the block after the one at time ``latest`` will be mined. A devnet mines only when a
+    transaction comes, so its latest block may be an hour old, and a swap deadline counted from
+    it had passed when the swap was mined (`pending` says when)."""
     pending = rpc(client, "eth_getBlockByNumber", "pending", False)
-    return number, max(latest, int(pending["timestamp"], 16)) if pending else latest
+    return max(latest, int(pending["timestamp"], 16)) if pending else latest
 
 
 def unanswered(method: str, error: Exception) -> ChainUnavailable:

@@ -31,6 +31,11 @@ class Token:
     def to_raw(self, amount: Decimal) -> int:
         return int(amount.scaleb(self.decimals).to_integral_value(rounding="ROUND_DOWN"))
 
+    def holds_exactly(self, amount: Decimal) -> bool:
+        """Whether ``amount`` is a whole number of base units (no finer than the decimals)."""
+        scaled = amount.scaleb(self.decimals)
+        return scaled == scaled.to_integral_value()
+
 
 _decimals: dict[tuple[int, str], int] = {}
 
