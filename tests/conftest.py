@@ -73,6 +73,21 @@ def imported(stderr: str) -> set[str]:
     }
 
 
+def start_cli(*args: str, data_dir: Path) -> subprocess.Popen[str]:
+    """The real `defi-agent` CLI started in a subprocess with its own data directory, not waited
+    for (to signal it, or to run several at once)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFI_AGENT_")}
+    env["DEFI_AGENT_DATA_DIR"] = str(data_dir)
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=data_dir.parent,
+    )
+
+
 def run_cli(
     *args: str, data_dir: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

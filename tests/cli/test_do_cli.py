@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
-from tests.conftest import imported, run_cli
+from tests.conftest import imported, run_cli, start_cli
 from tests.strategies.kit import attach, events_of
 from tools.aave_v3.reads import account
 
@@ -147,17 +144,8 @@ def test_ctrl_c_while_executing_says_how_to_finish(devnet, tmp_path: Path) -> No
     `resume`, which then finishes it without sending the first again."""
     data_dir = attach(devnet, tmp_path / "data")
     nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFI_AGENT_")}
-    env["DEFI_AGENT_DATA_DIR"] = str(data_dir)
     request = "swap 1 ETH to USDC then supply it to aave"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agent", "do", request, "--yes", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
+    process = start_cli("do", request, "--yes", "--json", data_dir=data_dir)
     assert process.stdout is not None
     plan_id = ""
     for line in process.stdout:
@@ -185,20 +173,8 @@ def test_two_requests_executed_at_once_both_get_their_nonces(devnet, tmp_path: P
     failed "nonce too low", exit 1, or its supply found the other plan's exact approval)."""
     data_dir = attach(devnet, tmp_path / "data")
     nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFI_AGENT_")}
-    env["DEFI_AGENT_DATA_DIR"] = str(data_dir)
     request = "swap 0.1 ETH to USDC then supply it to aave"
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "agent", "do", request, "--yes", "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-        )
-        for _ in range(2)
-    ]
+    runs = [start_cli("do", request, "--yes", "--json", data_dir=data_dir) for _ in range(2)]
     outcomes = [p.communicate(timeout=120) for p in runs]
 
     for process, (out, err) in zip(runs, outcomes, strict=True):

@@ -17,6 +17,21 @@ OTHER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 """anvil's second account: another trader on the same pool."""
 
 
+def _another_trader_sells_eth(devnet, wei: int) -> None:
+    """Another trader swaps ``wei`` of ETH into the WETH/USDC pool, moving its price."""
+    book = devnet.book
+    params = (book.token("WETH"), book.token("USDC"), 500, OTHER, wei, 0, 0)
+    send(
+        devnet.w3,
+        OTHER,
+        "swap_router02",
+        book.uniswap_v3.swap_router02,
+        "exactInputSingle",
+        params,
+        value=wei,
+    )
+
+
 def _proposed(service, text: str) -> str:
     decision = propose(service, text)[-1]
     assert isinstance(decision, PolicyDecision) and decision.allowed, decision
@@ -34,20 +49,10 @@ def test_blocks_mined_without_a_price_change_still_execute(service, devnet) -> N
 
 
 def test_a_price_moved_against_the_plan_is_refused_before_signing(service, devnet) -> None:
-    w3, book = devnet.w3, devnet.book
+    w3 = devnet.w3
     plan_id = _proposed(service, "swap 1 ETH for USDC")
     nonce = w3.eth.get_transaction_count(devnet.wallet)
-    sell = 500 * 10**18  # another trader dumps 500 ETH into the WETH/USDC pool
-    params = (book.token("WETH"), book.token("USDC"), 500, OTHER, sell, 0, 0)
-    send(
-        w3,
-        OTHER,
-        "swap_router02",
-        book.uniswap_v3.swap_router02,
-        "exactInputSingle",
-        params,
-        value=sell,
-    )
+    _another_trader_sells_eth(devnet, 500 * 10**18)  # dumps 500 ETH into the pool
 
     outcome = collect(service.execute(plan_id, human_confirmed=True))[-1]
 
@@ -65,19 +70,8 @@ def test_a_price_moved_against_the_plan_is_refused_before_signing(service, devne
 def test_a_swap_then_supply_executes_after_a_small_price_move(service, devnet) -> None:
     """The plan nets 0 USDC; another trader's small swap moves the price a little, well inside
     the 50 bps bound: the plan still executes (it was refused, its tolerance taken of 0 USDC)."""
-    w3, book = devnet.w3, devnet.book
     plan_id = _proposed(service, "swap 0.1 ETH to USDC then supply it to aave")
-    buy = 10**16
-    params = (book.token("WETH"), book.token("USDC"), 500, OTHER, buy, 0, 0)
-    send(
-        w3,
-        OTHER,
-        "swap_router02",
-        book.uniswap_v3.swap_router02,
-        "exactInputSingle",
-        params,
-        value=buy,
-    )
+    _another_trader_sells_eth(devnet, 10**16)
 
     outcome = collect(service.execute(plan_id, human_confirmed=True))[-1]
 

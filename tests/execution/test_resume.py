@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from agent.events import RunDone, RunFailed, TxConfirmed
+from agent.service import AgentService
 from agent.wiring import build_service
 from tests.execution.conftest import collect, propose
 from tests.proxy import ChainProxy
@@ -15,17 +16,26 @@ from tools.chain.plain import rpc
 from tools.erc20.reads import allowance, balance, token
 
 
+def _interrupted(
+    devnet, data_dir: Path, text: str, policy: Path | None = None
+) -> tuple[AgentService, str, RunFailed]:
+    """``text`` proposed and executed through a proxy that drops the answer to the first send:
+    the service, the plan's id and how its execution ended (the chain went away)."""
+    proxy = ChainProxy(devnet.url, drop_answer_to="eth_sendRawTransactionSync")
+    service = build_service(url=proxy.url, book=devnet.book, data_dir=data_dir, policy_file=policy)
+    plan_id = propose(service, text)[-1].plan_id
+    failed = collect(service.execute(plan_id, human_confirmed=True))[-1]
+    assert isinstance(failed, RunFailed), failed
+    return service, plan_id, failed
+
+
 def test_interrupted_plan_resumes_without_resending(devnet, tmp_path: Path) -> None:
     w3, book = devnet.w3, devnet.book
     usdc, dai = token(w3, book, "USDC"), token(w3, book, "DAI")
     nonce, dai_before = w3.eth.get_transaction_count(devnet.wallet), balance(w3, dai, devnet.wallet)
-    proxy = ChainProxy(devnet.url, drop_answer_to="eth_sendRawTransactionSync")
     data_dir = tmp_path / "data"
-    first = build_service(url=proxy.url, book=book, data_dir=data_dir)
-    plan_id = propose(first, "swap 1000 usdc for dai")[-1].plan_id
-    events = collect(first.execute(plan_id, human_confirmed=True))
-    failed = events[-1]
-    assert isinstance(failed, RunFailed) and failed.exit_code == 5
+    first, plan_id, failed = _interrupted(devnet, data_dir, "swap 1000 usdc for dai")
+    assert failed.exit_code == 5
     assert f"defi-agent resume {plan_id}" in failed.message
     records = first.journal.txs(plan_id)
     assert [r.status for r in records] == ["signed", "authorised"]
@@ -72,11 +82,8 @@ def test_resume_refuses_what_needs_a_persons_confirmation(devnet, tmp_path: Path
         .replace("max_usd_per_tx = 1000000", "max_usd_per_tx = 1000000\nconfirm_above_usd = 500")
     )
     nonce = w3.eth.get_transaction_count(devnet.wallet)
-    proxy = ChainProxy(devnet.url, drop_answer_to="eth_sendRawTransactionSync")
     data_dir = tmp_path / "data"
-    first = build_service(url=proxy.url, book=book, data_dir=data_dir, policy_file=policy)
-    plan_id = propose(first, "swap 1000 usdc for dai")[-1].plan_id
-    assert isinstance(collect(first.execute(plan_id, human_confirmed=True))[-1], RunFailed)
+    _, plan_id, _ = _interrupted(devnet, data_dir, "swap 1000 usdc for dai", policy)
 
     again = build_service(url=devnet.url, book=book, data_dir=data_dir, policy_file=policy)
     failed = collect(again.resume(plan_id))[-1]
@@ -137,11 +144,8 @@ def test_a_plan_whose_confirmed_steps_the_chain_forgot_is_not_resumed(devnet, se
 def test_a_resumed_swap_then_supply_counts_the_swap_once(devnet, tmp_path: Path) -> None:
     """The swap went through before the chain went away; resumed, the supply of its output is
     covered by it, as in an uninterrupted run: 3,000 USD of the day's allowance, not 6,000."""
-    proxy = ChainProxy(devnet.url, drop_answer_to="eth_sendRawTransactionSync")
     data_dir = tmp_path / "data"
-    first = build_service(url=proxy.url, book=devnet.book, data_dir=data_dir)
-    plan_id = propose(first, "swap 1 ETH to USDC then supply it to aave")[-1].plan_id
-    assert isinstance(collect(first.execute(plan_id, human_confirmed=True))[-1], RunFailed)
+    _, plan_id, _ = _interrupted(devnet, data_dir, "swap 1 ETH to USDC then supply it to aave")
 
     again = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
     assert isinstance(collect(again.resume(plan_id))[-1], RunDone)
@@ -154,11 +158,8 @@ def test_a_plan_resumed_under_another_session_counts_the_rest_whole(devnet, tmp_
     """The swap was counted by the session it ran under; a session started since did not count
     it, so its output covers nothing there: the supply counts whole, and above cautious-borrower's
     1,000 USD it needs a person (it was sent, counted 0 USD)."""
-    proxy = ChainProxy(devnet.url, drop_answer_to="eth_sendRawTransactionSync")
     data_dir = tmp_path / "data"
-    first = build_service(url=proxy.url, book=devnet.book, data_dir=data_dir)
-    plan_id = propose(first, "swap 0.5 ETH to USDC then supply it to aave")[-1].plan_id
-    assert isinstance(collect(first.execute(plan_id, human_confirmed=True))[-1], RunFailed)
+    _, plan_id, _ = _interrupted(devnet, data_dir, "swap 0.5 ETH to USDC then supply it to aave")
     again = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
     again.authorizer.new_session("cautious-borrower", None)
     nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)

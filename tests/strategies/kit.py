@@ -4,9 +4,7 @@ miner standing in for time passing, and the oracle moved the way a Chainlink upd
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +14,7 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from tests.chain.helpers import TEST_GAS, send
+from tests.conftest import start_cli
 from tools.chain.contracts import contract
 from tools.chain.plain import rpc
 from tools.chain.rpc import connect
@@ -39,16 +38,7 @@ def attach(devnet: Any, data_dir: Path) -> Path:
 
 
 def start_run(*args: str, data_dir: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFI_AGENT_")}
-    env["DEFI_AGENT_DATA_DIR"] = str(data_dir)
-    return subprocess.Popen(
-        [sys.executable, "-m", "agent", "run", *args, "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=data_dir.parent,
-    )
+    return start_cli("run", *args, "--json", data_dir=data_dir)
 
 
 def events_of(stdout: str) -> list[dict[str, Any]]:

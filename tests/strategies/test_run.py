@@ -41,16 +41,22 @@ def _run_file(
     return run_cli("run", str(path), *flags, "--json", data_dir=data_dir), data_dir
 
 
-def _stopped_while_waiting(
-    path: Path, data_dir: Path, stop: signal.Signals
-) -> tuple[int, list, str]:
-    """The run of ``path``, sent ``stop`` once it waits for blocks (none are mined: it waits after
-    its first iteration)."""
+def _waiting(path: Path, data_dir: Path) -> subprocess.Popen[str]:
+    """The run of ``path``, once it waits for blocks (none are mined: it waits after its first
+    iteration)."""
     process = start_run(str(path), data_dir=data_dir)
     assert process.stdout is not None
     for line in process.stdout:
         if json.loads(line).get("event") == "Waiting":
             break
+    return process
+
+
+def _stopped_while_waiting(
+    path: Path, data_dir: Path, stop: signal.Signals
+) -> tuple[int, list, str]:
+    """The run of ``path``, sent ``stop`` once it waits for blocks."""
+    process = _waiting(path, data_dir)
     process.send_signal(stop)
     return _finish(process)
 
@@ -376,11 +382,7 @@ def test_a_file_runs_in_one_process_at_a_time(devnet, tmp_path: Path) -> None:
     w3, wallet = devnet.w3, devnet.wallet
     usdc = token(w3, devnet.book, "USDC")
     usdc_before = balance(w3, usdc, wallet)
-    first = start_run(str(path), data_dir=data_dir)
-    assert first.stdout is not None
-    for line in first.stdout:
-        if json.loads(line).get("event") == "Waiting":
-            break
+    first = _waiting(path, data_dir)
 
     second = run_cli("run", str(path), "--json", data_dir=data_dir)
 
