@@ -27,7 +27,8 @@ class ChainContext:
     book: AddressBook
     wallet: str
     now: int = 0
-    """Chain time (latest block timestamp) used for deadlines."""
+    """Chain time: when the next block will be mined (`tools.chain.plain.clock`). Deadlines are
+    counted from it, and the simulation runs at it."""
 
 
 @dataclass(frozen=True)

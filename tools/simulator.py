@@ -95,8 +95,14 @@ class Simulator:
             for call in step:
                 calls.append(self._tx(call))
                 calls += self._probe()
+        block_calls: dict[str, Any] = {"calls": calls}
+        if self.ctx.now:
+            # At the time the next block will be mined: by default the simulated block has the
+            # latest block's, so on a chain idle since then Aave's index update and Uniswap's
+            # oracle write are skipped, and gas comes out under what the transactions use.
+            block_calls["blockOverrides"] = {"time": hex(self.ctx.now)}
         payload = {
-            "blockStateCalls": [{"calls": calls}],
+            "blockStateCalls": [block_calls],
             "traceTransfers": True,
             "validation": False,
         }
