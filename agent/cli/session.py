@@ -202,11 +202,17 @@ def _chosen(store: Any, chain_id: int, session_id: str | None) -> Any:
         session = matches[0] if matches else None
     else:
         session = store.latest(chain_id)
+    if session is None and session_id:
+        raise BadInput(f"no session {session_id}")
     if session is None:
-        raise BadInput(
-            f"no session {session_id}" if session_id else "there is no session yet",
-            hint=None if session_id else "the first plan you execute starts the default session",
-        )
+        runs = [s for s in store.all() if s.strategy is not None and s.chain_id == chain_id]
+        hint = "the first plan you execute starts the default session"
+        if runs:
+            hint += (
+                f"; strategy runs have sessions of their own ({len(runs)}: `defi-agent session "
+                "list`, then `session show ID`)"
+            )
+        raise BadInput("there is no session for your own requests yet", hint=hint)
     return session
 
 

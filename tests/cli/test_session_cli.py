@@ -150,7 +150,7 @@ def test_a_revoked_or_expired_session_stops_the_agent_until_a_new_one(
     listed = run_cli("session", "list", data_dir=data_dir).stdout
     assert listed == "no sessions yet: the first plan executed starts the default one\n"
     none = run_cli("session", "revoke", data_dir=data_dir)
-    assert none.returncode == 2 and "there is no session yet" in none.stderr
+    assert none.returncode == 2 and "there is no session for your own requests yet" in none.stderr
 
     assert run_cli(*swap, data_dir=data_dir).returncode == 0
     (started,) = cli_json("session", "list", data_dir=data_dir)
@@ -187,3 +187,21 @@ def test_a_revoked_or_expired_session_stops_the_agent_until_a_new_one(
         (wide["id"], "superseded"),  # unexpired, but the newer session is the one in effect
         (started["id"], "revoked"),
     ]
+
+
+def test_with_only_a_strategy_runs_session_show_points_to_it(devnet, tmp_path: Path) -> None:
+    """A strategy run's session is its own, never the one in effect for the chat and the CLI:
+    `session show` says so and how to see it (it said "there is no session yet")."""
+    data_dir = attach(devnet, tmp_path / "data")
+    strategy = tmp_path / "once.yaml"
+    strategy.write_text(
+        "name: once\nsession: {policy: default, ttl: 1h}\nsteps:\n  - intent: wrap 0.01 eth\n"
+    )
+    assert run_cli("run", str(strategy), data_dir=data_dir).returncode == 0
+
+    shown = run_cli("session", "show", data_dir=data_dir)
+    assert shown.returncode == 2
+    assert "there is no session for your own requests yet" in shown.stderr
+    assert "strategy runs have sessions of their own (1: `defi-agent session list`" in shown.stderr
+    (own,) = cli_json("session", "list", data_dir=data_dir)
+    assert cli_json("session", "show", own["id"], data_dir=data_dir)["strategy"] == str(strategy)
