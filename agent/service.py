@@ -511,6 +511,13 @@ class AgentService:
         self._w3 = w3
         return await asyncio.to_thread(lambda: int(rpc(w3, "eth_blockNumber"), 16))
 
+    async def mine_block(self) -> None:
+        """An empty block, at the chain's time now (anvil, local or fork, mines only when a
+        transaction comes)."""
+        w3 = self._w3 or self._context().w3
+        self._w3 = w3
+        await asyncio.to_thread(rpc, w3, "evm_mine")
+
     async def answer(self, text: str) -> str | None:
         """An answer from chain data when ``text`` is a question about the wallet, else None."""
         if not answers.looks_like_question(text):

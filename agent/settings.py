@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     keystore_password: SecretStr | None = Field(
         default=None, description="Password of the keystore; asked on the terminal when unset."
     )
+    block_seconds: float = Field(
+        default=12,
+        gt=0,
+        description="While a strategy run waits, a chain that made no block for this long gets "
+        "one (anvil mines only when a transaction comes).",
+    )
 
     @field_validator("data_dir")
     @classmethod

@@ -41,7 +41,16 @@ def run(
     strategy = load_strategy(file)
     svc, _chain = service()
     store = RunStore(settings().data_dir)
-    runner = Runner(svc, store, strategy, file, file.read_text(), dry_run=dry_run, restart=restart)
+    runner = Runner(
+        svc,
+        store,
+        strategy,
+        file,
+        file.read_text(),
+        dry_run=dry_run,
+        restart=restart,
+        block_seconds=settings().block_seconds,
+    )
     view = _JsonView() if as_json else _HumanView(strategy.name)
     code = asyncio.run(_drive(runner, view))
     store.close()

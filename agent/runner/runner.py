@@ -71,6 +71,7 @@ class Runner:
         dry_run: bool = False,
         restart: bool = False,
         poll_seconds: float = 0.2,
+        block_seconds: float = 12.0,
     ) -> None:
         self.svc = service
         self.store = store
@@ -80,6 +81,10 @@ class Runner:
         self.dry_run = dry_run
         self.restart = restart
         self.poll = poll_seconds
+        self.block_seconds = block_seconds
+        """While the run waits, a chain that has made no block for this long gets one: anvil
+        mines only when a transaction comes, and a wait for blocks, or for a guard that time
+        changes (interest, a health factor), would never end."""
         self._stop = threading.Event()
         self._readings: ChainReadings | None = None
         self._resumed = False
@@ -237,10 +242,10 @@ class Runner:
     async def _wait_interval(self, run: Run) -> bool:
         repeat = self.strategy.repeat
         assert repeat is not None
+        blocks = _Blocks(self.svc, self.block_seconds)
         while not self.stopping:
             if repeat.every.unit == "blocks":
-                block = await self.svc.block_number()
-                if block >= (run.last_block or 0) + repeat.every.count:
+                if await blocks.latest() >= (run.last_block or 0) + repeat.every.count:
                     return True
             elif time.time() >= (run.last_time or 0) + repeat.every.count:
                 return True
@@ -249,9 +254,10 @@ class Runner:
 
     async def _wait_for(self, guard: Guard) -> bool:
         """Until ``guard`` holds, checked on every new block; False when asked to stop."""
+        blocks = _Blocks(self.svc, self.block_seconds)
         seen = None
         while not self.stopping:
-            block = await self.svc.block_number()
+            block = await blocks.latest()
             if block != seen:
                 if await self._holds(guard):
                     return True
@@ -429,3 +435,23 @@ def _produced(steps: list[dict[str, Any]], done: RunDone) -> tuple[str, Decimal]
     if token is None or done.deltas.get(token, Decimal(0)) <= 0:
         return None
     return token, done.deltas[token]
+
+
+class _Blocks:
+    """The chain's latest block number, read while a run waits; when it has not changed for
+    ``seconds``, a block is mined, as a chain that is not a devnet would have made one."""
+
+    def __init__(self, service: AgentService, seconds: float) -> None:
+        self.svc = service
+        self.seconds = seconds
+        self.seen: int | None = None
+        self.since = time.monotonic()
+
+    async def latest(self) -> int:
+        block = await self.svc.block_number()
+        if block != self.seen:
+            self.seen, self.since = block, time.monotonic()
+        elif time.monotonic() - self.since >= self.seconds:
+            await self.svc.mine_block()
+            self.since = time.monotonic()
+        return block

@@ -447,3 +447,26 @@ def test_on_error_skips_or_retries_then_stops(devnet, tmp_path: Path) -> None:
     assert done["status"] == "failed"
     assert result.returncode == done["exit_code"] != 0
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_a_run_waiting_on_an_idle_devnet_mines_its_blocks(devnet, tmp_path: Path) -> None:
+    """anvil mines only when a transaction comes: with nobody else sending, "every 2 blocks"
+    waited forever (the shipped dca-eth example never bought a second time). A chain that has
+    made no block for `DEFI_AGENT_BLOCK_SECONDS` gets one while the run waits."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "idle.yaml"
+    start = devnet.w3.eth.block_number
+    path.write_text(
+        "name: idle\nsession: {policy: default, ttl: 1h}\n"
+        f"when: block >= {start + 2}\n"
+        "steps:\n  - intent: wrap 0.01 eth\nrepeat: {every: 3 blocks, count: 2}\n"
+    )
+    result = run_cli(
+        "run", str(path), "--json", data_dir=data_dir, env={"DEFI_AGENT_BLOCK_SECONDS": "0.2"}
+    )
+    assert result.returncode == 0, result.stderr
+    events = events_of(result.stdout)
+    assert named(events, "StrategyDone")[-1]["iterations"] == 2
+    wraps = [e for e in named(events, "TxSent") if e["label"].startswith("wrap")]
+    blocks = [devnet.w3.eth.get_transaction_receipt(e["tx_hash"])["blockNumber"] for e in wraps]
+    assert blocks[0] >= start + 3 and blocks[1] - blocks[0] >= 3, (start, blocks)
