@@ -257,8 +257,10 @@ class AgentService:
         check: Callable[[], None] | None = None,
     ) -> AsyncIterator[Event]:
         """Sign and send ``calls`` in order. First, in one worker hop: ``check``, the balance
-        reads, and the policy's grant (decided again, spend reserved); a `DefiAgentError` from
-        any of them stops everything before anything is sent or reserved. The caller holds the
+        reads, the policy's grant (decided again, spend reserved) and the grants journaled; a
+        `DefiAgentError` from any of them stops everything before anything is sent or reserved.
+        The hop finishes even when the caller is cancelled meanwhile (the chat quit): what it
+        reserved is then in the journal, for `resume` to send or release. The caller holds the
         plan (`_held`)."""
         touched = {s for _, _, sim in calls for s in getattr(sim, "balance_deltas", {})}
         symbols = tuple(s for s in ctx.book.symbols if s in touched) or ctx.book.symbols
@@ -267,7 +269,12 @@ class AgentService:
             if check is not None:
                 check()
             before = balances_of(ctx, symbols)
-            return before, self.authorizer.grant(authorization)
+            granted = self.authorizer.grant(authorization)
+            self.journal.authorise(
+                plan_id, [(step, i, g) for (step, i, _), g in zip(calls, granted, strict=True)]
+            )
+            self.journal.set_plan_status(plan_id, "executing")
+            return before, granted
 
         try:
             before, granted = await asyncio.to_thread(first)
@@ -277,10 +284,6 @@ class AgentService:
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
             return
         grants = list(granted)
-        self.journal.authorise(
-            plan_id, [(step, idx, g) for (step, idx, _), g in zip(calls, grants, strict=True)]
-        )
-        self.journal.set_plan_status(plan_id, "executing")
         fees = 0
         for n, (step, idx, simulated) in enumerate(calls):
             call: Call = simulated.call

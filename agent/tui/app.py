@@ -6,6 +6,7 @@ Every service call runs in a worker; widgets only display. `create_app` is the o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -52,6 +53,9 @@ BUSY_LABELS = {
 }
 
 
+_BUSY_GROUPS = ("plan", "send", "command")
+"""The workers the spinner follows."""
+
 PLAN_KEYS = frozenset("ydne")
 """The keys a plan card takes (bound below): every other character typed on it is text."""
 
@@ -97,6 +101,15 @@ class DefiAgentApp(App[None]):
         self.pending: str | None = None
         self.last_intent = ""
         self.last_block: int | None = None
+        self.sending = asyncio.Lock()
+        """Held while a plan is signed and sent: nothing cancels that, and a request typed
+        meanwhile waits for it, then is planned on the chain as the plan left it."""
+        self.sent: str | None = None
+        """The plan being sent, while `sending` is held."""
+        self.quit_when_sent = False
+        self.to_prompt = False
+        """A character typed on a card has sent the keys to the prompt, whose focus Textual
+        applies after the keys already read: until it has, every key is text."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -121,22 +134,24 @@ class DefiAgentApp(App[None]):
         """The plan keys work while a plan waits for an answer and its card has the focus (typing in
         the prompt, or clicking it, takes the keys back for text)."""
         if action in ("execute", "dry_run", "discard", "edit"):
-            return self.pending is not None and not self.query_one(Prompt).has_focus
+            prompt_has_keys = self.to_prompt or self.query_one(Prompt).has_focus
+            return self.pending is not None and not prompt_has_keys
         return True
 
     def on_key(self, event: events.Key) -> None:
         """On a plan card only the plan keys are keys: any other character goes to the prompt, and
         so does the rest of what is typed (typing "what is my balance" on a card must not reach
-        the y of "my")."""
-        if (
-            isinstance(self.focused, PlanCard)
-            and event.is_printable
-            and event.character not in PLAN_KEYS
-        ):
+        the y of "my", even when the keys come in one burst)."""
+        on_card = isinstance(self.focused, PlanCard)
+        if on_card and event.is_printable and (self.to_prompt or event.character not in PLAN_KEYS):
             event.stop()
             prompt = self.query_one(Prompt)
+            self.to_prompt = True
             prompt.focus()
             prompt.insert_text_at_cursor(event.character or "")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.to_prompt = False
 
     # input
 
@@ -176,6 +191,8 @@ class DefiAgentApp(App[None]):
 
     @work(exclusive=True, group="plan", exit_on_error=False)
     async def respond(self, text: str) -> None:
+        async with self.sending:  # after the plan being sent, if one is
+            pass
         answer = await self.service.answer(text)
         if answer is not None:
             self.query_one(ChatLog).add_agent(answer)
@@ -183,10 +200,20 @@ class DefiAgentApp(App[None]):
         async for event in self.service.propose(text):
             self.post_message(AgentEvent(event))
 
-    @work(exclusive=True, group="plan", exit_on_error=False)
+    @work(group="send", exit_on_error=False)
     async def send_plan(self, plan_id: str) -> None:
-        async for event in self.service.execute(plan_id, human_confirmed=True):
-            self.post_message(AgentEvent(event))
+        """Not in the group of `respond`: a request typed while the plan is sent must not cancel
+        it halfway (it waits)."""
+        async with self.sending:
+            self.sent = plan_id
+            try:
+                async for event in self.service.execute(plan_id, human_confirmed=True):
+                    self.post_message(AgentEvent(event))
+            finally:
+                self.sent = None
+        if self.quit_when_sent:
+            self.exit()
+            return
         self.refresh_sidebar()
 
     @work(exclusive=True, group="sidebar", exit_on_error=False)
@@ -214,11 +241,11 @@ class DefiAgentApp(App[None]):
     def on_worker_state_changed(self, changed: Worker.StateChanged) -> None:
         """The spinner follows the plan and command workers; this is also the one place worker
         failures become notifications, with the specific reason."""
-        if changed.worker.group in ("plan", "command"):
+        if changed.worker.group in _BUSY_GROUPS:
             busy = self.busy
             if changed.state == WorkerState.RUNNING:
                 busy.start(BUSY_LABELS.get(changed.worker.name, "working…"))
-            elif not any(w.is_running for w in self.workers if w.group in ("plan", "command")):
+            elif not any(w.is_running for w in self.workers if w.group in _BUSY_GROUPS):
                 busy.stop()
         if changed.state != WorkerState.ERROR:
             return
@@ -314,6 +341,19 @@ class DefiAgentApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """While a plan is being sent, the app quits once it is sent; asked again, at once (the
+        plan is then left for `defi-agent resume`)."""
+        if self.sent is None or self.quit_when_sent:
+            self.exit()
+            return
+        self.quit_when_sent = True
+        self.notify(
+            f"Plan {self.sent} is being sent: quitting when it is done. ctrl+q again quits now "
+            f"(`defi-agent resume {self.sent}` then finishes it).",
+            timeout=8,
+        )
 
 
 def create_app(

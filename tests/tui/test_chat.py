@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from decimal import Decimal
 
+from textual import events
+
+from agent.db import DB_NAME
 from agent.tui.chat import ChatLog
 from agent.tui.help import HelpScreen
 from agent.tui.plan_card import PlanCard
 from agent.tui.prompt import Prompt
 from agent.tui.sidebar import Sidebar
+from tests.conftest import run_cli
 from tests.proxy import ChainProxy
+from tests.strategies.kit import attach
 from tests.tui.conftest import say, until
 
 
@@ -266,3 +272,106 @@ def test_slash_command_mistakes_are_answered_in_the_chat(make_app, devnet) -> No
         assert row.status == "discarded"
 
     asyncio.run(scenario())
+
+
+def test_keys_typed_on_a_card_in_one_burst_are_all_text(make_app, devnet) -> None:
+    """Keys that arrive together (pasted, or over ssh) reach the app before the prompt has the
+    focus the first of them gave it: the y of "my" executed the plan, and "/session revoke" hit
+    the e and n bindings."""
+
+    async def scenario() -> None:
+        app = make_app()
+        nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 10 USDC to DAI")
+            await until(pilot, lambda: app.pending is not None)
+            assert isinstance(app.focused, PlanCard)
+            for key in "what is my balance":
+                app.post_message(events.Key(key if key != " " else "space", key))
+            await until(pilot, lambda: app.query_one(Prompt).value == "what is my balance")
+            await pilot.pause(0.2)
+            assert app.pending is not None  # neither executed nor discarded
+        assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+    asyncio.run(scenario())
+
+
+def test_a_request_typed_while_a_plan_is_sent_waits_for_it(make_app, devnet) -> None:
+    """The new request cancelled the plan being sent: one swap of three was sent, the rest never
+    were, and the card stopped without an outcome."""
+
+    async def scenario() -> None:
+        proxy = ChainProxy(devnet.url, delay=0.05)
+        app = make_app(proxy.url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.01 ETH to DAI and 0.01 ETH to USDC and 0.01 ETH to WBTC")
+            await until(pilot, lambda: app.pending is not None)
+            sent = card(app)
+            await pilot.press("y")
+            await until(pilot, lambda: app.busy.label.startswith("signing"))
+            await say(pilot, "how much DAI do I have?")
+            await until(pilot, lambda: "Done" in sent.outcome, timeout=60)
+            log = app.query_one(ChatLog)
+            await until(pilot, lambda: "DAI" in str(list(log.query("Markdown"))[-1].source))
+            record = app.service.journal.plan(sent.plan_id)
+            assert record is not None and record.status == "done"
+            txs = app.service.journal.txs(sent.plan_id)
+            assert [t.status for t in txs] == ["confirmed"] * 3
+        proxy.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_quitting_while_a_plan_is_sent_waits_for_it(make_app, devnet) -> None:
+    """ctrl+q while the plan is sent quits once it is done; it cut the plan off, and the
+    allowance it had reserved stayed used, with the plan journaled as never executed."""
+
+    async def scenario() -> None:
+        proxy = ChainProxy(devnet.url, delay=0.05)
+        app = make_app(proxy.url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.01 ETH to DAI and 0.01 ETH to USDC")
+            await until(pilot, lambda: app.pending is not None)
+            plan_id = app.pending
+            await pilot.press("y")
+            await until(pilot, lambda: app.busy.label.startswith("signing"))
+            await pilot.press("ctrl+q")
+            await until(pilot, lambda: not app.is_running, timeout=60)
+        record = app.service.journal.plan(plan_id)
+        assert record is not None and record.status == "done"
+        proxy.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_quitting_at_once_while_a_plan_is_sent_leaves_it_resumable(
+    make_app, devnet, tmp_path
+) -> None:
+    """ctrl+q twice cuts the plan off where it stands. What was reserved for it is journaled
+    with it: the reservation was taken in a worker thread and the journal never learned of it,
+    so the allowance stayed used and `resume` said the plan had never been executed."""
+
+    async def scenario() -> str:
+        proxy = ChainProxy(devnet.url, delay=0.3)  # the grant's hop is slow: the quit lands in it
+        app = make_app(proxy.url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.01 ETH to DAI and 0.01 ETH to USDC")
+            await until(pilot, lambda: app.pending is not None, timeout=60)
+            plan_id = app.pending
+            await pilot.press("y")
+            await until(pilot, lambda: app.busy.label.startswith("signing"))
+            await pilot.press("ctrl+q", "ctrl+q")
+        await asyncio.sleep(2)  # the worker thread's hop finishes on its own
+        proxy.shutdown()
+        assert plan_id is not None
+        return plan_id
+
+    plan_id = asyncio.run(scenario())
+    resumed = run_cli("resume", plan_id, data_dir=attach(devnet, tmp_path / "data"))
+    assert resumed.returncode == 0, resumed.stderr
+    with sqlite3.connect(tmp_path / "data" / DB_NAME) as db:
+        assert db.execute("SELECT status FROM plans WHERE id = ?", (plan_id,)).fetchone() == (
+            "done",
+        )
+        statuses = [r[0] for r in db.execute("SELECT status FROM reservations")]
+    assert statuses.count("committed") == 2 and "reserved" not in statuses  # the rest released
