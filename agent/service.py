@@ -42,7 +42,7 @@ from agent.snapshot import Snapshot
 from agent.verify import TOLERANCE_BPS, balances_of, net, verify, worse
 from tools.aave_v3.reads import reserves
 from tools.chain.plain import Node, rpc
-from tools.chain.running import advance_time, parse_duration
+from tools.chain.running import advance_time, is_duration, parse_duration
 from tools.portfolio import read_portfolio
 from tools.protocol import ChainContext
 from tools.simulator import Simulator
@@ -495,11 +495,8 @@ class AgentService:
                     "one (`/session new [POLICY] [TTL]`)."
                 )
             if args and args[0] == "new":
-                status = await asyncio.to_thread(
-                    self.authorizer.new_session,
-                    args[1] if len(args) > 1 else None,
-                    args[2] if len(args) > 2 else None,
-                )
+                policy, ttl = _session_args(args[1:])
+                status = await asyncio.to_thread(self.authorizer.new_session, policy, ttl)
             else:
                 status = await asyncio.to_thread(self.authorizer.status)
             return answers.session(status)
@@ -531,6 +528,19 @@ class AgentService:
         (result,) = Simulator(ctx).simulate([(call,)])
         failure = result.failure
         return failure.revert_reason or "unknown" if failure else "it succeeds when replayed now"
+
+
+def _session_args(args: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """`/session new [POLICY] [TTL]`'s policy and TTL, in either order: a duration is the TTL
+    (`/session new 12h` was read as a policy named "12h")."""
+    ttls = [a for a in args if is_duration(a)]
+    policies = [a for a in args if not is_duration(a)]
+    if len(args) > 2 or len(ttls) > 1 or len(policies) > 1:
+        raise BadInput(
+            f"/session new takes a policy and a TTL, got {' '.join(args)!r}",
+            hint="e.g. /session new dca-bot 12h",
+        )
+    return (policies[0] if policies else None), (ttls[0] if ttls else None)
 
 
 def _session_of(tx: TxRecord) -> str:

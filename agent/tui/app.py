@@ -289,6 +289,7 @@ class DefiAgentApp(App[None]):
             if self.pending and not self.query_one(Prompt).value:
                 card.focus()  # not while the user is typing: a letter must not become a plan key
             self.refresh_bindings()
+            self.refresh_sidebar()  # the session decided under may be new (made in another shell)
         elif isinstance(event, TxSent | TxConfirmed) and card:
             card.show_tx(event)
         elif isinstance(event, RunDone | RunFailed):

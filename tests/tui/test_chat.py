@@ -109,8 +109,8 @@ def test_session_revoke_stops_the_agent_until_session_new(make_app, devnet) -> N
             assert [v.rule for v in card(app).decision.violations] == ["session.active"]
             assert "/session new" in card(app).outcome
             await until(pilot, lambda: session_state() == "revoked")
-            await say(pilot, "/session new")
-            await until(pilot, lambda: "expires in 23h" in said())
+            await say(pilot, "/session new 12h")  # a lone duration is the TTL, not a policy
+            await until(pilot, lambda: "expires in 11h" in said())
             await say(pilot, "swap 0.1 ETH for USDC")
             await until(pilot, lambda: app.pending is not None)
             assert card(app).decision.allowed
@@ -375,3 +375,25 @@ def test_quitting_at_once_while_a_plan_is_sent_leaves_it_resumable(
         )
         statuses = [r[0] for r in db.execute("SELECT status FROM reservations")]
     assert statuses.count("committed") == 2 and "reserved" not in statuses  # the rest released
+
+
+def test_a_session_started_in_another_shell_shows_once_a_plan_is_decided(
+    make_app, devnet, tmp_path
+) -> None:
+    """The plan is decided under the session in effect now; the sidebar showed the old one
+    until the next block, which on an idle devnet never came."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await until(pilot, lambda: app.query_one(Sidebar).snapshot is not None)
+            assert app.query_one(Sidebar).snapshot.session.name == "default"
+            made = run_cli(
+                "session", "new", "--policy", "dca-bot", data_dir=attach(devnet, tmp_path / "data")
+            )
+            assert made.returncode == 0, made.stderr
+            await say(pilot, "swap 10 USDC for ETH")
+            await until(pilot, lambda: app.pending is not None)
+            await until(pilot, lambda: app.query_one(Sidebar).snapshot.session.name == "dca-bot")
+
+    asyncio.run(scenario())

@@ -276,6 +276,11 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwy])\s*$")
 
 
+def is_duration(text: str) -> bool:
+    """Whether ``text`` reads as a duration (`parse_duration` may still refuse it: "0h")."""
+    return _DURATION.match(text.lower()) is not None
+
+
 def parse_duration(text: str) -> int:
     """``"30d"`` -> seconds. Units: s, m, h, d, w, y."""
     match = _DURATION.match(text.lower())
