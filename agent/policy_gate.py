@@ -30,6 +30,11 @@ from tools.chain.plain import Node, clock
 from tools.erc20.reads import token
 from tools.tx import Call, SimulatedCall
 
+_OWN_SESSION = (
+    "name the session in effect (`defi-agent session list`), or give the strategy its own: "
+    "session: {policy: FILE_OR_NAME, ttl: 7d}"
+)
+
 
 class PolicyGate:
     def __init__(
@@ -169,11 +174,27 @@ class PolicyGate:
         )
         return self._status(self.previewed, now)
 
-    def pin(self, session_id: str | None) -> tuple[str, str]:
+    def pin(self, session_id: str | None, strategy: str | None = None) -> tuple[str, str]:
+        """Decide from now on under ``session_id`` (else the session in effect), for the run of
+        the strategy file ``strategy``: a strategy run's own session only for that file's runs,
+        and no session that a newer one superseded (as a revocation is not undone by an older
+        session still active)."""
         found = self._started(self.now()) if session_id is None else self.sessions.get(session_id)
         if found is None or found.chain_id != self.book.chain_id:
             raise BadInput(
                 f"no session {session_id} on this chain", hint="see `defi-agent session list`"
+            )
+        if found.strategy is not None and found.strategy != strategy:
+            raise BadInput(
+                f"session {found.id} is the strategy run of {found.strategy}'s own: it "
+                "authorises that run alone",
+                hint=_OWN_SESSION,
+            )
+        latest = self.sessions.latest(self.book.chain_id)
+        if found.strategy is None and latest is not None and latest.id != found.id:
+            raise BadInput(
+                f"session {found.id} was superseded by session {latest.id}, the one in effect",
+                hint=_OWN_SESSION,
             )
         self.pinned = found.id
         return found.id, found.name

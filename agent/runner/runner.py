@@ -136,14 +136,14 @@ class Runner:
         gate = self.svc.authorizer
         ref = self.strategy.session
         if found is not None and found.session_id is not None:
-            session_id, name = gate.pin(found.session_id)
+            session_id, name = gate.pin(found.session_id, str(self.path))
         elif ref is not None and ref.policy is not None:
             created = gate.new_session(
                 str(find_policy(ref.policy, self.path.parent)), ref.ttl, str(self.path)
             )
-            session_id, name = gate.pin(created.id)
+            session_id, name = gate.pin(created.id, str(self.path))
         else:
-            session_id, name = gate.pin(ref.id if ref is not None else None)
+            session_id, name = gate.pin(ref.id if ref is not None else None, str(self.path))
         run = found or self.store.start(
             self.strategy.name, self.path, self.text, chain_id, session_id
         )
@@ -385,7 +385,7 @@ class Runner:
             status = gate.preview(str(find_policy(ref.policy, self.path.parent)), ref.ttl)
         else:
             if ref is not None and ref.id is not None:
-                gate.pin(ref.id)
+                gate.pin(ref.id, str(self.path))
             status = gate.status()
         session = f"{status.name} ({status.id or status.state})"
         yield StrategyStarted("dry-run", name, session, False, 0, 1)

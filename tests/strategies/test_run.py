@@ -470,3 +470,31 @@ def test_a_run_waiting_on_an_idle_devnet_mines_its_blocks(devnet, tmp_path: Path
     wraps = [e for e in named(events, "TxSent") if e["label"].startswith("wrap")]
     blocks = [devnet.w3.eth.get_transaction_receipt(e["tx_hash"])["blockNumber"] for e in wraps]
     assert blocks[0] >= start + 3 and blocks[1] - blocks[0] >= 3, (start, blocks)
+
+
+def test_a_strategy_cannot_name_another_runs_session_or_a_superseded_one(
+    devnet, tmp_path: Path
+) -> None:
+    """A run's own session authorises that run alone, and a session superseded by a newer one
+    signs nothing more (a revocation is not undone by an older session): naming either by id
+    in another file executed under it."""
+    wrap = "steps:\n  - intent: wrap 0.01 eth\n"
+    own, data_dir = _run_file(
+        devnet, tmp_path, "own.yaml", f"name: own\nsession: {{policy: default, ttl: 1h}}\n{wrap}"
+    )
+    assert own.returncode == 0, own.stderr
+    (theirs,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    older = json.loads(run_cli("session", "new", "--json", data_dir=data_dir).stdout)
+    assert run_cli("session", "new", data_dir=data_dir).returncode == 0
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+
+    for session_id, reason in (
+        (theirs["id"], f"is the strategy run of {tmp_path / 'own.yaml'}'s own"),
+        (older["id"], "was superseded by session"),
+    ):
+        path = tmp_path / f"by-id-{session_id}.yaml"
+        path.write_text(f"name: by-id\nsession: {{id: {session_id}}}\n{wrap}")
+        result = run_cli("run", str(path), "--json", data_dir=data_dir)
+        assert result.returncode == 2, result.stderr
+        assert reason in named(events_of(result.stdout), "StrategyDone")[-1]["message"]
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
