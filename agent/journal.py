@@ -229,6 +229,15 @@ class Journal:
                 (plan_id, time.time(), kind, json.dumps(detail, default=str)),
             )
 
+    def balances_before(self, plan_id: str) -> dict[str, int] | None:
+        """The wallet's balances when the plan began executing (its first "balances" event)."""
+        row = self.conn.execute(
+            "SELECT detail FROM plan_events WHERE plan_id = ? AND kind = 'balances' "
+            "ORDER BY rowid LIMIT 1",
+            (plan_id,),
+        ).fetchone()
+        return {k: int(v) for k, v in json.loads(row[0]).items()} if row else None
+
     def plan(self, plan_id: str) -> PlanRecord | None:
         row = self.conn.execute("SELECT * FROM plans WHERE id = ?", (plan_id,)).fetchone()
         return _plan(row) if row else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -269,6 +269,8 @@ class AgentService:
             if check is not None:
                 check()
             before = balances_of(ctx, symbols)
+            if self.journal.balances_before(plan_id) is None:  # not when sending the rest
+                self.journal.event(plan_id, "balances", before)
             granted = self.authorizer.grant(authorization)
             self.journal.authorise(
                 plan_id, [(step, i, g) for (step, i, _), g in zip(calls, granted, strict=True)]
@@ -333,8 +335,7 @@ class AgentService:
                 self.journal.set_plan_status(plan_id, "failed", error=error.message)
                 yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
                 return
-        after = await asyncio.to_thread(balances_of, ctx, symbols)
-        actual = {s: after[s] - before[s] for s in symbols if after[s] != before[s]}
+        actual = await asyncio.to_thread(self._moved_since_start, ctx, plan_id, before)
         mismatches = (
             verify(ctx, [p.result.deltas for p in prepared.steps], actual, fees)
             if prepared is not None
@@ -345,6 +346,16 @@ class AgentService:
         yield RunDone(
             plan_id, "done", {s: _units(ctx, s, v) for s, v in actual.items()}, mismatches
         )
+
+    def _moved_since_start(
+        self, ctx: ChainContext, plan_id: str, before: Mapping[str, int]
+    ) -> dict[str, int]:
+        """How the wallet's balances changed since the plan began executing, as its journal
+        recorded them then; of a resumed plan, the whole plan's change, not only the rest's
+        (what a strategy's "output:N" uses). ``before`` when there is no record."""
+        start = {**before, **(self.journal.balances_before(plan_id) or {})}
+        after = balances_of(ctx, start)
+        return {s: after[s] - start[s] for s in start if after[s] != start[s]}
 
     async def resume(self, plan_id: str) -> AsyncIterator[Event]:
         """Finish an interrupted plan: transactions with a recorded hash are looked up, never sent
@@ -415,7 +426,8 @@ class AgentService:
                 pending.append(tx)
             if not pending:
                 self.journal.set_plan_status(plan_id, "done")
-                yield RunDone(plan_id, "done", {})
+                moved = await asyncio.to_thread(self._moved_since_start, ctx, plan_id, {})
+                yield RunDone(plan_id, "done", {s: _units(ctx, s, v) for s, v in moved.items()})
                 return
             steps = [
                 tuple(t.call for t in pending if t.step == s)

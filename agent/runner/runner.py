@@ -365,13 +365,17 @@ class Runner:
         """An entry caught mid-send by an interruption: the service finishes it without
         sending again what was sent."""
         yield EntryStarted(run.id, run.iteration + 1, n, f"resuming plan {plan_id}")
+        produced = None
         async for event in self.svc.resume(plan_id):
             yield event
             if isinstance(event, RunFailed):
                 self.store.set_entry(run.id, run.iteration, n, "failed")
                 self._failure = self._stopped(run, event)
                 return
-        self.store.set_entry(run.id, run.iteration, n, "done")
+            if isinstance(event, RunDone):  # its changes are the whole plan's
+                record = self.svc.journal.plan(plan_id)
+                produced = _produced(list(record.plan["steps"]) if record else [], event)
+        self.store.set_entry(run.id, run.iteration, n, "done", plan_id, produced)
 
     async def _dry_run(self) -> AsyncIterator[Event | RunEvent]:
         """One iteration, simulated and checked against the session a run would have, nothing

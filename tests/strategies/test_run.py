@@ -498,3 +498,35 @@ def test_a_strategy_cannot_name_another_runs_session_or_a_superseded_one(
         assert result.returncode == 2, result.stderr
         assert reason in named(events_of(result.stdout), "StrategyDone")[-1]["message"]
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_an_entry_finished_on_resume_hands_its_output_to_the_next(devnet, tmp_path: Path) -> None:
+    """A run killed while its swap was sent, then run again: the resumed swap's output is what
+    the next entry's `output:1` wraps (it was lost, and every run after failed "step 1 produced
+    nothing")."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "swap-then-wrap.yaml"
+    path.write_text(
+        "name: swap-then-wrap\nsteps:\n"
+        "  - {action: swap, protocol: uniswap-v3, token_in: USDC, token_out: ETH, amount: '100',"
+        " amount_kind: exact_in}\n"
+        "  - {action: wrap, amount: 'output:1'}\n"
+    )
+    weth = token(devnet.w3, devnet.book, "WETH")
+    weth_before = balance(devnet.w3, weth, devnet.wallet)
+    process = start_run(str(path), data_dir=data_dir)
+    assert process.stdout is not None
+    for line in process.stdout:
+        event = json.loads(line)
+        if event.get("event") == "TxSent" and event["label"].startswith("swap"):
+            break
+    process.kill()
+    process.communicate(timeout=30)
+
+    code, events, err = _finish(start_run(str(path), data_dir=data_dir))
+
+    assert code == 0, err
+    assert named(events, "StrategyDone")[-1]["status"] == "done"
+    swapped = Decimal(named(events, "RunDone")[0]["deltas"]["ETH"])
+    wrapped = weth.to_units(balance(devnet.w3, weth, devnet.wallet) - weth_before)
+    assert Decimal("0.03") < wrapped == swapped < Decimal("0.034")  # 100 USDC at ~3,000
