@@ -218,9 +218,18 @@ def retries(on_error: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+
+
+def _lines(
+    node: yaml.Node,
+    path: tuple[Any, ...],
+    out: dict[tuple[Any, ...], int],
+    amounts: dict[tuple[Any, ...], str],
+) -> None:
     """The line of every key and item under ``node``; a key written twice in a mapping is an
-    error (YAML loaders keep the last one silently)."""
+    error (YAML loaders keep the last one silently). ``amounts``: every unquoted number written
+    as an ``amount``, as written."""
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -228,10 +237,23 @@ def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], in
             if where in out:
                 raise ValueError(f"{key.start_mark.line + 1}: {_where(where)}: written twice")
             out[where] = key.start_mark.line + 1
-            _lines(value, where, out)
+            if key.value == "amount" and isinstance(value, yaml.ScalarNode):
+                if value.tag in _NUMBER_TAGS:
+                    amounts[where] = value.value
+            _lines(value, where, out, amounts)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _lines(item, (*path, i), out)
+            _lines(item, (*path, i), out, amounts)
+
+
+def _as_written(data: Any, amounts: dict[tuple[Any, ...], str]) -> None:
+    """Put back the text of unquoted amounts: YAML reads `010` as 8, `1:30` as 90 and
+    `0.1234567890123456789` as a float that lost digits."""
+    for path, text in amounts.items():
+        parent = data
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = text
 
 
 def _line_of(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
@@ -261,11 +283,13 @@ def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a strategy is a mapping with name, steps and more")
     lines: dict[tuple[Any, ...], int] = {}
+    amounts: dict[tuple[Any, ...], str] = {}
     try:
         if node is not None:
-            _lines(node, (), lines)
+            _lines(node, (), lines, amounts)
     except ValueError as error:
         raise ConfigError(f"{source}:{error}") from None
+    _as_written(data, amounts)
     try:
         strategy = StrategyFile.model_validate(data)
     except ValidationError as error:

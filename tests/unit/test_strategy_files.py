@@ -59,6 +59,28 @@ def test_an_unquoted_amount_reads_as_written() -> None:
     assert [e.fields["amount"] for e in strategy.steps] == ["100", "0.25"]
 
 
+def test_an_unquoted_amount_keeps_every_digit_and_is_never_reread() -> None:
+    """YAML 1.1 reads `010` as 8, `1:30` as 90 and `0x10` as 16, and a long decimal as a float
+    that loses digits: the amount is the text written, or refused with its line."""
+    steps = "".join(
+        f"  - {{action: supply, token: DAI, amount: {a}}}\n"
+        for a in ("010", "0.1234567890123456789", "12345678.123456789", "0.00000001")
+    )
+    strategy = parse_strategy(f"name: x\nsteps:\n{steps}")
+    assert [e.fields["amount"] for e in strategy.steps] == [
+        "010",
+        "0.1234567890123456789",
+        "12345678.123456789",
+        "0.00000001",
+    ]
+    for written in ("0x10", "1:30"):
+        with pytest.raises(ConfigError, match=f"f.yaml:3: steps\\[1\\].amount: '{written}' is not"):
+            parse_strategy(
+                f"name: x\nsteps:\n  - {{action: supply, token: DAI, amount: {written}}}\n",
+                "f.yaml",
+            )
+
+
 @pytest.mark.parametrize(
     ("text", "where", "message"),
     [
