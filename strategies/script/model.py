@@ -237,9 +237,8 @@ def _lines(
             if where in out:
                 raise ValueError(f"{key.start_mark.line + 1}: {_where(where)}: written twice")
             out[where] = key.start_mark.line + 1
-            if key.value == "amount" and isinstance(value, yaml.ScalarNode):
-                if value.tag in _NUMBER_TAGS:
-                    amounts[where] = value.value
+            if key.value == "amount" and value.tag in _NUMBER_TAGS:
+                amounts[where] = value.value
             _lines(value, where, out, amounts)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
