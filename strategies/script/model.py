@@ -334,6 +334,12 @@ def load_strategy(path: Path) -> StrategyFile:
         text = path.read_text()
     except OSError as error:
         raise ConfigError(f"cannot read strategy file {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+            f"{error.start})",
+            hint="save the strategy file as UTF-8",
+        ) from None
     return parse_strategy(text, str(path))
 
 

@@ -306,6 +306,17 @@ def test_malformed_file_names_the_line(devnet, tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
+def test_a_file_that_is_not_utf8_is_a_configuration_error(tmp_path: Path) -> None:
+    """It was an internal error (exit 1), with nothing on stdout under --json."""
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(b"name: caf\xe9\nsteps:\n  - intent: swap 1 eth to usdc\n")
+    result = run_cli("run", str(path), "--json", data_dir=tmp_path / "data")
+    assert result.returncode == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "invalid_config"
+    assert error["message"] == f"{path}: not UTF-8 text (byte 0xe9 at offset 9)"
+
+
 def test_validate_checks_the_policy_a_strategy_names(devnet, tmp_path: Path) -> None:
     path = tmp_path / "typo.yaml"
     path.write_text("name: typo\nsession: {policy: dca-bott}\nsteps:\n  - intent: swap 1 eth\n")
