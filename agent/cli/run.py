@@ -168,6 +168,11 @@ class _HumanView:
             left = event.remaining.get("spend.windows")
             rules = f"  [green]✓[/green] all {len(event.verdicts)} policy rules pass"
             console.print(rules + (f"; {left}" if left else ""))
+            if event.needs_confirmation:
+                console.print(
+                    "  [yellow]above the session's threshold for a human's confirmation: a run "
+                    "cannot ask for one and refuses this plan[/yellow]"
+                )
         elif isinstance(event, ev.StrategyDone):
             self.progress.update(self.task, completed=event.iterations)
             colour = "green" if event.exit_code == 0 else "red"

@@ -215,10 +215,14 @@ class Runner:
         """The run stops at a failed or denied entry; the next run of the file retries it."""
         status = "denied" if failure.exit_code == 3 else "failed"
         self.store.update(run.id, status=status, error=failure.message)
-        message = (
-            f"{failure.message}; running the same file again retries this step "
-            "(--restart starts over)"
-        )
+        reason = failure.message
+        if failure.code == "needs_confirmation":  # the service's advice is for a person
+            reason = (
+                "this plan is above the session's threshold for a human's confirmation "
+                "(confirm_above_usd), and a strategy run cannot ask for one: lower the amount, "
+                "or give the strategy a policy with a higher threshold"
+            )
+        message = f"{reason}; running the same file again retries this step (--restart starts over)"
         return StrategyDone(run.id, status, run.iteration, message, failure.exit_code)
 
     def _interrupted(self, run: Run) -> StrategyDone:

@@ -541,3 +541,27 @@ def test_an_entry_finished_on_resume_hands_its_output_to_the_next(devnet, tmp_pa
     swapped = Decimal(named(events, "RunDone")[0]["deltas"]["ETH"])
     wrapped = weth.to_units(balance(devnet.w3, weth, devnet.wallet) - weth_before)
     assert Decimal("0.03") < wrapped == swapped < Decimal("0.034")  # 100 USDC at ~3,000
+
+
+def test_a_plan_above_the_confirmation_threshold_is_named_in_the_dry_run_and_refused(
+    devnet, tmp_path: Path
+) -> None:
+    """The dry run said only "all policy rules pass", and the run's refusal advised confirming
+    in the chat, where the run's own session never authorises anything."""
+    text = (
+        "name: confirm\nsession: {policy: cautious-borrower, ttl: 1d}\n"
+        "steps:\n  - intent: supply 1500 USDC to aave\n"
+    )
+    path = tmp_path / "confirm.yaml"
+    path.write_text(text)
+    data_dir = attach(devnet, tmp_path / "data")
+    dry = run_cli("run", str(path), "--dry-run", data_dir=data_dir)
+    assert dry.returncode == 0, dry.stderr
+    assert "above the session's threshold for a human's confirmation" in " ".join(
+        dry.stdout.split()
+    )
+
+    result, _ = _run_file(devnet, tmp_path, "confirm.yaml", text)
+    assert result.returncode == 3
+    message = named(events_of(result.stdout), "StrategyDone")[-1]["message"]
+    assert "a strategy run cannot ask for one: lower the amount" in message
