@@ -114,12 +114,20 @@ class Signer:
             receipt = rpc(self.w3, "eth_sendRawTransactionSync", "0x" + signed.raw.hex())
         except DefiAgentError as error:
             if (
-                "method not found" not in error.message.lower()
-                and "not supported" not in error.message.lower()
+                "method not found" in error.message.lower()
+                or "not supported" in error.message.lower()
             ):
-                raise
-            rpc(self.w3, "eth_sendRawTransaction", "0x" + signed.raw.hex())
-            return self._mined(signed.tx_hash)
+                rpc(self.w3, "eth_sendRawTransaction", "0x" + signed.raw.hex())
+                return self._mined(signed.tx_hash)
+            if rpc(self.w3, "eth_getTransactionByHash", signed.tx_hash) is None:
+                raise  # refused: it was never sent
+            # Accepted, then not mined in the node's time ("confirmation timeout"): its outcome
+            # is unknown, so its spend stays reserved until `resume` finds its receipt.
+            raise ChainUnavailable(
+                f"transaction {signed.tx_hash} was sent, but the node gave up waiting for it to "
+                f"be mined ({error.message})",
+                hint="`defi-agent resume PLAN_ID` checks it again once the chain mines it",
+            ) from None
         return _ints(receipt)
 
     def _mined(self, tx_hash: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 after a number of requests, or right after forwarding a given method (its answer never returns,
 as when the node dies after accepting a transaction); or let someone else act on the chain just
 before a given method is forwarded (another transaction landing first); or answer that a method
-does not exist, as a node that lacks it does."""
+does not exist, as a node that lacks it does; or answer a forwarded method with an error."""
 
 from __future__ import annotations
 
@@ -26,8 +26,12 @@ class ChainProxy(ThreadingHTTPServer):
         first_before: tuple[str, Callable[[], None]] | None = None,
         delay: float = 0.0,
         unknown: str | None = None,
+        time_out: str | None = None,
     ) -> None:
         self.first_before = first_before
+        self.time_out = time_out
+        """A method forwarded, then answered with the node's "confirmation timeout" error (a
+        transaction the node accepted and did not see mined in its time)."""
         self.unknown = unknown
         """A method answered with JSON-RPC's "method not found" instead of being forwarded."""
         self.delay = delay
@@ -88,6 +92,9 @@ class _Forward(BaseHTTPRequestHandler):
             )
             with urllib.request.urlopen(request) as response:
                 payload = response.read()
+        if method is not None and method == proxy.time_out:
+            timeout = {"code": -32603, "message": "Transaction confirmation timeout"}
+            payload = json.dumps({"jsonrpc": "2.0", "id": 1, "error": timeout}).encode()
         if proxy.drop_answer_to is not None and method == proxy.drop_answer_to:
             with proxy.lock:
                 proxy._cut()

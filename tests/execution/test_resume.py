@@ -168,3 +168,27 @@ def test_a_plan_resumed_under_another_session_counts_the_rest_whole(devnet, tmp_
 
     assert isinstance(failed, RunFailed) and failed.code == "needs_confirmation", failed
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_a_send_the_node_gave_up_waiting_for_stays_counted(devnet, tmp_path: Path) -> None:
+    """The node accepted the swap, then answered "Transaction confirmation timeout": the plan
+    was marked failed (exit 1) and its spend released, though the swap was mined later, so
+    it escaped the session's limits. Its outcome is unknown: it stays reserved until `resume`
+    finds the receipt, and then it is committed."""
+    data_dir = tmp_path / "data"
+    proxy = ChainProxy(devnet.url, time_out="eth_sendRawTransactionSync")
+    first = build_service(url=proxy.url, book=devnet.book, data_dir=data_dir)
+    plan_id = propose(first, "swap 1 ETH for USDC")[-1].plan_id
+    failed = collect(first.execute(plan_id, human_confirmed=True))[-1]
+    assert isinstance(failed, RunFailed) and failed.exit_code == 5, failed
+    assert "the node gave up waiting for it to be mined" in failed.message
+    assert f"defi-agent resume {plan_id}" in failed.message
+    (counted,) = first.authorizer.engine.ledger.entries(first.authorizer.current().id)
+    assert (counted["status"], counted["usd_cents"]) == ("reserved", 300000)
+    proxy.shutdown()
+
+    again = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
+    resumed = collect(again.resume(plan_id))
+    assert isinstance(resumed[-1], RunDone), resumed[-1]
+    (counted,) = again.authorizer.engine.ledger.entries(again.authorizer.current().id)
+    assert counted["status"] == "committed"
