@@ -119,8 +119,18 @@ def test_anvil_killed_mid_command_exits_5(data_dir: Path, devnet_image) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_unreachable_fork_url_exits_5_without_leaking_it(data_dir: Path) -> None:
-    secret_url = "http://127.0.0.1:9/v2/super-secret-api-key"
+@pytest.mark.parametrize(
+    "secret_url",
+    [
+        "http://127.0.0.1:9/v2/super-secret-api-key",
+        # anvil writes these back normalised: a slash added, the host lower-cased, a space
+        # percent-encoded; the log kept the key
+        "http://127.0.0.1:9?apikey=super-secret-api-key",
+        "HTTP://LOCALHOST:9/super-secret-api-key",
+        "https://127.0.0.1:9/super-secret-api-key and more",
+    ],
+)
+def test_unreachable_fork_url_exits_5_without_leaking_it(data_dir: Path, secret_url: str) -> None:
     env = {"DEFI_AGENT_PROFILE": "fork", "DEFI_AGENT_RPC_URL": secret_url}
     result = run_cli("chain", "up", data_dir=data_dir, env=env)
     assert result.returncode == 5

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,13 +77,33 @@ def rpc_answers(url: str, timeout: float = 0.5) -> bool:
         return False
 
 
+def redact(text: str, secret: str | None) -> str:
+    """``text`` without ``secret``, a fork URL that may carry an API key (in its path, query or
+    credentials). Every URL to the same host and port goes too: anvil writes the URL back
+    normalised (the host lower-cased, a slash added, spaces percent-encoded)."""
+    if not secret:
+        return text
+    text = text.replace(secret, "<RPC URL>")
+    parts = urllib.parse.urlsplit(secret.strip())
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number: only the exact text is known
+        return text
+    if not host:
+        return text
+    where = re.escape(host) + (f":{port}" if port else "")
+    url = re.compile(rf"[a-z][a-z0-9+.-]*://[^\s()<>\"']*?{where}[^\s()<>\"']*", re.IGNORECASE)
+    return url.sub("<RPC URL>", text)
+
+
 def redact_file(path: Path, secret: str | None) -> None:
     """Remove ``secret`` (a fork URL that may embed an API key) from a log anvil wrote."""
     if not secret or not path.is_file():
         return
     text = path.read_text(errors="replace")
-    if secret in text:
-        path.write_text(text.replace(secret, "<RPC URL>"))
+    redacted = redact(text, secret)
+    if redacted != text:
+        path.write_text(redacted)
 
 
 @dataclass

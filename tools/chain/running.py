@@ -21,7 +21,14 @@ import psutil
 
 from agent.errors import ChainUnavailable, ConfigError
 from tools.chain.addressbook import AddressBook
-from tools.chain.anvil import Anvil, AnvilOptions, port_is_free, redact_file, rpc_answers
+from tools.chain.anvil import (
+    Anvil,
+    AnvilOptions,
+    port_is_free,
+    redact,
+    redact_file,
+    rpc_answers,
+)
 from tools.chain.plain import Client, Node, head, rpc
 
 Notify = Callable[[str], None]
@@ -118,10 +125,6 @@ def canonical_book(chain_id: int, data_dir: Path) -> AddressBook:
     )
 
 
-def _redact(message: str, secret: str | None) -> str:
-    return message.replace(secret, "<RPC URL>") if secret else message
-
-
 def saved_state(data_dir: Path) -> Path:
     return data_dir / "chain-state.json"
 
@@ -209,7 +212,7 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
             anvil.start()
         except ChainUnavailable as error:
             raise ChainUnavailable(
-                _redact(error.message, config.rpc_url),
+                redact(error.message, config.rpc_url),
                 hint="check DEFI_AGENT_RPC_URL and your network",
             ) from None
         w3 = Client(anvil.url)
