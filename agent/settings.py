@@ -52,6 +52,20 @@ class Settings(BaseSettings):
         "one (anvil mines only when a transaction comes).",
     )
 
+    @field_validator("policy")
+    @classmethod
+    def _policy_exists(cls, policy: Path | None) -> Path | None:
+        """A policy file, or the name of a shipped one (as `session new --policy` takes)."""
+        if policy is None:
+            return None
+        from agent.errors import ConfigError
+        from policies.model import find_policy
+
+        try:
+            return find_policy(str(policy))
+        except ConfigError as error:
+            raise ValueError(f"{error.message} ({error.hint})") from None
+
     @field_validator("data_dir")
     @classmethod
     def _usable(cls, path: Path) -> Path:

@@ -43,13 +43,14 @@ def main() -> None:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
     except Exception as error:
-        sys.exit(_internal_error(error))
+        sys.exit(_internal_error(error, as_json))
     if code:
         sys.exit(code)
 
 
-def _internal_error(error: Exception) -> int:
-    """Log the traceback to the data directory and tell the user where, in one line."""
+def _internal_error(error: Exception, as_json: bool) -> int:
+    """Log the traceback to the data directory and tell the user where, in one line (and, with
+    --json, as the one JSON document on stdout)."""
     import tempfile
     import time
     import traceback
@@ -63,5 +64,9 @@ def _internal_error(error: Exception) -> int:
         logs = Path(tempfile.gettempdir())
     path = logs / f"error-{time.strftime('%Y%m%d-%H%M%S')}.log"
     path.write_text("".join(traceback.format_exception(error)))
-    sys.stderr.write(f"internal error: {type(error).__name__}: {error} (details in {path})\n")
+    message = f"internal error: {type(error).__name__}: {error} (details in {path})"
+    sys.stderr.write(message + "\n")
+    if as_json:
+        sys.stdout.write(json.dumps({"error": {"code": "internal_error", "message": message}}))
+        sys.stdout.write("\n")
     return 1

@@ -64,9 +64,19 @@ def test_keystore_problems_are_clear_and_leak_nothing(
         assert secret not in result.stdout + result.stderr
 
 
-def test_a_keystore_this_cannot_read_is_named(devnet, tmp_path: Path) -> None:
+def _other_cipher() -> object:
     stored = Account.encrypt(DEVNET_KEY, PASSWORD, kdf="pbkdf2", iterations=1024)
     stored["crypto"]["cipher"] = "aes-128-cbc"
+    return stored
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [_other_cipher(), [], "a string", {"version": 3, "crypto": "x"}],
+    ids=["other cipher", "a list", "a string", "crypto not an object"],
+)
+def test_a_keystore_this_cannot_read_is_named(devnet, tmp_path: Path, stored: object) -> None:
+    """Not an object (a list, a string) was an internal error: AttributeError."""
     path = tmp_path / "wallet.json"
     path.write_text(json.dumps(stored))
     env = {"DEFI_AGENT_KEYSTORE": str(path), "DEFI_AGENT_KEYSTORE_PASSWORD": PASSWORD}

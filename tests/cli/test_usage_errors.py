@@ -55,6 +55,25 @@ def test_a_data_directory_that_is_a_file_is_a_configuration_error(
     assert "building the devnet" not in result.stderr
 
 
+@pytest.mark.parametrize("policy", ["/nonexistent.toml", "no-such-policy"])
+def test_a_policy_setting_naming_no_file_is_a_configuration_error(
+    tmp_path: Path, policy: str
+) -> None:
+    """It was an internal error (FileNotFoundError), with nothing on stdout under --json."""
+    result = run_cli(
+        "do",
+        "swap 0.01 ETH to USDC",
+        "--dry-run",
+        "--json",
+        data_dir=tmp_path / "data",
+        env={"DEFI_AGENT_POLICY": policy},
+    )
+    assert result.returncode == 2, result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "invalid_config"
+    assert error["message"].startswith(f"DEFI_AGENT_POLICY: no policy file '{policy}'")
+
+
 def test_a_usage_error_with_json_is_a_json_error_on_stdout(devnet, tmp_path: Path) -> None:
     result = run_cli("journal", "--limit", "abc", "--json", data_dir=attach(devnet, tmp_path / "d"))
 

@@ -56,7 +56,11 @@ def encrypt(secret: bytes, password: str, iterations: int, address: str) -> dict
 def decrypt(keystore: dict[str, Any], password: str) -> bytes:
     """The secret; `WrongPassword` when the MAC does not match, `KeystoreError` when the keystore
     is not a version 3 one with pbkdf2 or scrypt and aes-128-ctr."""
+    if not isinstance(keystore, dict):
+        raise KeystoreError("not a keystore: the file holds no JSON object")
     crypto = keystore.get("crypto") or keystore.get("Crypto") or {}
+    if not isinstance(crypto, dict):
+        raise KeystoreError("not a keystore: its crypto is no JSON object")
     if keystore.get("version") != 3 or crypto.get("cipher") != "aes-128-ctr":
         raise KeystoreError("not a keystore v3 with aes-128-ctr")
     try:
