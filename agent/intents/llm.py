@@ -73,6 +73,16 @@ def load_model(spec: str, base_url: str | None = None) -> BaseChatModel:
             f"the {provider} provider is not installed",
             hint=f"pip install -e '.[{EXTRAS[provider]}]'",
         ) from None
+    except Exception as error:  # the provider's own: a missing API key, a bad option
+        raise ConfigError(
+            f"cannot start the model {spec}: {type(error).__name__}: {error}", hint=_OFFLINE
+        ) from None
+
+
+_OFFLINE = (
+    "check the provider's API key and DEFI_AGENT_BASE_URL, or unset DEFI_AGENT_MODEL to plan "
+    "with the offline rule parser"
+)
 
 
 class LlmParser:
@@ -94,7 +104,14 @@ class LlmParser:
         structured = self.model.with_structured_output(Answer, include_raw=True)
         answer = None
         for _attempt in range(1 + MAX_RETRIES):
-            out = structured.invoke(messages)
+            try:
+                out = structured.invoke(messages)
+            except Exception as error:  # the provider's: unreachable, refused key, rate limit
+                raise ConfigError(
+                    f"the model did not answer: {type(error).__name__}: {error}",
+                    code="model_unavailable",
+                    hint=_OFFLINE,
+                ) from None
             error = out.get("parsing_error")
             answer = out.get("parsed")
             if (

@@ -1,7 +1,8 @@
 """A scripted chat model standing in for a hosted LLM, which no test machine can reach.
 
 It answers each call with the next scripted tool call, exactly as a provider's structured output
-would, and records the messages it was sent.
+would (or raises the next scripted exception, as a provider that cannot be reached does), and
+records the messages it was sent.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import Field
 
 
 class ScriptedChatModel(BaseChatModel):
-    script: list[dict[str, Any]]
+    script: list[Any]
     seen: list[list[BaseMessage]] = Field(default_factory=list)
 
     @property
@@ -31,6 +32,8 @@ class ScriptedChatModel(BaseChatModel):
     ) -> ChatResult:
         self.seen.append(list(messages))
         args = self.script.pop(0)
+        if isinstance(args, Exception):
+            raise args
         message = AIMessage(
             content="",
             tool_calls=[{"name": "Answer", "args": args, "id": f"call_{len(self.seen)}"}],

@@ -107,3 +107,15 @@ def test_missing_provider_names_the_extra() -> None:
 def test_unknown_provider() -> None:
     with pytest.raises(ConfigError, match="provider one of openai, anthropic, ollama"):
         load_model("gpt-4o")
+
+
+def test_a_model_that_cannot_be_reached_is_named_not_an_internal_error() -> None:
+    """A provider's own error (the server unreachable, a refused key) was an internal error."""
+    p, _model = planner(ConnectionError("Connection error."))
+    with pytest.raises(ConfigError) as caught:
+        p.plan("swap 1 ETH for USDC")
+    assert caught.value.code == "model_unavailable" and caught.value.exit_code == 2
+    assert (
+        str(caught.value.message) == "the model did not answer: ConnectionError: Connection error."
+    )
+    assert "unset DEFI_AGENT_MODEL" in (caught.value.hint or "")
