@@ -238,5 +238,7 @@ def audit(as_json: JsonFlag = False) -> None:
         )
         for problem in problems:
             typer.echo(f"  {problem}")
+    if problems and as_json:
+        raise typer.Exit(PolicyDenied.exit_code)  # the report is the one JSON document
     if problems:
         raise PolicyDenied("audit found problems: " + "; ".join(problems))

@@ -109,6 +109,9 @@ def test_audit_verifies_and_names_what_was_tampered_with(devnet, tmp_path: Path)
     assert "was confirmed but the ledger has its spend released, so it is not counted" in (
         uncounted.stdout
     )
+    as_json = run_cli("audit", "--json", data_dir=data_dir)  # one document: it printed two
+    assert as_json.returncode == 3
+    assert "so it is not counted" in json.loads(as_json.stdout)["problems"][0]
 
 
 def test_a_data_directory_from_before_strategy_sessions_still_works(devnet, tmp_path: Path) -> None:
