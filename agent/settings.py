@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent.db import data_dir_problem
 
 
 class Settings(BaseSettings):
@@ -70,9 +71,7 @@ class Settings(BaseSettings):
     @classmethod
     def _usable(cls, path: Path) -> Path:
         """A directory the agent can write (it is created on first use), or where one can be."""
-        existing = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
-        if not existing.is_dir():
-            raise ValueError(f"{existing} is not a directory")
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise ValueError(f"{existing} is not writable")
+        problem = data_dir_problem(path)
+        if problem is not None:
+            raise ValueError(problem)
         return path

@@ -25,6 +25,37 @@ def known_symbols(data_dir: Path) -> tuple[str, ...]:
     return ("ETH", *book["tokens"])
 
 
+def default_slippage_bps(data_dir: Path, policy_file: Path | None) -> int:
+    """The slippage a plan gets when its request names none, as `do` plans it: the default of
+    the session in effect (the newest that is not a strategy run's, on the recorded chain),
+    else of the policy the default session will have. Read without the chain, web3 or pydantic
+    (`plan` answers in a fraction of their import time); the policy was validated when stored."""
+    import sqlite3
+    import tomllib
+
+    from agent.db import DB_NAME
+    from policies import DEFAULT_POLICY
+
+    text = None
+    database = data_dir / DB_NAME
+    if database.is_file():
+        try:
+            chain_id = json.loads((data_dir / "chain.json").read_text())["chain_id"]
+        except (OSError, ValueError, KeyError):
+            chain_id = None
+        query = "SELECT policy_text FROM sessions WHERE strategy IS NULL"
+        query += " AND chain_id = ?" if chain_id is not None else " AND ? IS NULL"
+        try:
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+                row = db.execute(query + " ORDER BY rowid DESC LIMIT 1", (chain_id,)).fetchone()
+        except sqlite3.Error:  # no sessions table yet
+            row = None
+        text = row[0] if row else None
+    if text is None:
+        text = (policy_file or DEFAULT_POLICY).read_text()
+    return int(tomllib.loads(text).get("slippage", {}).get("default_bps", 50))
+
+
 class ChainMarkets:
     """Live supply APY and utilisation from the chain, for goal strategies."""
 

@@ -1,0 +1,6 @@
+"""Policies, sessions and the engine that decides on transactions."""
+
+from pathlib import Path
+
+DEFAULT_POLICY = Path(__file__).with_name("default.toml")
+"""The policy of the default session (light to import: `plan` reads it without pydantic)."""

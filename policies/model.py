@@ -16,9 +16,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.errors import ConfigError
+from policies import DEFAULT_POLICY
 from strategies.tokens import DEFAULT_SYMBOLS, unknown_token
 
-DEFAULT_POLICY = Path(__file__).with_name("default.toml")
 Action = Literal["swap", "supply", "withdraw", "borrow", "repay", "wrap", "unwrap", "transfer"]
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

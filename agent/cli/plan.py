@@ -45,9 +45,13 @@ def plan(
     from agent.cli.quick import print_plan
     from agent.intents.planner import IntentPlanner, make_parser
     from agent.intents.rules import ParseContext
-    from agent.wiring import goal_planner, known_symbols
+    from agent.wiring import default_slippage_bps, goal_planner, known_symbols
 
     s = settings()
-    context = ParseContext(symbols=known_symbols(s.data_dir), goals=goal_planner(s.data_dir))
+    context = ParseContext(
+        symbols=known_symbols(s.data_dir),
+        default_slippage_bps=default_slippage_bps(s.data_dir, s.policy),
+        goals=goal_planner(s.data_dir),
+    )
     planner = IntentPlanner(make_parser(model or s.model, s.base_url, context), context)
     print_plan(planner.plan(text), as_json)

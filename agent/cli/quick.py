@@ -7,8 +7,9 @@ A request is answered here only when the Typer app could not answer it different
 - the arguments are exactly `plan`, the request (not starting with ``-``) and at most `--json`;
 - no model is configured: `DEFI_AGENT_MODEL` is in neither the environment nor `.env`;
 - every other `DEFI_AGENT_` setting that is present has a value the settings accept as written
-  (non-empty; `DEFI_AGENT_PROFILE` local or fork; no `DEFI_AGENT_FORK_BLOCK`), so the Typer path
-  would not refuse it;
+  (non-empty; `DEFI_AGENT_PROFILE` local or fork; `DEFI_AGENT_DATA_DIR` a directory that is
+  or can be made; no `DEFI_AGENT_FORK_BLOCK`, `DEFI_AGENT_POLICY` or `DEFI_AGENT_BLOCK_SECONDS`),
+  so the Typer path would not refuse it;
 - `.env`, if there is one, holds only blank lines, comments and plain ``KEY=value`` lines (no
   quotes, ``$``, ``#`` or backslashes in the value), which every dotenv reader reads alike.
 
@@ -27,17 +28,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from agent.db import data_dir_problem
+
 PREFIX = "defi_agent_"
 _ANY_VALUE = {
     "base_url",
     "rpc_url",
     "data_dir",
-    "policy",
     "private_key",
     "keystore",
     "keystore_password",
 }
-_FIELDS = {*_ANY_VALUE, "model", "profile", "fork_block"}
+_FIELDS = {*_ANY_VALUE, "model", "profile", "fork_block", "policy", "block_seconds"}
+"""Every setting. One not in `_ANY_VALUE`, when present, sends the request to the Typer app,
+which validates it: `policy` must name a policy file (whose default slippage a plan takes),
+`block_seconds` a number."""
 _PLAIN_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^\s\"'#$\\]*)$")
 DEFAULT_DATA_DIR = Path(".defi-agent")
 
@@ -62,7 +67,10 @@ def request(argv: list[str], environ: Mapping[str, str], dotenv: Path) -> Reques
     settings.update(_prefixed(environ))
     if not _plain(settings):
         return None
-    return Request(words[0], bool(flags), Path(settings.get("data_dir", DEFAULT_DATA_DIR)))
+    data_dir = Path(settings.get("data_dir", DEFAULT_DATA_DIR))
+    if data_dir_problem(data_dir) is not None:
+        return None
+    return Request(words[0], bool(flags), data_dir)
 
 
 def _prefixed(variables: Mapping[str, str]) -> dict[str, str]:
@@ -110,10 +118,12 @@ def answer(request: Request) -> int:
     point to report otherwise."""
     from agent.intents.grounding import check
     from agent.intents.rules import ParseContext, RuleParser
-    from agent.wiring import goal_planner, known_symbols
+    from agent.wiring import default_slippage_bps, goal_planner, known_symbols
 
     context = ParseContext(
-        symbols=known_symbols(request.data_dir), goals=goal_planner(request.data_dir)
+        symbols=known_symbols(request.data_dir),
+        default_slippage_bps=default_slippage_bps(request.data_dir, None),
+        goals=goal_planner(request.data_dir),
     )
     plan = RuleParser(context).parse(request.text)
     check(plan, request.text, context.default_slippage_bps)

@@ -13,7 +13,8 @@ import pytest
 
 from agent.cli.quick import DEFAULT_DATA_DIR, request
 from agent.settings import Settings
-from tests.conftest import imported
+from tests.conftest import imported, run_cli
+from tests.strategies.kit import attach
 
 HEAVY = ("typer", "click", "pydantic", "pydantic_settings", "web3", "langchain", "textual")
 ARGV = ["plan", "swap 1 ETH for USDC", "--json"]
@@ -76,6 +77,9 @@ ENV_CASES = [
     ({"DEFI_AGENT_PROFILE": "mainnet"}, "", False),
     ({"DEFI_AGENT_FORK_BLOCK": "21000000"}, "", False),
     ({"DEFI_AGENT_DATA_DIR": ""}, "", False),
+    ({"DEFI_AGENT_POLICY": "dca-bot"}, "", False),
+    ({"DEFI_AGENT_BLOCK_SECONDS": "abc"}, "", False),
+    ({"DEFI_AGENT_DATA_DIR": "a-file/data"}, "", False),
     ({}, "# only comments\n\n   # and blanks\n", True),
     ({}, "DEFI_AGENT_PROFILE=local\nDEFI_AGENT_DATA_DIR=.here\n", True),
     ({}, "export DEFI_AGENT_DATA_DIR=.here\r\nOTHER=1\r\n", True),
@@ -100,6 +104,7 @@ def test_quick_only_when_the_settings_would_agree(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("")
     if dotenv:
         (tmp_path / ".env").write_text(dotenv)
     taken = request(ARGV, os.environ, Path(".env"))
@@ -130,3 +135,19 @@ def test_quick_only_for_plain_plan_arguments(tmp_path: Path, argv: list[str], qu
     assert (taken is not None) == quick
     if taken is not None:
         assert taken.text == "swap 1 eth for usdc" and taken.data_dir == DEFAULT_DATA_DIR
+
+
+def test_both_paths_take_the_slippage_of_the_session_in_effect(devnet, tmp_path: Path) -> None:
+    """A request naming no slippage gets the policy's default, as `do` plans it: `plan` gave 50
+    bps under a session whose policy says 30."""
+    data_dir = attach(devnet, tmp_path / "data")
+    made = run_cli("session", "new", "--policy", "dca-bot", data_dir=data_dir)
+    assert made.returncode == 0, made.stderr
+    quick = cli(*ARGV, cwd=tmp_path)
+    typer = cli(*ARGV, cwd=tmp_path, env={"DEFI_AGENT_FORK_BLOCK": "1"})
+    for answer in (quick, typer):
+        assert answer.returncode == 0, answer.stderr
+        assert json.loads(answer.stdout)["steps"][0]["max_slippage_bps"] == 30
+    (tmp_path / "elsewhere").mkdir()
+    fresh = cli(*ARGV, cwd=tmp_path / "elsewhere", env={"DEFI_AGENT_POLICY": "dca-bot"})
+    assert json.loads(fresh.stdout)["steps"][0]["max_slippage_bps"] == 30
