@@ -7,26 +7,13 @@ Connections run in autocommit mode so that writers take their own lock explicitl
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from agent.datadir import DB_NAME
 from agent.errors import ConfigError
-
-DB_NAME = "agent.db"
-
-
-def data_dir_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be the data directory (it is created on first use, so it need not
-    exist: the nearest part of it that does must be a writable directory), or None."""
-    existing = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
-    if not existing.is_dir():
-        return f"{existing} is not a directory"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"{existing} is not writable"
-    return None
 
 
 def connect(data_dir: Path) -> sqlite3.Connection:

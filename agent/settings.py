@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agent.db import data_dir_problem
+from agent.datadir import data_dir_problem
 
 
 class Settings(BaseSettings):

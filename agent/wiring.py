@@ -30,15 +30,16 @@ def default_slippage_bps(data_dir: Path, policy_file: Path | None) -> int:
     the session in effect (the newest that is not a strategy run's, on the recorded chain),
     else of the policy the default session will have. Read without the chain, web3 or pydantic
     (`plan` answers in a fraction of their import time); the policy was validated when stored."""
-    import sqlite3
     import tomllib
 
-    from agent.db import DB_NAME
+    from agent.datadir import DB_NAME
     from policies import DEFAULT_POLICY
 
     text = None
     database = data_dir / DB_NAME
     if database.is_file():
+        import sqlite3
+
         try:
             chain_id = json.loads((data_dir / "chain.json").read_text())["chain_id"]
         except (OSError, ValueError, KeyError):

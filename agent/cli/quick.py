@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from agent.db import data_dir_problem
+from agent.datadir import data_dir_problem
 
 PREFIX = "defi_agent_"
 _ANY_VALUE = {
