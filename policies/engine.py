@@ -81,8 +81,9 @@ class PolicyEngine:
         """The decision on ``calls`` as simulated, from the ledger as it stands and ``session`` as
         the caller just read it (revoked or not); writes nothing. With ``after``, as if those
         decisions' batches had been executed first. ``done`` are the calls of the same plan
-        already executed, each with its step's simulated changes: what their swaps received is
-        not counted again when these calls spend it (a resumed plan)."""
+        already executed, each with its step's simulated changes: what their swaps received, or
+        their approvals let a protocol pull, is not counted again when these calls spend it (a
+        resumed plan)."""
         batch = Batch.of(
             [self.decoder.decode(c) for c in calls],
             simulated,
@@ -92,22 +93,29 @@ class PolicyEngine:
             self.book,
             self.wallet,
             now,
-            self._received(done),
+            *self._executed(done),
         )
         if after:
             batch = batch._replace(after=tuple(s for d in after for s in d.batch.spends))
         return self._decide(session, batch, session)
 
-    def _received(self, done: Sequence[tuple[Call, Mapping[str, int]]]) -> dict[str, int]:
-        """What the swaps among ``done`` put in the wallet, judged on their decoded calldata."""
+    def _executed(
+        self, done: Sequence[tuple[Call, Mapping[str, int]]]
+    ) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+        """What the swaps among ``done`` put in the wallet, and what their approvals let a
+        spender pull (by symbol and spender in lower case), judged on their decoded calldata."""
         received: dict[str, int] = {}
+        approved: dict[tuple[str, str], int] = {}
         for call, deltas in done:
             decoded = self.decoder.decode(call)
+            if decoded.approval is not None and decoded.spender is not None:
+                key = (decoded.approval.symbol, decoded.spender.lower())
+                approved[key] = approved.get(key, 0) + decoded.approval.amount
             if any(c.action == "swap" for c in (decoded, *decoded.inner)):
                 for symbol, raw in deltas.items():
                     if raw > 0:
                         received[symbol] = received.get(symbol, 0) + raw
-        return received
+        return received, approved
 
     def grant(
         self, session: Session, decision: Decision, now: int, prices: Mapping[str, Decimal]

@@ -71,6 +71,10 @@ class Batch(NamedTuple):
     received: Mapping[str, int] = MappingProxyType({})
     """What swaps of the same plan, already executed (and counted), put in the wallet: the rest
     of a resumed plan spending it counts it no more than the whole plan would have."""
+    approved: Mapping[tuple[str, str], int] = MappingProxyType({})
+    """What approvals of the same plan, already executed (and counted), let a spender pull, by
+    (symbol, spender in lower case): the pull under one, in the rest of a resumed plan, is not
+    counted again."""
 
     @classmethod
     def of(
@@ -84,8 +88,9 @@ class Batch(NamedTuple):
         wallet: str,
         now: int,
         received: Mapping[str, int] = MappingProxyType({}),
+        approved: Mapping[tuple[str, str], int] = MappingProxyType({}),
     ) -> Batch:
-        spends = spends_of(calls, simulated, prices, decimals, received)
+        spends = spends_of(calls, simulated, prices, decimals, received, approved)
         flat: list[DecodedCall] = []
         for call in calls:
             flat.append(call)
@@ -103,6 +108,7 @@ class Batch(NamedTuple):
             _counted(spends),
             tuple(flat),
             received=received,
+            approved=approved,
         )
 
     def at(self, now: int, prices: Mapping[str, Decimal]) -> Batch:
@@ -110,7 +116,9 @@ class Batch(NamedTuple):
         they are other prices)."""
         if prices is self.prices:
             return self._replace(now=now)
-        spends = spends_of(self.calls, self.simulated, prices, self.decimals, self.received)
+        spends = spends_of(
+            self.calls, self.simulated, prices, self.decimals, self.received, self.approved
+        )
         return self._replace(now=now, prices=prices, spends=spends, usd_cents=_counted(spends))
 
 
@@ -124,6 +132,7 @@ def spends_of(
     prices: Mapping[str, Decimal],
     decimals: Mapping[str, int],
     received: Mapping[str, int] = MappingProxyType({}),
+    approved_before: Mapping[tuple[str, str], int] = MappingProxyType({}),
 ) -> tuple[CallSpend, ...]:
     """Per call: approvals count against the spend of their token; wrapping and unwrapping move
     value within the wallet and count nothing (what the WETH is then used for counts); what a
@@ -132,8 +141,9 @@ def spends_of(
     batch received (seen in the simulation) covers later spending of that token in the allowances
     (`CallSpend.tokens`); nothing else does: what a borrow or a withdraw brings in counts when it
     is spent. ``received`` is what swaps of the same plan executed before put in the wallet: it
-    covers spending as the batch's own swaps do."""
-    approved: dict[tuple[str, str], int] = {}
+    covers spending as the batch's own swaps do, and ``approved_before`` what approvals of it
+    executed before let a protocol pull, as the batch's own approvals do."""
+    approved: dict[tuple[str, str], int] = dict(approved_before)
     swapped_in: dict[str, int] = dict(received)
     rates: dict[str, Rate] = {}
     out = []

@@ -54,6 +54,10 @@ def test_interrupted_plan_resumes_without_resending(devnet, tmp_path: Path) -> N
     assert Decimal(990) < gained < Decimal(1000)
     assert allowance(w3, usdc, devnet.wallet, book.uniswap_v3.swap_router02) == 0
     assert collect(again.resume(plan_id))[-1] == RunDone(plan_id, "done", {})
+    # 1,000 USD of the allowance, as the plan uninterrupted: the swap pulls under the approval
+    # executed before, which counted it (it counted 2,000)
+    entries = again.authorizer.engine.ledger.entries(again.authorizer.current().id)
+    assert sum(e["usd_cents"] for e in entries if e["status"] == "committed") == 100_000
 
 
 def test_a_plan_never_executed_is_not_resumed(devnet, service) -> None:
