@@ -76,7 +76,9 @@ def test_a_plan_never_executed_is_not_resumed(devnet, service) -> None:
 
 def test_resume_refuses_what_needs_a_persons_confirmation(devnet, tmp_path: Path) -> None:
     """The rest of an interrupted plan above the session's confirmation threshold is refused:
-    resume runs headless, and headless runs never send what only a person may confirm."""
+    resume runs headless, and headless runs never send what only a person may confirm. (The
+    swap pulling under the approval sent before counts nothing more; the supply's 1,000 USD
+    do.)"""
     w3, book = devnet.w3, devnet.book
     policy = tmp_path / "confirm.toml"
     policy.write_text(
@@ -87,7 +89,8 @@ def test_resume_refuses_what_needs_a_persons_confirmation(devnet, tmp_path: Path
     )
     nonce = w3.eth.get_transaction_count(devnet.wallet)
     data_dir = tmp_path / "data"
-    _, plan_id, _ = _interrupted(devnet, data_dir, "swap 1000 usdc for dai", policy)
+    text = "swap 1000 usdc for dai and supply 1000 usdc to aave"
+    _, plan_id, _ = _interrupted(devnet, data_dir, text, policy)
 
     again = build_service(url=devnet.url, book=book, data_dir=data_dir, policy_file=policy)
     failed = collect(again.resume(plan_id))[-1]
