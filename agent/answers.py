@@ -32,6 +32,7 @@ _SESSION = re.compile(
 )
 _RATES = re.compile(
     r"^\s*(?:what(?:'s| is| are)\s+the\s+)?(?:aave\s+)?(?:rates|apys?|yields?|markets)\b"
+    r"|\baave(?:'s)?\s+(?:rates|apys?|yields|markets)\b"
     r"|\b(?:supply|borrow|deposit|lending|interest)\s+(?:rates?|apys?)\b|\b(?:apys?|rates)\s+(?:for|on|of)\b",
     re.I,
 )
@@ -55,7 +56,7 @@ _NET_WORTH = re.compile(
     r"\bnet\s*worth\b|\bhow\s+much\s+(?:am\s+i|is\s+my\s+wallet)\s+worth\b", re.I
 )
 _POSITIONS = re.compile(
-    r"\b(?:aave\s+)?positions?\b|\bmy\s+(?:debts?|loans?|deposits?|collateral)\b"
+    r"\b(?:aave\s+)?positions?\b|\bmy\s+(?:[a-z]+\s+)?(?:debts?|loans?|deposits?|collateral)\b"
     r"|\bwhat\s+(?:have\s+i|did\s+i|do\s+i\s+have)\s+(?:supplied|borrowed|lent)\b"
     r"|\b(?:do\s+i\s+owe|have\s+i\s+(?:supplied|borrowed|deposited|lent)|did\s+i\s+(?:supply|borrow|deposit|lend))\b",
     re.I,
@@ -84,7 +85,8 @@ def looks_like_question(text: str) -> bool:
     lowered = text.strip().lower()
     return (
         lowered.endswith("?")
-        or lowered.startswith(("what", "how much", "how many", "show", "my "))
+        or lowered.startswith(("what", "how much", "how many", "show", "my ", "price of"))
+        or (lowered.startswith("aave") and _RATES.search(lowered) is not None)
         or _HELP.match(lowered) is not None
     )
 

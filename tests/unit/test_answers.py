@@ -64,6 +64,12 @@ def snapshot(session: SessionStatus = ACTIVE) -> Snapshot:
         ("how much is 1 ETH worth?", "1 ETH is worth **$3,000.00**"),
         ("what's the supply APY for USDC?", "| reserve | supply APY | borrow APY |"),
         ("what is the borrow rate on DAI", "| reserve | supply APY | borrow APY |"),
+        # the README's own wording, and others that were "I don't understand"
+        ("what are aave's rates?", "| reserve | supply APY | borrow APY |"),
+        ("show me aave's rates", "| reserve | supply APY | borrow APY |"),
+        ("aave rates", "| reserve | supply APY | borrow APY |"),
+        ("price of bitcoin", "WBTC is **$90,000.00**"),
+        ("what's my DAI debt?", "- DAI: supplied 0, borrowed 1,500"),
     ],
 )
 def test_a_question_gets_its_answer(question: str, expected: str) -> None:
@@ -102,3 +108,5 @@ def test_what_is_not_about_the_wallet_is_not_answered(text: str) -> None:
 def test_requests_do_not_look_like_questions() -> None:
     assert not looks_like_question("swap 1 eth to usdc then supply it to aave")
     assert not looks_like_question("repay my dai loan")
+    assert not looks_like_question("supply 100 usdc to aave")
+    assert not looks_like_question("supply usdc while the supply rate is above 3%")
