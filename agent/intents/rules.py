@@ -274,8 +274,11 @@ class RuleParser:
                 if withdrawing
                 else "you owe nothing on Aave V3",
             )
-        verb = "withdraw" if withdrawing else "repay"
-        return [f"{verb} all my {symbol.lower()}" for symbol in symbols]
+        if withdrawing:
+            return [f"withdraw all my {symbol.lower()}" for symbol in symbols]
+        # A WETH debt is repaid from ETH, wrapped as needed (a loan borrowed as ETH was
+        # unwrapped, so "repay all my weth" reverted for want of WETH).
+        return [f"repay all my {'eth' if s == 'WETH' else s.lower()}" for s in symbols]
 
     def _collateral_first(self, clause: str) -> list[str]:
         """A borrow against collateral it names an amount of ("against 2 eth", "using all my wbtc

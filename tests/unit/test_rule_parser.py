@@ -424,6 +424,11 @@ def test_everything_on_aave_is_each_position_the_chain_reports() -> None:
     assert [compact(s) for s in held.parse("repay all my debt")["steps"]] == [
         ("repay", "DAI", "max")
     ]
+    owing_weth = RuleParser(ParseContext(positions=lambda: (("USDC",), ("DAI", "WETH"))))
+    assert [compact(s) for s in owing_weth.parse("repay all my debt")["steps"]] == [
+        ("repay", "DAI", "max"),
+        ("repay", "ETH", "max"),  # from ETH, wrapped: the wallet seldom holds WETH
+    ]
     assert [compact(s) for s in held.parse("withdraw all my usdc")["steps"]] == [
         ("withdraw", "USDC", "max")
     ]
