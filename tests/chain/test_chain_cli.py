@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -238,6 +239,26 @@ def test_a_warped_clock_survives_down_and_up(data_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert w3.eth.get_block("latest")["timestamp"] > warped
     assert run_cli("portfolio", data_dir=data_dir).returncode == 0
+
+
+def test_a_session_begun_after_warp_stays_valid_across_down_and_up(data_dir: Path) -> None:
+    """The restarted devnet went on from its last block, behind the time the session was
+    begun at a few seconds later, so the session was void ("the chain was reset since"). It
+    goes on as far ahead of the wall clock as when it stopped. `chain reset` forgets that."""
+    assert run_cli("chain", "warp", "30d", data_dir=data_dir).returncode == 0
+    time.sleep(2)  # the session begins after the warp's block
+    assert run_cli("session", "new", data_dir=data_dir).returncode == 0
+    assert run_cli("chain", "down", data_dir=data_dir).returncode == 0
+    assert run_cli("chain", "up", data_dir=data_dir).returncode == 0
+
+    (listed,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    assert listed["state"] == "active"
+    done = run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+
+    assert run_cli("chain", "reset", data_dir=data_dir).returncode == 0
+    chain = json.loads(run_cli("chain", "status", "--json", data_dir=data_dir).stdout)
+    assert connect(chain["url"]).eth.get_block("latest")["timestamp"] < time.time() + 86400
 
 
 def test_a_hung_chain_is_reported_not_replaced(devnet, tmp_path: Path) -> None:

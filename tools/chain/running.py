@@ -19,7 +19,7 @@ from typing import Literal
 
 import psutil
 
-from agent.errors import ChainUnavailable, ConfigError
+from agent.errors import ChainUnavailable, ConfigError, DefiAgentError
 from tools.chain.addressbook import AddressBook
 from tools.chain.anvil import (
     Anvil,
@@ -29,7 +29,7 @@ from tools.chain.anvil import (
     redact_file,
     rpc_answers,
 )
-from tools.chain.plain import Client, Node, head, rpc
+from tools.chain.plain import Client, Node, clock, head, rpc
 
 Notify = Callable[[str], None]
 BOOKS_DIR = Path(__file__).with_name("books")
@@ -155,7 +155,7 @@ def _start_local(config: ChainConfig, log: Path, notify: Notify) -> tuple[Anvil,
         shutil.copyfile(image.state, state)
         anvil = _start_at(port, state, log)
     (config.data_dir / "chain.port").write_text(str(anvil.port))
-    _keep_clock(Client(anvil.url))
+    _keep_clock(Client(anvil.url), _saved_offset(config.data_dir))
     return anvil, image.book
 
 
@@ -179,18 +179,45 @@ def _last_port(data_dir: Path) -> int | None:
     return port if port_is_free(port) else None
 
 
-def _keep_clock(client: Node) -> None:
+def _keep_clock(client: Node, offset: int) -> None:
     """A chain stopped after `chain warp` is ahead of the wall clock, and anvil would mine the next
     block in its past: time going backwards breaks Aave's interest maths (every read reverts).
-    Continue from the saved chain time instead."""
+    Continue as far ahead of the wall clock as it was when stopped (``offset``; sessions begun
+    since its last block were void after a restart, stamped later than the chain's now), and
+    at least after its last block."""
     latest = head(client)[1]
-    if latest >= time.time():
-        rpc(client, "evm_setTime", latest + 1)
+    now = int(time.time())
+    wanted = max(now + offset, latest + 1 if latest >= now else 0)
+    if wanted > now:
+        rpc(client, "evm_setTime", wanted)
+
+
+def _clock_file(data_dir: Path) -> Path:
+    return data_dir / "chain-clock.json"
+
+
+def _saved_offset(data_dir: Path) -> int:
+    """How far ahead of the wall clock the devnet's time was when it was last stopped."""
+    try:
+        return int(json.loads(_clock_file(data_dir).read_text())["ahead_seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def _save_offset(data_dir: Path, url: str) -> None:
+    """Record how far ahead of the wall clock the chain's time is (`chain warp`), for the next
+    `chain up`; nothing when it does not answer."""
+    try:
+        ahead = clock(Client(url, timeout=2.0))[1] - int(time.time())
+    except (DefiAgentError, OSError):
+        return
+    _clock_file(data_dir).write_text(json.dumps({"ahead_seconds": max(0, ahead)}))
 
 
 def discard_state(data_dir: Path) -> None:
     """Forget the state the devnet was stopped in, so the next `up` starts from the image."""
     saved_state(data_dir).unlink(missing_ok=True)
+    _clock_file(data_dir).unlink(missing_ok=True)
 
 
 def up(config: ChainConfig, notify: Notify) -> RunningChain:
@@ -245,7 +272,8 @@ def down(data_dir: Path, fork_url: str | None = None) -> bool:
     redact_file(log_path(data_dir), fork_url)
     path = _state_file(data_dir)
     try:
-        pid = int(json.loads(path.read_text())["pid"])
+        record = json.loads(path.read_text())
+        pid = int(record["pid"])
     except (OSError, ValueError, KeyError):
         return False
     path.unlink(missing_ok=True)
@@ -253,6 +281,8 @@ def down(data_dir: Path, fork_url: str | None = None) -> bool:
         return False
     process = psutil.Process(pid)
     process.resume()  # a stopped (hung) anvil must run to save its state on SIGTERM
+    if record.get("profile") == "local" and "port" in record:
+        _save_offset(data_dir, f"http://127.0.0.1:{record['port']}")
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=10)
