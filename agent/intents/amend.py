@@ -137,6 +137,7 @@ def _retoken(steps: list[Step], index: int, symbol: str) -> None:
         return
     side = "token_out" if step["amount_kind"] == "exact_out" else "token_in"
     other = step["token_in" if side == "token_out" else "token_out"]
-    if symbol == other:
-        raise IntentError("invalid_amount", f"cannot swap {symbol} into itself")
+    if symbol == other:  # "swap 1 ETH to USDC", "make it 1000 USDC": buy 1000 USDC with ETH
+        step["amount_kind"] = "exact_in" if side == "token_out" else "exact_out"
+        return
     step[side] = symbol

@@ -47,6 +47,21 @@ def test_followup_changes_the_amount(earlier: str, followup: str, changed: dict)
     assert steps_after(earlier, followup) == [{**before, **changed}]
 
 
+@pytest.mark.parametrize(
+    ("earlier", "followup", "same_as"),
+    [
+        ("swap 1 ETH for USDC", "make it 1000 USDC", "buy 1000 USDC with ETH"),
+        ("buy 0.5 ETH with DAI", "actually 300 DAI instead", "swap 300 DAI for ETH"),
+    ],
+)
+def test_followup_in_the_other_token_of_a_swap_counts_the_swap_in_it(
+    earlier: str, followup: str, same_as: str
+) -> None:
+    """Naming the token the swap buys makes it buy that much (it was "cannot swap USDC into
+    itself")."""
+    assert steps_after(earlier, followup) == planner().plan(same_as)["steps"]
+
+
 def test_followup_keeps_the_rest_of_a_chain() -> None:
     before = planner().plan("swap 1 ETH for USDC then supply it to aave")["steps"]
     after = steps_after("swap 1 ETH for USDC then supply it to aave", "make it 3 instead")
@@ -94,7 +109,7 @@ def test_followup_of_a_followup_builds_on_the_latest_plan() -> None:
     [
         (("make it 2 ETH instead",), "needs_clarification", "no earlier plan"),
         (("swap 1 ETH for USDC", "make it usdc instead"), "needs_clarification", "amount"),
-        (("swap 1 ETH for USDC", "make it 2 usdc"), "invalid_amount", "into itself"),
+        (("swap 1 ETH for USDC", "make it half the usdc"), "invalid_amount", "fixed amount"),
         (("buy 1 ETH with USDC", "make it half"), "invalid_amount", "fixed amount"),
         (("borrow 50 DAI", "make it max"), "invalid_amount", "fixed amount"),
         (("swap 1 ETH for USDC then supply it", "make it 3 wbtc"), "needs_clarification", "whole"),
