@@ -171,7 +171,11 @@ class Runner:
                 run.triggered = True
             while count is None or run.iteration < count:
                 if not self.store.entries(run.id, run.iteration):
+                    if run.iteration > 0 and until is not None and await self._holds(until):
+                        self._until_met = True  # no need to wait the interval out first
+                        break
                     if run.iteration > 0 and repeat is not None:
+                        await self._since_a_reset(run)
                         wait = self._interval(run)
                         yield wait
                         if not await self._wait_interval(run):
@@ -234,6 +238,16 @@ class Runner:
             "stopped; run the same file again to continue where it stopped",
             INTERRUPTED,
         )
+
+    async def _since_a_reset(self, run: Run) -> None:
+        """A chain reset since the last iteration puts the block number back: the interval
+        counts from the chain's block now, not from a block it will reach only much later."""
+        if run.last_block is None:
+            return
+        block = await self.svc.block_number()
+        if block < run.last_block:
+            run.last_block = block
+            self.store.update(run.id, last_block=block)
 
     def _interval(self, run: Run) -> Waiting:
         repeat = self.strategy.repeat

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
+from agent.datadir import DB_NAME
 from tests.conftest import run_cli
 from tests.execution.conftest import run
 from tests.strategies.kit import (
@@ -565,3 +567,41 @@ def test_a_plan_above_the_confirmation_threshold_is_named_in_the_dry_run_and_ref
     assert result.returncode == 3
     message = named(events_of(result.stdout), "StrategyDone")[-1]["message"]
     assert "a strategy run cannot ask for one: lower the amount" in message
+
+
+def test_until_is_checked_before_the_interval_is_waited_out(devnet, tmp_path: Path) -> None:
+    """A run whose `until` already holds after an iteration ends there (it waited the whole
+    interval first: here 1,000 blocks)."""
+    result, _ = _run_file(
+        devnet,
+        tmp_path,
+        "until.yaml",
+        "name: until\nsteps:\n  - intent: wrap 0.01 eth\n"
+        "repeat: {every: 1000 blocks, count: 5, until: block > 0}\n",
+    )
+    assert result.returncode == 0, result.stderr
+    events = events_of(result.stdout)
+    assert named(events, "StrategyDone")[-1]["message"] == "1 iteration; block > 0 holds"
+    assert named(events, "Waiting") == []
+
+
+def test_after_a_chain_reset_the_interval_counts_from_the_chains_block(
+    devnet, tmp_path: Path
+) -> None:
+    """The run remembers the block of its last iteration; after `chain reset` the chain is far
+    below it, and the run waited for that block (here as if the chain had been at 10,000)."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "three-buys.yaml"
+    path.write_text(INTERRUPTIBLE)
+    code, _events, _err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
+    assert code == 130
+    with sqlite3.connect(data_dir / DB_NAME) as db:
+        db.execute("UPDATE runs SET last_block = 10000")
+
+    result = run_cli(
+        "run", str(path), "--json", data_dir=data_dir, env={"DEFI_AGENT_BLOCK_SECONDS": "0.2"}
+    )
+
+    assert result.returncode == 0, result.stderr
+    waits = named(events_of(result.stdout), "Waiting")
+    assert waits and all(w["detail"] != "until block 10003" for w in waits)
