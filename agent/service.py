@@ -523,6 +523,10 @@ class AgentService:
         self._w3 = w3
         return await asyncio.to_thread(lambda: int(rpc(w3, "eth_blockNumber"), 16))
 
+    async def chain_time(self) -> int:
+        """Chain time: when the next block will be mined (`chain warp` moves it forward)."""
+        return await asyncio.to_thread(lambda: self._context().now)
+
     async def mine_block(self) -> None:
         """An empty block, at the chain's time now (anvil, local or fork, mines only when a
         transaction comes)."""

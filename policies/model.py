@@ -31,6 +31,10 @@ def _known(symbol: str) -> str:
     return symbol.upper()
 
 
+MAX_TTL_SECONDS = 365 * 86400
+"""The longest a session may live: a key that signs for years is not a session."""
+
+
 def seconds(text: str) -> int:
     match = _DURATION.match(text.strip().lower())
     if match is None or int(match.group(1)) <= 0:

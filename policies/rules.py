@@ -270,23 +270,23 @@ def _usd(cents: int) -> str:
 
 
 Rule = Callable[[Policy, Batch, Usage], Verdict]
-_NEW_SESSION = "start a new one to go on (`defi-agent session new`, or /session new in the chat)"
+NEW_SESSION = "start a new one to go on (`defi-agent session new`, or /session new in the chat)"
 
 
 def active(
     policy: Policy, batch: Batch, usage: Usage, *, created_at: int, expires_at: int, revoked: bool
 ) -> Verdict:
     if revoked:
-        return Verdict("session.active", False, f"the session was revoked; {_NEW_SESSION}")
+        return Verdict("session.active", False, f"the session was revoked; {NEW_SESSION}")
     if batch.now < created_at:
         return Verdict(
             "session.active",
             False,
             "the session began at a later chain time than the chain's now (the chain was reset "
-            f"since): it is void on this chain; {_NEW_SESSION}",
+            f"since): it is void on this chain; {NEW_SESSION}",
         )
     if batch.now >= expires_at:
-        return Verdict("session.active", False, f"the session has expired; {_NEW_SESSION}")
+        return Verdict("session.active", False, f"the session has expired; {NEW_SESSION}")
     hours, minutes = divmod((expires_at - batch.now) // 60, 60)
     return Verdict("session.active", True, f"session valid for {hours}h {minutes:02d}m more")
 

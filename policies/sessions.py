@@ -22,7 +22,7 @@ from coincurve import PrivateKey, PublicKey
 
 from agent.db import add_column, transaction
 from agent.errors import BadInput, PolicyDenied
-from policies.model import Policy, parse_policy, seconds
+from policies.model import MAX_TTL_SECONDS, Policy, parse_policy, seconds
 from tools.chain import keystore
 from tools.chain.address import address_of, keccak
 
@@ -284,16 +284,12 @@ class SessionStore:
         return "0x" + (signed[:64] + bytes([signed[64] + 27])).hex()
 
 
-MAX_TTL = 365 * 86400
-"""The longest a session may live: a key that signs for years is not a session."""
-
-
 def _lifetime(ttl: str | None, policy: Policy) -> int:
     try:
         lifetime = seconds(policy.ttl if ttl is None else ttl)
     except ValueError as error:
         raise BadInput(f"invalid ttl: {error}") from None
-    if lifetime > MAX_TTL:
+    if lifetime > MAX_TTL_SECONDS:
         raise BadInput(f"invalid ttl: {ttl or policy.ttl} is longer than a session may live (365d)")
     return lifetime
 

@@ -8,15 +8,25 @@ a percentage, "max", or "output:N". Field descriptions are written for an LLM th
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from strategies.amounts import MAX_SLIPPAGE_BPS, parse_amount
 
 
 def _valid_amount(text: str) -> str:
     parse_amount(text)
+    return text
+
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def _address(text: str) -> str:
+    if not _ADDRESS.match(text):
+        raise ValueError(f"{text!r} is not an address (0x and 40 hex digits)")
     return text
 
 
@@ -60,6 +70,12 @@ class SwapStep(_Step):
         description="Maximum slippage in basis points (1% = 100). Only what the user said, else the policy default.",
     )
 
+    @model_validator(mode="after")
+    def _two_tokens(self) -> SwapStep:
+        if self.token_in == self.token_out:
+            raise ValueError(f"cannot swap {self.token_in} into itself")
+        return self
+
 
 class SupplyStep(_Step):
     action: Literal["supply"] = Field(description="Deposit a token into Aave V3 to earn interest.")
@@ -95,7 +111,10 @@ class TransferStep(_Step):
     action: Literal["transfer"] = Field(description="Send tokens to an address.")
     token: Token
     amount: AmountText
-    to: str = Field(description="Recipient: a checksummed 0x address the user wrote out in full.")
+    to: Annotated[str, AfterValidator(_address)] = Field(
+        description="Recipient: a checksummed 0x address the user wrote out in full.",
+        json_schema_extra={"pattern": _ADDRESS.pattern},
+    )
 
 
 class WrapStep(_Step):

@@ -33,6 +33,7 @@ from agent.runner.readings import ChainReadings
 from agent.runner.store import Run, RunStore
 from agent.service import AgentService
 from policies.model import find_policy
+from policies.rules import NEW_SESSION
 from strategies.script.expr import Guard, parse_guard
 from strategies.script.model import IntentEntry, StrategyFile, TypedEntry, retries
 from strategies.tokens import produced_token
@@ -195,7 +196,7 @@ class Runner:
                 run.iteration += 1
                 if repeat is not None and repeat.every.unit == "blocks":
                     run.last_block = await self.svc.block_number()
-                run.last_time = time.time()
+                run.last_time = await self.svc.chain_time()
                 self.store.update(
                     run.id,
                     iteration=run.iteration,
@@ -219,7 +220,7 @@ class Runner:
         """The run stops at a failed or denied entry; the next run of the file retries it."""
         status = "denied" if failure.exit_code == 3 else "failed"
         self.store.update(run.id, status=status, error=failure.message)
-        reason = failure.message
+        reason = failure.message.replace(NEW_SESSION, self._new_session_advice())
         if failure.code == "needs_confirmation":  # the service's advice is for a person
             reason = (
                 "this plan is above the session's threshold for a human's confirmation "
@@ -228,6 +229,16 @@ class Runner:
             )
         message = f"{reason}; running the same file again retries this step (--restart starts over)"
         return StrategyDone(run.id, status, run.iteration, message, failure.exit_code)
+
+    def _new_session_advice(self) -> str:
+        """How a run whose session was revoked or expired goes on: a run stays with the session
+        it began under, so a new session by hand does not reach it."""
+        ref = self.strategy.session
+        if ref is not None and ref.policy is not None:
+            return "run the file with --restart: the new run starts a new session of its policy"
+        if ref is not None and ref.id is not None:
+            return "name an active session in the file, then run it with --restart"
+        return "start a new session (`defi-agent session new`), then run the file with --restart"
 
     def _interrupted(self, run: Run) -> StrategyDone:
         self.store.update(run.id, status="interrupted")
@@ -265,7 +276,7 @@ class Runner:
             if repeat.every.unit == "blocks":
                 if await blocks.latest() >= (run.last_block or 0) + repeat.every.count:
                     return True
-            elif time.time() >= (run.last_time or 0) + repeat.every.count:
+            elif await self.svc.chain_time() >= (run.last_time or 0) + repeat.every.count:
                 return True
             await asyncio.sleep(self.poll)
         return False

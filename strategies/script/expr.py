@@ -237,7 +237,15 @@ class _Parser:
                 if n == arity - 1 and resolve_symbol(arg.text) is None:
                     raise ExprError(unknown_token(arg.text), arg.column)
                 args.append(arg.text)
+                if n == 0:
+                    first = arg
             self.expect(")")
+            if arity == 2 and first.text.lower() != "aave-v3":
+                raise ExprError(
+                    f"{name} reads Aave V3's markets: write {name}(aave-v3, TOKEN), not "
+                    f"{first.text!r}",
+                    first.column,
+                )
         return Reading(name, tuple(args))
 
 

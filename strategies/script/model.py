@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from agent.errors import ConfigError
-from policies.model import seconds
+from policies.model import MAX_TTL_SECONDS, seconds
 from strategies.plan import Step
 from strategies.script.expr import ExprError, parse_guard
 from strategies.tokens import DEFAULT_SYMBOLS, unknown_token
@@ -126,8 +126,8 @@ class SessionRef(_Strict):
     @field_validator("ttl")
     @classmethod
     def _ttl(cls, value: str | None) -> str | None:
-        if value is not None:
-            seconds(value)
+        if value is not None and seconds(value) > MAX_TTL_SECONDS:
+            raise ValueError(f"{value} is longer than a session may live (365d)")
         return value
 
     @model_validator(mode="after")

@@ -605,3 +605,40 @@ def test_after_a_chain_reset_the_interval_counts_from_the_chains_block(
     assert result.returncode == 0, result.stderr
     waits = named(events_of(result.stdout), "Waiting")
     assert waits and all(w["detail"] != "until block 10003" for w in waits)
+
+
+def test_a_run_whose_session_was_revoked_says_how_to_go_on(devnet, tmp_path: Path) -> None:
+    """The run stays with its session: the advice to start a new session by hand did not
+    reach it. It says to run the file again with --restart, which then goes on."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "three-buys.yaml"
+    path.write_text(INTERRUPTIBLE)
+    code, _events, _err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
+    assert code == 130
+    (own,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    assert run_cli("session", "revoke", own["id"], data_dir=data_dir).returncode == 0
+
+    denied = run_cli("run", str(path), "--json", data_dir=data_dir)
+
+    assert denied.returncode == 3
+    message = named(events_of(denied.stdout), "StrategyDone")[-1]["message"]
+    assert "the session was revoked; run the file with --restart: the new run starts" in message
+    with Miner(devnet.url):
+        again = run_cli("run", str(path), "--restart", "--json", data_dir=data_dir)
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_time_interval_is_chain_time_that_warp_moves(devnet, tmp_path: Path) -> None:
+    """`every: 1d` waited a day of the wall clock though `chain warp` had moved the chain's, on
+    which sessions expire."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "daily.yaml"
+    path.write_text(
+        "name: daily\nsession: {policy: default, ttl: 7d}\n"
+        "steps:\n  - intent: wrap 0.01 eth\nrepeat: {every: 1d, count: 2}\n"
+    )
+    process = _waiting(path, data_dir)
+    assert run_cli("chain", "warp", "25h", data_dir=data_dir).returncode == 0
+    code, events, err = _finish(process, timeout=60)
+    assert code == 0, err
+    assert named(events, "StrategyDone")[-1]["iterations"] == 2

@@ -65,6 +65,7 @@ def test_guards_mean_what_they_say(text: str, holds: bool) -> None:
         ("pricee(ETH) < 2", "unknown reading 'pricee'", 1),
         ("price ETH < 2", "expected '('", 7),
         ("apy(USDC) > 3%", "expected ','", 9),
+        ("apy(compound, USDC) > 1%", "apy reads Aave V3's markets: write apy(aave-v3, TOKEN)", 5),
         ("__import__('os').system('true') > 0", "unexpected '_'", 1),
         ("health_factor < 1.6 and", "expected a number or a reading", 24),
         ("health_factor < 1.6 1", "unexpected '1' after a complete condition", 21),

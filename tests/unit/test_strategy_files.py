@@ -89,6 +89,22 @@ def test_an_unquoted_amount_keeps_every_digit_and_is_never_reread() -> None:
         ("name: x\n", "f.yaml:1", "steps: Field required"),
         ("name: x\nstepz: []\nsteps:\n  - intent: a\n", "f.yaml:2", "stepz: Extra inputs"),
         ("name: x\nsteps:\n  - frobnicate: 1\n", "f.yaml:3", "steps[1]: each step is either"),
+        # caught before a run executes the entries before them (they passed `validate`)
+        (
+            "name: x\nsteps:\n  - {action: swap, token_in: USDC, token_out: USDC, amount: '1'}\n",
+            "f.yaml:3",
+            "steps[1]: cannot swap USDC into itself",
+        ),
+        (
+            "name: x\nsteps:\n  - {action: transfer, token: USDC, amount: '1', to: '0x1234'}\n",
+            "f.yaml:3",
+            "steps[1].to: '0x1234' is not an address",
+        ),
+        (
+            "name: x\nsession: {policy: default, ttl: 400d}\nsteps:\n  - intent: a\n",
+            "f.yaml:2",
+            "session.ttl: 400d is longer than a session may live (365d)",
+        ),
         (
             "name: x\nsteps:\n  - intent: a\n  - action: swap\n    protocol: uniswap-v3\n"
             "    token_in: ETH\n    token_out: USDC\n    amount: lots\n",
