@@ -266,20 +266,23 @@ class AgentService:
         symbols = tuple(s for s in ctx.book.symbols if s in touched) or ctx.book.symbols
 
         def first() -> tuple[dict[str, int], tuple[Any, ...]]:
+            """The balances the plan began executing with (of a resumed plan, those journaled
+            then, so that its outcome is the whole plan's), and the grants."""
             if check is not None:
                 check()
             before = balances_of(ctx, symbols)
-            if self.journal.balances_before(plan_id) is None:  # not when sending the rest
+            began = self.journal.balances_before(plan_id)
+            if began is None:
                 self.journal.event(plan_id, "balances", before)
             granted = self.authorizer.grant(authorization)
             self.journal.authorise(
                 plan_id, [(step, i, g) for (step, i, _), g in zip(calls, granted, strict=True)]
             )
             self.journal.set_plan_status(plan_id, "executing")
-            return before, granted
+            return {**before, **(began or {})}, granted
 
         try:
-            before, granted = await asyncio.to_thread(first)
+            start, granted = await asyncio.to_thread(first)
         except DefiAgentError as error:
             status = "denied" if isinstance(error, PolicyDenied) else "failed"
             self.journal.set_plan_status(plan_id, status, error=error.message)
@@ -335,7 +338,7 @@ class AgentService:
                 self.journal.set_plan_status(plan_id, "failed", error=error.message)
                 yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
                 return
-        actual = await asyncio.to_thread(self._moved_since_start, ctx, plan_id, before)
+        actual = await asyncio.to_thread(_moved_since, ctx, start)
         mismatches = (
             verify(ctx, [p.result.deltas for p in prepared.steps], actual, fees)
             if prepared is not None
@@ -346,16 +349,6 @@ class AgentService:
         yield RunDone(
             plan_id, "done", {s: _units(ctx, s, v) for s, v in actual.items()}, mismatches
         )
-
-    def _moved_since_start(
-        self, ctx: ChainContext, plan_id: str, before: Mapping[str, int]
-    ) -> dict[str, int]:
-        """How the wallet's balances changed since the plan began executing, as its journal
-        recorded them then; of a resumed plan, the whole plan's change, not only the rest's
-        (what a strategy's "output:N" uses). ``before`` when there is no record."""
-        start = {**before, **(self.journal.balances_before(plan_id) or {})}
-        after = balances_of(ctx, start)
-        return {s: after[s] - start[s] for s in start if after[s] != start[s]}
 
     async def resume(self, plan_id: str) -> AsyncIterator[Event]:
         """Finish an interrupted plan: transactions with a recorded hash are looked up, never sent
@@ -426,7 +419,8 @@ class AgentService:
                 pending.append(tx)
             if not pending:
                 self.journal.set_plan_status(plan_id, "done")
-                moved = await asyncio.to_thread(self._moved_since_start, ctx, plan_id, {})
+                began = self.journal.balances_before(plan_id) or {}
+                moved = await asyncio.to_thread(_moved_since, ctx, began)
                 yield RunDone(plan_id, "done", {s: _units(ctx, s, v) for s, v in moved.items()})
                 return
             steps = [
@@ -518,9 +512,14 @@ class AgentService:
         """The chain, address book and wallet the service works on (read fresh: time moves)."""
         return self._context()
 
+    def _node(self) -> Node:
+        """The chain's node, kept from the first call (block polls need no fresh context)."""
+        if self._w3 is None:
+            self._w3 = self._context().w3
+        return self._w3
+
     async def block_number(self) -> int:
-        w3 = self._w3 or self._context().w3
-        self._w3 = w3
+        w3 = self._node()
         return await asyncio.to_thread(lambda: int(rpc(w3, "eth_blockNumber"), 16))
 
     async def chain_time(self) -> int:
@@ -530,9 +529,7 @@ class AgentService:
     async def mine_block(self) -> None:
         """An empty block, at the chain's time now (anvil, local or fork, mines only when a
         transaction comes)."""
-        w3 = self._w3 or self._context().w3
-        self._w3 = w3
-        await asyncio.to_thread(rpc, w3, "evm_mine")
+        await asyncio.to_thread(rpc, self._node(), "evm_mine")
 
     async def answer(self, text: str) -> str | None:
         """An answer from chain data when ``text`` is a question about the wallet, else None."""
@@ -544,6 +541,14 @@ class AgentService:
         (result,) = Simulator(ctx).simulate([(call,)])
         failure = result.failure
         return failure.revert_reason or "unknown" if failure else "it succeeds when replayed now"
+
+
+def _moved_since(ctx: ChainContext, start: Mapping[str, int]) -> dict[str, int]:
+    """How the wallet's balances of the tokens in ``start`` changed since it was read: of a
+    resumed plan, the whole plan's change, not only the rest's (what a strategy's "output:N"
+    uses)."""
+    after = balances_of(ctx, start)
+    return {s: after[s] - start[s] for s in start if after[s] != start[s]}
 
 
 def _session_args(args: tuple[str, ...]) -> tuple[str | None, str | None]:

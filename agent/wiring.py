@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from strategies.tokens import DEFAULT_SYMBOLS
 
@@ -15,14 +15,20 @@ if TYPE_CHECKING:
     from tools.chain.addressbook import AddressBook
 
 
-def known_symbols(data_dir: Path) -> tuple[str, ...]:
-    """The tokens of the running chain's address book (read without importing web3), or the
-    devnet's when no chain is recorded."""
+def _recorded_chain(data_dir: Path) -> dict[str, Any]:
+    """The running chain's record (read without importing web3); empty when none is recorded."""
     try:
-        book = json.loads((data_dir / "chain.json").read_text())["book"]
-    except (OSError, ValueError, KeyError):
-        return DEFAULT_SYMBOLS
-    return ("ETH", *book["tokens"])
+        record = json.loads((data_dir / "chain.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def known_symbols(data_dir: Path) -> tuple[str, ...]:
+    """The tokens of the running chain's address book, or the devnet's when no chain is
+    recorded."""
+    book = _recorded_chain(data_dir).get("book")
+    return ("ETH", *book["tokens"]) if book else DEFAULT_SYMBOLS
 
 
 def default_slippage_bps(data_dir: Path, policy_file: Path | None) -> int:
@@ -40,15 +46,15 @@ def default_slippage_bps(data_dir: Path, policy_file: Path | None) -> int:
     if database.is_file():
         import sqlite3
 
-        try:
-            chain_id = json.loads((data_dir / "chain.json").read_text())["chain_id"]
-        except (OSError, ValueError, KeyError):
-            chain_id = None
-        query = "SELECT policy_text FROM sessions WHERE strategy IS NULL"
-        query += " AND chain_id = ?" if chain_id is not None else " AND ? IS NULL"
+        chain_id = _recorded_chain(data_dir).get("chain_id")
+        on_chain = ("AND chain_id = ?", (chain_id,)) if chain_id is not None else ("", ())
+        query = (
+            f"SELECT policy_text FROM sessions WHERE strategy IS NULL {on_chain[0]} "
+            "ORDER BY rowid DESC LIMIT 1"
+        )
         try:
             with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-                row = db.execute(query + " ORDER BY rowid DESC LIMIT 1", (chain_id,)).fetchone()
+                row = db.execute(query, on_chain[1]).fetchone()
         except sqlite3.Error:  # no sessions table yet
             row = None
         text = row[0] if row else None

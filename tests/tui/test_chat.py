@@ -296,6 +296,17 @@ def test_keys_typed_on_a_card_in_one_burst_are_all_text(make_app, devnet) -> Non
     asyncio.run(scenario())
 
 
+async def _sending(pilot, text: str) -> PlanCard:
+    """The card of ``text``'s plan, once `y` has it signed and sent."""
+    app = pilot.app
+    await say(pilot, text)
+    await until(pilot, lambda: app.pending is not None, timeout=60)
+    sent = card(app)
+    await pilot.press("y")
+    await until(pilot, lambda: app.busy.label.startswith("signing"))
+    return sent
+
+
 def test_a_request_typed_while_a_plan_is_sent_waits_for_it(make_app, devnet) -> None:
     """The new request cancelled the plan being sent: one swap of three was sent, the rest never
     were, and the card stopped without an outcome."""
@@ -304,11 +315,8 @@ def test_a_request_typed_while_a_plan_is_sent_waits_for_it(make_app, devnet) -> 
         proxy = ChainProxy(devnet.url, delay=0.05)
         app = make_app(proxy.url)
         async with app.run_test(size=(100, 40)) as pilot:
-            await say(pilot, "swap 0.01 ETH to DAI and 0.01 ETH to USDC and 0.01 ETH to WBTC")
-            await until(pilot, lambda: app.pending is not None)
-            sent = card(app)
-            await pilot.press("y")
-            await until(pilot, lambda: app.busy.label.startswith("signing"))
+            text = "swap 0.01 ETH to DAI and 0.01 ETH to USDC and 0.01 ETH to WBTC"
+            sent = await _sending(pilot, text)
             await say(pilot, "how much DAI do I have?")
             await until(pilot, lambda: "Done" in sent.outcome, timeout=60)
             log = app.query_one(ChatLog)
@@ -330,11 +338,7 @@ def test_quitting_while_a_plan_is_sent_waits_for_it(make_app, devnet) -> None:
         proxy = ChainProxy(devnet.url, delay=0.05)
         app = make_app(proxy.url)
         async with app.run_test(size=(100, 40)) as pilot:
-            await say(pilot, "swap 0.01 ETH to DAI and 0.01 ETH to USDC")
-            await until(pilot, lambda: app.pending is not None)
-            plan_id = app.pending
-            await pilot.press("y")
-            await until(pilot, lambda: app.busy.label.startswith("signing"))
+            plan_id = (await _sending(pilot, "swap 0.01 ETH to DAI and 0.01 ETH to USDC")).plan_id
             await pilot.press("ctrl+q")
             await until(pilot, lambda: not app.is_running, timeout=60)
         record = app.service.journal.plan(plan_id)
@@ -355,15 +359,10 @@ def test_quitting_at_once_while_a_plan_is_sent_leaves_it_resumable(
         proxy = ChainProxy(devnet.url, delay=0.3)  # the grant's hop is slow: the quit lands in it
         app = make_app(proxy.url)
         async with app.run_test(size=(100, 40)) as pilot:
-            await say(pilot, "swap 0.01 ETH to DAI and 0.01 ETH to USDC")
-            await until(pilot, lambda: app.pending is not None, timeout=60)
-            plan_id = app.pending
-            await pilot.press("y")
-            await until(pilot, lambda: app.busy.label.startswith("signing"))
+            plan_id = (await _sending(pilot, "swap 0.01 ETH to DAI and 0.01 ETH to USDC")).plan_id
             await pilot.press("ctrl+q", "ctrl+q")
         await asyncio.sleep(2)  # the worker thread's hop finishes on its own
         proxy.shutdown()
-        assert plan_id is not None
         return plan_id
 
     plan_id = asyncio.run(scenario())
