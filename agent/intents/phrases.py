@@ -92,19 +92,28 @@ def number(text: str) -> str:
 
 
 def slippage(text: str) -> tuple[str, int | None]:
-    """The text without its slippage phrase, and the slippage in basis points if one was named."""
-    match = _SLIPPAGE.search(text)
-    if match is None:
-        return text, None
-    value = Decimal(match.group("a") or match.group("b"))
-    unit = (match.group("ua") or match.group("ub")).lower()
-    bps = value if unit.startswith(("bps", "basis")) else value * 100
-    if not 0 <= bps <= MAX_SLIPPAGE_BPS or bps != bps.to_integral():
+    """The text without its slippage phrases, and the slippage in basis points if one was named.
+    One slippage applies to every swap of a request: two different ones are asked about."""
+    found: list[int] = []
+    for match in _SLIPPAGE.finditer(text):
+        value = Decimal(match.group("a") or match.group("b"))
+        unit = (match.group("ua") or match.group("ub")).lower()
+        bps = value if unit.startswith(("bps", "basis")) else value * 100
+        if not 0 <= bps <= MAX_SLIPPAGE_BPS or bps != bps.to_integral():
+            raise IntentError(
+                "invalid_amount",
+                f"slippage must be a whole number of basis points between 0 and 50% (5000 bps), not {match.group(0).strip()}",
+            )
+        found.append(int(bps))
+    if len(set(found)) > 1:
         raise IntentError(
-            "invalid_amount",
-            f"slippage must be a whole number of basis points between 0 and 50% (5000 bps), not {match.group(0).strip()}",
+            "needs_clarification",
+            f"one slippage applies to all the swaps of a request, and this one names "
+            f"{' and '.join(f'{b} bps' for b in dict.fromkeys(found))}: name one, or make a "
+            "request of each swap",
         )
-    return (text[: match.start()] + text[match.end() :]).strip(" ,"), int(bps)
+    rest = _SLIPPAGE.sub("", text).strip(" ,")
+    return rest, found[0] if found else None
 
 
 def quantity(phrase: str) -> Quantity:
@@ -140,6 +149,14 @@ def quantity(phrase: str) -> Quantity:
     elif words and re.fullmatch(rf"{NUMBER}|\d[\d,.]*", words[0]):
         amount = number(words[0])
         rest = words[1:]
+        if rest[:1] == ["of"] and Decimal(amount) <= 1:
+            what = " ".join(w for w in rest if w not in _FILLER) or "it"
+            share = format((Decimal(amount) * 100).normalize(), "f")
+            raise IntentError(
+                "needs_clarification",
+                f'"{phrase.strip()}": {amount} {what} or {share}% of it? Write "{amount} {what}" '
+                f'or "{share}% of my {what}"',
+            )
     else:
         for size in (3, 2, 1):
             head = " ".join(words[:size])

@@ -65,6 +65,11 @@ _UNSUPPORTED = (
         "approvals are not asked for directly: the agent approves exactly what each step spends",
     ),
     (r"\bnfts?\b|\bmint\b", "NFTs are not supported"),
+    (
+        r"\b(?:if|when|whenever|once|unless)\s+(?:the\s+)?(?:price|it|eth|btc|wbtc|weth|usdc|dai)\b"
+        r"|\blimit orders?\b|\bstop[- ]loss\b|\btake[- ]profit\b",
+        "conditional and limit orders are not supported: the agent acts now, at the market price",
+    ),
     (r"\bliquidity\b|\blp\b", "providing liquidity is not supported"),
 )
 _GOAL = re.compile(
@@ -85,7 +90,7 @@ _VERBS = (
         "borrow",
         r"borrow|take out a loan of|take out a loan|take a loan of|take a loan|get a loan of",
     ),
-    ("withdraw", r"withdraw|take out|remove|pull out|pull|redeem"),
+    ("withdraw", r"withdraw|take out|remove|pull out|pull|redeem|take"),
     ("repay", r"repay|pay back|pay off|payback|pay down|close(?: out)?"),
     ("transfer", r"send|transfer|pay|move"),
     ("unwrap", r"unwrap"),
@@ -100,13 +105,13 @@ _SPLIT = re.compile(
     + r")\b))\s*"
 )
 _PRONOUN = re.compile(
-    r"^(?:all of\s+)?(?:it|them|that|those|this|the proceeds|the output|the result|what i get|what i got|the rest)$"
+    r"^(?:all of\s+)?(?:it|them|that|those|this|the proceeds|the output|the result|what i get|what i got)$"
 )
 _HALF_PRONOUN = re.compile(
     r"^(?:half|a quarter|\d+(?:\.\d+)?%) of (?:it|them|that|the proceeds|the output)$"
 )
 _PROTOCOL = re.compile(
-    r"\s+(?:on|to|into|in|at|from|via|through|using|with)\s+(?P<proto>aave(?:\s*v3)?|uniswap(?:\s*v3)?)\s*$"
+    r"\s+(?P<prep>on|to|into|in|at|from|out of|via|through|using|with)\s+(?P<proto>aave(?:\s*v3)?|uniswap(?:\s*v3)?)\s*$"
 )
 _COLLATERAL = re.compile(
     r"^(?P<loan>(?:"
@@ -127,6 +132,15 @@ _REFERS_BACK = re.compile(
     r"\b(?:it|them|that|those|this|the proceeds|the output|the result|what i get|what i got)\b"
 )
 """A pronoun for what the previous clause produced (`_PRONOUN` is the whole amount phrase)."""
+_REST = re.compile(
+    r"\b(?:the rest|the remainder|the remaining|what(?:'s| is) left|whatever(?:'s| is) left)\b"
+)
+"""What is left of something: of a step's output, of what a step did not spend, or of the
+balance? Asked, never guessed."""
+_TRAILING = re.compile(
+    r"(?:[\s,]+(?:please|pls|plz|thanks|thank you|thx|ty|now|right now|asap|for me)|[^\w\s%)]+)+$"
+)
+"""Words and symbols after the request itself: "... to usdc please", "... to aave 🙏"."""
 _INSTEAD = re.compile(r"\s+instead$")
 _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
 
@@ -183,7 +197,7 @@ class RuleParser:
             addresses[key] = match.group(0)
             return key
 
-        lowered = ADDRESS.sub(keep, intent).lower().rstrip(" ?!.")
+        lowered = _TRAILING.sub("", ADDRESS.sub(keep, intent).lower())
         lowered, bps = slippage(lowered)
         for pattern, message in _UNSUPPORTED:
             if re.search(pattern, lowered):
@@ -205,7 +219,13 @@ class RuleParser:
         several: list[str] = []
         """What the previous clause produced, when it was several tokens ("withdraw everything")."""
         for clause in filter(None, _SPLIT.split(lowered)):
-            clause = _POLITE.sub("", clause).strip()
+            clause = _TRAILING.sub("", _POLITE.sub("", clause).strip())
+            if rest := _REST.search(clause):
+                raise IntentError(
+                    "needs_clarification",
+                    f"'{rest.group(0)}' of what: of a step's output, or of your balance? Name the "
+                    'amount, e.g. "supply 500 USDC" or "supply all my USDC"',
+                )
             if len(several) > 1 and (pronoun := _REFERS_BACK.search(clause)):
                 raise IntentError(
                     "needs_clarification",
@@ -311,8 +331,14 @@ class RuleParser:
             rest = rest[: proto.start()].strip()
         if verb == "supply" and match.group("verb") == "put":
             rest = re.sub(r"\s+(?:in|into|on|to)$", "", rest)
-        if match.group("verb") == "move" and protocol == "aave-v3":
-            verb = "supply"
+        said = match.group("verb")
+        if said in ("move", "take") and proto is not None and protocol == "aave-v3":
+            verb = "withdraw" if proto.group("prep") in ("from", "out of") else "supply"
+        elif said == "take":
+            raise IntentError(
+                "needs_clarification",
+                'Take it from where? e.g. "withdraw 100 USDC from aave" or "borrow 100 DAI"',
+            )
         if match.group("verb").startswith("close") and not re.search(
             r"\b(?:loan|debt|borrow)", rest
         ):
@@ -386,6 +412,9 @@ class RuleParser:
     _sell = _swap
 
     def _buy(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        worth = re.fullmatch(rf"(?P<src>(?:{NUMBER})\s*\S+)\s+worth of\s+(?P<dst>.+)", rest)
+        if worth is not None:  # "buy 500 usdc worth of eth" spends 500 USDC
+            return self._trade(worth.group("src"), worth.group("dst"), steps)
         match = re.fullmatch(r"(?P<dst>.+?)\s+(?:with|using|for|from)\s+(?P<src>.+)", rest)
         if match is None:
             q = quantity(rest)

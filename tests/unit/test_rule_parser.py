@@ -189,6 +189,25 @@ OK = [
     ),
     ("supply 100 usdc and 50 dai", [("supply", "USDC", "100"), ("supply", "DAI", "50")]),
     ("move 100 usdc to aave", [("supply", "USDC", "100")]),
+    ("move 100 usdc from aave", [("withdraw", "USDC", "100")]),
+    ("move 100 usdc out of aave", [("withdraw", "USDC", "100")]),
+    ("take 100 usdc out of aave", [("withdraw", "USDC", "100")]),
+    ("withdraw 50 dai out of aave v3", [("withdraw", "DAI", "50")]),
+    # words and symbols after the request
+    ("swap 1 eth to usdc please", [S("ETH", "USDC", "1")]),
+    ("supply 1000 usdc to aave 🙏", [("supply", "USDC", "1000")]),
+    ("swap 1 eth to usdc asap!!", [S("ETH", "USDC", "1")]),
+    (
+        "swap 1 eth to usdc please then supply it, thanks",
+        [S("ETH", "USDC", "1"), ("supply", "USDC", "output:1")],
+    ),
+    # "<amount> <token> worth of <token>" spends the amount named
+    ("buy 500 usdc worth of eth", [S("USDC", "ETH", "500")]),
+    ("swap 1000 of my usdc to dai", [S("USDC", "DAI", "1000")]),
+    (
+        "swap 1 eth to usdc with 30 bps slippage then swap 1 eth to dai at 0.3% slippage",
+        [S("ETH", "USDC", "1", bps=30), S("ETH", "DAI", "1", bps=30)],
+    ),
     (f"move 1 eth to {ADDR}", [("transfer", "ETH", "1", ADDR)]),
     ("close my dai loan", [("repay", "DAI", "max")]),
     ("repay 200 dai with dai", [("repay", "DAI", "200")]),
@@ -331,6 +350,17 @@ ERRORS = [
     ("swap 1 eth for usdc on sushiswap", "unsupported"),
     ("swap 1 eth to usdc on uniswap v2", "unsupported"),
     ("x" * 600, "unsupported"),
+    ("take 100 usdc", "needs_clarification"),
+    ("swap 1 eth to usdc if price > 3000", "unsupported"),
+    ("sell 1 eth for usdc when eth hits 4000", "unsupported"),
+    ("place a limit order to buy eth", "unsupported"),
+    ("withdraw 1000 usdc then swap 500 usdc to eth and supply the rest", "needs_clarification"),
+    ("swap 1 eth for usdc then swap the rest for dai", "needs_clarification"),
+    ("swap 0.25 of my eth to usdc", "needs_clarification"),
+    (
+        "swap 1 eth to usdc with 0.3% slippage then swap 1 eth to dai with 1% slippage",
+        "needs_clarification",
+    ),
 ]
 
 
@@ -387,6 +417,9 @@ def test_summary_and_risk() -> None:
     )
     assert plan["risk"] == "low"
     assert parser.parse("borrow 100 dai")["risk"] == "medium"
+    assert parser.parse("repay half of my dai debt")["summary"] == (
+        "Repay 50% of your DAI debt on Aave V3"
+    )
 
 
 def test_default_slippage_comes_from_the_policy() -> None:
@@ -402,6 +435,12 @@ def test_default_slippage_comes_from_the_policy() -> None:
         ("repay 200 dai with my usdc", '"buy 200 DAI with USDC then repay it"'),
         ("swap $100 of ether to usdc", "how much ETH is that?"),
         ("close my usdc position", "repay a loan"),
+        ("swap 1 eth for usdc then swap the rest for dai", "of a step's output, or of your balance"),
+        ("swap 0.25 of my eth to usdc", '"0.25 eth" or "25% of my eth"'),
+        (
+            "swap 1 eth to usdc with 0.3% slippage then swap 1 eth to dai with 1% slippage",
+            "30 bps and 100 bps: name one",
+        ),
     ],
 )
 def test_questions_say_how_to_ask(text: str, answer: str) -> None:
