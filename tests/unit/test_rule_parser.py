@@ -435,7 +435,10 @@ def test_default_slippage_comes_from_the_policy() -> None:
         ("repay 200 dai with my usdc", '"buy 200 DAI with USDC then repay it"'),
         ("swap $100 of ether to usdc", "how much ETH is that?"),
         ("close my usdc position", "repay a loan"),
-        ("swap 1 eth for usdc then swap the rest for dai", "of a step's output, or of your balance"),
+        (
+            "swap 1 eth for usdc then swap the rest for dai",
+            "of a step's output, or of your balance",
+        ),
         ("swap 0.25 of my eth to usdc", '"0.25 eth" or "25% of my eth"'),
         (
             "swap 1 eth to usdc with 0.3% slippage then swap 1 eth to dai with 1% slippage",
