@@ -16,20 +16,28 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.errors import IntentError
-from agent.intents.phrases import POSITION_WORDS, refuse_other_protocols
+from agent.intents.phrases import POSITION_WORDS, refuse_other_protocols, slippage
 from strategies.tokens import produced_token, words_for
 from tools.chain.address import is_checksum_address
 
 _NUMBER = re.compile(
     r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?|(?<![\w\d])\.\d+"
 )
+
+
+def _words(*words: str) -> re.Pattern[str]:
+    """Any of ``words`` as a whole word: "all" is not in "wallet", nor "half" in "behalf"."""
+    return re.compile(rf"\b(?:{'|'.join(words)})\b")
+
+
 _PERCENT_WORDS = {
-    "50": ("half",),
-    "25": ("quarter",),
-    "100": ("all", "everything", "entire", "whole"),
+    "50": _words("half"),
+    "25": _words("quarter"),
+    "100": _words("all", "everything", "entire", "whole"),
 }
-_MAX_WORDS = ("all", "everything", "max", "entire", "whole", "full", "every")
-_GOAL_WORDS = ("yield", "interest", "apy", "earn", "work", "returns")
+_MAX_WORDS = _words("all", "everything", "max", "entire", "whole", "full", "every")
+_GOAL_WORDS = _words("yield", "interest", "apy", "earn", "work", "returns")
+_SLIPPAGE_VALUE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)\s*(%|percent|bps|basis points?)")
 _EVERY_POSITION = re.compile(
     rf"\b(?:everything|(?:all (?:of )?)?(?:my|the) (?:{POSITION_WORDS}))\b"
 )
@@ -55,7 +63,7 @@ def check(plan: Mapping[str, Any], text: str, default_slippage_bps: int) -> None
     lowered = text.lower()
     refuse_other_protocols(lowered)
     numbers = _numbers(lowered)
-    goal = any(w in lowered for w in _GOAL_WORDS)
+    goal = _GOAL_WORDS.search(lowered) is not None
     produced: list[str | None] = []
     for index, data in enumerate(plan["steps"], start=1):
         for field in ("token", "token_in", "token_out"):
@@ -91,13 +99,33 @@ def check(plan: Mapping[str, Any], text: str, default_slippage_bps: int) -> None
             if not is_checksum_address(data["to"]):
                 raise IntentError("invalid_address", f"{data['to']} is not a checksummed address")
         if "max_slippage_bps" in data and data["max_slippage_bps"] != default_slippage_bps:
-            bps = Decimal(data["max_slippage_bps"])
-            if bps not in numbers and bps / 100 not in numbers:
+            bps = data["max_slippage_bps"]
+            if bps not in _stated_slippage(lowered):
                 raise IntentError(
                     "ungrounded",
                     f"step {index} allows {bps} bps of slippage, which the request does not state",
                 )
         produced.append(produced_token(data))
+
+
+def _stated_slippage(text: str) -> set[int]:
+    """The slippages in bps ``text`` may state: the one the rule parser reads, or, where it reads
+    none, any percentage or bps figure of a text that speaks of slippage. A trade's amount ("swap
+    50 USDC") is never one."""
+    try:
+        _, bps = slippage(text)
+    except IntentError:
+        bps = None
+    if bps is not None:
+        return {bps}
+    if "slippage" not in text and "slip" not in text:
+        return set()
+    stated = set()
+    for value, unit in _SLIPPAGE_VALUE.findall(text):
+        scaled = Decimal(value) * (1 if unit.startswith(("bps", "basis")) else 100)
+        if scaled == scaled.to_integral():
+            stated.add(int(scaled))
+    return stated
 
 
 def _check_amount(
@@ -110,7 +138,7 @@ def _check_amount(
 ) -> None:
     amount = str(data["amount"])
     if amount == "max":
-        if data["action"] in ("withdraw", "repay") or goal or any(w in text for w in _MAX_WORDS):
+        if data["action"] in ("withdraw", "repay") or goal or _MAX_WORDS.search(text):
             return
         raise IntentError(
             "ungrounded",
@@ -126,7 +154,8 @@ def _check_amount(
         return
     if amount.endswith("%"):
         value = amount[:-1]
-        if Decimal(value) in numbers or any(w in text for w in _PERCENT_WORDS.get(value, ())):
+        words = _PERCENT_WORDS.get(value)
+        if Decimal(value) in numbers or (words is not None and words.search(text)):
             return
         raise IntentError(
             "ungrounded", f"step {index} uses {amount}, which the request does not state"

@@ -11,16 +11,21 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from agent.errors import ConfigError, IntentError
 from agent.intents.rules import ParseContext, Plan
+from agent.intents.summary import risk_of, summarise
 from strategies.plan import StrategyPlan
 
 EXTRAS = {"openai": "openai", "anthropic": "anthropic", "ollama": "ollama"}
 MAX_RETRIES = 1
+_INVALID = (ValidationError, json.JSONDecodeError, OutputParserException)
+"""What an answer that is not a valid `Answer` raises when the provider's client parses it
+(langchain-openai's json_schema mode does, inside `invoke`): fed back like a parsing error."""
 
 SYSTEM = """You turn one DeFi request into a typed plan for a wallet, or refuse it.
 Tokens you may use (symbols): {tokens}. Protocols: uniswap-v3 (swap), aave-v3 (supply, withdraw, borrow, repay).
@@ -106,6 +111,12 @@ class LlmParser:
         for _attempt in range(1 + MAX_RETRIES):
             try:
                 out = structured.invoke(messages)
+            except _INVALID as error:  # a provider that parses the answer itself (json_schema)
+                why = " ".join(str(error).split("For further information")[0].split())
+                messages.append(
+                    HumanMessage(f"That answer was invalid: {why}. Answer again, correctly.")
+                )
+                continue
             except Exception as error:  # the provider's: unreachable, refused key, rate limit
                 raise ConfigError(
                     f"the model did not answer: {type(error).__name__}: {error}",
@@ -133,4 +144,7 @@ class LlmParser:
         if answer.refusal is not None:
             raise IntentError(answer.refusal.code, answer.refusal.message)
         assert answer.plan is not None
-        return {**answer.plan.to_json(), "intent": text}
+        plan = answer.plan.to_json()
+        # The card's headline and risk are written from the steps, never taken from the model.
+        steps = plan["steps"]
+        return {**plan, "intent": text, "summary": summarise(steps), "risk": risk_of(steps)}

@@ -37,6 +37,15 @@ def swap(amount: str = "1", token_in: str = "ETH", token_out: str = "USDC", bps:
         ("swap 1 eth for usdc", [swap("1", bps=300)], "300 bps"),
         ("swap 1 eth for usdc", [swap("50%")], "50%"),
         ("swap 1 eth for usdc", [swap("max")], "all of the balance"),
+        # "all", "half" and "every" inside other words ground nothing
+        ("swap 1 ETH for USDC from my wallet", [swap("max")], "all of the balance"),
+        ("swap 1 ETH for USDC, a small trade", [swap("100%")], "100%"),
+        ("on behalf of my team, swap 200 eth for usdc", [swap("50%")], "50%"),
+        ("swap 1 eth for usdc, everyone does", [swap("max")], "all of the balance"),
+        # a slippage is grounded by a slippage the request states, not by its amounts
+        ("swap 1 ETH for USDC", [swap("1", bps=100)], "100 bps"),
+        ("swap 50 usdc for dai", [swap("50", "USDC", "DAI", bps=5000)], "5000 bps"),
+        ("swap 50% of my eth for usdc, 1% slippage", [swap("50%", bps=5000)], "5000 bps"),
         (
             "send 1 usdc to my friend",
             [{"action": "transfer", "token": "USDC", "amount": "1", "to": ADDR}],
@@ -84,6 +93,9 @@ def test_a_plan_on_aave_for_a_request_naming_another_protocol_is_refused() -> No
         ("swap 1,000 eth for usdc", [swap("1000")]),
         ("swap 1 eth for usdc with 1% slippage", [swap("1", bps=100)]),
         ("swap 1 eth for usdc, 30 bps slippage", [swap("1", bps=30)]),
+        ("swap 1 eth for usdc, slippage of half a percent or 0.5%", [swap("1", bps=50)]),
+        ("swap 1 eth for usdc and let it slip by 1.5% at most", [swap("1", bps=150)]),
+        ("swap all of my eth for usdc", [swap("max")]),
         ("withdraw my usdc", [{"action": "withdraw", "token": "USDC", "amount": "max"}]),
         ("earn yield on my usdc", [{"action": "supply", "token": "USDC", "amount": "max"}]),
         (
