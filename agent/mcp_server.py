@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, TextContent
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from agent.answers import looks_like_question
 from agent.errors import BadInput, DefiAgentError, IntentError, PolicyDenied
@@ -69,6 +71,11 @@ class AgentTools:
         """Draft id -> the journal's plan id of its execution, once something of it was sent: a
         draft is executed at most once (an assistant retrying after a lost reply must not send
         it twice)."""
+        self.refused: dict[str, DefiAgentError] = {}
+        """Draft id -> the policy's refusal of its last simulation or execution: what `execute`
+        says again (simulating it again gives the same verdict while nothing changed)."""
+        self.busy: set[str] = set()
+        """Drafts being simulated or executed: one call at a time per draft."""
 
     async def portfolio(self) -> dict[str, Any]:
         ctx = await asyncio.to_thread(self.svc.chain_context)
@@ -147,7 +154,9 @@ class AgentTools:
         ]
 
     async def plan(self, text: str | None, plan: dict[str, Any] | None) -> dict[str, Any]:
-        if (text is None) == (plan is None):
+        if text is None and plan is None:
+            raise BadInput("give text (plain words) or plan (a typed plan)")
+        if text is not None and plan is not None:
             raise BadInput("give either text (plain words) or plan (a typed plan), not both")
         if plan is not None:
             try:
@@ -195,7 +204,29 @@ class AgentTools:
                 hint="call plan again to do it again",
             )
 
+    @contextmanager
+    def _one_at_a_time(self, plan_id: str) -> Iterator[None]:
+        if plan_id in self.busy:
+            raise BadInput(
+                f"plan {plan_id} is being simulated or executed",
+                code="plan_busy",
+                hint="wait for that call's answer",
+            )
+        self.busy.add(plan_id)
+        try:
+            yield
+        finally:
+            self.busy.discard(plan_id)
+
     async def simulate(self, plan_id: str) -> dict[str, Any]:
+        with self._one_at_a_time(plan_id):
+            return await self._simulate(plan_id)
+
+    async def execute(self, plan_id: str) -> dict[str, Any]:
+        with self._one_at_a_time(plan_id):
+            return await self._execute(plan_id)
+
+    async def _simulate(self, plan_id: str) -> dict[str, Any]:
         draft = self.drafts.get(plan_id)
         self._refuse_executed(plan_id)
         if draft is None:
@@ -203,6 +234,7 @@ class AgentTools:
         stale = self.simulated.pop(plan_id, None)
         if stale is not None:
             self.svc.discard(stale)
+        self.refused.pop(plan_id, None)
         report: dict[str, Any] = {"plan_id": plan_id}
         async for event in self.svc.propose(*draft):
             if isinstance(event, SimulationDone):
@@ -232,9 +264,10 @@ class AgentTools:
                 if event.exit_code != PolicyDenied.exit_code:
                     raise DefiAgentError(event.message, code=event.code)
                 report["error"] = {"code": event.code, "message": event.message}
+                self.refused[plan_id] = PolicyDenied(event.message, code=event.code)
         return report
 
-    async def execute(self, plan_id: str) -> dict[str, Any]:
+    async def _execute(self, plan_id: str) -> dict[str, Any]:
         if not self.allow_execute:
             raise PolicyDenied(
                 "execution is disabled on this server",
@@ -243,6 +276,8 @@ class AgentTools:
             )
         self._refuse_executed(plan_id)
         ready = self.simulated.pop(plan_id, None)
+        if ready is None and plan_id in self.refused:
+            raise self.refused[plan_id]
         if ready is None:
             raise BadInput(
                 f"plan {plan_id} has no allowed simulation to execute",
@@ -257,6 +292,9 @@ class AgentTools:
             elif isinstance(event, TxConfirmed):
                 sent[-1]["success"] = event.success
             elif isinstance(event, RunFailed):
+                if not sent and event.exit_code == PolicyDenied.exit_code:
+                    self.refused[plan_id] = PolicyDenied(event.message, code=event.code)
+                    raise self.refused[plan_id]
                 done = "; sent before it stopped: " + ", ".join(
                     f"{t['label']} ({t['tx_hash']})" for t in sent
                 )
@@ -329,7 +367,7 @@ def build_server(tools: AgentTools) -> MCPServer:
         return await guarded(tools.session())
 
     @server.tool()
-    async def journal(limit: int = 10) -> list[dict[str, Any]]:
+    async def journal(limit: Annotated[int, Field(ge=1, le=1000)] = 10) -> list[dict[str, Any]]:
         """The most recent plans and their outcome, newest first."""
         return await guarded(tools.journal(limit))
 

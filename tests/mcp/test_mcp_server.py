@@ -167,7 +167,13 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
         planned = await call(client, "plan", plan=too_big)
         simulated = await call(client, "simulate", plan_id=planned["plan_id"])
         denied = await error_of(client, "execute", plan_id=planned["plan_id"])
+        twice = await asyncio.gather(
+            *(client.call_tool("simulate", {"plan_id": planned["plan_id"]}) for _ in range(2))
+        )
         bad = await error_of(client, "plan", plan=malformed)
+        neither = await error_of(client, "plan")
+        huge = await error_of(client, "journal", limit=10**30)
+        negative = await error_of(client, "journal", limit=-1)
         unknown = await error_of(client, "plan", text="swap 1 ETH for DOGE")
         question = await error_of(client, "plan", text="what's my health factor?")
         unaffordable = await call(client, "plan", text="swap 1000000 ETH for USDC")
@@ -180,7 +186,15 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
     policy = seen["simulated"]["policy"]
     assert not policy["allowed"]
     assert any(v["rule"] == "spend.per_tx" and not v["allowed"] for v in policy["verdicts"])
-    assert seen["denied"]["code"] == "not_simulated"
+    # executing it says why the policy refused it (it said "call simulate first")
+    assert seen["denied"]["code"] == "policy_denied"
+    assert "above the 5,000.00 USD cap" in seen["denied"]["message"]
+    # one simulation of a plan at a time: the other call is told to wait
+    assert sorted(r.is_error for r in seen["twice"]) == [False, True]
+    busy = next(r for r in seen["twice"] if r.is_error)
+    assert json.loads(busy.content[0].text)["error"]["code"] == "plan_busy"
+    assert seen["neither"]["message"] == "give text (plain words) or plan (a typed plan)"
+    assert "limit" in seen["huge"]["message"] and "limit" in seen["negative"]["message"]
     assert seen["bad"]["code"] == "invalid_plan"
     assert "steps.0.swap.amount" in seen["bad"]["message"]
     assert seen["unknown"]["code"] == "unknown_token"
@@ -208,11 +222,13 @@ def test_plan_above_the_confirmation_threshold_is_refused(devnet, tmp_path: Path
         planned = await call(client, "plan", text="swap 0.5 ETH for USDC")
         simulated = await call(client, "simulate", plan_id=planned["plan_id"])
         refused = await error_of(client, "execute", plan_id=planned["plan_id"])
+        again = await error_of(client, "execute", plan_id=planned["plan_id"])
         return locals()
 
     seen = session_with(serve(data_dir, "--allow-execute"), body)
 
     assert seen["simulated"]["policy"]["needs_confirmation"]
     assert seen["refused"]["code"] == "needs_confirmation"
+    assert seen["again"] == seen["refused"]  # it said "call simulate first"
     assert "human" in seen["refused"]["message"]
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
