@@ -66,7 +66,8 @@ def load_model(spec: str, base_url: str | None = None) -> BaseChatModel:
     provider = spec.split(":", 1)[0] if ":" in spec else ""
     if provider not in EXTRAS:
         raise ConfigError(
-            f"DEFI_AGENT_MODEL={spec!r}: use provider:model with provider one of {', '.join(EXTRAS)}"
+            f"model {spec!r}: use provider:model with provider one of {', '.join(EXTRAS)}",
+            hint=_OFFLINE,
         )
     kwargs: dict[str, Any] = {"temperature": 0}
     if base_url:
@@ -85,8 +86,8 @@ def load_model(spec: str, base_url: str | None = None) -> BaseChatModel:
 
 
 _OFFLINE = (
-    "check the provider's API key and DEFI_AGENT_BASE_URL, or unset DEFI_AGENT_MODEL to plan "
-    "with the offline rule parser"
+    "check the provider's API key and DEFI_AGENT_BASE_URL, or plan with the offline rule parser "
+    "(unset DEFI_AGENT_MODEL, or /model offline in the chat)"
 )
 
 

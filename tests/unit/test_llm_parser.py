@@ -105,8 +105,13 @@ def test_missing_provider_names_the_extra() -> None:
 
 
 def test_unknown_provider() -> None:
-    with pytest.raises(ConfigError, match="provider one of openai, anthropic, ollama"):
+    """Named as the model given, from DEFI_AGENT_MODEL or the chat's /model alike."""
+    with pytest.raises(ConfigError) as caught:
         load_model("gpt-4o")
+    assert caught.value.message == (
+        "model 'gpt-4o': use provider:model with provider one of openai, anthropic, ollama"
+    )
+    assert "/model offline" in (caught.value.hint or "")
 
 
 def test_a_model_that_cannot_be_reached_is_named_not_an_internal_error() -> None:
