@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.errors import IntentError
-from agent.intents.phrases import POSITION_WORDS, refuse_other_protocols, slippage
+from agent.intents.phrases import POSITION_WORDS, refuse_other_protocols, slippage, to_bps
 from strategies.tokens import produced_token, words_for
 from tools.chain.address import is_checksum_address
 
@@ -118,14 +118,10 @@ def _stated_slippage(text: str) -> set[int]:
         bps = None
     if bps is not None:
         return {bps}
-    if "slippage" not in text and "slip" not in text:
+    if "slip" not in text:  # slippage, slip
         return set()
-    stated = set()
-    for value, unit in _SLIPPAGE_VALUE.findall(text):
-        scaled = Decimal(value) * (1 if unit.startswith(("bps", "basis")) else 100)
-        if scaled == scaled.to_integral():
-            stated.add(int(scaled))
-    return stated
+    stated = (to_bps(value, unit) for value, unit in _SLIPPAGE_VALUE.findall(text))
+    return {int(bps) for bps in stated if bps == bps.to_integral()}
 
 
 def _check_amount(

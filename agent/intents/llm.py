@@ -91,6 +91,11 @@ _OFFLINE = (
 )
 
 
+def _again(why: object) -> HumanMessage:
+    """What the model is told of an invalid answer, to answer once more."""
+    return HumanMessage(f"That answer was invalid: {why}. Answer again, correctly.")
+
+
 class LlmParser:
     def __init__(self, model: BaseChatModel, context: ParseContext | None = None) -> None:
         self.model = model
@@ -114,9 +119,7 @@ class LlmParser:
                 out = structured.invoke(messages)
             except _INVALID as error:  # a provider that parses the answer itself (json_schema)
                 why = " ".join(str(error).split("For further information")[0].split())
-                messages.append(
-                    HumanMessage(f"That answer was invalid: {why}. Answer again, correctly.")
-                )
+                messages.append(_again(why))
                 continue
             except Exception as error:  # the provider's: unreachable, refused key, rate limit
                 raise ConfigError(
@@ -133,10 +136,7 @@ class LlmParser:
             ):
                 break
             why = error or "give exactly one of plan or refusal"
-            messages += [
-                out["raw"],
-                HumanMessage(f"That answer was invalid: {why}. Answer again, correctly."),
-            ]
+            messages += [out["raw"], _again(why)]
             answer = None
         if answer is None:
             raise IntentError(

@@ -91,14 +91,17 @@ def number(text: str) -> str:
     return normal
 
 
+def to_bps(value: str, unit: str) -> Decimal:
+    """A slippage figure in basis points: ``unit`` is %, percent, bps or basis point(s)."""
+    return Decimal(value) * (1 if unit.lower().startswith(("bps", "basis")) else 100)
+
+
 def slippage(text: str) -> tuple[str, int | None]:
     """The text without its slippage phrases, and the slippage in basis points if one was named.
     One slippage applies to every swap of a request: two different ones are asked about."""
     found: list[int] = []
     for match in _SLIPPAGE.finditer(text):
-        value = Decimal(match.group("a") or match.group("b"))
-        unit = (match.group("ua") or match.group("ub")).lower()
-        bps = value if unit.startswith(("bps", "basis")) else value * 100
+        bps = to_bps(match.group("a") or match.group("b"), match.group("ua") or match.group("ub"))
         if not 0 <= bps <= MAX_SLIPPAGE_BPS or bps != bps.to_integral():
             raise IntentError(
                 "invalid_amount",

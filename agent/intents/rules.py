@@ -323,15 +323,15 @@ class RuleParser:
                 "unsupported",
                 f"I don't understand {clause!r}: start each step with swap, buy, sell, supply, withdraw, borrow, repay, send, wrap or unwrap",
             )
-        verb = next(kind for kind, pattern in _VERBS if re.fullmatch(pattern, match.group("verb")))
+        said = match.group("verb")
+        verb = next(kind for kind, pattern in _VERBS if re.fullmatch(pattern, said))
         rest = match.group("rest").strip()
         protocol = None
         if proto := _PROTOCOL.search(rest):
             protocol = "uniswap-v3" if proto.group("proto").startswith("uniswap") else "aave-v3"
             rest = rest[: proto.start()].strip()
-        if verb == "supply" and match.group("verb") == "put":
+        if verb == "supply" and said == "put":
             rest = re.sub(r"\s+(?:in|into|on|to)$", "", rest)
-        said = match.group("verb")
         if said in ("move", "take") and proto is not None and protocol == "aave-v3":
             verb = "withdraw" if proto.group("prep") in ("from", "out of") else "supply"
         elif said == "take":
@@ -339,9 +339,7 @@ class RuleParser:
                 "needs_clarification",
                 'Take it from where? e.g. "withdraw 100 USDC from aave" or "borrow 100 DAI"',
             )
-        if match.group("verb").startswith("close") and not re.search(
-            r"\b(?:loan|debt|borrow)", rest
-        ):
+        if said.startswith("close") and not re.search(r"\b(?:loan|debt|borrow)", rest):
             raise IntentError(
                 "needs_clarification",
                 'Close what: repay a loan ("repay my DAI debt") or withdraw a deposit '

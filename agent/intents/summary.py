@@ -34,12 +34,10 @@ def describe(step: dict[str, Any]) -> str:
         return f"borrow {_amount(step, step['token'])} from Aave V3 at the variable rate"
     if kind == "repay":
         amount, symbol = step["amount"], step["token"]
-        if amount == "max":
-            return f"repay all your {symbol} debt on Aave V3"
-        if amount.endswith("%"):
-            return f"repay {amount} of your {symbol} debt on Aave V3"
         if amount.startswith("output:"):
             return f"repay {symbol} debt with the {symbol} on Aave V3"
+        if amount == "max" or amount.endswith("%"):  # "all your DAI", "50% of your DAI"
+            return f"repay {_amount(step, symbol)} debt on Aave V3"
         return f"repay {amount} {symbol} of debt on Aave V3"
     if kind == "transfer":
         return f"send {_amount(step, step['token'])} to {step['to']}"
