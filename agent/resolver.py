@@ -11,7 +11,7 @@ simulation, so "swap ETH to USDC then supply all of it" supplies what the swap p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent.errors import BadInput
 from strategies.amounts import parse_amount
@@ -23,6 +23,13 @@ from tools.protocol import ChainContext
 from tools.tx import NATIVE
 
 GAS_RESERVE_WEI = 10**16  # 0.01 ETH
+
+
+class Base(NamedTuple):
+    """What "max" and "NN%" of a token refer to, and what to say when it is nothing."""
+
+    raw: int
+    empty: str
 
 
 class Resolver:
@@ -100,7 +107,7 @@ class Resolver:
                     "would put the position at the liquidation threshold",
                     code="invalid_amount",
                 )
-            return Borrow(tok, self._amount(step["amount"], tok, prior, 0))
+            return Borrow(tok, self._amount(step["amount"], tok, prior, Base(0, "")))
         if kind == "withdraw":
             if step["amount"] == "max":
                 return Withdraw(tok, ALL)
@@ -115,28 +122,38 @@ class Resolver:
             )
         raise BadInput(f"unsupported action {kind!r}", code="unsupported")
 
-    def _wallet_base(self, tok: Token, prior: Sequence[Mapping[str, int]]) -> int:
+    def _wallet_base(self, tok: Token, prior: Sequence[Mapping[str, int]]) -> Base:
         """What "max" and "NN%" of a wallet balance refer to: all of it, less a gas reserve for ETH."""
         held = self.wallet_balance(tok, prior)
-        return max(0, held - GAS_RESERVE_WEI) if tok.symbol == NATIVE else held
+        if tok.symbol != NATIVE:
+            return Base(held, f"you have no {tok.symbol} in the wallet")
+        return Base(
+            max(0, held - GAS_RESERVE_WEI),
+            f"you have no ETH beyond the {tok.show(GAS_RESERVE_WEI)} ETH kept for gas",
+        )
 
-    def _position(self, tok: Token, *, debt: bool) -> int:
+    def _position(self, tok: Token, *, debt: bool) -> Base:
         symbol = "WETH" if tok.symbol == NATIVE else tok.symbol
+        held = 0
         for pos in account(self.ctx.w3, self.ctx.book, self.ctx.wallet).positions:
             if pos.symbol == symbol:
-                return pos.borrowed_raw if debt else pos.supplied_raw
-        return 0
+                held = pos.borrowed_raw if debt else pos.supplied_raw
+        if debt:
+            return Base(held, f"you owe no {tok.symbol} on Aave V3")
+        return Base(held, f"you have no {tok.symbol} supplied on Aave V3")
 
-    def _amount(self, text: str, tok: Token, prior: Sequence[Mapping[str, int]], base: int) -> int:
+    def _amount(self, text: str, tok: Token, prior: Sequence[Mapping[str, int]], base: Base) -> int:
         """Base units of ``text``: "1250.5", "50%" (of ``base``), "max" (``base``), "output:N"."""
         try:
             amount = parse_amount(text)
         except ValueError as error:
             raise BadInput(str(error), code="invalid_amount") from None
+        if (amount.max or amount.percent is not None) and not base.raw:
+            raise BadInput(base.empty, code="invalid_amount")
         if amount.max:
-            raw = base
+            raw = base.raw
         elif amount.percent is not None:
-            raw = base * int(amount.percent * 100) // 10_000
+            raw = base.raw * int(amount.percent * 100) // 10_000
         elif amount.output is not None:
             raw = self._output(amount.output, tok, prior)
         else:

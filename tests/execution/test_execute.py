@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from agent.events import RunDone, RunFailed, SimulationDone, TxConfirmed, TxSent
 from tests.execution.conftest import collect, outcome, propose, run
 from tools.aave_v3.reads import account
@@ -176,6 +178,27 @@ def test_an_amount_finer_than_the_token_is_refused_not_rounded(devnet, service) 
     assert "1.1234567 USDC has more decimals than USDC's 6" in result.message
     assert "round it to 6 decimals" in result.message
     done(run(service, "supply 1.123456 usdc to aave"))
+
+
+@pytest.mark.parametrize(
+    ("request_text", "said"),
+    [
+        ("repay half of my dai debt", "you owe no DAI on Aave V3"),
+        ("withdraw 50% of my usdc from aave", "you have no USDC supplied on Aave V3"),
+        ("supply half my weth to aave", "you have no WETH in the wallet"),
+    ],
+)
+def test_a_share_of_nothing_says_what_there_is_none_of(
+    devnet, service, request_text: str, said: str
+) -> None:
+    """A percentage of a debt, position or balance that is zero said "the amount of DAI comes to
+    zero", which reads like a rounding problem."""
+    result = outcome(run(service, request_text))
+    assert isinstance(result, RunFailed) and (result.code, result.exit_code) == (
+        "invalid_amount",
+        2,
+    )
+    assert result.message == said
 
 
 def test_policy_denial_sends_nothing(devnet, service) -> None:
