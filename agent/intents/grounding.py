@@ -23,6 +23,8 @@ from tools.chain.address import is_checksum_address
 _NUMBER = re.compile(
     r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?|(?<![\w\d])\.\d+"
 )
+_THOUSANDS = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)k(?![a-z])")
+"""An amount in thousands, as the rule parser reads it: "1k" grounds 1000."""
 
 
 def _words(*words: str) -> re.Pattern[str]:
@@ -44,8 +46,9 @@ _EVERY_POSITION = re.compile(
 
 
 def _numbers(text: str) -> set[Decimal]:
-    found = set()
-    for raw in _NUMBER.findall(text):
+    """The amounts ``text`` states: "1k" is 1000, not 1."""
+    found = {Decimal(n.replace(",", "")) * 1000 for n in _THOUSANDS.findall(text)}
+    for raw in _NUMBER.findall(_THOUSANDS.sub(" ", text)):
         try:
             found.add(Decimal(raw.replace(",", "")))
         except InvalidOperation:

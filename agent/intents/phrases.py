@@ -50,6 +50,8 @@ _SLIPPAGE = re.compile(
 )
 _GLUED = re.compile(rf"^(?P<n>{NUMBER})(?P<t>[a-z]+)$")
 """An amount written against its token: "1eth", "2.5wbtc"."""
+_THOUSANDS = re.compile(rf"^(?P<n>{NUMBER})k$")
+"""An amount in thousands: "1k", "2.5k"."""
 _USD_VALUE = re.compile(
     r"^(?:\$\s*[\d,.]+k?|[\d,.]+k?\s*(?:usd|dollars?|bucks))\s+(?:worth(?:\s+of)?|of)\s+(?P<what>.+)$"
 )
@@ -132,7 +134,9 @@ def quantity(phrase: str) -> Quantity:
             "or spend a dollar stablecoin (USDC, DAI) instead",
         )
     words = phrase.strip().split()
-    if words and (glued := _GLUED.match(words[0])):
+    if words and (thousands := _THOUSANDS.match(words[0])):
+        words[0] = format(Decimal(thousands.group("n").replace(",", "")) * 1000, "f")
+    elif words and (glued := _GLUED.match(words[0])):
         words[:1] = [glued.group("n"), glued.group("t")]
     amount: str | None = None
     rest = words

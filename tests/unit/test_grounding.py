@@ -32,6 +32,8 @@ def swap(amount: str = "1", token_in: str = "ETH", token_out: str = "USDC", bps:
     ("text", "steps", "needle"),
     [
         ("swap 1 eth for usdc", [swap("5")], "amount 5"),
+        ("swap 1k usdc for eth", [swap("1", "USDC", "ETH")], "amount 1"),
+        ("swap 1kg of usdc for eth", [swap("1000", "USDC", "ETH")], "amount 1000"),
         ("swap some eth for usdc", [swap("1")], "amount 1"),
         ("swap 1 eth for usdc", [swap("1", token_out="DAI")], "names DAI"),
         ("swap 1 eth for usdc", [swap("1", bps=300)], "300 bps"),
@@ -91,6 +93,7 @@ def test_a_plan_on_aave_for_a_request_naming_another_protocol_is_refused() -> No
         ("swap a quarter of my eth for usdc", [swap("25%")]),
         ("swap all my eth for usdc", [swap("max")]),
         ("swap 1,000 eth for usdc", [swap("1000")]),
+        ("swap 1.5k usdc for eth", [swap("1500", "USDC", "ETH")]),
         ("swap 1 eth for usdc with 1% slippage", [swap("1", bps=100)]),
         ("swap 1 eth for usdc, 30 bps slippage", [swap("1", bps=30)]),
         ("swap 1 eth for usdc, slippage of half a percent or 0.5%", [swap("1", bps=50)]),

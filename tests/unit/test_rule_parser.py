@@ -177,6 +177,9 @@ OK = [
     # written tersely
     ("swap 1eth to usdc", [S("ETH", "USDC", "1")]),
     ("supply 2.5wbtc", [("supply", "WBTC", "2.5")]),
+    ("swap 1k usdc to eth", [S("USDC", "ETH", "1000")]),
+    ("supply 2.5k dai to aave", [("supply", "DAI", "2500")]),
+    ("swap 1,000k usdc to dai", [S("USDC", "DAI", "1000000")]),
     ("swap 1 eth → usdc", [S("ETH", "USDC", "1")]),
     ("swap 1 eth->usdc", [S("ETH", "USDC", "1")]),
     ("swap 1 eth to usdc at most 1% slippage", [S("ETH", "USDC", "1", bps=100)]),
