@@ -16,7 +16,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.errors import IntentError
-from agent.intents.phrases import POSITION_WORDS, refuse_other_protocols, slippage, to_bps
+from agent.intents.phrases import (
+    NUMBER_WORDS,
+    POSITION_WORDS,
+    refuse_other_protocols,
+    slippage,
+    to_bps,
+)
 from strategies.tokens import produced_token, words_for
 from tools.chain.address import is_checksum_address
 
@@ -25,6 +31,7 @@ _NUMBER = re.compile(
 )
 _THOUSANDS = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)k(?![a-z])")
 """An amount in thousands, as the rule parser reads it: "1k" grounds 1000."""
+_NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b")
 
 
 def _words(*words: str) -> re.Pattern[str]:
@@ -53,7 +60,7 @@ def _numbers(text: str) -> set[Decimal]:
             found.add(Decimal(raw.replace(",", "")))
         except InvalidOperation:
             continue
-    return found
+    return found | {Decimal(NUMBER_WORDS[w]) for w in _NUMBER_WORD.findall(text)}
 
 
 def _mentions(text: str, symbol: str) -> bool:

@@ -30,6 +30,19 @@ _WORD_AMOUNTS = {
     "a quarter of": "25%",
     "quarter of": "25%",
 }
+NUMBER_WORDS = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+}
+"""Small amounts people write out: "swap one eth for usdc"."""
 _FILLER = {
     "my",
     "the",
@@ -43,9 +56,9 @@ _FILLER = {
     "worth",
 }
 _SLIPPAGE = re.compile(
-    r"(?:,?\s*(?:with|at|and|using)?\s*(?:a\s+)?(?:max(?:imum)?\s+)?slippage(?:\s+tolerance)?\s*(?:of|at|to|=|:)?\s*"
+    r"(?:,?\s*(?:with|at|and use|and using|and|using|use)?\s*(?:a\s+)?(?:max(?:imum)?\s+)?slippage(?:\s+tolerance)?\s*(?:of|at|to|=|:)?\s*"
     r"(?:at most\s+|up to\s+|no more than\s+)?(?P<a>\d+(?:\.\d+)?)\s*(?P<ua>%|percent|bps|basis points?)"
-    r"|,?\s*(?:with|at|and)?\s*(?:at most|up to|no more than|max(?:imum)?(?: of)?)?\s*(?P<b>\d+(?:\.\d+)?)\s*(?P<ub>%|percent|bps|basis points?)\s*(?:max(?:imum)?\s+)?(?:of\s+)?slippage(?:\s+tolerance)?)",
+    r"|,?\s*(?:with|at|and use|and using|and|using|use)?\s*(?:at most|up to|no more than|max(?:imum)?(?: of)?)?\s*(?P<b>\d+(?:\.\d+)?)\s*(?P<ub>%|percent|bps|basis points?)\s*(?:max(?:imum)?\s+)?(?:of\s+)?slippage(?:\s+tolerance)?)",
     re.I,
 )
 _GLUED = re.compile(rf"^(?P<n>{NUMBER})(?P<t>[a-z]+)$")
@@ -134,6 +147,8 @@ def quantity(phrase: str) -> Quantity:
             "or spend a dollar stablecoin (USDC, DAI) instead",
         )
     words = phrase.strip().split()
+    if words and words[0] in NUMBER_WORDS:
+        words[0] = NUMBER_WORDS[words[0]]
     if words and (thousands := _THOUSANDS.match(words[0])):
         words[0] = format(Decimal(thousands.group("n").replace(",", "")) * 1000, "f")
     elif words and (glued := _GLUED.match(words[0])):

@@ -85,6 +85,7 @@ _VERBS = (
     ("swap", r"swap|trade|exchange|convert"),
     ("sell", r"sell"),
     ("buy", r"buy|purchase|get me|acquire"),
+    ("spend", r"spend|use"),
     ("supply", r"supply|lend|deposit|put"),
     (
         "borrow",
@@ -142,6 +143,8 @@ _TRAILING = re.compile(
 )
 """Words and symbols after the request itself: "... to usdc please", "... to aave 🙏"."""
 _INSTEAD = re.compile(r"\s+instead$")
+_AS_COLLATERAL = re.compile(r"\s+as\s+(?:the\s+|my\s+)?collateral$")
+_AT_LEAST = re.compile(r"^(?:at least|a minimum of|minimum|min\.?|no less than)\s")
 _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
 
 
@@ -330,6 +333,10 @@ class RuleParser:
         if proto := _PROTOCOL.search(rest):
             protocol = "uniswap-v3" if proto.group("proto").startswith("uniswap") else "aave-v3"
             rest = rest[: proto.start()].strip()
+        if verb == "supply":  # "supply 1 eth as collateral": what a supply on Aave is
+            rest = _AS_COLLATERAL.sub("", rest)
+        if said == "pay" and _DEBT.search(rest):  # "pay my dai loan"
+            verb = "repay"
         if verb == "supply" and said == "put":
             rest = re.sub(r"\s+(?:in|into|on|to)$", "", rest)
         if said in ("move", "take") and proto is not None and protocol == "aave-v3":
@@ -345,6 +352,8 @@ class RuleParser:
                 'Close what: repay a loan ("repay my DAI debt") or withdraw a deposit '
                 '("withdraw my DAI")?',
             )
+        if verb == "supply" and proto is None and (again := _PROTOCOL.search(rest)):
+            rest = rest[: again.start()].strip()  # "supply 1 eth to aave as collateral"
         parse = getattr(self, f"_{verb}")
         step: Step = parse(rest, steps, addresses)
         expected = "uniswap-v3" if step["action"] == "swap" else "aave-v3"
@@ -422,7 +431,24 @@ class RuleParser:
             )
         return self._trade(match.group("src"), match.group("dst"), steps)
 
+    def _spend(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        """ "spend 1000 usdc on eth", "use 1000 usdc to buy eth": an exact-input swap."""
+        match = re.fullmatch(
+            r"(?P<src>.+?)\s+(?:on|buying|to buy|to get|to purchase|for)\s+(?P<dst>.+)", rest
+        )
+        if match is None:
+            raise IntentError(
+                "needs_clarification", "What do you want to spend, and on which token?"
+            )
+        return self._trade(match.group("src"), match.group("dst"), steps)
+
     def _trade(self, src: str, dst: str, steps: list[Step]) -> Step:
+        if _AT_LEAST.match(dst.strip()):
+            raise IntentError(
+                "unsupported",
+                "a swap is bounded by its slippage, not by a minimum amount: name the slippage "
+                '(e.g. "with 1% slippage"); the plan shows the least it can receive',
+            )
         source, target = quantity(src), quantity(dst)
         if _PRONOUN.match(src.strip()) or re.fullmatch(r"(?:all of )?the .+", src.strip()):
             amount, token_in = self._amount_token(

@@ -94,6 +94,7 @@ def test_a_plan_on_aave_for_a_request_naming_another_protocol_is_refused() -> No
         ("swap all my eth for usdc", [swap("max")]),
         ("swap 1,000 eth for usdc", [swap("1000")]),
         ("swap 1.5k usdc for eth", [swap("1500", "USDC", "ETH")]),
+        ("swap one eth for usdc", [swap("1")]),
         ("swap 1 eth for usdc with 1% slippage", [swap("1", bps=100)]),
         ("swap 1 eth for usdc, 30 bps slippage", [swap("1", bps=30)]),
         ("swap 1 eth for usdc, slippage of half a percent or 0.5%", [swap("1", bps=50)]),

@@ -180,6 +180,29 @@ OK = [
     ("swap 1k usdc to eth", [S("USDC", "ETH", "1000")]),
     ("supply 2.5k dai to aave", [("supply", "DAI", "2500")]),
     ("swap 1,000k usdc to dai", [S("USDC", "DAI", "1000000")]),
+    ("swap one eth to usdc", [S("ETH", "USDC", "1")]),
+    ("supply ten usdc to aave", [("supply", "USDC", "10")]),
+    # other ways to say a step
+    ("spend 1000 usdc on eth", [S("USDC", "ETH", "1000")]),
+    ("use 1000 usdc to buy eth", [S("USDC", "ETH", "1000")]),
+    ("spend half my dai on wbtc", [S("DAI", "WBTC", "50%")]),
+    (
+        "swap 1 eth to usdc then use it to buy dai",
+        [S("ETH", "USDC", "1"), S("USDC", "DAI", "output:1")],
+    ),
+    ("pay my dai loan", [("repay", "DAI", "max")]),
+    ("pay off 100 dai of debt", [("repay", "DAI", "100")]),
+    ("deposit 2 wbtc as collateral on aave", [("supply", "WBTC", "2")]),
+    (
+        "supply 1 eth as collateral and borrow 1000 usdc",
+        [("supply", "ETH", "1"), ("borrow", "USDC", "1000")],
+    ),
+    (
+        "supply 1 eth to aave as collateral then borrow 500 dai",
+        [("supply", "ETH", "1"), ("borrow", "DAI", "500")],
+    ),
+    ("swap 1 eth to usdc and use 1% slippage", [S("ETH", "USDC", "1", bps=100)]),
+    ("swap 1 eth to usdc using 30 bps slippage", [S("ETH", "USDC", "1", bps=30)]),
     ("swap 1 eth → usdc", [S("ETH", "USDC", "1")]),
     ("swap 1 eth->usdc", [S("ETH", "USDC", "1")]),
     ("swap 1 eth to usdc at most 1% slippage", [S("ETH", "USDC", "1", bps=100)]),
@@ -360,6 +383,8 @@ ERRORS = [
     ("withdraw 1000 usdc then swap 500 usdc to eth and supply the rest", "needs_clarification"),
     ("swap 1 eth for usdc then swap the rest for dai", "needs_clarification"),
     ("swap 0.25 of my eth to usdc", "needs_clarification"),
+    ("swap 1 eth for at least 2900 usdc", "unsupported"),
+    ("use my brain", "needs_clarification"),
     (
         "swap 1 eth to usdc with 0.3% slippage then swap 1 eth to dai with 1% slippage",
         "needs_clarification",
