@@ -307,6 +307,8 @@ def ensure(config: ChainConfig, notify: Notify) -> RunningChain:
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwy])\s*$")
+MAX_DURATION_S = 100 * _UNITS["y"]
+"""Beyond a century the chain's clock is no use to anyone, and anvil refuses a u128's worth."""
 
 
 def is_duration(text: str) -> bool:
@@ -321,7 +323,10 @@ def parse_duration(text: str) -> int:
         raise ConfigError(
             f"invalid duration {text!r}", hint="use a number and a unit, e.g. 90s, 12h, 30d, 2w"
         )
-    return int(float(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(float(match.group(1)) * _UNITS[match.group(2)])
+    if seconds > MAX_DURATION_S:
+        raise ConfigError(f"duration {text!r} is more than 100 years", hint="warp at most 100y")
+    return seconds
 
 
 def advance_time(client: Node, seconds: int) -> int:
