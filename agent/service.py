@@ -503,6 +503,11 @@ class AgentService:
             if args and args[0] == "new":
                 policy, ttl = _session_args(args[1:])
                 status = await asyncio.to_thread(self.authorizer.new_session, policy, ttl)
+            elif args:
+                raise BadInput(
+                    f"unknown /session command {args[0]!r}",
+                    hint="/session, /session new [POLICY] [TTL] or /session revoke",
+                )
             else:
                 status = await asyncio.to_thread(self.authorizer.status)
             return answers.session(status)

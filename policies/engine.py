@@ -126,7 +126,13 @@ class PolicyEngine:
         batch = decision.batch.at(now, prices)
         grants: list[dict[str, Any]] = []
         with transaction(self.conn):
-            again = self._decide(session, batch, self.sessions.get(session.id))
+            newest = None if session.strategy else self.sessions.latest(session.chain_id)
+            again = self._decide(
+                session,
+                batch,
+                self.sessions.get(session.id),
+                newest.id if newest is not None and newest.id != session.id else None,
+            )
             if not again.allowed:
                 return again
             for call, spend in zip(batch.calls, batch.spends, strict=True):
@@ -152,8 +158,16 @@ class PolicyEngine:
                 )
         return again._replace(grants=tuple(grants))
 
-    def _decide(self, session: Session, batch: Batch, current: Session | None) -> Decision:
-        """``current`` is the session as stored now: None, or revoked, denies."""
+    def _decide(
+        self,
+        session: Session,
+        batch: Batch,
+        current: Session | None,
+        superseded_by: str | None = None,
+    ) -> Decision:
+        """``current`` is the session as stored now: None, or revoked, denies; so does
+        ``superseded_by``, a newer session of the chat and the CLI started since the decision (the
+        plan was shown under this one's limits, and the user chose the newer one's)."""
         policy = session.policy
         usage = self.ledger.usage(session.id, batch.now, policy.limits.window_seconds)
         if batch.after:
@@ -166,6 +180,7 @@ class PolicyEngine:
                 created_at=session.created_at,
                 expires_at=session.expires_at,
                 revoked=current is None or current.revoked_at is not None,
+                superseded_by=superseded_by,
             ),
             *(rule(policy, batch, usage) for rule in rules.RULES),
         )

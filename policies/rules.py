@@ -274,10 +274,24 @@ NEW_SESSION = "start a new one to go on (`defi-agent session new`, or /session n
 
 
 def active(
-    policy: Policy, batch: Batch, usage: Usage, *, created_at: int, expires_at: int, revoked: bool
+    policy: Policy,
+    batch: Batch,
+    usage: Usage,
+    *,
+    created_at: int,
+    expires_at: int,
+    revoked: bool,
+    superseded_by: str | None = None,
 ) -> Verdict:
     if revoked:
         return Verdict("session.active", False, f"the session was revoked; {NEW_SESSION}")
+    if superseded_by is not None:
+        return Verdict(
+            "session.active",
+            False,
+            f"session {superseded_by} was started since this plan was decided, and is the one in "
+            "effect: make the plan again to decide it under that session's limits",
+        )
     if batch.now < created_at:
         return Verdict(
             "session.active",

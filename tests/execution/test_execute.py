@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
 
+from agent.errors import BadInput
 from agent.events import RunDone, RunFailed, SimulationDone, TxConfirmed, TxSent
 from tests.execution.conftest import collect, outcome, propose, run
 from tools.aave_v3.reads import account
@@ -207,6 +209,33 @@ def test_policy_denial_sends_nothing(devnet, service) -> None:
     assert isinstance(result, RunFailed) and result.exit_code == 3
     assert "above the 5,000.00 USD cap" in result.message
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_a_plan_decided_before_a_new_session_is_not_signed_under_the_old_one(
+    devnet, service
+) -> None:
+    """A card shown, then `/session new yield-only` (no swaps), then y: the swap was signed by
+    the superseded default session, past the policy the user had just chosen."""
+    done(run(service, "swap 0.01 ETH for DAI"))  # the default session is started
+    card = propose(service, "swap 0.02 ETH for DAI")[-1]
+    assert card.allowed
+    said = asyncio.run(service.command("/session", ("new", "yield-only")))
+    assert "yield-only" in said
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+
+    late = outcome(collect(service.execute(card.plan_id, human_confirmed=True)))
+
+    assert isinstance(late, RunFailed) and late.exit_code == 3
+    assert "was started since this plan was decided" in late.message
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+    again = outcome(run(service, "swap 0.02 ETH for DAI"))
+    assert isinstance(again, RunFailed) and "swap is not allowed" in again.message
+
+
+def test_an_unknown_session_command_is_named(devnet, service) -> None:
+    """`/session foo` showed the session's status as if nothing was wrong."""
+    with pytest.raises(BadInput, match="unknown /session command 'foo'"):
+        asyncio.run(service.command("/session", ("foo",)))
 
 
 def test_health_factor_floor_blocks_a_risky_borrow(devnet, service) -> None:

@@ -157,6 +157,24 @@ def test_expiry_and_revocation(h: Harness) -> None:
     assert "revoked" in denied_by(h.authorize(other, usdc_to_self("1")), "session.active")
 
 
+def test_a_session_superseded_since_the_decision_signs_nothing(h: Harness) -> None:
+    """A card decided under one session, then `/session new` with a narrower policy, then y: the
+    old session signed the swap its successor forbids (the chat, 2026-12-03)."""
+    old = h.session(policy())
+    decision = h.decide(old, usdc_to_self("1"))
+    assert decision.allowed
+    newer = h.session(policy())
+
+    late = h.engine.grant(old, decision, h.now, PRICES)
+
+    assert newer.id in denied_by(late, "session.active") and not late.grants
+    assert h.authorize(newer, usdc_to_self("1")).allowed
+    own = h.store.create(policy(), "run.toml", None, None, BOOK.chain_id, h.now, "dca.yaml")
+    ran = h.decide(own, usdc_to_self("1"))
+    h.session(policy())  # a strategy run's own session is not the chat's to supersede
+    assert h.engine.grant(own, ran, h.now, PRICES).allowed
+
+
 def test_a_chain_reset_voids_sessions_begun_later_and_the_newest_stays_in_effect(
     h: Harness,
 ) -> None:
