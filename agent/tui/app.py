@@ -107,6 +107,10 @@ class DefiAgentApp(App[None]):
         self.sent: str | None = None
         """The plan being sent, while `sending` is held."""
         self.quit_when_sent = False
+        self.planning = asyncio.Lock()
+        """Held while a request is answered or planned: the next waits for it."""
+        self.queued = 0
+        """Requests typed and not yet being answered."""
         self.to_prompt = False
         """A character typed on a card has sent the keys to the prompt, whose focus Textual
         applies after the keys already read: until it has, every key is text."""
@@ -135,15 +139,30 @@ class DefiAgentApp(App[None]):
         the prompt, or clicking it, takes the keys back for text)."""
         if action in ("execute", "dry_run", "discard", "edit"):
             prompt_has_keys = self.to_prompt or self.query_one(Prompt).has_focus
-            return self.pending is not None and not prompt_has_keys
+            return self.pending is not None and not prompt_has_keys and not self._on_closed_card()
         return True
+
+    def _on_closed_card(self) -> bool:
+        """Whether the focus is on the card of a plan no longer waiting for an answer (reached
+        with shift+tab): the plan keys there would act on another card's plan."""
+        focused = self.focused
+        return isinstance(focused, PlanCard) and focused.plan_id != self.pending
 
     def on_key(self, event: events.Key) -> None:
         """On a plan card only the plan keys are keys: any other character goes to the prompt, and
         so does the rest of what is typed (typing "what is my balance" on a card must not reach
         the y of "my", even when the keys come in one burst)."""
         on_card = isinstance(self.focused, PlanCard)
-        if on_card and event.is_printable and (self.to_prompt or event.character not in PLAN_KEYS):
+        if on_card and event.character in PLAN_KEYS and not self.to_prompt:
+            if self._on_closed_card():
+                event.stop()
+                self.notify(
+                    "That plan is closed: the keys act on the plan waiting for an answer, the "
+                    "last card.",
+                    timeout=5,
+                )
+            return
+        if on_card and event.is_printable:
             event.stop()
             prompt = self.query_one(Prompt)
             self.to_prompt = True
@@ -172,8 +191,15 @@ class DefiAgentApp(App[None]):
         if command is not None:
             self.run_command(command)
             return
-        self.discard_pending()
+        answer = _ANSWERS.get(text.lower())
+        if answer is not None:
+            if self.pending is None:
+                chat.add_agent("No plan is waiting for an answer.")
+            else:
+                answer(self)
+            return
         self.last_intent = text
+        self.queued += 1
         self.respond(text)
 
     def run_command(self, command: Command) -> None:
@@ -189,16 +215,30 @@ class DefiAgentApp(App[None]):
 
     # workers
 
-    @work(exclusive=True, group="plan", exit_on_error=False)
+    @work(group="plan", exit_on_error=False)
     async def respond(self, text: str) -> None:
-        async with self.sending:  # after the plan being sent, if one is
-            pass
-        answer = await self.service.answer(text)
-        if answer is not None:
-            self.query_one(ChatLog).add_agent(answer)
-            return
-        async for event in self.service.propose(text):
-            self.post_message(AgentEvent(event))
+        """Requests are answered in the order typed, each after the one before (cancelling one
+        midway left its plan in the journal as planned, and said nothing). A question leaves
+        the open plan open; a request closes it, and a plan decided while a newer request
+        waits is closed at once."""
+        async with self.planning:
+            self.queued -= 1
+            async with self.sending:  # after the plan being sent, if one is
+                pass
+            answer = await self.service.answer(text)
+            if answer is not None:
+                self.query_one(ChatLog).add_agent(answer)
+                return
+            self.discard_pending()
+            decided = None
+            async for event in self.service.propose(text):
+                self.post_message(AgentEvent(event))
+                if isinstance(event, PolicyDecision) and event.allowed:
+                    decided = event.plan_id
+            if decided is not None and self.queued:
+                closed = self.service.discard(decided)
+                if closed is not None:
+                    self.post_message(AgentEvent(closed))
 
     @work(group="send", exit_on_error=False)
     async def send_plan(self, plan_id: str) -> None:
@@ -261,7 +301,7 @@ class DefiAgentApp(App[None]):
                 return
         if changed.worker.group == "command":  # a slash command's answer is its error
             self.query_one(ChatLog).add_agent(f"**error**: {message}")
-        self.notify(message, severity="error", timeout=8)
+        self.notify(message, severity="error", timeout=8, markup=False)
 
     # events
 
@@ -293,12 +333,14 @@ class DefiAgentApp(App[None]):
         elif isinstance(event, TxSent | TxConfirmed) and card:
             card.show_tx(event)
         elif isinstance(event, RunDone | RunFailed):
+            if self.pending == plan_id:
+                self._take_pending()
             if card:
                 card.show_outcome(event)
             if isinstance(event, RunFailed):
                 if not card:
                     chat.add_agent(f"**{event.code}**: {event.message}")
-                self.notify(event.message, severity="error", timeout=8)
+                self.notify(event.message, severity="error", timeout=8, markup=False)
             self.refresh_bindings()
 
     # plan keys
@@ -355,6 +397,15 @@ class DefiAgentApp(App[None]):
             f"(`defi-agent resume {self.sent}` then finishes it).",
             timeout=8,
         )
+
+
+_ANSWERS: dict[str, Callable[[DefiAgentApp], None]] = {
+    "y": DefiAgentApp.action_execute,
+    "yes": DefiAgentApp.action_execute,
+    "n": DefiAgentApp.action_discard,
+    "no": DefiAgentApp.action_discard,
+}
+"""A plan key typed in the prompt as a request of its own: the answer to the open plan."""
 
 
 def create_app(

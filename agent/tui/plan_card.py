@@ -3,6 +3,7 @@ decided, and then what actually happened. It only displays events; the app owns 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from rich.console import Group
@@ -11,6 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from agent.events import (
+    CallPreview,
     PlanProposed,
     PolicyDecision,
     RunDone,
@@ -93,20 +95,31 @@ class PlanCard(Static, can_focus=True):
     def refresh_card(self) -> None:
         parts: list[object] = [Text(self.proposed.summary or self.proposed.intent, style="bold")]
         steps = Table(box=None, show_header=True, header_style="dim", expand=True)
-        for column in ("#", "step", "changes", "gas", "HF after"):
-            steps.add_column(column, overflow="fold")
+        steps.add_column("#", no_wrap=True)
+        steps.add_column("step", overflow="fold", ratio=1)
+        for column in ("changes", "gas", "HF after"):  # a number folded is a number misread
+            steps.add_column(column, no_wrap=True)
         simulated = {s.step: s for s in self.simulation.steps} if self.simulation else {}
-        for index, step in enumerate(self.proposed.plan.get("steps", []), start=1):
+        plan_steps = self.proposed.plan.get("steps", [])
+        waiting = "…" if self.outcome == "" else "–"
+        for index, step in enumerate(plan_steps, start=1):
             sim = simulated.get(index)
-            changes = ", ".join(f"{signed(v)} {s}" for s, v in sim.deltas.items()) if sim else "…"
+            changes = (
+                "\n".join(f"{signed(v)} {s}" for s, v in sim.deltas.items()) if sim else waiting
+            )
             if sim and not sim.ok:
                 failing = next(c for c in sim.calls if not c.ok)
                 changes = f"[red]reverts: {failing.revert_reason}[/red]"
             hf = amount(sim.health_factor_after) if sim and sim.health_factor_after else "–"
             steps.add_row(
-                str(index), _step_words(step), changes, f"{sim.gas:,}" if sim else "…", hf
+                str(index), _step_words(step), changes, f"{sim.gas:,}" if sim else waiting, hf
             )
         parts.append(steps)
+        for index, step in enumerate(plan_steps, start=1):
+            sim = simulated.get(index)
+            bound = _bound(step, sim.calls) if sim else None
+            if bound:
+                parts.append(Text(f"step {index}: {bound}", style="dim"))
         if self.simulation is not None:
             fee = sum((s.fee_eth for s in self.simulation.steps), Decimal(0))
             parts.append(
@@ -116,15 +129,18 @@ class PlanCard(Static, can_focus=True):
                 )
             )
         if self.decision is not None:
-            parts.extend(_verdicts(self.decision))
+            parts.extend(
+                _verdicts(self.decision, answerable=not self.outcome and not self.progress)
+            )
         parts.extend(Text(line, style="dim") for line in self.progress)
         if self.outcome:
             parts.append(Text(self.outcome, style="bold"))
         self.update(Group(*parts))
 
 
-def _verdicts(decision: PolicyDecision) -> list[Text]:
-    """Every violated rule in full; the passing ones in one line with what allowance is left."""
+def _verdicts(decision: PolicyDecision, *, answerable: bool) -> list[Text]:
+    """Every violated rule in full; the passing ones in one line with what allowance is left;
+    the keys while the plan is ``answerable``, waiting for an answer."""
     lines = [Text(f"✗ {v.rule}: {v.message}", style="red") for v in decision.violations]
     if decision.allowed:
         left = next((v.message for v in decision.verdicts if v.rule == "spend.windows"), "")
@@ -139,13 +155,32 @@ def _verdicts(decision: PolicyDecision) -> list[Text]:
             lines.append(
                 Text("above the session's threshold: needs your confirmation", style="yellow")
             )
-        lines.append(Text("y execute · d dry run · n discard · e edit", style="bold"))
+        if answerable:
+            lines.append(Text("y execute · d dry run · n discard · e edit", style="bold"))
     return lines
 
 
-def _amount(step: dict[str, object]) -> str:
+def _bound(step: dict[str, object], calls: Sequence[CallPreview]) -> str | None:
+    """What a swap receives at least (or pays at most), as its call was built: the slippage
+    bound the user signs, shown before they do."""
+    if step["action"] != "swap":
+        return None
+    label = next((c.label for c in calls if c.label.startswith(("swap ", "buy "))), None)
+    if label is None:
+        return None
+    return f"{label.split(' via ')[0]} (slippage bound {step['max_slippage_bps']} bps)"
+
+
+def _amount(step: dict[str, object], symbol: object) -> str:
+    """The amount and token of a step: "1.5 ETH", "50% of ETH", "the USDC from step 1"."""
     amount = str(step["amount"])
-    return f"the output of step {amount.split(':')[1]}:" if amount.startswith("output:") else amount
+    if amount.startswith("output:"):
+        return f"the {symbol} from step {amount.split(':')[1]}"
+    if amount == "max":
+        return f"all {symbol}"
+    if amount.endswith("%"):
+        return f"{amount} of {symbol}"
+    return f"{amount} {symbol}"
 
 
 def _step_words(step: dict[str, object]) -> str:
@@ -153,9 +188,9 @@ def _step_words(step: dict[str, object]) -> str:
     if kind == "swap":
         if step.get("amount_kind") == "exact_out":
             return f"buy {step['amount']} {step['token_out']} with {step['token_in']}"
-        return f"swap {_amount(step)} {step['token_in']} → {step['token_out']}"
+        return f"swap {_amount(step, step['token_in'])} → {step['token_out']}"
     if kind == "transfer":
-        return f"send {_amount(step)} {step['token']} to {str(step['to'])[:10]}…"
+        return f"send {_amount(step, step['token'])} to {str(step['to'])[:10]}…"
     if kind in ("wrap", "unwrap"):
-        return f"{kind} {_amount(step)}"
-    return f"{kind} {_amount(step)} {step['token']} (Aave)"
+        return f"{kind} {_amount(step, 'ETH' if kind == 'wrap' else 'WETH')}"
+    return f"{kind} {_amount(step, step['token'])} (Aave)"

@@ -396,3 +396,121 @@ def test_a_session_started_in_another_shell_shows_once_a_plan_is_decided(
             await until(pilot, lambda: app.query_one(Sidebar).snapshot.session.name == "dca-bot")
 
     asyncio.run(scenario())
+
+
+def test_text_that_looks_like_markup_is_shown_as_written(make_app, devnet) -> None:
+    """`swap 1 [/bold] to usdc` closed the chat: its error toast was read as Rich markup."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40), notifications=True) as pilot:
+            await say(pilot, "swap 1 [/bold] to usdc")
+            await until(pilot, lambda: app.screen.query("Toast"))
+            toast = str(app.screen.query_one("Toast").render())
+            assert "[/bold]" in toast
+            await say(pilot, "swap 0.1 ETH for USDC")  # the chat goes on
+            await until(pilot, lambda: app.pending is not None)
+
+    asyncio.run(scenario())
+
+
+def test_plan_keys_on_a_closed_card_do_nothing(make_app, devnet) -> None:
+    """shift+tab to an older, discarded card, then y: the newer card's plan was executed; and a
+    closed card still showed the keys."""
+
+    async def scenario() -> None:
+        app = make_app()
+        nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+        async with app.run_test(size=(100, 40), notifications=True) as pilot:
+            await say(pilot, "swap 0.2 ETH for DAI")
+            await until(pilot, lambda: app.pending is not None)
+            first = card(app)
+            await say(pilot, "swap 0.3 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None and card(app) is not first)
+            first.focus()
+            await pilot.press("y")
+            await pilot.pause(0.3)
+            assert app.pending == card(app).plan_id and not card(app).outcome
+            assert "That plan is closed" in str(app.screen.query_one("Toast").render())
+            assert first.outcome.startswith("Discarded")
+            assert "y execute" not in _text(first) and "y execute" in _text(card(app))
+        assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+    asyncio.run(scenario())
+
+
+def test_a_question_leaves_the_card_open_and_yes_typed_answers_it(make_app, devnet) -> None:
+    """A question threw the open card away; "yes" typed in the prompt was read as a request."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            open_card = card(app)
+            await say(pilot, "how much ETH do I have?")
+            log = app.query_one(ChatLog)
+            await until(pilot, lambda: "ETH" in str(list(log.query("Markdown"))[-1].source))
+            assert app.pending == open_card.plan_id and not open_card.outcome
+            await say(pilot, "yes")
+            await until(pilot, lambda: open_card.outcome.startswith("Done"), timeout=60)
+            await say(pilot, "y")
+            await until(pilot, lambda: "No plan is waiting" in _said(app))
+
+    asyncio.run(scenario())
+
+
+def test_requests_typed_while_one_is_planned_are_each_answered(make_app, devnet) -> None:
+    """A question typed while a plan was worked out cancelled the plan without a word, and the
+    journal kept it as planned for good. Now each is answered in turn; a plan overtaken by a
+    newer request is closed, as one with an open card is."""
+
+    async def scenario() -> None:
+        proxy = ChainProxy(devnet.url, delay=0.03)
+        app = make_app(proxy.url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.01 ETH for DAI")
+            await say(pilot, "how much DAI do I have?")
+            await say(pilot, "swap 0.02 ETH for USDC")
+            await until(pilot, lambda: len(app.cards) == 2 and app.pending is not None, 60)
+            first, second = app.cards.values()
+            assert app.pending == second.plan_id
+            await until(pilot, lambda: first.outcome.startswith("Discarded"))
+            assert "50,000 DAI" in _said(app)
+            journal = app.service.journal
+            assert journal.plan(first.plan_id).status == "discarded"
+        proxy.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_the_card_shows_the_least_a_swap_receives_before_signing(make_app, devnet) -> None:
+    """The slippage bound was shown only in the lines of a sent plan."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 40)) as pilot:
+            await say(pilot, "swap 1 ETH for USDC with 0.3% slippage")
+            await until(pilot, lambda: app.pending is not None)
+            shown = " ".join(_text(card(app)).split())
+            assert "step 1: swap 1 ETH for at least 29" in shown
+            assert "(slippage bound 30 bps)" in shown
+            amount = next(
+                f"{v:,.6f}" for s, v in card(app).simulation.deltas.items() if s == "USDC"
+            )
+            assert amount.rstrip("0") in shown  # at 80 columns, not folded mid-number
+
+    asyncio.run(scenario())
+
+
+def _text(widget: PlanCard) -> str:
+    """What the card shows, as text."""
+    from rich.console import Console
+
+    console = Console(width=76, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(widget.content)
+    return console.export_text()
+
+
+def _said(app) -> str:
+    return "\n".join(str(m.source) for m in app.query_one(ChatLog).query("Markdown"))
