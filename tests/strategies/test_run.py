@@ -642,3 +642,26 @@ def test_a_time_interval_is_chain_time_that_warp_moves(devnet, tmp_path: Path) -
     code, events, err = _finish(process, timeout=60)
     assert code == 0, err
     assert named(events, "StrategyDone")[-1]["iterations"] == 2
+
+
+def test_a_run_under_a_session_named_by_id_stops_once_a_newer_one_supersedes_it(
+    devnet, tmp_path: Path
+) -> None:
+    """A run under `session: {id: ...}` signed every iteration under it after `session new`
+    had superseded it: a narrower session did not rein in a running bot."""
+    data_dir = attach(devnet, tmp_path / "data")
+    created = run_cli("session", "new", "--ttl", "2h", "--json", data_dir=data_dir)
+    session_id = json.loads(created.stdout)["id"]
+    path = tmp_path / "by-id.yaml"
+    path.write_text(
+        f"name: by-id\nsession: {{id: {session_id}}}\n"
+        "steps:\n  - intent: wrap 0.001 eth\nrepeat: {every: 3 blocks, count: 3}\n"
+    )
+    process = _waiting(path, data_dir)  # after the first iteration
+    assert run_cli("session", "new", "--ttl", "2h", data_dir=data_dir).returncode == 0
+    with Miner(devnet.url):
+        code, events, _err = _finish(process)
+    assert code == 3
+    assert named(events, "TxConfirmed") == []  # nothing after the first iteration
+    message = named(events, "StrategyDone")[-1]["message"]
+    assert "was started since this plan was decided" in message
