@@ -239,4 +239,9 @@ def load_policy(path: Path) -> Policy:
         text = path.read_text()
     except OSError as error:
         raise ConfigError(f"cannot read policy file {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"policy file {path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at "
+            f"offset {error.start})"
+        ) from None
     return parse_policy(text, str(path))

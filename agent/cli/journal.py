@@ -15,7 +15,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.
 
 def journal(
     limit: Annotated[
-        int, typer.Option("--limit", min=1, help="How many plans, newest first.")
+        int, typer.Option("--limit", min=1, max=1_000_000, help="How many plans, newest first.")
     ] = 20,
     as_json: JsonFlag = False,
 ) -> None:

@@ -47,6 +47,11 @@ def test_a_session_from_creation_to_revocation(devnet, tmp_path: Path) -> None:
     assert shown["id"] == created["id"] and shown["spent_usd"] == "300.0"
     assert shown["policy_text"] == DEFAULT.read_text()
 
+    newer = cli_json("session", "new", "--ttl", "1h", data_dir=data_dir)
+    superseded = cli_json("session", "show", created["id"], data_dir=data_dir)
+    assert superseded["state"] == "superseded"  # it said active, as `list` did not
+    assert cli_json("session", "show", data_dir=data_dir)["id"] == newer["id"]
+
     revoked = cli_json("session", "revoke", created["id"], data_dir=data_dir)
     assert revoked["state"] == "revoked"
     again = run_cli("session", "revoke", created["id"], data_dir=data_dir)

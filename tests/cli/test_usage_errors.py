@@ -12,6 +12,7 @@ from tests.conftest import ROOT, run_cli
 from tests.strategies.kit import attach
 
 DEFAULT = str(ROOT / "policies" / "default.toml")
+BINARY = Path(__file__).with_name("not-utf8.toml")
 
 
 @pytest.mark.parametrize(
@@ -27,6 +28,8 @@ DEFAULT = str(ROOT / "policies" / "default.toml")
         (("session", "new", "--policy", "dca-bott"), "no policy file 'dca-bott'"),
         (("do", "swap 1 ETH for USDC", "--yes", "--dry-run"), "give one of them"),
         (("journal", "--limit", "0"), "Input should be greater than or equal to 1"),
+        (("journal", "--limit", "9" * 20), "Input should be less than or equal to 1000000"),
+        (("session", "new", "--policy", str(BINARY)), "is not UTF-8 text (byte 0xff at offset 0)"),
     ],
 )
 def test_bad_command_lines_exit_2_with_the_reason(
