@@ -5,12 +5,15 @@ An authorisation holds when the session's key signed it, it names exactly the tr
 journal recorded with it (target, value, calldata), its reservation is in the ledger at the USD
 value it signed (and counted as spent once the transaction was confirmed), and the transaction
 the chain holds under its hash (when the chain still has it: a devnet reset forgets them) is that
-same transaction.
+same transaction. Each window is recomputed as the engine counted it when each reservation was
+taken, in USD or in token units.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 from agent.journal import TxRecord
@@ -22,10 +25,14 @@ SentTx = Callable[[str], dict[str, Any] | None]
 
 
 def audit(
-    store: SessionStore, ledger: Ledger, authorised: Iterable[TxRecord], now: int, sent: SentTx
+    store: SessionStore,
+    ledger: Ledger,
+    authorised: Iterable[TxRecord],
+    sent: SentTx,
+    decimals: Callable[[str], int],
 ) -> dict[str, Any]:
     """The report: how many authorisations were checked, each session's spend, and every problem
-    found, in words."""
+    found, in words. ``decimals`` gives a token's, for the windows counted in token units."""
     sessions = {s.id: s for s in store.all()}
     ledgers = {sid: ledger.entries(sid) for sid in sessions}
     reservations = {e["id"]: e for entries in ledgers.values() for e in entries}
@@ -39,12 +46,9 @@ def audit(
         entries = [e for e in ledgers[session.id] if e["status"] != "released"]
         spent = sum(e["usd_cents"] for e in entries)
         limits = session.policy.limits
-        for window in limits.windows:
-            if window.usd is None:
-                continue
-            inside = sum(e["usd_cents"] for e in entries if e["created_at"] > now - window.seconds)
-            if inside > window.usd * 100:
-                problems.append(f"session {session.id}: {inside / 100} USD within {window.label}")
+        problems += [
+            f"session {session.id}: {over}" for over in _windows(session, entries, decimals)
+        ]
         if limits.lifetime_usd is not None and spent > limits.lifetime_usd * 100:
             problems.append(
                 f"session {session.id}: lifetime spend {spent / 100} USD above {limits.lifetime_usd}"
@@ -53,6 +57,30 @@ def audit(
             {"id": session.id, "spent_usd": str(spent / 100), "transactions": len(entries)}
         )
     return {"authorizations_checked": checked, "sessions": spends, "problems": problems}
+
+
+def _windows(
+    session: Session, entries: Sequence[Any], decimals: Callable[[str], int]
+) -> Iterator[str]:
+    """Each window over-spent as a reservation was taken, as the engine counted then: what was
+    reserved before it (and is still counted) within the window before its time, and itself.
+    Not at the chain's time now, which `chain reset` puts back behind the reservations."""
+    for window in session.policy.limits.windows:
+        symbol = None if window.token is None else window.token.upper()
+        for entry in entries:
+            since = entry["created_at"] - window.seconds
+            inside = [e for e in entries if e["id"] <= entry["id"] and e["created_at"] > since]
+            if symbol is None:
+                used = sum(e["usd_cents"] for e in inside)
+                if window.usd is not None and used > window.usd * 100:
+                    yield f"{used / 100} USD within {window.label}"
+                    break
+                continue
+            raw = sum(json.loads(e["tokens"]).get(symbol, 0) for e in inside)
+            assert window.amount is not None
+            if Decimal(raw).scaleb(-decimals(symbol)) > window.amount:
+                yield f"{Decimal(raw).scaleb(-decimals(symbol)).normalize():f} {symbol} within {window.label}"
+                break
 
 
 def _authorisation(

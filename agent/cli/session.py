@@ -225,11 +225,13 @@ def audit(as_json: JsonFlag = False) -> None:
     from agent.errors import PolicyDenied
     from agent.journal import Journal
     from tools.chain.plain import Client, rpc
+    from tools.erc20.reads import token
 
-    store, ledger, (chain, now) = _store()
+    store, ledger, (chain, _) = _store()
     authorised = Journal(settings().data_dir).authorised()
-    sent = partial(rpc, Client(chain.url), "eth_getTransactionByHash")
-    report = check(store, ledger, authorised, now(), sent)
+    client = Client(chain.url)
+    sent = partial(rpc, client, "eth_getTransactionByHash")
+    report = check(store, ledger, authorised, sent, lambda s: token(client, chain.book, s).decimals)
     problems = report["problems"]
     if as_json:
         sys.stdout.write(json.dumps(report) + "\n")

@@ -213,3 +213,57 @@ def test_with_only_a_strategy_runs_session_show_points_to_it(devnet, tmp_path: P
     assert "strategy runs have sessions of their own (1: `defi-agent session list`" in shown.stderr
     (own,) = cli_json("session", "list", data_dir=data_dir)
     assert cli_json("session", "show", own["id"], data_dir=data_dir)["strategy"] == str(strategy)
+
+
+WINDOWED = """\
+name = "windowed"
+ttl = "24h"
+[allow]
+actions = ["swap"]
+protocols = ["uniswap-v3"]
+tokens = ["ETH", "WETH", "USDC"]
+[limits]
+max_usd_per_tx = 5000
+[[limits.windows]]
+usd = 1000
+period = "1h"
+[[limits.windows]]
+token = "USDC"
+amount = 1500
+period = "1h"
+"""
+
+
+def test_audit_counts_each_window_as_the_engine_did(devnet, tmp_path: Path) -> None:
+    """Within a 1,000 USD an hour window, 600 then 600 an hour apart audits clean, and still does
+    when the chain's clock is behind them, as after `chain reset` (it said 1,200 USD within the
+    window, exit 3).
+    A reservation moved back into the hour of the other, or more USDC than a token window
+    allows, fails the audit (it checked USD windows alone, at the chain's time now)."""
+    data_dir = attach(devnet, tmp_path / "data")
+    policy = tmp_path / "windowed.toml"
+    policy.write_text(WINDOWED)
+    cli_json("session", "new", "--policy", str(policy), data_dir=data_dir)
+    assert run_cli("do", "swap 0.2 ETH for USDC", "--yes", data_dir=data_dir).returncode == 0
+    assert run_cli("chain", "warp", "61m", data_dir=data_dir).returncode == 0
+    assert run_cli("do", "swap 0.2 ETH for USDC", "--yes", data_dir=data_dir).returncode == 0
+    assert cli_json("audit", data_dir=data_dir)["problems"] == []
+
+    db = sqlite3.connect(data_dir / DB_NAME, isolation_level=None)
+    (first, created), (_, later) = db.execute(
+        "SELECT id, created_at FROM reservations WHERE usd_cents > 0 ORDER BY id"
+    ).fetchall()
+    db.execute("UPDATE reservations SET created_at = ? WHERE id = ?", (later - 60, first))
+    moved = run_cli("audit", data_dir=data_dir)
+    assert moved.returncode == 3 and "within 1,000 USD per 1h" in moved.stdout, moved.stdout
+    db.execute("UPDATE reservations SET created_at = ? WHERE id = ?", (created, first))
+
+    db.execute("UPDATE reservations SET tokens = ? WHERE id = ?", ('{"USDC": 2000000000}', first))
+    tokens = run_cli("audit", data_dir=data_dir)
+    assert tokens.returncode == 3 and "2000 USDC within 1,500 USDC per 1h" in tokens.stdout
+    db.execute("UPDATE reservations SET tokens = '{}' WHERE id = ?", (first,))
+
+    # as after `chain reset` (which would stop the devnet other tests share): both reservations
+    # ahead of the chain's clock
+    db.execute("UPDATE reservations SET created_at = created_at + 30 * 86400")
+    assert cli_json("audit", data_dir=data_dir)["problems"] == []
