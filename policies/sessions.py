@@ -181,7 +181,7 @@ class SessionStore:
         CLI yet (checked under the write lock: two processes starting at once start one), else
         that session."""
         policy = parse_policy(policy_text, source)
-        lifetime = _lifetime(ttl, policy)
+        lives = lifetime(ttl, policy)
         session_id = uuid.uuid4().hex[:12]
         key = PrivateKey()
         address = address_of(key.public_key)
@@ -200,7 +200,7 @@ class SessionStore:
                     json.dumps(stored),
                     chain_id,
                     now,
-                    now + lifetime,
+                    now + lives,
                     strategy,
                 ),
             )
@@ -223,7 +223,7 @@ class SessionStore:
             "",
             chain_id,
             now,
-            now + _lifetime(ttl, policy),
+            now + lifetime(ttl, policy),
             None,
         )
 
@@ -284,14 +284,15 @@ class SessionStore:
         return "0x" + (signed[:64] + bytes([signed[64] + 27])).hex()
 
 
-def _lifetime(ttl: str | None, policy: Policy) -> int:
+def lifetime(ttl: str | None, policy: Policy) -> int:
+    """Seconds a session under ``policy`` lives: ``ttl``, else the policy's; at most 365 days."""
     try:
-        lifetime = seconds(policy.ttl if ttl is None else ttl)
+        lives = seconds(policy.ttl if ttl is None else ttl)
     except ValueError as error:
         raise BadInput(f"invalid ttl: {error}") from None
-    if lifetime > MAX_TTL_SECONDS:
+    if lives > MAX_TTL_SECONDS:
         raise BadInput(f"invalid ttl: {ttl or policy.ttl} is longer than a session may live (365d)")
-    return lifetime
+    return lives
 
 
 @lru_cache(maxsize=64)

@@ -184,12 +184,18 @@ class _HumanView:
 
 def validate(file: FileArg, as_json: JsonFlag = False) -> None:
     """Check a strategy file: its fields, guards and steps, with the line of the first problem."""
+    from agent.cli.context import settings
     from policies.model import find_policy, load_policy
+    from policies.sessions import lifetime
     from strategies.script.model import load_strategy
 
     strategy = load_strategy(file)
     if strategy.session is not None and strategy.session.policy is not None:
-        load_policy(find_policy(strategy.session.policy, file.parent))
+        lifetime(
+            strategy.session.ttl, load_policy(find_policy(strategy.session.policy, file.parent))
+        )
+    if settings().model is None:
+        _parse_intents(strategy, file)
     if as_json:
         sys.stdout.write(json.dumps({"valid": True, **strategy.model_dump(mode="json")}) + "\n")
         return
@@ -202,6 +208,29 @@ def validate(file: FileArg, as_json: JsonFlag = False) -> None:
     console.print(
         f"[green]valid[/green]: {strategy.name}: {len(strategy.steps)} step(s){every}{times}{until}"
     )
+
+
+def _parse_intents(strategy: Any, file: Path) -> None:
+    """Each entry's words as the offline rule parser reads them when the run gets to them: one it
+    cannot read is bad input now, not a failed run later. Goals and "everything on Aave" read
+    the chain then; here they only need to parse."""
+    from agent.errors import BadInput, IntentError
+    from agent.intents.rules import ParseContext, RuleParser
+    from strategies.tokens import DEFAULT_SYMBOLS
+
+    context = ParseContext(
+        goals=lambda *_: {}, positions=lambda: (DEFAULT_SYMBOLS, DEFAULT_SYMBOLS)
+    )
+    for index, entry in enumerate(strategy.steps, start=1):
+        intent = getattr(entry, "intent", None)
+        if intent is None:
+            continue
+        try:
+            RuleParser(context).parse(intent)
+        except IntentError as error:
+            raise BadInput(
+                f"{file}: step {index} ({intent!r}): {error.message}", code=error.code
+            ) from None
 
 
 def list_strategies(as_json: JsonFlag = False) -> None:

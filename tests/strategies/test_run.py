@@ -11,8 +11,10 @@ from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
+
 from agent.datadir import DB_NAME
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 from tests.execution.conftest import run
 from tests.strategies.kit import (
     EXAMPLES,
@@ -665,3 +667,33 @@ def test_a_run_under_a_session_named_by_id_stops_once_a_newer_one_supersedes_it(
     assert named(events, "TxConfirmed") == []  # nothing after the first iteration
     message = named(events, "StrategyDone")[-1]["message"]
     assert "was started since this plan was decided" in message
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ("intent: make me rich", "step 2 ('make me rich'): I don't understand 'make me rich'"),
+        ("intent: swap 1 PEPE for USDC", "step 2 ('swap 1 PEPE for USDC'): I don't know the token"),
+    ],
+)
+def test_validate_reads_each_intent_as_the_run_will(tmp_path: Path, entry: str, said: str) -> None:
+    """`strategies validate` said valid, and `run` failed at that step (exit 2)."""
+    path = tmp_path / "words.yaml"
+    path.write_text(f"name: words\nsteps:\n  - intent: earn yield on my usdc\n  - {entry}\n")
+
+    result = run_cli("strategies", "validate", str(path), data_dir=tmp_path / "data")
+
+    assert result.returncode == 2 and said in result.stderr, result.stderr
+
+
+def test_validate_checks_the_lifetime_of_the_policy_a_strategy_names(tmp_path: Path) -> None:
+    """A policy of `ttl = "800d"` validated, and `run` refused it."""
+    policy = tmp_path / "long.toml"
+    policy.write_text((ROOT / "policies" / "default.toml").read_text().replace('"24h"', '"800d"'))
+    path = tmp_path / "long.yaml"
+    path.write_text("name: long\nsession: {policy: long.toml}\nsteps:\n  - intent: wrap 1 eth\n")
+
+    result = run_cli("strategies", "validate", str(path), data_dir=tmp_path / "data")
+
+    assert result.returncode == 2
+    assert "800d is longer than a session may live (365d)" in result.stderr
