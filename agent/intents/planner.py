@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from agent.errors import IntentError
 from agent.intents.grounding import check
+from agent.intents.reply import answered
 from agent.intents.rules import ParseContext, Plan, RuleParser
 from strategies.plan import StrategyPlan
 
@@ -36,8 +38,29 @@ class IntentPlanner:
         self.default_slippage = default_slippage
         """The active session's default slippage, read before each request (sessions change)."""
         self.history: list[tuple[str, Plan]] = []
+        self.asked: str | None = None
+        """The last request, when it got a question back: the next may answer it."""
 
     def plan(self, text: str) -> Plan:
+        """The plan for ``text``; when the last request got a question back ("How much ETH?"),
+        for ``text`` as its answer if it reads as one (`answered`), else on its own."""
+        asked, self.asked = self.asked, None
+        combined = answered(asked, text) if asked is not None else None
+        if combined is not None:
+            try:
+                return self._plan(combined)
+            except IntentError as error:
+                if error.code == "needs_clarification":  # answered, and the next question
+                    self.asked = combined
+                    raise
+        try:
+            return self._plan(text)
+        except IntentError as error:
+            if error.code == "needs_clarification":
+                self.asked = text
+            raise
+
+    def _plan(self, text: str) -> Plan:
         if self.default_slippage is not None:
             self.context.default_slippage_bps = self.default_slippage()
         recent = self.history[-HISTORY:]

@@ -514,3 +514,18 @@ def _text(widget: PlanCard) -> str:
 
 def _said(app) -> str:
     return "\n".join(str(m.source) for m in app.query_one(ChatLog).query("Markdown"))
+
+
+def test_the_answer_to_the_agents_question_makes_the_plan(make_app, devnet) -> None:
+    """ "How much ETH do you want to swap?" answered "0.1": "I don't understand '0.1'"."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap eth to usdc")
+            await until(pilot, lambda: "How much ETH do you want to swap?" in _said(app))
+            await say(pilot, "0.1")
+            await until(pilot, lambda: app.pending is not None)
+            assert card(app).proposed.summary == "Swap 0.1 ETH for USDC on Uniswap V3"
+
+    asyncio.run(scenario())

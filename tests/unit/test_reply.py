@@ -1,0 +1,63 @@
+"""A reply to the agent's question is read with the request it answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.errors import IntentError
+from agent.intents.planner import IntentPlanner
+from agent.intents.rules import ParseContext, RuleParser
+
+WALLET = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+
+def planner() -> IntentPlanner:
+    context = ParseContext()
+    return IntentPlanner(RuleParser(context), context)
+
+
+def asked(p: IntentPlanner, request: str) -> str:
+    with pytest.raises(IntentError) as caught:
+        p.plan(request)
+    assert caught.value.code == "needs_clarification"
+    return caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("request_text", "reply", "summary"),
+    [
+        ("swap eth to usdc", "0.1", "Swap 0.1 ETH for USDC on Uniswap V3"),
+        ("swap eth to usdc", "0.1 eth", "Swap 0.1 ETH for USDC on Uniswap V3"),
+        ("swap eth for dai", "half", "Swap 50% of your ETH for DAI on Uniswap V3"),
+        ("supply usdc", "100 usdc", "Supply 100 USDC to Aave V3"),
+        ("borrow dai", "1.5k", "Borrow 1500 DAI from Aave V3 at the variable rate"),
+        ("swap 1 eth", "to usdc", "Swap 1 ETH for USDC on Uniswap V3"),
+        ("send 1 usdc", f"to {WALLET}", f"Send 1 USDC to {WALLET}"),
+    ],
+)
+def test_the_answer_to_a_question_completes_the_request(
+    request_text: str, reply: str, summary: str
+) -> None:
+    """ "How much ETH do you want to swap?" answered "0.1" was "I don't understand '0.1'"."""
+    p = planner()
+    asked(p, request_text)
+    assert p.plan(reply)["summary"] == summary
+
+
+def test_a_reply_that_is_not_an_answer_is_read_on_its_own() -> None:
+    p = planner()
+    asked(p, "borrow dai")
+    with pytest.raises(IntentError) as caught:
+        p.plan("100 eth")  # not an amount of DAI
+    assert "I don't understand '100 eth'" in caught.value.message
+    asked(p, "swap eth to usdc")
+    assert p.plan("swap 1 eth for dai")["summary"] == "Swap 1 ETH for DAI on Uniswap V3"
+    with pytest.raises(IntentError):
+        p.plan("0.1")  # the question was answered by a request of its own: nothing to complete
+
+
+def test_an_answer_that_leaves_another_question_is_carried_on() -> None:
+    p = planner()
+    asked(p, "send usdc")
+    assert "address" in asked(p, "5")
+    assert p.plan(WALLET)["summary"] == f"Send 5 USDC to {WALLET}"
