@@ -151,6 +151,8 @@ class _HumanView:
             self.progress.update(self.task, total=event.count, completed=event.iteration)
             again = f", continuing after {event.iteration} done" if event.resumed else ""
             console.print(f"[bold]{event.name}[/bold] under session {event.session}{again}")
+            if event.previous:
+                console.print(f"[yellow]note[/yellow]: {event.previous}")
         elif isinstance(event, ev.EntryStarted):
             self.progress.update(
                 self.task, completed=event.iteration - 1, description=event.description

@@ -15,6 +15,8 @@ class StrategyStarted:
     iteration: int
     """Iterations already done (non-zero when a run is resumed)."""
     count: int | None
+    previous: str | None = None
+    """A new run of a file that was run to its end before: when that was, in words."""
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ class Runner:
         self._stop = threading.Event()
         self._readings: ChainReadings | None = None
         self._resumed = False
+        self._previous: str | None = None
         self._failure: StrategyDone | None = None
         self._until_met = False
 
@@ -119,7 +120,13 @@ class Runner:
         count = self.strategy.repeat.count if self.strategy.repeat else 1
         try:
             yield StrategyStarted(
-                run.id, self.strategy.name, session, self._resumed, run.iteration, count
+                run.id,
+                self.strategy.name,
+                session,
+                self._resumed,
+                run.iteration,
+                count,
+                self._previous,
             )
             async for event in self._loop(run, count):
                 yield event
@@ -134,6 +141,8 @@ class Runner:
             self.store.abandon(found.id)
             found = None
         self._resumed = found is not None
+        last = None if found is not None else self.store.last_done(self.path, self.text, chain_id)
+        self._previous = None if last is None else _previously(last)
         gate = self.svc.authorizer
         ref = self.strategy.session
         if found is not None and found.session_id is not None:
@@ -461,6 +470,15 @@ class Runner:
             if made is not None:
                 produced[n] = made
         yield StrategyDone("dry-run", "dry_run", 1, "nothing was sent", 0)
+
+
+def _previously(run: Run) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at))
+    return (
+        f"this file ran to its end before (run {run.id} of {when}, {run.iteration} "
+        f"iteration{'' if run.iteration == 1 else 's'}): this is a new run, from its first "
+        "iteration"
+    )
 
 
 def _produced(steps: list[dict[str, Any]], done: RunDone) -> tuple[str, Decimal] | None:

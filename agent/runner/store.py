@@ -110,6 +110,15 @@ class RunStore:
         ).fetchone()
         return _run(row) if row else None
 
+    def last_done(self, path: Path, text: str, chain_id: int) -> Run | None:
+        """This file's newest run that ran to its end."""
+        row = self.conn.execute(
+            "SELECT * FROM runs WHERE path = ? AND digest = ? AND chain_id = ? AND status = 'done' "
+            "ORDER BY created_at DESC LIMIT 1",
+            (str(path), digest(text), chain_id),
+        ).fetchone()
+        return _run(row) if row else None
+
     def abandon(self, run_id: str) -> None:
         self.update(run_id, status="abandoned")
 

@@ -697,3 +697,19 @@ def test_validate_checks_the_lifetime_of_the_policy_a_strategy_names(tmp_path: P
 
     assert result.returncode == 2
     assert "800d is longer than a session may live (365d)" in result.stderr
+
+
+def test_running_a_finished_file_again_says_it_is_a_new_run(devnet, tmp_path: Path) -> None:
+    """A file run to its end, run again, silently began anew with a fresh session and allowance:
+    a user running it again "to continue" bought everything twice without a word."""
+    text = "name: once\nsession: {policy: default, ttl: 1h}\nsteps:\n  - intent: wrap 0.001 eth\n"
+    first, data_dir = _run_file(devnet, tmp_path, "once.yaml", text)
+    assert first.returncode == 0, first.stderr
+    assert named(events_of(first.stdout), "StrategyStarted")[0]["previous"] is None
+
+    again = run_cli("run", str(tmp_path / "once.yaml"), data_dir=data_dir)
+
+    assert again.returncode == 0, again.stderr
+    flat = " ".join(again.stdout.split())
+    assert "note: this file ran to its end before (run" in flat
+    assert "1 iteration): this is a new run, from its first iteration" in flat
