@@ -230,6 +230,9 @@ def session(status: SessionStatus) -> str:
     windows = [
         f"- {w.label}: {_money(w.used)} used, {_money(max(w.limit - w.used, 0))} left of "
         f"{_money(w.limit)}"
+        if w.token is None
+        else f"- {w.label}: {_amount(w.used)} {w.token} used, "
+        f"{_amount(max(w.limit - w.used, 0))} {w.token} left of {_amount(w.limit)} {w.token}"
         for w in status.windows
     ]
     return "\n".join([f"{head}, {expiry}.", *(windows or ["- no spend windows"])])

@@ -139,9 +139,15 @@ class AgentTools:
         body["windows"] = [
             {
                 "window": w.label,
-                "used_usd": plain(w.used),
-                "limit_usd": plain(w.limit),
-                "left_usd": plain(max(w.limit - w.used, 0)),
+                **({} if w.token is None else {"token": w.token}),
+                **{
+                    f"{what}_{'usd' if w.token is None else 'amount'}": plain(value)
+                    for what, value in (
+                        ("used", w.used),
+                        ("limit", w.limit),
+                        ("left", max(w.limit - w.used, 0)),
+                    )
+                },
             }
             for w in status.windows
         ]

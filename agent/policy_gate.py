@@ -216,13 +216,18 @@ class PolicyGate:
     def _status(self, session: Session, now: int) -> SessionStatus:
         policy = session.policy
         usage = self.engine.ledger.usage(session.id, now, policy.limits.window_seconds)
-        spans = [
-            SpendWindow(
-                f"per {w.period}", Decimal(usage.usd_cents_since.get(w.seconds, 0)) / 100, w.usd
-            )
-            for w in policy.limits.windows
-            if w.usd is not None
-        ]
+        spans = []
+        for w in policy.limits.windows:
+            if w.usd is not None:
+                used = Decimal(usage.usd_cents_since.get(w.seconds, 0)) / 100
+                spans.append(SpendWindow(f"per {w.period}", used, w.usd))
+            else:
+                assert w.token is not None and w.amount is not None
+                tok = token(self.w3, self.book, w.token)
+                raw = usage.tokens_since.get(w.seconds, {}).get(tok.symbol, 0)
+                spans.append(
+                    SpendWindow(f"per {w.period}", tok.to_units(raw), w.amount, tok.symbol)
+                )
         if policy.limits.lifetime_usd is not None:
             spans.append(
                 SpendWindow(

@@ -44,6 +44,8 @@ class SpendWindow:
     label: str
     used: Decimal
     limit: Decimal
+    token: str | None = None
+    """The token a window counts in units of; None for USD."""
 
 
 @dataclass(frozen=True)

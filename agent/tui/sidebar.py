@@ -73,8 +73,12 @@ def render(s: Snapshot) -> Group:
     parts.append(Text(f"policy {s.session.policy}", style="dim"))
     for window in s.session.windows:
         used = float(window.used / window.limit) if window.limit else 1.0
-        limit = usd(window.limit).removesuffix(".00")  # one line in the sidebar's width
-        parts.append(Text(f"{window.label}: {usd(window.used)} / {limit}"))
+        if window.token is None:
+            limit = usd(window.limit).removesuffix(".00")  # one line in the sidebar's width
+            parts.append(Text(f"{window.label}: {usd(window.used)} / {limit}"))
+        else:
+            shown = f"{amount(window.used)} / {amount(window.limit)} {window.token}"
+            parts.append(Text(f"{window.label}: {shown}"))
         parts.append(_bar(min(used, 1.0)))
     state = s.session.state
     if state == "active":

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from decimal import Decimal
 
 import pytest
+from rich.console import Console
 
 from agent.errors import BadInput
 from agent.events import RunDone, RunFailed, SimulationDone, TxConfirmed, TxSent
+from agent.tui.sidebar import render as sidebar
 from tests.execution.conftest import collect, outcome, propose, run
 from tools.aave_v3.reads import account
 from tools.chain.plain import rpc
@@ -261,3 +264,19 @@ def test_two_cards_for_the_last_of_the_allowance(devnet, service) -> None:
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
     assert service.journal.plan(second.plan_id).status == "denied"
     assert all(t.authorization is None for t in service.journal.txs(second.plan_id))
+
+
+def test_a_token_window_shows_what_is_left_of_it(devnet, service) -> None:
+    """yield-only's 40,000 USDC a day was on the card, but never in the chat's answer, the
+    sidebar or the MCP session: they showed USD windows alone."""
+    asyncio.run(service.command("/session", ("new", "yield-only")))
+    done(run(service, "supply 100 usdc to aave"))
+
+    said = asyncio.run(service.answer("how much can I still spend?"))
+
+    assert said is not None
+    assert "- per 24h: 100 USDC used, 39,900 USDC left of 40,000 USDC" in said
+    assert "- per 24h: $100.00 used, $49,900.00 left of $50,000.00" in said
+    console = Console(width=32, record=True, file=io.StringIO())
+    console.print(sidebar(asyncio.run(service.snapshot())))
+    assert "per 24h: 100 / 40,000 USDC" in console.export_text()
