@@ -68,12 +68,20 @@ def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
         sys.stdout.write(json.dumps(rows if len(rows) != 1 else rows[0]) + "\n")
         return
     for row in rows:
-        left = max(0, row["expires_at"] - row["created_at"])
-        lifetime = f"{left // 3600} h" if left >= 3600 else f"{left // 60} min"
+        lifetime = _lifetime(max(0, row["expires_at"] - row["created_at"]))
         owner = f", for {row['strategy']}" if row["strategy"] else ""
         typer.echo(
             f"{row['id']}  {row['state']:<10} {row['name']} (policy {row['policy']}{owner}), lifetime {lifetime}, key {row['address']}"
         )
+
+
+def _lifetime(seconds: int) -> str:
+    """90 min is "1 h 30 min", not "1 h"; 59 s is "59 s", not "0 min"."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    parts.append(f"{secs} s" if secs and not hours else "")
+    return " ".join(p for p in parts if p) or "0 s"
 
 
 @app.command()

@@ -330,9 +330,9 @@ class RuleParser:
         verb = next(kind for kind, pattern in _VERBS if re.fullmatch(pattern, said))
         rest = match.group("rest").strip()
         protocol = None
-        if proto := _PROTOCOL.search(rest):
+        if proto := _PROTOCOL.search(f" {rest}"):  # "withdraw from aave" names no token
             protocol = "uniswap-v3" if proto.group("proto").startswith("uniswap") else "aave-v3"
-            rest = rest[: proto.start()].strip()
+            rest = rest[: max(0, proto.start() - 1)].strip()
         if verb == "supply":  # "supply 1 eth as collateral": what a supply on Aave is
             rest = _AS_COLLATERAL.sub("", rest)
         if said == "pay" and _DEBT.search(rest):  # "pay my dai loan"

@@ -267,3 +267,11 @@ def test_audit_counts_each_window_as_the_engine_did(devnet, tmp_path: Path) -> N
     # ahead of the chain's clock
     db.execute("UPDATE reservations SET created_at = created_at + 30 * 86400")
     assert cli_json("audit", data_dir=data_dir)["problems"] == []
+
+
+def test_a_sessions_lifetime_is_shown_whole(devnet, tmp_path: Path) -> None:
+    """`--ttl 90m` showed "lifetime 1 h", `--ttl 59s` "lifetime 0 min"."""
+    data_dir = attach(devnet, tmp_path / "data")
+    for ttl, shown in (("90m", "lifetime 1 h 30 min,"), ("59s", "lifetime 59 s,")):
+        created = run_cli("session", "new", "--ttl", ttl, data_dir=data_dir)
+        assert created.returncode == 0 and shown in created.stdout, created.stdout

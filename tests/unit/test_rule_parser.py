@@ -384,6 +384,7 @@ ERRORS = [
     ("swap 1 eth for usdc then swap the rest for dai", "needs_clarification"),
     ("swap 0.25 of my eth to usdc", "needs_clarification"),
     ("swap 1 eth for at least 2900 usdc", "unsupported"),
+    ("withdraw from aave", "needs_clarification"),  # was unknown token 'from aave'
     ("use my brain", "needs_clarification"),
     (
         "swap 1 eth to usdc with 0.3% slippage then swap 1 eth to dai with 1% slippage",
