@@ -153,6 +153,12 @@ class DefiAgentApp(App[None]):
         so does the rest of what is typed (typing "what is my balance" on a card must not reach
         the y of "my", even when the keys come in one burst)."""
         on_card = isinstance(self.focused, PlanCard)
+        if on_card and event.key in ("up", "down"):  # the previous or next request, as listed
+            event.stop()
+            prompt = self.query_one(Prompt)
+            prompt.focus()
+            prompt.action_history(-1 if event.key == "up" else 1)
+            return
         if on_card and event.character in PLAN_KEYS and not self.to_prompt:
             if self._on_closed_card():
                 event.stop()

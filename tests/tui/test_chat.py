@@ -529,3 +529,20 @@ def test_the_answer_to_the_agents_question_makes_the_plan(make_app, devnet) -> N
             assert card(app).proposed.summary == "Swap 0.1 ETH for USDC on Uniswap V3"
 
     asyncio.run(scenario())
+
+
+def test_up_on_a_card_brings_back_the_last_request(make_app, devnet) -> None:
+    """The README lists up/down beside the plan keys; on a card they did nothing."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            assert isinstance(app.focused, PlanCard)
+            await pilot.press("up")
+            prompt = app.query_one(Prompt)
+            assert prompt.has_focus and prompt.value == "swap 0.1 ETH for USDC"
+            assert app.pending is not None  # the card is still open
+
+    asyncio.run(scenario())
