@@ -261,7 +261,7 @@ def _units(raw: int, decimals: int) -> str:
 
 
 def _plain(amount: Decimal) -> str:
-    return format(amount.normalize(), "f")
+    return format(amount.normalize(), ",f")
 
 
 def _usd(cents: int) -> str:
@@ -522,7 +522,7 @@ def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                 return Verdict(
                     "spend.per_tx",
                     False,
-                    f"{_units(raw, batch.decimals[symbol.upper()])} {symbol} in one transaction is above the {limit} {symbol} cap",
+                    f"{_units(raw, batch.decimals[symbol.upper()])} {symbol} in one transaction is above the {_plain(limit)} {symbol} cap",
                 )
     return Verdict("spend.per_tx", True, f"largest transaction {_usd(biggest)} of {_usd(cap)}")
 

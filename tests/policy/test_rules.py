@@ -85,8 +85,8 @@ def test_per_transaction_token_cap(h: Harness) -> None:
     s = h.session(policy(extra="[limits.max_per_tx]\nUSDC = 2000\n"))
     assert h.authorize(s, usdc_to_self("2000")).allowed
     message = denied_by(h.authorize(s, usdc_to_self("2000.000001")), "spend.per_tx")
-    assert message == "2000.000001 USDC in one transaction is above the 2000 USDC cap"
-    assert "2001 USDC in one" in denied_by(h.authorize(s, usdc_to_self("2001")), "spend.per_tx")
+    assert message == "2,000.000001 USDC in one transaction is above the 2,000 USDC cap"
+    assert "2,001 USDC in one" in denied_by(h.authorize(s, usdc_to_self("2001")), "spend.per_tx")
 
 
 def test_transaction_count(h: Harness) -> None:
