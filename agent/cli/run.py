@@ -142,6 +142,9 @@ class _HumanView:
         self.progress.console.print(f"[yellow]{message}[/yellow]")
 
     def show(self, event: Any) -> None:
+        from rich.console import Console
+        from rich.markup import escape
+
         from agent.cli.events_out import emit
         from agent.events import PolicyDecision
         from agent.runner import events as ev
@@ -155,17 +158,19 @@ class _HumanView:
                 console.print(f"[yellow]note[/yellow]: {event.previous}")
         elif isinstance(event, ev.EntryStarted):
             self.progress.update(
-                self.task, completed=event.iteration - 1, description=event.description
+                self.task, completed=event.iteration - 1, description=escape(event.description)
             )
             retry = f" (attempt {event.attempt})" if event.attempt > 1 else ""
             console.print(
-                f"[bold]{event.iteration}.{event.entry}[/bold] {event.description}{retry}"
+                f"[bold]{event.iteration}.{event.entry}[/bold] {escape(event.description)}{retry}"
             )
         elif isinstance(event, ev.EntrySkipped):
-            console.print(f"[dim]{event.iteration}.{event.entry} skipped: {event.reason}[/dim]")
+            console.print(
+                f"[dim]{event.iteration}.{event.entry} skipped: {escape(event.reason)}[/dim]"
+            )
         elif isinstance(event, ev.Waiting):
-            self.progress.update(self.task, description=f"waiting {event.detail}")
-            console.print(f"[dim]waiting {event.detail}[/dim]")
+            self.progress.update(self.task, description=f"waiting {escape(event.detail)}")
+            console.print(f"[dim]waiting {escape(event.detail)}[/dim]")
         elif isinstance(event, PolicyDecision) and event.allowed:
             left = event.remaining.get("spend.windows")
             rules = f"  [green]✓[/green] all {len(event.verdicts)} policy rules pass"
@@ -177,9 +182,11 @@ class _HumanView:
                 )
         elif isinstance(event, ev.StrategyDone):
             self.progress.update(self.task, completed=event.iterations)
-            colour = "green" if event.exit_code == 0 else "red"
             status = event.status.replace("_", " ")
-            console.print(f"[{colour}]{status}[/{colour}]: {event.message}")
+            if event.exit_code == 0:
+                console.print(f"[green]{status}[/green]: {escape(event.message)}")
+            else:  # where every command says what went wrong
+                Console(stderr=True).print(f"[red]{status}[/red]: {escape(event.message)}")
         else:
             emit(event, False)
 

@@ -713,3 +713,17 @@ def test_running_a_finished_file_again_says_it_is_a_new_run(devnet, tmp_path: Pa
     flat = " ".join(again.stdout.split())
     assert "note: this file ran to its end before (run" in flat
     assert "1 iteration): this is a new run, from its first iteration" in flat
+
+
+def test_a_failed_run_says_why_on_stderr_as_written(devnet, tmp_path: Path) -> None:
+    """In human mode the reason was on stdout with stderr empty, unlike every other command's
+    error; and words of the file that read as Rich markup ("[/bold]") made it a traceback."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "markup.yaml"
+    path.write_text("name: markup\nsteps:\n  - intent: swap 1 [/bold] for usdc\n")
+
+    result = run_cli("run", str(path), data_dir=data_dir)
+
+    assert result.returncode == 2, result.stderr
+    assert "I don't know the token '[/bold]'" in result.stderr
+    assert "Traceback" not in result.stderr
