@@ -5,7 +5,9 @@ An authorisation holds when the session's key signed it, it names exactly the tr
 journal recorded with it (target, value, calldata), its reservation is in the ledger at the USD
 value it signed (and counted as spent once the transaction was confirmed), and the transaction
 the chain holds under its hash (when the chain still has it: a devnet reset forgets them) is that
-same transaction. Each window is recomputed as the engine counted it when each reservation was
+same transaction; and a session holds when what it was created with (policy, lifetime, chain,
+strategy) is as its key signed it then (sessions made before 2026-12 are listed as unsealed: they
+cannot be checked). Each window is recomputed as the engine counted it when each reservation was
 taken, in USD or in token units.
 """
 
@@ -41,6 +43,11 @@ def audit(
     for record in authorised:
         checked += 1
         problems += _authorisation(sessions, reservations, record, sent)
+    problems += [
+        f"session {s.id}: its policy or lifetime is not what its key signed when it was created"
+        for s in sessions.values()
+        if s.charter == "broken"
+    ]
     spends = []
     for session in sessions.values():
         entries = [e for e in ledgers[session.id] if e["status"] != "released"]
@@ -56,7 +63,13 @@ def audit(
         spends.append(
             {"id": session.id, "spent_usd": str(spent / 100), "transactions": len(entries)}
         )
-    return {"authorizations_checked": checked, "sessions": spends, "problems": problems}
+    unsealed = [s.id for s in sessions.values() if s.charter == "missing"]
+    return {
+        "authorizations_checked": checked,
+        "sessions": spends,
+        "problems": problems,
+        "unsealed": unsealed,
+    }
 
 
 def _windows(

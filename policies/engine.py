@@ -181,6 +181,7 @@ class PolicyEngine:
                 expires_at=session.expires_at,
                 revoked=current is None or current.revoked_at is not None,
                 superseded_by=superseded_by,
+                altered=current is not None and current.charter == "broken",
             ),
             *(rule(policy, batch, usage) for rule in rules.RULES),
         )

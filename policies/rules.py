@@ -282,9 +282,17 @@ def active(
     expires_at: int,
     revoked: bool,
     superseded_by: str | None = None,
+    altered: bool = False,
 ) -> Verdict:
     if revoked:
         return Verdict("session.active", False, f"the session was revoked; {NEW_SESSION}")
+    if altered:
+        return Verdict(
+            "session.active",
+            False,
+            "the session's policy or lifetime in the database is not what its key signed when it "
+            f"was created (it was edited since): it signs nothing; {NEW_SESSION}",
+        )
     if superseded_by is not None:
         return Verdict(
             "session.active",

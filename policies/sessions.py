@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     revoked_at INTEGER,
-    strategy TEXT
+    strategy TEXT,
+    charter TEXT
 );
 """
 _KDF_ITERATIONS = 2048
@@ -58,6 +59,10 @@ class Session:
     strategy: str | None = None
     """The strategy file a run created this session for: it authorises that run alone, and is
     never the active session of the chat or the CLI."""
+    charter: str = "missing"
+    """``sealed``: what the session was created with (policy, lifetime, chain, strategy) is as
+    its key signed it then; ``broken``: it was changed since, in the database; ``missing``: not
+    stored yet, or stored before sessions were sealed (2026-12)."""
 
     def active(self, now: int) -> bool:
         """Unrevoked, and chain time ``now`` within its lifetime: a chain reset puts the clock
@@ -159,6 +164,7 @@ class SessionStore:
         self.conn = conn
         self.conn.executescript(_SCHEMA)
         add_column(self.conn, "sessions", "strategy", "TEXT")  # since strategy sessions
+        add_column(self.conn, "sessions", "charter", "TEXT")  # since 2026-12
         self._secret = wallet_secret
         self._keys: dict[str, PrivateKey] = {}
 
@@ -186,12 +192,15 @@ class SessionStore:
         key = PrivateKey()
         address = address_of(key.public_key)
         stored = keystore.encrypt(key.secret, self._password(session_id), _KDF_ITERATIONS, address)
+        sealed = key.sign_recoverable(
+            _charter(session_id, chain_id, policy_text, now, now + lives, strategy), hasher=None
+        )
         with transaction(self.conn):
             if first and (found := self.latest(chain_id)) is not None:
                 return found
             self.conn.execute(
                 "INSERT INTO sessions (id, name, policy_text, address, keystore, chain_id, "
-                "created_at, expires_at, strategy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, expires_at, strategy, charter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     name or policy.name,
@@ -202,6 +211,7 @@ class SessionStore:
                     now,
                     now + lives,
                     strategy,
+                    "0x" + sealed.hex(),
                 ),
             )
         self._keys[session_id] = key
@@ -314,4 +324,42 @@ def _session(row: sqlite3.Row) -> Session:
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
         strategy=row["strategy"],
+        charter=_charter_state(
+            row["charter"],
+            row["address"],
+            _charter(
+                row["id"],
+                row["chain_id"],
+                row["policy_text"],
+                row["created_at"],
+                row["expires_at"],
+                row["strategy"],
+            ),
+        ),
     )
+
+
+def _charter(
+    session_id: str,
+    chain_id: int,
+    policy_text: str,
+    created_at: int,
+    expires_at: int,
+    strategy: str | None,
+) -> bytes:
+    """The digest a session's key signs when it is created: what widening it would change."""
+    fields = [session_id, chain_id, policy_text, created_at, expires_at, strategy]
+    return keccak(b"defi-agent session charter\n" + json.dumps(fields).encode())
+
+
+@lru_cache(maxsize=256)
+def _charter_state(charter: str | None, address: str, digest: bytes) -> str:
+    """`Session.charter` (a session is read on every decision: checked once per content)."""
+    if charter is None:
+        return "missing"
+    raw = bytes.fromhex(charter.removeprefix("0x"))
+    try:
+        signer = address_of(PublicKey.from_signature_and_message(raw, digest, hasher=None))
+    except ValueError:
+        return "broken"
+    return "sealed" if signer == address else "broken"

@@ -250,6 +250,11 @@ def audit(as_json: JsonFlag = False) -> None:
         )
         for problem in problems:
             typer.echo(f"  {problem}")
+        if report["unsealed"]:
+            typer.echo(
+                f"  {len(report['unsealed'])} sessions made before sessions were sealed: their "
+                "policy and lifetime cannot be checked"
+            )
     if problems and as_json:
         raise typer.Exit(PolicyDenied.exit_code)  # the report is the one JSON document
     if problems:

@@ -275,3 +275,25 @@ def test_a_sessions_lifetime_is_shown_whole(devnet, tmp_path: Path) -> None:
     for ttl, shown in (("90m", "lifetime 1 h 30 min,"), ("59s", "lifetime 59 s,")):
         created = run_cli("session", "new", "--ttl", ttl, data_dir=data_dir)
         assert created.returncode == 0 and shown in created.stdout, created.stdout
+
+
+def test_audit_names_a_session_edited_since_it_was_created(devnet, tmp_path: Path) -> None:
+    """A widened policy, an expiry moved out: `audit` said 0 problems. A session made before
+    sessions were sealed is listed as such, not as a problem."""
+    data_dir = attach(devnet, tmp_path / "data")
+    created = cli_json("session", "new", "--ttl", "2h", data_dir=data_dir)
+    db = sqlite3.connect(data_dir / DB_NAME, isolation_level=None)
+    (text,) = db.execute("SELECT policy_text FROM sessions").fetchone()
+    db.execute("UPDATE sessions SET policy_text = ?", (text.replace("5000", "5000000"),))
+
+    edited = run_cli("audit", data_dir=data_dir)
+    assert edited.returncode == 3
+    assert f"session {created['id']}: its policy or lifetime is not what its key signed" in (
+        edited.stdout
+    )
+    denied = run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir)
+    assert denied.returncode == 3 and "it signs nothing" in denied.stderr
+
+    db.execute("UPDATE sessions SET policy_text = ?, charter = NULL", (text,))
+    report = cli_json("audit", data_dir=data_dir)
+    assert report["problems"] == [] and report["unsealed"] == [created["id"]]

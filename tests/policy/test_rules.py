@@ -157,6 +157,26 @@ def test_expiry_and_revocation(h: Harness) -> None:
     assert "revoked" in denied_by(h.authorize(other, usdc_to_self("1")), "session.active")
 
 
+def test_a_session_edited_in_the_database_signs_nothing(h: Harness) -> None:
+    """A session's policy widened in the SQLite file, or its expiry moved out, was the session's
+    policy from then on; audit said nothing."""
+    narrow = policy(max_usd_per_tx=1)
+    s = h.session(narrow)
+    assert h.store.get(s.id).charter == "sealed"
+    assert not h.authorize(s, usdc_to_self("2")).allowed
+    for column, value in (
+        ("policy_text", narrow.replace("max_usd_per_tx = 1", "max_usd_per_tx = 1000000")),
+        ("expires_at", s.expires_at + 10**6),
+    ):
+        h.conn.execute(f"UPDATE sessions SET {column} = ? WHERE id = ?", (value, s.id))
+        edited = h.store.get(s.id)
+        assert edited.charter == "broken"
+        message = denied_by(h.authorize(edited, usdc_to_self("2")), "session.active")
+        assert "is not what its key signed when it was created" in message
+        h.conn.execute(f"UPDATE sessions SET {column} = ? WHERE id = ?", (getattr(s, column), s.id))
+    assert h.store.get(s.id).charter == "sealed"
+
+
 def test_a_session_superseded_since_the_decision_signs_nothing(h: Harness) -> None:
     """A card decided under one session, then `/session new` with a narrower policy, then y: the
     old session signed the swap its successor forbids (the chat, 2026-12-03)."""

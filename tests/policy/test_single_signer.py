@@ -59,7 +59,9 @@ def test_the_scan_sees_a_signature() -> None:
 
 def test_session_keys_only_sign_authorisations() -> None:
     """policies/sessions.py signs with session keys only the EIP-712 digest of an authorisation
-    (every raw-digest signature there signs `digest(...)`), never a transaction."""
+    and, once, the session's charter (a digest of "defi-agent session charter" and the session's
+    fields): every raw-digest signature there signs `digest(...)` or `_charter(...)`, never a
+    transaction."""
     path = ROOT / "policies" / "sessions.py"
     assert uses(path) == {"sign_recoverable"}
     calls = [
@@ -72,4 +74,5 @@ def test_session_keys_only_sign_authorisations() -> None:
     assert calls
     for call in calls:
         signed = call.args[0]
-        assert isinstance(signed, ast.Call) and getattr(signed.func, "id", None) == "digest"
+        assert isinstance(signed, ast.Call)
+        assert getattr(signed.func, "id", None) in ("digest", "_charter")
