@@ -43,16 +43,12 @@ class IntentPlanner:
 
     def plan(self, text: str) -> Plan:
         """The plan for ``text``; when the last request got a question back ("How much ETH?"),
-        for ``text`` as its answer if it reads as one (`answered`), else on its own."""
+        for ``text`` as its answer if it reads as one (`answered`), else on its own. A question
+        about the answer is carried on ("send usdc", "5", then the address)."""
         asked, self.asked = self.asked, None
         combined = answered(asked, text) if asked is not None else None
         if combined is not None:
-            try:
-                return self._plan(combined)
-            except IntentError as error:
-                if error.code == "needs_clarification":  # answered, and the next question
-                    self.asked = combined
-                    raise
+            text = combined  # its errors are the answer's: "0" is not "I don't understand '0'"
         try:
             return self._plan(text)
         except IntentError as error:

@@ -8,27 +8,48 @@ from __future__ import annotations
 import re
 
 from agent.intents.phrases import NUMBER, NUMBER_WORDS
+from agent.intents.rules import one_step
 
 _AMOUNT = re.compile(
-    rf"^(?:(?:{NUMBER})k?|{'|'.join(NUMBER_WORDS)}|all|half|a quarter|\d+(?:\.\d+)?\s*%)(?:\s+[a-z]+)?$"
+    r"^(?P<amount>\d+(?:\.\d+)?\s*(?:%|percent)"
+    rf"|(?:{NUMBER})k?|{'|'.join(NUMBER_WORDS)}|all|max|everything|half|a quarter)"
+    r"(?:\s*(?P<symbol>[a-z]+))?$"
 )
 _ADDRESS = re.compile(r"^(?:to\s+)?(?P<address>0x[0-9a-fA-F]{40})$")
 _TARGET = re.compile(r"^(?:to|for|into)\s+[a-z ]+$")
+_PAYING = re.compile(r"^(?P<bought>.+?)\s+(?P<prep>with|using|for|from)\s+(?P<paid>.+)$")
+"""A purchase's two sides: "eth with usdc"."""
+_TOWARDS = re.compile(r"\s(?:to|for|into|in exchange for)\s|->|→")
+"""Where what a swap spends ends and what it gets begins."""
+_BUYING = frozenset({"buy", "purchase", "get me", "acquire"})
 
 
 def answered(request: str, reply: str) -> str | None:
     """The request ``request`` with ``reply`` put where it answers it, or None when ``reply`` is
-    not an amount, an address or a token to swap into (it is then a request of its own)."""
-    reply = " ".join(reply.split())
-    if address := _ADDRESS.match(reply):
-        return f"{request} to {address.group('address')}"
-    lowered = reply.lower()
-    if _TARGET.match(lowered):
-        return f"{request} {lowered}"
-    if not _AMOUNT.match(lowered):
+    not an amount, an address or a token to swap into, or ``request`` is of several steps (which
+    step would it answer?): it is then a request of its own. An amount goes to what is spent:
+    "buy eth with usdc" and "100" are "buy eth with 100 usdc"."""
+    step = one_step(request)
+    if step is None:
         return None
-    verb, _, rest = request.strip().partition(" ")
-    amount, _, symbol = lowered.partition(" ")
-    if symbol and not rest.lower().startswith(symbol):
+    verb, rest = step
+    reply = " ".join(reply.lower().split())
+    if address := _ADDRESS.match(reply):
+        return f"{verb} {rest} to {address.group('address')}"
+    if _TARGET.match(reply):
+        return f"{verb} {rest} {reply}"
+    amount = _AMOUNT.match(reply)
+    if amount is None:
+        return None
+    value, symbol = amount.group("amount"), amount.group("symbol")
+    paying = _PAYING.match(rest) if verb in _BUYING else None
+    if paying is not None:
+        bought, prep, paid = paying.group("bought", "prep", "paid")
+        if symbol and not re.search(rf"\b{symbol}\b", paid):
+            return None
+        return f"{verb} {bought} {prep} {value} {paid}"
+    if paying is None and verb in _BUYING:
+        return None  # "buy eth": what it is paid with is the question
+    if symbol and not re.search(rf"\b{symbol}\b", _TOWARDS.split(rest)[0]):
         return None  # "100 dai" for a question about ETH: a request of its own, or a mistake
-    return f"{verb} {amount} {rest}"
+    return f"{verb} {value} {rest}"

@@ -576,6 +576,16 @@ class RuleParser:
         return {"action": "unwrap", "amount": amount}
 
 
+def one_step(text: str) -> tuple[str, str] | None:
+    """The verb as said and the rest of a request of one step ("please swap eth to usdc" is
+    ("swap", "eth to usdc")), else None: where a reply to a question about it goes."""
+    lowered = _POLITE.sub("", " ".join(text.lower().split())).strip()
+    if len([c for c in _SPLIT.split(lowered) if c]) != 1 or _ELIDED.search(lowered):
+        return None
+    match = _VERB.match(lowered)
+    return None if match is None else (match.group("verb"), match.group("rest"))
+
+
 def _elided(clause: str) -> list[str]:
     """``clause`` as clauses of its own verb: "supply 100 usdc and 50 dai" is two supplies."""
     match = _VERB.match(clause)

@@ -33,6 +33,15 @@ def asked(p: IntentPlanner, request: str) -> str:
         ("borrow dai", "1.5k", "Borrow 1500 DAI from Aave V3 at the variable rate"),
         ("swap 1 eth", "to usdc", "Swap 1 ETH for USDC on Uniswap V3"),
         ("send 1 usdc", f"to {WALLET}", f"Send 1 USDC to {WALLET}"),
+        # an amount answers what is spent: it bought 100 ETH
+        ("buy eth with usdc", "100", "Swap 100 USDC for ETH on Uniswap V3"),
+        ("purchase eth using usdc", "1k", "Swap 1000 USDC for ETH on Uniswap V3"),
+        ("buy usdc with eth", "1 eth", "Swap 1 ETH for USDC on Uniswap V3"),
+        ("please swap eth to usdc", "0.1", "Swap 0.1 ETH for USDC on Uniswap V3"),
+        ("take a loan of dai", "500", "Borrow 500 DAI from Aave V3 at the variable rate"),
+        ("swap my eth to usdc", "0.1 eth", "Swap 0.1 ETH for USDC on Uniswap V3"),
+        ("swap eth to usdc", "a quarter", "Swap 25% of your ETH for USDC on Uniswap V3"),
+        ("swap eth to usdc", "10 %", "Swap 10% of your ETH for USDC on Uniswap V3"),
     ],
 )
 def test_the_answer_to_a_question_completes_the_request(
@@ -61,3 +70,30 @@ def test_an_answer_that_leaves_another_question_is_carried_on() -> None:
     asked(p, "send usdc")
     assert "address" in asked(p, "5")
     assert p.plan(WALLET)["summary"] == f"Send 5 USDC to {WALLET}"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "reply"),
+    [
+        ("buy usdc with eth", "1 usdc"),  # it asked about the ETH
+        ("swap eth for dai", "100 dai"),
+        ("withdraw usdc and swap eth to dai", "1"),  # which step? it became "withdraw 1 usdc"
+    ],
+)
+def test_a_reply_that_does_not_say_which_amount_is_not_guessed(
+    request_text: str, reply: str
+) -> None:
+    p = planner()
+    asked(p, request_text)
+    with pytest.raises(IntentError) as caught:
+        p.plan(reply)
+    assert caught.value.code == "unsupported"  # read on its own: not a request
+
+
+def test_an_answer_out_of_range_says_so() -> None:
+    """ "0" was "I don't understand '0'"."""
+    p = planner()
+    asked(p, "swap eth to usdc")
+    with pytest.raises(IntentError) as caught:
+        p.plan("0")
+    assert caught.value.code == "invalid_amount"
