@@ -29,7 +29,7 @@ from tools.chain.address import is_checksum_address
 _NUMBER = re.compile(
     r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?|(?<![\w\d])\.\d+"
 )
-_THOUSANDS = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)k(?![a-z])")
+_THOUSANDS = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)k(?![a-z])")
 """An amount in thousands, as the rule parser reads it: "1k" grounds 1000."""
 _NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b")
 
@@ -46,10 +46,28 @@ _PERCENT_WORDS = {
 }
 _MAX_WORDS = _words("all", "everything", "max", "entire", "whole", "full", "every")
 _GOAL_WORDS = _words("yield", "interest", "apy", "earn", "work", "returns")
+_PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)\s*(?:%|percent\b|pct\b)")
 _SLIPPAGE_VALUE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)\s*(%|percent|bps|basis points?)")
 _EVERY_POSITION = re.compile(
     rf"\b(?:everything|(?:all (?:of )?)?(?:my|the) (?:{POSITION_WORDS}))\b"
 )
+
+
+def _amounts(text: str) -> tuple[set[Decimal], set[Decimal]]:
+    """The fixed amounts and the percentages ``text`` (its slippage left out) states: "10%" is
+    not 10 of a token, nor "10 eth" 10% of it."""
+    percents = {Decimal(value) for value in _PERCENT.findall(text)}
+    return _numbers(_PERCENT.sub(" ", text)), percents
+
+
+def _slippage(text: str) -> tuple[str, int | None]:
+    """``text`` without its slippage (in "swap eth to usdc with max 1% slippage" neither "max"
+    nor 1 nor 1% is an amount), and the slippage the rule parser reads in it (None for none, or
+    two: the parser asks about those)."""
+    try:
+        return slippage(text)
+    except IntentError:
+        return text, None
 
 
 def _numbers(text: str) -> set[Decimal]:
@@ -72,7 +90,8 @@ def check(plan: Mapping[str, Any], text: str, default_slippage_bps: int) -> None
     default; else `IntentError` `ungrounded` (or `invalid_address`) naming the value."""
     lowered = text.lower()
     refuse_other_protocols(lowered)
-    numbers = _numbers(lowered)
+    amounts, read = _slippage(lowered)
+    numbers, percents = _amounts(amounts)
     goal = _GOAL_WORDS.search(lowered) is not None
     produced: list[str | None] = []
     for index, data in enumerate(plan["steps"], start=1):
@@ -99,7 +118,7 @@ def check(plan: Mapping[str, Any], text: str, default_slippage_bps: int) -> None
             raise IntentError(
                 "ungrounded", f"step {index} wraps ETH, which the request does not mention"
             )
-        _check_amount(index, data, lowered, numbers, goal, produced)
+        _check_amount(index, data, amounts, (numbers, percents), goal, produced)
         if "to" in data:
             if data["to"].lower() not in lowered:
                 raise IntentError(
@@ -110,7 +129,7 @@ def check(plan: Mapping[str, Any], text: str, default_slippage_bps: int) -> None
                 raise IntentError("invalid_address", f"{data['to']} is not a checksummed address")
         if "max_slippage_bps" in data and data["max_slippage_bps"] != default_slippage_bps:
             bps = data["max_slippage_bps"]
-            if bps not in _stated_slippage(lowered):
+            if bps not in _stated_slippage(lowered, read):
                 raise IntentError(
                     "ungrounded",
                     f"step {index} allows {bps} bps of slippage, which the request does not state",
@@ -118,16 +137,12 @@ def check(plan: Mapping[str, Any], text: str, default_slippage_bps: int) -> None
         produced.append(produced_token(data))
 
 
-def _stated_slippage(text: str) -> set[int]:
-    """The slippages in bps ``text`` may state: the one the rule parser reads, or, where it reads
-    none, any percentage or bps figure of a text that speaks of slippage. A trade's amount ("swap
-    50 USDC") is never one."""
-    try:
-        _, bps = slippage(text)
-    except IntentError:
-        bps = None
-    if bps is not None:
-        return {bps}
+def _stated_slippage(text: str, read: int | None) -> set[int]:
+    """The slippages in bps ``text`` may state: ``read``, the one the rule parser reads, or,
+    where it reads none, any percentage or bps figure of a text that speaks of slippage. A
+    trade's amount ("swap 50 USDC") is never one."""
+    if read is not None:
+        return {read}
     if "slip" not in text:  # slippage, slip
         return set()
     stated = (to_bps(value, unit) for value, unit in _SLIPPAGE_VALUE.findall(text))
@@ -138,11 +153,13 @@ def _check_amount(
     index: int,
     data: Mapping[str, Any],
     text: str,
-    numbers: set[Decimal],
+    stated: tuple[set[Decimal], set[Decimal]],
     goal: bool,
     produced: list[str | None],
 ) -> None:
+    """``text`` without its slippage; ``stated``: its fixed amounts and percentages."""
     amount = str(data["amount"])
+    numbers, percents = stated
     if amount == "max":
         if data["action"] in ("withdraw", "repay") or goal or _MAX_WORDS.search(text):
             return
@@ -161,7 +178,7 @@ def _check_amount(
     if amount.endswith("%"):
         value = amount[:-1]
         words = _PERCENT_WORDS.get(value)
-        if Decimal(value) in numbers or (words is not None and words.search(text)):
+        if Decimal(value) in percents or (words is not None and words.search(text)):
             return
         raise IntentError(
             "ungrounded", f"step {index} uses {amount}, which the request does not state"
