@@ -125,7 +125,8 @@ _ELIDED = re.compile(
 )
 """Where a clause goes on with the same verb: "swap 1 eth to dai and 2 eth to usdc"."""
 _EVERY_POSITION = re.compile(
-    rf"^(?:(?P<withdraw>{dict(_VERBS)['withdraw']})|{dict(_VERBS)['repay']})"
+    rf"^(?:(?P<withdraw>{dict(_VERBS)['withdraw']})|{dict(_VERBS)['repay']}"
+    r"|pay(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the)\s+(?:debts?|loans?)$))"
     rf"\s+(?:all|everything|all of)?\s*(?:of\s+)?(?:my|the)?\s*(?:{POSITION_WORDS})?$"
 )
 """A withdrawal or repayment of everything, naming no token: "withdraw everything from aave"."""
@@ -146,6 +147,7 @@ _INSTEAD = re.compile(r"\s+instead$")
 _AS_COLLATERAL = re.compile(r"\s+as\s+(?:the\s+|my\s+)?collateral$")
 _AT_LEAST = re.compile(r"^(?:at least|a minimum of|minimum|min\.?|no less than)\s")
 _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
+_OWED = re.compile(r"\b(?:debts?|loans?)\b")
 
 
 class ParseContext:
@@ -335,8 +337,8 @@ class RuleParser:
             rest = rest[: max(0, proto.start() - 1)].strip()
         if verb == "supply":  # "supply 1 eth as collateral": what a supply on Aave is
             rest = _AS_COLLATERAL.sub("", rest)
-        if said == "pay" and _DEBT.search(rest):  # "pay my dai loan"
-            verb = "repay"
+        if said == "pay" and (_OWED.search(rest) or protocol == "aave-v3"):
+            verb = "repay"  # "pay my dai loan", "pay 100 dai to aave"
         if verb == "supply" and said == "put":
             rest = re.sub(r"\s+(?:in|into|on|to)$", "", rest)
         if said in ("move", "take") and proto is not None and protocol == "aave-v3":

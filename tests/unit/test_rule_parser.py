@@ -191,6 +191,7 @@ OK = [
         [S("ETH", "USDC", "1"), S("USDC", "DAI", "output:1")],
     ),
     ("pay my dai loan", [("repay", "DAI", "max")]),
+    ("pay 100 dai to aave", [("repay", "DAI", "100")]),  # asked which address would get it
     ("pay off 100 dai of debt", [("repay", "DAI", "100")]),
     ("deposit 2 wbtc as collateral on aave", [("supply", "WBTC", "2")]),
     (
@@ -492,9 +493,8 @@ def test_everything_on_aave_is_each_position_the_chain_reports() -> None:
         ("withdraw", "USDC", "max"),
         ("withdraw", "WETH", "max"),
     ]
-    assert [compact(s) for s in held.parse("repay all my debt")["steps"]] == [
-        ("repay", "DAI", "max")
-    ]
+    for owed in ("repay all my debt", "pay my loan", "pay off all my debts"):  # 'loan' a token
+        assert [compact(s) for s in held.parse(owed)["steps"]] == [("repay", "DAI", "max")]
     owing_weth = RuleParser(ParseContext(positions=lambda: (("USDC",), ("DAI", "WETH"))))
     assert [compact(s) for s in owing_weth.parse("repay all my debt")["steps"]] == [
         ("repay", "DAI", "max"),
