@@ -335,6 +335,8 @@ class RuleParser:
         if proto := _PROTOCOL.search(f" {rest}"):  # "withdraw from aave" names no token
             protocol = "uniswap-v3" if proto.group("proto").startswith("uniswap") else "aave-v3"
             rest = rest[: max(0, proto.start() - 1)].strip()
+        if said == "use" and _AS_COLLATERAL.search(rest):  # "use 1 eth as collateral"
+            verb = "supply"
         if verb == "supply":  # "supply 1 eth as collateral": what a supply on Aave is
             rest = _AS_COLLATERAL.sub("", rest)
         if said == "pay" and (_OWED.search(rest) or protocol == "aave-v3"):

@@ -195,6 +195,10 @@ OK = [
     ("pay off 100 dai of debt", [("repay", "DAI", "100")]),
     ("deposit 2 wbtc as collateral on aave", [("supply", "WBTC", "2")]),
     (
+        "use 1 eth as collateral and borrow 500 usdc",
+        [("supply", "ETH", "1"), ("borrow", "USDC", "500")],
+    ),
+    (
         "supply 1 eth as collateral and borrow 1000 usdc",
         [("supply", "ETH", "1"), ("borrow", "USDC", "1000")],
     ),
