@@ -19,8 +19,12 @@ _WHAT_IF = re.compile(r"\b(?:if|after|once|would)\b", re.I)
 WHAT_IF = (
     "I answer from the chain as it is now. To see what a plan would do (balances, health factor "
     "after each step, the session's verdict), ask for it as a request and dry-run it: "
-    '`d` on its card, or `defi-agent do "borrow 1000 USDC" --dry-run`.'
+    '`d` on its card, or `defi-agent do "REQUEST" --dry-run`, e.g. "swap 1 ETH for USDC".'
 )
+_ON_AAVE = re.compile(
+    r"\s*(?:borrowed|supplied|deposited|lent|owed|in\s+debt|(?:on|in|at)\s+aave)\b", re.I
+)
+"""After "how much X do I have": the question is about the Aave position, not the wallet."""
 _BALANCE_OF = re.compile(r"^\s*(?:what(?:'s| is)\s+)?my\s+([a-z .]+?)\s+balance\b", re.I)
 _PORTFOLIO = re.compile(
     r"^\s*(?:/?portfolio|(?:show|what(?:'s| is| are))\s+(?:me\s+)?my\s+(?:portfolio|balances?|positions))\b",
@@ -97,6 +101,8 @@ def answer(text: str, s: Snapshot) -> str | None:
     if _HEALTH.search(text) and ("?" in text or text.lower().startswith(("what", "show", "my"))):
         return health(s)
     match = _HOW_MUCH.match(text) or _BALANCE_OF.match(text)
+    if match and _ON_AAVE.match(text, match.end()):  # "how much DAI do I have borrowed?"
+        return positions(s)
     if match:
         symbol = resolve_symbol(match.group(1).strip())
         holding = next((h for h in s.portfolio.holdings if h.symbol == symbol), None)

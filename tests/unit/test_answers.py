@@ -70,6 +70,10 @@ def snapshot(session: SessionStatus = ACTIVE) -> Snapshot:
         ("aave rates", "| reserve | supply APY | borrow APY |"),
         ("price of bitcoin", "WBTC is **$90,000.00**"),
         ("what's my DAI debt?", "- DAI: supplied 0, borrowed 1,500"),
+        # about Aave, not the wallet (it answered with the wallet's balance)
+        ("how much DAI do I have borrowed?", "- DAI: supplied 0, borrowed 1,500"),
+        ("how much WETH do I have in aave?", "- WETH: supplied 2, borrowed 0"),
+        ("how much weth do i have supplied", "- WETH: supplied 2, borrowed 0"),
     ],
 )
 def test_a_question_gets_its_answer(question: str, expected: str) -> None:
