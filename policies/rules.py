@@ -226,7 +226,8 @@ def _usd_cents(tokens: Mapping[str, int], rates: Mapping[str, Rate]) -> int | No
 def fits(policy: Policy, batch: Batch, usage: Usage) -> tuple[str, Decimal] | None:
     """When the batch spends one token (not through an exact-output swap) and only USD limits
     stand in its way: the most of that token the limits allow now (rounded down to four
-    significant digits), else None. What a denial can suggest instead."""
+    significant digits), else None. What a denial can suggest instead, in ETH when the batch
+    wraps it first ("supply 2 ETH" spends WETH)."""
     symbols = {symbol for spend in batch.spends for symbol in spend.gross_tokens}
     if len(symbols) != 1 or any(c.action == "swap" and not c.args["exact_in"] for c in batch.flat):
         return None  # an exact-output swap names what it buys: less to spend is not its amount
@@ -252,7 +253,8 @@ def fits(policy: Policy, batch: Batch, usage: Usage) -> tuple[str, Decimal] | No
     if not amount:
         return None
     step = Decimal(1).scaleb(amount.adjusted() - 3)
-    return symbol, (amount // step * step).normalize()
+    wrapped = symbol == "WETH" and any(c.action == "wrap" for c in batch.calls)
+    return NATIVE if wrapped else symbol, (amount // step * step).normalize()
 
 
 def _units(raw: int, decimals: int) -> str:

@@ -280,3 +280,10 @@ def test_a_token_window_shows_what_is_left_of_it(devnet, service) -> None:
     console = Console(width=32, record=True, file=io.StringIO())
     console.print(sidebar(asyncio.run(service.snapshot())))
     assert "per 24h: 100 / 40,000 USDC" in console.export_text()
+
+
+def test_what_fits_is_named_in_the_token_asked_for(devnet, service) -> None:
+    """ "supply 2 ETH" above the cap suggested "at most 1.666 WETH": the ETH is wrapped first."""
+    result = outcome(run(service, "supply 2 ETH to aave"))
+    assert isinstance(result, RunFailed) and result.exit_code == 3
+    assert "at most 1.666 ETH fits the session's limits now" in result.message
