@@ -45,6 +45,7 @@ def do(
     if unconfirmed:
         raise BadInput(
             f"I cannot answer that from the chain; I answer questions about {CAN_ANSWER}",
+            code="unsupported",
             hint="to act instead, add --yes to execute or --dry-run to only simulate",
         )
 

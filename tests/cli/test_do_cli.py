@@ -86,6 +86,9 @@ def test_a_question_is_answered_from_the_chain(devnet, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (answered,) = events_of(result.stdout)
     assert answered == {"event": "Answered", "text": "You have **50,000 USDC** ($50,000.00)."}
+    other = run_cli("do", "what's the weather?", "--json", data_dir=data_dir)
+    assert other.returncode == 2
+    assert json.loads(other.stdout)["error"]["code"] == "unsupported"  # not in DESIGN.md's codes
 
 
 def test_withdrawing_everything_empties_each_position(devnet, tmp_path: Path) -> None:
