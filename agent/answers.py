@@ -11,6 +11,15 @@ from agent.snapshot import Snapshot
 from strategies.tokens import resolve_symbol
 
 _HEALTH = re.compile(r"\bhealth\s*factor\b", re.I)
+_BORROWABLE = re.compile(
+    r"^\s*how\s+much\s+(?:more\s+)?(?:[a-z]+\s+)?(?:can|could)\s+i\s+(?:still\s+)?borrow\s*\??$"
+    r"|\bborrowing\s+power\b",
+    re.I,
+)
+_WORTH = re.compile(
+    r"^\s*(?:what(?:'s|\s+is)|how\s+much\s+is)\s+my\s+(?!net\b|wallet\b)([a-z .]+?)\s+worth\b",
+    re.I,
+)
 _HOW_MUCH = re.compile(
     r"^\s*(?:how\s+much|how\s+many)\s+([a-z .]+?)\s+(?:do\s+i\s+(?:have|hold|own)|have\s+i\s+got)\b",
     re.I,
@@ -70,7 +79,7 @@ _NOT_TOKENS = frozenset({"gas", "the", "a", "an", "it", "that", "this", "swap", 
 """Words after "price of" that are not a token someone asks the price of."""
 CAN_ANSWER = (
     'balances ("how much USDC do I have?"), prices ("what\'s the price of ETH?"), Aave positions, '
-    "health factor, net worth, Aave's rates and the session's allowance"
+    "how much Aave would lend, health factor, net worth, Aave's rates and the session's allowance"
 )
 
 
@@ -100,7 +109,9 @@ def answer(text: str, s: Snapshot) -> str | None:
         return WHAT_IF
     if _HEALTH.search(text) and ("?" in text or text.lower().startswith(("what", "show", "my"))):
         return health(s)
-    match = _HOW_MUCH.match(text) or _BALANCE_OF.match(text)
+    if _BORROWABLE.search(text):
+        return borrowable(s)
+    match = _HOW_MUCH.match(text) or _BALANCE_OF.match(text) or _WORTH.match(text)
     if match and _ON_AAVE.match(text, match.end()):  # "how much DAI do I have borrowed?"
         return positions(s)
     if match:
@@ -138,6 +149,19 @@ def answer(text: str, s: Snapshot) -> str | None:
     if _POSITIONS.search(text):
         return positions(s)
     return None
+
+
+def borrowable(s: Snapshot) -> str:
+    """What Aave would lend against the collateral now: its limit, not the session's."""
+    aave = s.portfolio.aave
+    if not aave.collateral_usd:
+        return "You have no collateral on Aave V3, so nothing to borrow against: supply first."
+    return (
+        f"Aave V3 would lend **{_money(aave.available_borrow_usd)}** more against your collateral "
+        f"({_money(aave.collateral_usd)}), up to its loan-to-value limit. Borrowing all of it "
+        "leaves little room before liquidation: the session's policy keeps the health factor "
+        "at or above its floor after a borrow, so it allows less."
+    )
 
 
 def _unknown(word: str, s: Snapshot) -> str:

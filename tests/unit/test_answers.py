@@ -74,6 +74,11 @@ def snapshot(session: SessionStatus = ACTIVE) -> Snapshot:
         ("how much DAI do I have borrowed?", "- DAI: supplied 0, borrowed 1,500"),
         ("how much WETH do I have in aave?", "- WETH: supplied 2, borrowed 0"),
         ("how much weth do i have supplied", "- WETH: supplied 2, borrowed 0"),
+        # were "I don't understand"
+        ("how much can I borrow?", "Aave V3 would lend **$3,000.00** more against your"),
+        ("how much DAI can I still borrow", "Aave V3 would lend **$3,000.00** more"),
+        ("what's my ETH worth?", "You have **10 ETH** ($30,000.00)."),
+        ("how much is my usdc worth?", "You have **500 USDC** ($500.00)."),
     ],
 )
 def test_a_question_gets_its_answer(question: str, expected: str) -> None:
