@@ -188,7 +188,7 @@ class SessionStore:
         that session."""
         policy = parse_policy(policy_text, source)
         lives = lifetime(ttl, policy)
-        session_id = uuid.uuid4().hex[:12]
+        session_id = _new_id()
         key = PrivateKey()
         address = address_of(key.public_key)
         stored = keystore.encrypt(key.secret, self._password(session_id), _KDF_ITERATIONS, address)
@@ -292,6 +292,15 @@ class SessionStore:
             key = self._keys[session.id] = PrivateKey(secret)
         signed = key.sign_recoverable(digest(message), hasher=None)
         return "0x" + (signed[:64] + bytes([signed[64] + 27])).hex()
+
+
+def _new_id() -> str:
+    """Twelve hex digits, a letter among them: an id of digits alone is a number to YAML, and
+    `session: {id: 123456789012}` in a strategy file did not name the session (1 id in 281)."""
+    while True:
+        candidate = uuid.uuid4().hex[:12]
+        if not candidate.isdigit():
+            return candidate
 
 
 def lifetime(ttl: str | None, policy: Policy) -> int:

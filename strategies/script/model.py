@@ -123,6 +123,13 @@ class SessionRef(_Strict):
     policy: str | None = None
     ttl: str | None = None
 
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError('YAML read this id as a number: write it in quotes, id: "..."')
+        return value
+
     @field_validator("ttl")
     @classmethod
     def _ttl(cls, value: str | None) -> str | None:

@@ -3,6 +3,7 @@ real SQLite ledger; windows refill as chain time moves; expiry and revocation de
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -401,3 +402,12 @@ def test_a_denial_by_usd_limits_says_how_much_of_the_token_fits(h: Harness) -> N
 def transfer_eth(raw: int) -> tuple:
     call = Call(WALLET, b"", raw)
     return call, sim(call, {"ETH": -raw})
+
+
+def test_session_ids_are_never_numbers_to_yaml(h: Harness, monkeypatch) -> None:
+    """A strategy file names a session by id, unquoted: `session: {id: 123456789012}` is a
+    number to YAML. An id of digits alone is drawn again."""
+    drawn = iter([uuid.UUID(int=0x123456789012 << 80), uuid.UUID(int=0xABC << 116)])
+    real = uuid.uuid4
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(drawn, None) or real())
+    assert h.session(policy()).id == "abc000000000"

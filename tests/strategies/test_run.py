@@ -727,3 +727,16 @@ def test_a_failed_run_says_why_on_stderr_as_written(devnet, tmp_path: Path) -> N
     assert result.returncode == 2, result.stderr
     assert "I don't know the token '[/bold]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_session_id_yaml_reads_as_a_number_is_named_as_such(tmp_path: Path) -> None:
+    """An id of digits alone (1 in 281 of them) was a YAML number: the file failed with "Input
+    should be a valid string" (CI, 2026-12-03). Ids now have a letter; such a file says to quote
+    it."""
+    path = tmp_path / "number.yaml"
+    path.write_text("name: number\nsession: {id: 123456789012}\nsteps:\n  - intent: wrap 1 eth\n")
+
+    result = run_cli("strategies", "validate", str(path), data_dir=tmp_path / "data")
+
+    assert result.returncode == 2
+    assert "session.id: YAML read this id as a number: write it in quotes" in result.stderr
