@@ -23,7 +23,7 @@ from web3 import Web3
 
 from tools.chain.anvil import Anvil, AnvilOptions
 from tools.chain.contracts import abi
-from tools.chain.plain import rpc
+from tools.chain.plain import Client, head, rpc
 from tools.chain.rpc import connect
 from tools.chain.running import DEVNET_WALLET
 from tools.devnet.cache import build
@@ -134,9 +134,11 @@ def _agent(url: str, book, root: Path):
     policy = root / "bench.toml"
     policy.write_text(ROOMY_POLICY)
     service = build_service(url=url, book=book, data_dir=root / "data", policy_file=policy)
-    # Started before the rounds' snapshots: reverting to one puts the chain's clock back, and a
-    # session begun after it would be void.
-    service.authorizer.new_session(None, None)
+    # Started before the rounds' snapshots, at the latest block's time: reverting to one puts the
+    # chain's clock back, at times behind the next block's time when the session would have
+    # begun, and a session begun after the chain's now is void.
+    gate = service.authorizer
+    gate.sessions.create(ROOMY_POLICY, str(policy), None, None, book.chain_id, head(Client(url))[1])
 
     async def swap() -> None:
         plan_id = None
