@@ -21,6 +21,7 @@ from agent.intents.amend import amend, amendment
 from agent.intents.phrases import (
     ADDRESS,
     NUMBER,
+    NUMBER_WORDS,
     POSITION_WORDS,
     Quantity,
     quantity,
@@ -121,7 +122,9 @@ _COLLATERAL = re.compile(
     r"(?:\s+(?:as\s+(?:the\s+|my\s+)?)?collateral)?$"
 )
 _ELIDED = re.compile(
-    rf"\s*(?:,\s*|\s+)and\s+(?=(?:{NUMBER}|all|half|a quarter|\d+(?:\.\d+)?%)(?:\s|[a-z]))"
+    rf"\s*(?:,\s*|\s+)and\s+(?=(?:{NUMBER}|{'|'.join(NUMBER_WORDS)}|all|half|a quarter"
+    rf"|\d+(?:\.\d+)?%)(?:\s|[a-z]))"
+    rf"|,\s+(?=(?:{NUMBER})\s*[a-z]+\s+(?:to|for|into)\s)"
 )
 """Where a clause goes on with the same verb: "swap 1 eth to dai and 2 eth to usdc"."""
 _EVERY_POSITION = re.compile(
@@ -144,6 +147,11 @@ _TRAILING = re.compile(
 )
 """Words and symbols after the request itself: "... to usdc please", "... to aave 🙏"."""
 _INSTEAD = re.compile(r"\s+instead$")
+_ONLY_SLIPPAGE = re.compile(
+    r"^(?:(?:make|it|change|set|to|use|with|at|instead|actually|no|ok|okay|and|but|then|the)"
+    r"\b\W*)*$"
+)
+"""The words of a follow-up that only changes the slippage, once its slippage is read."""
 _AS_COLLATERAL = re.compile(r"\s+as\s+(?:the\s+|my\s+)?collateral$")
 _AT_LEAST = re.compile(r"^(?:at least|a minimum of|minimum|min\.?|no less than)\s")
 _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
@@ -209,6 +217,8 @@ class RuleParser:
                 raise IntentError("unsupported", message)
         refuse_other_protocols(lowered)
         lowered = _POLITE.sub("", lowered).strip()
+        if bps is not None and _ONLY_SLIPPAGE.match(lowered):
+            return _plan(intent, _reslipped(history, bps))  # "make it 1% slippage"
         if not _VERB.match(lowered) and (words := amendment(lowered)) is not None:
             steps = amend(words, history, self.context.symbols)
             if bps is not None:
@@ -597,6 +607,21 @@ def _elided(clause: str) -> list[str]:
         return [clause]
     verb = match.group("verb")
     return [f"{verb} {part}" for part in _ELIDED.split(match.group("rest"))]
+
+
+def _reslipped(history: Sequence[tuple[str, Plan]], bps: int) -> list[Step]:
+    """The previous plan's steps, its swaps at ``bps`` of slippage."""
+    steps = [dict(step) for step in history[-1][1]["steps"]] if history else []
+    if not any(step["action"] == "swap" for step in steps):
+        raise IntentError(
+            "needs_clarification",
+            "There is no earlier swap here to change the slippage of: say the whole request, "
+            "e.g. swap 1 ETH for USDC with 1% slippage",
+        )
+    for step in steps:
+        if step["action"] == "swap":
+            step["max_slippage_bps"] = bps
+    return steps
 
 
 def _plan(intent: str, steps: list[Step]) -> Plan:

@@ -29,6 +29,10 @@ def steps_after(*texts: str) -> list[dict]:
     ("earlier", "followup", "changed"),
     [
         ("swap 1 ETH for USDC", "make it 2 ETH instead", {"amount": "2"}),
+        # the slippage alone ("I don't understand 'make it'")
+        ("swap 1 ETH for USDC", "make it 1% slippage", {"max_slippage_bps": 100}),
+        ("swap 1 ETH for USDC", "with 2% slippage instead", {"max_slippage_bps": 200}),
+        ("swap 1 ETH for USDC", "actually, use 0.3% slippage", {"max_slippage_bps": 30}),
         ("swap 1 ETH for USDC", "actually, 0.5 instead", {"amount": "0.5"}),
         ("swap 1 ETH for USDC", "no, make it half", {"amount": "50%"}),
         ("swap 1 ETH for USDC", "change it to 1,500.25", {"amount": "1500.25"}),

@@ -219,6 +219,14 @@ OK = [
         [S("ETH", "DAI", "0.5"), S("ETH", "USDC", "0.5")],
     ),
     ("supply 100 usdc and 50 dai", [("supply", "USDC", "100"), ("supply", "DAI", "50")]),
+    (
+        "swap 1 eth to dai and two eth to usdc",
+        [S("ETH", "DAI", "1"), S("ETH", "USDC", "2")],
+    ),
+    (
+        "swap 0.5 eth to dai, 0.5 eth to usdc",
+        [S("ETH", "DAI", "0.5"), S("ETH", "USDC", "0.5")],
+    ),
     ("move 100 usdc to aave", [("supply", "USDC", "100")]),
     ("move 100 usdc from aave", [("withdraw", "USDC", "100")]),
     ("move 100 usdc out of aave", [("withdraw", "USDC", "100")]),
