@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from agent.intents.phrases import NUMBER, NUMBER_WORDS
-from agent.intents.rules import one_step
+from agent.intents.rules import PAYING, TOWARDS, one_step
 
 _AMOUNT = re.compile(
     r"^(?P<amount>\d+(?:\.\d+)?\s*(?:%|percent)"
@@ -17,11 +17,6 @@ _AMOUNT = re.compile(
 )
 _ADDRESS = re.compile(r"^(?:to\s+)?(?P<address>0x[0-9a-fA-F]{40})$")
 _TARGET = re.compile(r"^(?:to|for|into)\s+[a-z ]+$")
-_PAYING = re.compile(r"^(?P<bought>.+?)\s+(?P<prep>with|using|for|from)\s+(?P<paid>.+)$")
-"""A purchase's two sides: "eth with usdc"."""
-_TOWARDS = re.compile(r"\s(?:to|for|into|in exchange for)\s|->|→")
-"""Where what a swap spends ends and what it gets begins."""
-_BUYING = frozenset({"buy", "purchase", "get me", "acquire"})
 
 
 def answered(request: str, reply: str) -> str | None:
@@ -32,7 +27,7 @@ def answered(request: str, reply: str) -> str | None:
     step = one_step(request)
     if step is None:
         return None
-    verb, rest = step
+    kind, verb, rest = step
     reply = " ".join(reply.lower().split())
     if address := _ADDRESS.match(reply):
         return f"{verb} {rest} to {address.group('address')}"
@@ -42,14 +37,14 @@ def answered(request: str, reply: str) -> str | None:
     if amount is None:
         return None
     value, symbol = amount.group("amount"), amount.group("symbol")
-    paying = _PAYING.match(rest) if verb in _BUYING else None
-    if paying is not None:
-        bought, prep, paid = paying.group("bought", "prep", "paid")
+    if kind == "buy":
+        paying = PAYING.fullmatch(rest)
+        if paying is None:
+            return None  # "buy eth": what it is paid with is the question
+        bought, prep, paid = paying.group("dst", "prep", "src")
         if symbol and not re.search(rf"\b{symbol}\b", paid):
             return None
         return f"{verb} {bought} {prep} {value} {paid}"
-    if paying is None and verb in _BUYING:
-        return None  # "buy eth": what it is paid with is the question
-    if symbol and not re.search(rf"\b{symbol}\b", _TOWARDS.split(rest)[0]):
+    if symbol and not re.search(rf"\b{symbol}\b", TOWARDS.split(rest)[0]):
         return None  # "100 dai" for a question about ETH: a request of its own, or a mistake
     return f"{verb} {value} {rest}"

@@ -146,6 +146,10 @@ _TRAILING = re.compile(
     r"(?:[\s,]+(?:please|pls|plz|thanks|thank you|thx|ty|now|right now|asap|for me)|[^\w\s%)]+)+$"
 )
 """Words and symbols after the request itself: "... to usdc please", "... to aave 🙏"."""
+TOWARDS = re.compile(r"\s*(?:\s(?:to|for|into|in exchange for)\s|->|→|=>)\s*")
+"""Where what a swap spends ends and what it gets begins: "1 eth to usdc", "1 eth → usdc"."""
+PAYING = re.compile(r"(?P<dst>.+?)\s+(?P<prep>with|using|for|from)\s+(?P<src>.+)")
+"""A purchase's two sides: what it buys, and what it is paid with ("eth with usdc")."""
 _INSTEAD = re.compile(r"\s+instead$")
 _ONLY_SLIPPAGE = re.compile(
     r"^(?:(?:make|it|change|set|to|use|with|at|instead|actually|no|ok|okay|and|but|then|the)"
@@ -339,7 +343,7 @@ class RuleParser:
                 f"I don't understand {clause!r}: start each step with swap, buy, sell, supply, withdraw, borrow, repay, send, wrap or unwrap",
             )
         said = match.group("verb")
-        verb = next(kind for kind, pattern in _VERBS if re.fullmatch(pattern, said))
+        verb = _kind(said)
         rest = match.group("rest").strip()
         protocol = None
         if proto := _PROTOCOL.search(f" {rest}"):  # "withdraw from aave" names no token
@@ -421,14 +425,8 @@ class RuleParser:
     # one method per verb
 
     def _swap(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
-        match = re.fullmatch(
-            r"(?P<src>.+?)\s*(?:\s(?:to|for|into|in exchange for)\s|->|→|=>)\s*(?P<dst>.+)", rest
-        )
-        if match is None:
-            raise IntentError(
-                "needs_clarification", "What do you want to swap, and into which token?"
-            )
-        return self._trade(match.group("src"), match.group("dst"), steps)
+        sides = rf"(?P<src>.+?){TOWARDS.pattern}(?P<dst>.+)"
+        return self._sides(sides, rest, "What do you want to swap, and into which token?", steps)
 
     _sell = _swap
 
@@ -436,7 +434,7 @@ class RuleParser:
         worth = re.fullmatch(rf"(?P<src>(?:{NUMBER})\s*\S+)\s+worth of\s+(?P<dst>.+)", rest)
         if worth is not None:  # "buy 500 usdc worth of eth" spends 500 USDC
             return self._trade(worth.group("src"), worth.group("dst"), steps)
-        match = re.fullmatch(r"(?P<dst>.+?)\s+(?:with|using|for|from)\s+(?P<src>.+)", rest)
+        match = PAYING.fullmatch(rest)
         if match is None:
             q = quantity(rest)
             symbol = token(q.token_words, self.context.symbols)
@@ -447,13 +445,14 @@ class RuleParser:
 
     def _spend(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
         """ "spend 1000 usdc on eth", "use 1000 usdc to buy eth": an exact-input swap."""
-        match = re.fullmatch(
-            r"(?P<src>.+?)\s+(?:on|buying|to buy|to get|to purchase|for)\s+(?P<dst>.+)", rest
-        )
+        sides = r"(?P<src>.+?)\s+(?:on|buying|to buy|to get|to purchase|for)\s+(?P<dst>.+)"
+        return self._sides(sides, rest, "What do you want to spend, and on which token?", steps)
+
+    def _sides(self, pattern: str, rest: str, ask: str, steps: list[Step]) -> Step:
+        """The trade of ``rest`` read as ``pattern``'s src and dst; ``ask`` when it is not."""
+        match = re.fullmatch(pattern, rest)
         if match is None:
-            raise IntentError(
-                "needs_clarification", "What do you want to spend, and on which token?"
-            )
+            raise IntentError("needs_clarification", ask)
         return self._trade(match.group("src"), match.group("dst"), steps)
 
     def _trade(self, src: str, dst: str, steps: list[Step]) -> Step:
@@ -590,14 +589,23 @@ class RuleParser:
         return {"action": "unwrap", "amount": amount}
 
 
-def one_step(text: str) -> tuple[str, str] | None:
-    """The verb as said and the rest of a request of one step ("please swap eth to usdc" is
-    ("swap", "eth to usdc")), else None: where a reply to a question about it goes."""
+def one_step(text: str) -> tuple[str, str, str] | None:
+    """The action, the verb as said and the rest of a request of one step ("please purchase eth
+    with usdc" is ("buy", "purchase", "eth with usdc")), else None: where a reply to a question
+    about it goes."""
     lowered = _POLITE.sub("", " ".join(text.lower().split())).strip()
     if len([c for c in _SPLIT.split(lowered) if c]) != 1 or _ELIDED.search(lowered):
         return None
     match = _VERB.match(lowered)
-    return None if match is None else (match.group("verb"), match.group("rest"))
+    if match is None:
+        return None
+    said = match.group("verb")
+    return _kind(said), said, match.group("rest")
+
+
+def _kind(said: str) -> str:
+    """The action a verb as said names: "purchase" is a buy, "pay back" a repay."""
+    return next(kind for kind, pattern in _VERBS if re.fullmatch(pattern, said))
 
 
 def _elided(clause: str) -> list[str]:
