@@ -190,10 +190,9 @@ class PolicyGate:
                 "authorises that run alone",
                 hint=_OWN_SESSION,
             )
-        latest = self.sessions.latest(self.book.chain_id)
-        if found.strategy is None and latest is not None and latest.id != found.id:
+        if (newer := self.sessions.superseded_by(found)) is not None:
             raise BadInput(
-                f"session {found.id} was superseded by session {latest.id}, the one in effect",
+                f"session {found.id} was superseded by session {newer}, the one in effect",
                 hint=_OWN_SESSION,
             )
         self.pinned = found.id

@@ -126,13 +126,8 @@ class PolicyEngine:
         batch = decision.batch.at(now, prices)
         grants: list[dict[str, Any]] = []
         with transaction(self.conn):
-            newest = None if session.strategy else self.sessions.latest(session.chain_id)
-            again = self._decide(
-                session,
-                batch,
-                self.sessions.get(session.id),
-                newest.id if newest is not None and newest.id != session.id else None,
-            )
+            stored = self.sessions.get(session.id)
+            again = self._decide(session, batch, stored, self.sessions.superseded_by(session))
             if not again.allowed:
                 return again
             for call, spend in zip(batch.calls, batch.spends, strict=True):

@@ -265,6 +265,14 @@ class SessionStore:
         ).fetchone()
         return _session(row) if row else None
 
+    def superseded_by(self, session: Session) -> str | None:
+        """The id of the newer session of the chat and the CLI in effect on ``session``'s chain,
+        when one superseded it (a strategy run's own session is not theirs to supersede)."""
+        if session.strategy is not None:
+            return None
+        newest = self.latest(session.chain_id)
+        return newest.id if newest is not None and newest.id != session.id else None
+
     def revoke(self, session_id: str, now: int) -> Session:
         with transaction(self.conn):
             changed = self.conn.execute(

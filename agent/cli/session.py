@@ -142,9 +142,7 @@ def show(
     store, ledger, (chain, now) = _store()
     t = now()
     session = _chosen(store, chain.chain_id, session_id)
-    latest = store.latest(chain.chain_id)
-    superseded = session.strategy is None and latest is not None and latest.id != session.id
-    row = _describe(session, t, superseded)
+    row = _describe(session, t, store.superseded_by(session) is not None)
     entries = ledger.entries(session.id)
     row["spent_usd"] = str(sum(e["usd_cents"] for e in entries if e["status"] != "released") / 100)
     row["transactions"] = sum(1 for e in entries if e["status"] != "released")
