@@ -79,20 +79,21 @@ def _windows(
     reserved before it (and is still counted) within the window before its time, and itself.
     Not at the chain's time now, which `chain reset` puts back behind the reservations."""
     for window in session.policy.limits.windows:
-        symbol = None if window.token is None else window.token.upper()
         for entry in entries:
             since = entry["created_at"] - window.seconds
             inside = [e for e in entries if e["id"] <= entry["id"] and e["created_at"] > since]
-            if symbol is None:
+            if window.usd_cents is not None:
                 used = sum(e["usd_cents"] for e in inside)
-                if window.usd is not None and used > window.usd * 100:
+                if used > window.usd_cents:
                     yield f"{used / 100} USD within {window.label}"
                     break
                 continue
+            assert window.token is not None and window.amount is not None
+            symbol = window.token.upper()
             raw = sum(json.loads(e["tokens"]).get(symbol, 0) for e in inside)
-            assert window.amount is not None
-            if Decimal(raw).scaleb(-decimals(symbol)) > window.amount:
-                yield f"{Decimal(raw).scaleb(-decimals(symbol)).normalize():f} {symbol} within {window.label}"
+            amount = Decimal(raw).scaleb(-decimals(symbol))
+            if amount > window.amount:
+                yield f"{amount.normalize():f} {symbol} within {window.label}"
                 break
 
 

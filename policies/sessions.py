@@ -344,7 +344,7 @@ def _session(row: sqlite3.Row) -> Session:
         charter=_charter_state(
             row["charter"],
             row["address"],
-            _charter(
+            (
                 row["id"],
                 row["chain_id"],
                 row["policy_text"],
@@ -370,13 +370,18 @@ def _charter(
 
 
 @lru_cache(maxsize=256)
-def _charter_state(charter: str | None, address: str, digest: bytes) -> str:
-    """`Session.charter` (a session is read on every decision: checked once per content)."""
+def _charter_state(
+    charter: str | None, address: str, fields: tuple[str, int, str, int, int, str | None]
+) -> str:
+    """`Session.charter` of a row's ``fields`` (`_charter`'s): a session is read on every
+    decision, so this is worked out once per content."""
     if charter is None:
         return "missing"
     raw = bytes.fromhex(charter.removeprefix("0x"))
     try:
-        signer = address_of(PublicKey.from_signature_and_message(raw, digest, hasher=None))
+        signer = address_of(
+            PublicKey.from_signature_and_message(raw, _charter(*fields), hasher=None)
+        )
     except ValueError:
         return "broken"
     return "sealed" if signer == address else "broken"

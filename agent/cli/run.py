@@ -227,15 +227,15 @@ def _parse_intents(strategy: Any, file: Path) -> None:
     from agent.intents.rules import ParseContext, RuleParser
     from strategies.tokens import DEFAULT_SYMBOLS
 
-    context = ParseContext(
-        goals=lambda *_: {}, positions=lambda: (DEFAULT_SYMBOLS, DEFAULT_SYMBOLS)
+    parser = RuleParser(
+        ParseContext(goals=lambda *_: {}, positions=lambda: (DEFAULT_SYMBOLS, DEFAULT_SYMBOLS))
     )
     for index, entry in enumerate(strategy.steps, start=1):
         intent = getattr(entry, "intent", None)
         if intent is None:
             continue
         try:
-            RuleParser(context).parse(intent)
+            parser.parse(intent)
         except IntentError as error:
             raise BadInput(
                 f"{file}: step {index} ({intent!r}): {error.message}", code=error.code

@@ -100,10 +100,12 @@ class PlanCard(Static, can_focus=True):
         for column in ("changes", "gas", "HF after"):  # a number folded is a number misread
             steps.add_column(column, no_wrap=True)
         simulated = {s.step: s for s in self.simulation.steps} if self.simulation else {}
-        plan_steps = self.proposed.plan.get("steps", [])
         waiting = "…" if self.outcome == "" else "–"
-        for index, step in enumerate(plan_steps, start=1):
+        bounds: list[Text] = []
+        for index, step in enumerate(self.proposed.plan.get("steps", []), start=1):
             sim = simulated.get(index)
+            if sim and (bound := _bound(step, sim.calls)):
+                bounds.append(Text(f"step {index}: {bound}", style="dim"))
             changes = (
                 "\n".join(f"{signed(v)} {s}" for s, v in sim.deltas.items()) if sim else waiting
             )
@@ -115,11 +117,7 @@ class PlanCard(Static, can_focus=True):
                 str(index), _step_words(step), changes, f"{sim.gas:,}" if sim else waiting, hf
             )
         parts.append(steps)
-        for index, step in enumerate(plan_steps, start=1):
-            sim = simulated.get(index)
-            bound = _bound(step, sim.calls) if sim else None
-            if bound:
-                parts.append(Text(f"step {index}: {bound}", style="dim"))
+        parts.extend(bounds)
         if self.simulation is not None:
             fee = sum((s.fee_eth for s in self.simulation.steps), Decimal(0))
             parts.append(
