@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from agent.errors import ChainUnavailable
@@ -155,12 +156,16 @@ def test_invalid_profile_is_bad_input(data_dir: Path) -> None:
 
 
 def test_fork_of_a_running_devnet(devnet, data_dir: Path) -> None:
-    """The fork profile, for real: anvil --fork-url at the devnet. Reads and a swap work on the
-    fork; the devnet itself is untouched."""
-    env = {"DEFI_AGENT_PROFILE": "fork", "DEFI_AGENT_RPC_URL": devnet.url}
+    """The fork profile, for real: a fork of the devnet, at a URL carrying an API key. Reads and
+    a swap work on the fork; the devnet itself is untouched. The key is not on anvil's command
+    line, which every user of the machine can read, and what the fork read of the devnet is
+    cached in the data directory until `chain down`, not in the user's ~/.foundry."""
+    url = f"{devnet.url}/?apikey=super-secret-api-key"
+    env = {"DEFI_AGENT_PROFILE": "fork", "DEFI_AGENT_RPC_URL": url}
     up = run_cli("chain", "up", "--json", data_dir=data_dir, env=env)
     assert up.returncode == 0, up.stderr
     fork = json.loads(up.stdout)
+    assert "super-secret-api-key" not in " ".join(psutil.Process(fork["pid"]).cmdline())
     assert fork["profile"] == "fork" and fork["book"] == devnet.book.model_dump() | {
         "profile": "fork"
     }
@@ -180,7 +185,9 @@ def test_fork_of_a_running_devnet(devnet, data_dir: Path) -> None:
     usdc_row = next(h for h in portfolio["holdings"] if h["symbol"] == "USDC")
     assert float(usdc_row["amount"]) > 52_900
     assert balance(devnet.w3, usdc, devnet.wallet) == devnet_usdc
-    run_cli("chain", "down", data_dir=data_dir, env=env)
+    assert (data_dir / "fork-cache").is_dir()
+    assert run_cli("chain", "down", data_dir=data_dir, env=env).returncode == 0
+    assert not (data_dir / "fork-cache").exists()
 
 
 def test_missing_anvil_says_how_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

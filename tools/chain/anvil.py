@@ -116,6 +116,9 @@ class AnvilOptions:
     """Load from this file if it exists, and write the chain's state back to it on exit."""
     fork_url: str | None = None
     fork_block: int | None = None
+    fork_cache: Path | None = None
+    """Where a fork keeps what it read of the forked chain (anvil's home): a fork set over RPC
+    cannot be told not to cache, and would write to the user's ~/.foundry."""
     chain_id: int | None = None
     timestamp: int | None = None
     extra: list[str] = field(default_factory=list)
@@ -142,10 +145,6 @@ class Anvil:
             cmd += ["--load-state", str(opts.load_state)]
         if opts.state is not None:
             cmd += ["--state", str(opts.state)]
-        if opts.fork_url is not None:
-            cmd += ["--fork-url", opts.fork_url, "--no-storage-caching"]
-            if opts.fork_block is not None:
-                cmd += ["--fork-block-number", str(opts.fork_block)]
         if opts.chain_id is not None:
             cmd += ["--chain-id", str(opts.chain_id)]
         if opts.timestamp is not None:
@@ -160,6 +159,10 @@ class Anvil:
                 hint="stop what listens there, or leave the port unset to pick a free one",
             )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = None
+        if self.options.fork_cache is not None:
+            self.options.fork_cache.mkdir(parents=True, exist_ok=True)
+            env = {**os.environ, "HOME": str(self.options.fork_cache)}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command(),
@@ -167,9 +170,38 @@ class Anvil:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=self.detach,
+                env=env,
             )
         self._wait_ready()
+        if self.options.fork_url is not None:
+            self._fork(self.options.fork_url, self.options.fork_block)
         return self
+
+    def _fork(self, url: str, block: int | None) -> None:
+        """Turn the fresh chain into a fork of ``url`` (``anvil_reset``), as ``--fork-url``
+        would, but without the URL in anvil's command line, which every user of the machine can
+        read (`ps`): it may carry an API key."""
+        forking: dict[str, object] = {"jsonRpcUrl": url}
+        if block is not None:
+            forking["blockNumber"] = block
+        body = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "anvil_reset",
+            "params": [{"forking": forking}],
+        }
+        request = urllib.request.Request(
+            self.url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=_READY_TIMEOUT_S) as response:
+                error = json.loads(response.read()).get("error")
+        except (OSError, ValueError) as failure:
+            error = {"message": str(failure)}
+        if error is not None:
+            self.stop()
+            reason = redact(str(error.get("message", error)), url)[:300]
+            raise ChainUnavailable(f"the fork URL did not answer: {reason}")
 
     def _listening_port(self) -> int:
         """The port our own process listens on: with ``--port 0`` anvil picks a free one itself,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -63,6 +64,11 @@ class RunningChain:
 
 def log_path(data_dir: Path) -> Path:
     return data_dir / "logs" / "anvil.log"
+
+
+def _fork_cache(data_dir: Path) -> Path:
+    """What a fork read of the forked chain, kept while it runs (`AnvilOptions.fork_cache`)."""
+    return data_dir / "fork-cache"
 
 
 def _state_file(data_dir: Path) -> Path:
@@ -233,7 +239,11 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
             raise ConfigError(
                 "the fork profile needs an RPC URL", hint="set DEFI_AGENT_RPC_URL in .env"
             )
-        options = AnvilOptions(fork_url=config.rpc_url, fork_block=config.fork_block)
+        options = AnvilOptions(
+            fork_url=config.rpc_url,
+            fork_block=config.fork_block,
+            fork_cache=_fork_cache(config.data_dir),
+        )
         anvil = Anvil(options, log, detach=True)
         try:
             anvil.start()
@@ -289,6 +299,7 @@ def down(data_dir: Path, fork_url: str | None = None) -> bool:
     except psutil.TimeoutExpired:
         process.kill()
     redact_file(log_path(data_dir), fork_url)
+    shutil.rmtree(_fork_cache(data_dir), ignore_errors=True)
     return True
 
 
