@@ -265,4 +265,6 @@ def session(status: SessionStatus) -> str:
         f"{_amount(max(w.limit - w.used, 0))} {w.token} left of {_amount(w.limit)} {w.token}"
         for w in status.windows
     ]
-    return "\n".join([f"{head}, {expiry}.", *(windows or ["- no spend windows"])])
+    cap = status.max_usd_per_tx
+    per_tx = [] if cap is None else [f"- per transaction: at most {_money(cap)}"]
+    return "\n".join([f"{head}, {expiry}.", *per_tx, *(windows or ["- no spend windows"])])

@@ -241,6 +241,7 @@ class PolicyGate:
             time.time() + expires_in,
             session.revoked_at is not None,
             tuple(spans),
+            policy.limits.max_usd_per_tx,
         )
 
 

@@ -57,6 +57,8 @@ class SessionStatus:
     expires_at: float
     revoked: bool
     windows: tuple[SpendWindow, ...]
+    max_usd_per_tx: Decimal | None = None
+    """The most one transaction may move, in USD (None: not known, as of a revoked session)."""
 
     @property
     def state(self) -> str:

@@ -71,6 +71,9 @@ def render(s: Snapshot) -> Group:
     parts += [Text(f"health factor {hf}"), Text("")]
     parts.append(Text(f"Session {s.session.name}", style="bold"))
     parts.append(Text(f"policy {s.session.policy}", style="dim"))
+    if s.session.max_usd_per_tx is not None:
+        cap = usd(s.session.max_usd_per_tx).removesuffix(".00")
+        parts.append(Text(f"per transaction: ≤ {cap}"))
     for window in s.session.windows:
         used = float(window.used / window.limit) if window.limit else 1.0
         if window.token is None:

@@ -287,3 +287,15 @@ def test_what_fits_is_named_in_the_token_asked_for(devnet, service) -> None:
     result = outcome(run(service, "supply 2 ETH to aave"))
     assert isinstance(result, RunFailed) and result.exit_code == 3
     assert "at most 1.666 ETH fits the session's limits now" in result.message
+
+
+def test_the_per_transaction_cap_is_shown_beside_the_windows(devnet, service) -> None:
+    """A 6,000 USD swap is denied by the default session's 5,000 USD cap a transaction, though
+    the day's 10,000 USD has room: the answer and the sidebar showed the windows alone."""
+    said = asyncio.run(service.answer("how much can I still spend?"))
+
+    assert said is not None
+    assert "- per transaction: at most $5,000.00\n- per 24h: $0.00 used" in said
+    console = Console(width=32, record=True, file=io.StringIO())
+    console.print(sidebar(asyncio.run(service.snapshot())))
+    assert "per transaction: ≤ $5,000" in console.export_text()

@@ -207,6 +207,7 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
     assert seen["still"]["windows"] == [
         {"window": "per 24h", "used_usd": "0", "limit_usd": "10000", "left_usd": "10000"}
     ]
+    assert seen["still"]["max_usd_per_tx"] == "5000"
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
 
