@@ -41,6 +41,7 @@ from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
 from agent.verify import TOLERANCE_BPS, balances_of, net, verify, worse
 from tools.aave_v3.reads import reserves
+from tools.chain.contracts import Reverted
 from tools.chain.plain import Node, rpc
 from tools.chain.running import advance_time, is_duration, parse_duration
 from tools.portfolio import read_portfolio
@@ -255,31 +256,36 @@ class AgentService:
         authorization: Authorization,
         prepared: Prepared | None,
         check: Callable[[], None] | None = None,
+        moved_before: Mapping[str, int] | None = None,
     ) -> AsyncIterator[Event]:
         """Sign and send ``calls`` in order. First, in one worker hop: ``check``, the balance
         reads, the policy's grant (decided again, spend reserved) and the grants journaled; a
         `DefiAgentError` from any of them stops everything before anything is sent or reserved.
         The hop finishes even when the caller is cancelled meanwhile (the chat quit): what it
         reserved is then in the journal, for `resume` to send or release. The caller holds the
-        plan (`_held`)."""
+        plan (`_held`). ``moved_before``, of a resumed plan, is how its transactions confirmed
+        before changed the wallet (`_moved_by`): the outcome reported is the whole plan's."""
         touched = {s for _, _, sim in calls for s in getattr(sim, "balance_deltas", {})}
+        touched |= set(moved_before or ())
         symbols = tuple(s for s in ctx.book.symbols if s in touched) or ctx.book.symbols
 
         def first() -> tuple[dict[str, int], tuple[Any, ...]]:
-            """The balances the plan began executing with (of a resumed plan, those journaled
-            then, so that its outcome is the whole plan's), and the grants."""
+            """Where the plan's outcome is counted from (its balances before, less what its part
+            confirmed before a resume moved), and the grants."""
             if check is not None:
                 check()
             before = balances_of(ctx, symbols)
-            began = self.journal.balances_before(plan_id)
-            if began is None:
+            if moved_before is None:
                 self.journal.event(plan_id, "balances", before)
+                start = before
+            else:
+                start = {s: raw - moved_before.get(s, 0) for s, raw in before.items()}
             granted = self.authorizer.grant(authorization)
             self.journal.authorise(
                 plan_id, [(step, i, g) for (step, i, _), g in zip(calls, granted, strict=True)]
             )
             self.journal.set_plan_status(plan_id, "executing")
-            return {**before, **(began or {})}, granted
+            return start, granted
 
         try:
             start, granted = await asyncio.to_thread(first)
@@ -379,13 +385,15 @@ class AgentService:
             for unsent in txs:  # authorised afresh below, if the rest can be sent at all
                 if unsent.tx_hash is None and unsent.authorization is not None:
                     self.authorizer.settle(unsent.authorization, spent=False)
-            pending, done = [], []
+            pending, done, last_block = [], [], 0
             for tx in txs:
                 if tx.status == "confirmed":
                     done.append((tx.call, tx.step_deltas, _session_of(tx)))
-                    if tx.tx_hash is not None and not await asyncio.to_thread(
-                        self.signer.receipt, tx.tx_hash
-                    ):
+                    found = None
+                    if tx.tx_hash is not None:
+                        found = await asyncio.to_thread(self.signer.receipt, tx.tx_hash)
+                        last_block = max(last_block, found["blockNumber"] if found else 0)
+                    if tx.tx_hash is not None and not found:
                         raise BadInput(
                             f"step {tx.step}: {tx.call.label} was confirmed as {tx.tx_hash}, "
                             "which this chain does not have (it was reset since)",
@@ -411,16 +419,17 @@ class AgentService:
                         )
                         if ok:
                             done.append((tx.call, tx.step_deltas, _session_of(tx)))
+                            last_block = max(last_block, receipt["blockNumber"])
                             continue
                         raise TransactionReverted(
                             f"step {tx.step}: {tx.call.label} reverted on chain",
                             hint="the plan cannot be resumed",
                         )
                 pending.append(tx)
+            moved_before = await asyncio.to_thread(self._moved_by, ctx, plan_id, last_block)
             if not pending:
                 self.journal.set_plan_status(plan_id, "done")
-                began = self.journal.balances_before(plan_id) or {}
-                moved = await asyncio.to_thread(_moved_since, ctx, began)
+                moved = {s: v for s, v in moved_before.items() if v}
                 yield RunDone(plan_id, "done", {s: _units(ctx, s, v) for s, v in moved.items()})
                 return
             steps = [
@@ -456,8 +465,23 @@ class AgentService:
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
             return
         calls = [(t.step, t.idx, c) for t, c in zip(pending, simulated, strict=True)]
-        async for event in self._send(ctx, plan_id, calls, authorization, None):
+        async for event in self._send(ctx, plan_id, calls, authorization, None, None, moved_before):
             yield event
+
+    def _moved_by(self, ctx: ChainContext, plan_id: str, block: int) -> dict[str, int]:
+        """How the transactions of ``plan_id`` confirmed before a resume, the last of them in
+        ``block``, changed the wallet: its balances after that block, against those it began
+        with. Not its balances now: another plan run since is not this plan's outcome (a
+        strategy's "output:N" spends it). A chain restarted since keeps no such history: then
+        it is counted up to now."""
+        began = self.journal.balances_before(plan_id) or {}
+        if not block:
+            return dict.fromkeys(began, 0)
+        try:
+            after = balances_of(ctx, began, block)
+        except (DefiAgentError, Reverted):
+            after = balances_of(ctx, began)
+        return {s: after[s] - raw for s, raw in began.items()}
 
     async def snapshot(self) -> Snapshot:
         """The wallet, Aave, the session and the chain, read together for a UI's sidebar."""

@@ -17,8 +17,11 @@ from tools.tx import NATIVE
 TOLERANCE_BPS = 100
 
 
-def balances_of(ctx: ChainContext, symbols: Iterable[str]) -> dict[str, int]:
-    return {s: balance(ctx.w3, token(ctx.w3, ctx.book, s), ctx.wallet) for s in symbols}
+def balances_of(
+    ctx: ChainContext, symbols: Iterable[str], block: str | int = "latest"
+) -> dict[str, int]:
+    """The wallet's balances of ``symbols`` now, or after block number ``block``."""
+    return {s: balance(ctx.w3, token(ctx.w3, ctx.book, s), ctx.wallet, block) for s in symbols}
 
 
 def verify(

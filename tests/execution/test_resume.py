@@ -161,6 +161,25 @@ def test_a_resumed_swap_then_supply_counts_the_swap_once(devnet, tmp_path: Path)
     assert Decimal(2990) < day.used <= Decimal(3001), day
 
 
+def test_a_resumed_plan_reports_its_own_changes_not_those_of_a_plan_run_meanwhile(
+    devnet, tmp_path: Path
+) -> None:
+    """Between the interruption and `resume`, another plan swapped 1,000 USDC for DAI: the
+    resumed plan reported that swap as its own outcome too (its changes were counted from its
+    start to now), and a strategy's "output:N" would spend them."""
+    data_dir = tmp_path / "data"
+    _, plan_id, _ = _interrupted(devnet, data_dir, "swap 1 ETH to USDC then supply it to aave")
+    again = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
+    meanwhile = propose(again, "swap 1000 usdc for dai")[-1].plan_id
+    assert isinstance(collect(again.execute(meanwhile, human_confirmed=True))[-1], RunDone)
+
+    done = collect(again.resume(plan_id))[-1]
+
+    assert isinstance(done, RunDone), done
+    assert set(done.deltas) == {"ETH"}, done.deltas  # the swap's USDC all went into Aave
+    assert Decimal("-1.01") < done.deltas["ETH"] < Decimal(-1)
+
+
 def test_a_plan_resumed_under_another_session_counts_the_rest_whole(devnet, tmp_path: Path) -> None:
     """The swap was counted by the session it ran under; a session started since did not count
     it, so its output covers nothing there: the supply counts whole, and above cautious-borrower's

@@ -52,10 +52,12 @@ def token(w3: Node, book: AddressBook, symbol: str) -> Token:
     return Token(symbol, address, _decimals[key])
 
 
-def balance(w3: Node, tok: Token, owner: str) -> int:
+def balance(w3: Node, tok: Token, owner: str, block: str | int = "latest") -> int:
+    """``owner``'s balance of ``tok`` now, or after block number ``block``."""
     if tok.address is None:
-        return int(rpc(w3, "eth_getBalance", owner, "latest"), 16)
-    return int(contract(w3, "erc20", tok.address).functions.balanceOf(owner).call())
+        at = hex(block) if isinstance(block, int) else block
+        return int(rpc(w3, "eth_getBalance", owner, at), 16)
+    return int(contract(w3, "erc20", tok.address).functions.balanceOf(owner).call(block))
 
 
 def allowance(w3: Node, tok: Token, owner: str, spender: str) -> int:
