@@ -128,10 +128,15 @@ class PolicyGate:
             None if decision.fits is None else _fits(*decision.fits),
         )
 
-    def grant(self, authorization: Authorization) -> tuple[Any, ...]:
+    def grant(
+        self, authorization: Authorization, health: Sequence[Decimal | None] | None = None
+    ) -> tuple[Any, ...]:
         """The engine's grant at the chain's time now, with the oracle's prices read again when a
-        block was mined since the decision (on the same block they are the decision's)."""
+        block was mined since the decision (on the same block they are the decision's), and
+        ``health`` when the plan was simulated again since."""
         session, decision, decided_at = authorization.decision
+        if health is not None:
+            decision = decision._replace(batch=decision.batch._replace(health=tuple(health)))
         block, now = clock(self.w3)
         if not session.id:
             if self.previewed is not None:

@@ -114,11 +114,14 @@ class Authorizer(Protocol):
         authorised each (a resumed plan): only this session's own swaps cover the rest."""
         ...
 
-    def grant(self, authorization: Authorization) -> tuple[Any, ...]:
+    def grant(
+        self, authorization: Authorization, health: Sequence[Decimal | None] | None = None
+    ) -> tuple[Any, ...]:
         """Right before signing: decide again under the ledger's lock, reserve the batch's spend
         and return one grant per call for the signer; `PolicyDenied`, with nothing reserved, when
         the policy no longer allows it (another process spent the allowance, the session expired
-        or was revoked)."""
+        or was revoked). ``health``: the health factor after each call, from a simulation made
+        again because the chain moved since the decision; the decision's own otherwise."""
         ...
 
     def settle(self, grant: Any, *, spent: bool) -> None:

@@ -199,13 +199,14 @@ class AgentService:
         async for event in self._held(plan_id, sending):
             yield event
 
-    def _still_as_simulated(self, ready: _Ready) -> None:
+    def _still_as_simulated(self, ready: _Ready) -> list[Decimal | None] | None:
         """When blocks were mined since the simulation, simulate the same transactions again and
         refuse (nothing sent) if a step would now revert or leave the wallet worse off than shown
-        by more than the plan's slippage bound."""
+        by more than the plan's slippage bound; then the health factor after each call, as the
+        new simulation has it, for the policy's floor (None: the chain did not move)."""
         block = int(rpc(ready.ctx.w3, "eth_blockNumber"), 16)
         if block == ready.prepared.block:
-            return
+            return None
         ctx = self._context()
         steps = [tuple(c.call for c in p.result.calls) for p in ready.prepared.steps]
         results = Simulator(ctx).simulate(steps)
@@ -230,6 +231,7 @@ class AgentService:
                 code="simulation_changed",
                 hint="nothing was sent; propose it again to see the new outcome",
             )
+        return [r.health_factor_after for r in results for _ in r.calls]
 
     async def _held(self, plan_id: str, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
         """``events`` of executing ``plan_id``, with this process recorded as executing it; a
@@ -255,7 +257,7 @@ class AgentService:
         calls: list[tuple[int, int, Any]],
         authorization: Authorization,
         prepared: Prepared | None,
-        check: Callable[[], None] | None = None,
+        check: Callable[[], list[Decimal | None] | None] | None = None,
         moved_before: Mapping[str, int] | None = None,
     ) -> AsyncIterator[Event]:
         """Sign and send ``calls`` in order. First, in one worker hop: ``check``, the balance
@@ -272,15 +274,14 @@ class AgentService:
         def first() -> tuple[dict[str, int], tuple[Any, ...]]:
             """Where the plan's outcome is counted from (its balances before, less what its part
             confirmed before a resume moved), and the grants."""
-            if check is not None:
-                check()
+            health = check() if check is not None else None
             before = balances_of(ctx, symbols)
             if moved_before is None:
                 self.journal.event(plan_id, "balances", before)
                 start = before
             else:
                 start = {s: raw - moved_before.get(s, 0) for s, raw in before.items()}
-            granted = self.authorizer.grant(authorization)
+            granted = self.authorizer.grant(authorization, health)
             self.journal.authorise(
                 plan_id, [(step, i, g) for (step, i, _), g in zip(calls, granted, strict=True)]
             )

@@ -299,3 +299,19 @@ def test_the_per_transaction_cap_is_shown_beside_the_windows(devnet, service) ->
     console = Console(width=32, record=True, file=io.StringIO())
     console.print(sidebar(asyncio.run(service.snapshot())))
     assert "per transaction: ≤ $5,000" in console.export_text()
+
+
+def test_the_health_floor_is_checked_on_the_simulation_made_again(devnet, service) -> None:
+    """A borrow decided at health factor 1.66, then 0.5 WETH of its collateral withdrawn by
+    another plan before it was executed: simulated again as the chain moved, it was signed on
+    the old health factor and left the position at 1.14, under the default policy's 1.5."""
+    done(run(service, "supply 1.6 eth to aave"))
+    borrow = propose(service, "borrow 2400 usdc")[-1].plan_id
+    done(run(service, "withdraw 0.5 weth from aave"))
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+
+    failed = collect(service.execute(borrow, human_confirmed=True))[-1]
+
+    assert isinstance(failed, RunFailed) and failed.exit_code == 3, failed
+    assert "after borrow is below the policy's 1.5" in failed.message
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
