@@ -135,15 +135,13 @@ class PolicyGate:
         block was mined since the decision (on the same block they are the decision's), and
         ``health`` when the plan was simulated again since."""
         session, decision, decided_at = authorization.decision
-        if health is not None:
-            decision = decision._replace(batch=decision.batch._replace(health=tuple(health)))
         block, now = clock(self.w3)
         if not session.id:
             if self.previewed is not None:
                 raise PolicyDenied("a previewed session signs nothing", hint="nothing was sent")
             session = self._started(now)
         prices = decision.batch.prices if block == decided_at else usd_prices(self.w3, self.book)
-        granted = self.engine.grant(session, decision, now, prices)
+        granted = self.engine.grant(session, decision, now, prices, health)
         if not granted.allowed:
             reasons = "; ".join(v.message for v in granted.violations)
             raise PolicyDenied(

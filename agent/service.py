@@ -390,17 +390,17 @@ class AgentService:
             for tx in txs:
                 if tx.status == "confirmed":
                     done.append((tx.call, tx.step_deltas, _session_of(tx)))
-                    found = None
-                    if tx.tx_hash is not None:
-                        found = await asyncio.to_thread(self.signer.receipt, tx.tx_hash)
-                        last_block = max(last_block, found["blockNumber"] if found else 0)
-                    if tx.tx_hash is not None and not found:
+                    if tx.tx_hash is None:
+                        continue
+                    found = await asyncio.to_thread(self.signer.receipt, tx.tx_hash)
+                    if not found:
                         raise BadInput(
                             f"step {tx.step}: {tx.call.label} was confirmed as {tx.tx_hash}, "
                             "which this chain does not have (it was reset since)",
                             code="plan_gone",
                             hint="the plan cannot be resumed on this chain; propose it again",
                         )
+                    last_block = max(last_block, found["blockNumber"])
                     continue
                 if tx.tx_hash is not None:
                     receipt = await asyncio.to_thread(self.signer.receipt, tx.tx_hash)
@@ -466,7 +466,9 @@ class AgentService:
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
             return
         calls = [(t.step, t.idx, c) for t, c in zip(pending, simulated, strict=True)]
-        async for event in self._send(ctx, plan_id, calls, authorization, None, None, moved_before):
+        async for event in self._send(
+            ctx, plan_id, calls, authorization, None, moved_before=moved_before
+        ):
             yield event
 
     def _moved_by(self, ctx: ChainContext, plan_id: str, block: int) -> dict[str, int]:

@@ -118,12 +118,18 @@ class PolicyEngine:
         return received, approved
 
     def grant(
-        self, session: Session, decision: Decision, now: int, prices: Mapping[str, Decimal]
+        self,
+        session: Session,
+        decision: Decision,
+        now: int,
+        prices: Mapping[str, Decimal],
+        health: Sequence[Decimal | None] | None = None,
     ) -> Decision:
-        """Decide on ``decision``'s batch again at chain time ``now`` and ``prices``, under the
-        ledger's write lock; if it is still allowed, reserve each call's spend and sign its
-        authorisation, before anything is signed for the chain."""
-        batch = decision.batch.at(now, prices)
+        """Decide on ``decision``'s batch again at chain time ``now`` and ``prices`` (and
+        ``health``, from a simulation made again since, if given), under the ledger's write lock;
+        if it is still allowed, reserve each call's spend and sign its authorisation, before
+        anything is signed for the chain."""
+        batch = decision.batch.at(now, prices, health)
         grants: list[dict[str, Any]] = []
         with transaction(self.conn):
             stored = self.sessions.get(session.id)

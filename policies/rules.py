@@ -111,15 +111,21 @@ class Batch(NamedTuple):
             approved=approved,
         )
 
-    def at(self, now: int, prices: Mapping[str, Decimal]) -> Batch:
+    def at(
+        self,
+        now: int,
+        prices: Mapping[str, Decimal],
+        health: Sequence[Decimal | None] | None = None,
+    ) -> Batch:
         """The same calls at chain time ``now``, valued at ``prices`` (valued again only when
-        they are other prices)."""
+        they are other prices), with ``health`` from a simulation made again, if given."""
+        batch = self._replace(now=now, health=self.health if health is None else tuple(health))
         if prices is self.prices:
-            return self._replace(now=now)
+            return batch
         spends = spends_of(
             self.calls, self.simulated, prices, self.decimals, self.received, self.approved
         )
-        return self._replace(now=now, prices=prices, spends=spends, usd_cents=_counted(spends))
+        return batch._replace(prices=prices, spends=spends, usd_cents=_counted(spends))
 
 
 def _counted(spends: Sequence[CallSpend]) -> int:

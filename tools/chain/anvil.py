@@ -24,7 +24,8 @@ from pathlib import Path
 
 import psutil
 
-from agent.errors import ChainUnavailable
+from agent.errors import ChainUnavailable, DefiAgentError
+from tools.chain.plain import Client, rpc
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -184,24 +185,12 @@ class Anvil:
         forking: dict[str, object] = {"jsonRpcUrl": url}
         if block is not None:
             forking["blockNumber"] = block
-        body = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "anvil_reset",
-            "params": [{"forking": forking}],
-        }
-        request = urllib.request.Request(
-            self.url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-        )
         try:
-            with urllib.request.urlopen(request, timeout=_READY_TIMEOUT_S) as response:
-                error = json.loads(response.read()).get("error")
-        except (OSError, ValueError) as failure:
-            error = {"message": str(failure)}
-        if error is not None:
+            rpc(Client(self.url, timeout=_READY_TIMEOUT_S), "anvil_reset", {"forking": forking})
+        except DefiAgentError as error:
             self.stop()
-            reason = redact(str(error.get("message", error)), url)[:300]
-            raise ChainUnavailable(f"the fork URL did not answer: {reason}")
+            reason = redact(error.message, url)[:300]
+            raise ChainUnavailable(f"the fork URL did not answer: {reason}") from None
 
     def _listening_port(self) -> int:
         """The port our own process listens on: with ``--port 0`` anvil picks a free one itself,
