@@ -11,9 +11,9 @@ from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 MAX_SLIPPAGE_BPS = 5000
-_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
-_OUTPUT = re.compile(r"^output:([1-9]\d*)$")
-_DECIMAL = re.compile(r"^\d+(?:\.\d+)?$")
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$", re.ASCII)
+_OUTPUT = re.compile(r"^output:([1-9]\d*)$", re.ASCII)
+_DECIMAL = re.compile(r"^\d+(?:\.\d+)?$", re.ASCII)
 _ABSURD = Decimal(10) ** 15
 
 

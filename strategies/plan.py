@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from strategies.amounts import MAX_SLIPPAGE_BPS, parse_amount
 
@@ -64,16 +64,21 @@ class SwapStep(_Step):
         default="exact_in",
         description='"exact_in": amount is of token_in (sell/swap X). "exact_out": amount is of token_out (buy X).',
     )
-    max_slippage_bps: int = Field(
+    max_slippage_bps: StrictInt = Field(
         ge=0,
         le=MAX_SLIPPAGE_BPS,
         description="Maximum slippage in basis points (1% = 100). Only what the user said, else the policy default.",
     )
 
     @model_validator(mode="after")
-    def _two_tokens(self) -> SwapStep:
+    def _consistent(self) -> SwapStep:
         if self.token_in == self.token_out:
             raise ValueError(f"cannot swap {self.token_in} into itself")
+        if self.amount_kind == "exact_out" and parse_amount(self.amount).value is None:
+            raise ValueError(
+                f"an exact_out swap buys a stated amount of {self.token_out}: {self.amount} is "
+                f"not one (output:N, max and NN% are amounts of what is spent: use exact_in)"
+            )
         return self
 
 

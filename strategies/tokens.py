@@ -62,3 +62,16 @@ def produced_token(step: Mapping[str, Any]) -> str | None:
     if action in ("withdraw", "borrow"):
         return str(step["token"])
     return {"wrap": "WETH", "unwrap": "ETH"}.get(str(action))
+
+
+def spent_token(step: Mapping[str, Any]) -> str:
+    """The token a step takes from the wallet: what "output:N" in its amount must be."""
+    action = step["action"]
+    if action == "swap":
+        return str(step["token_in"])
+    return {"wrap": "ETH", "unwrap": "WETH"}.get(str(action)) or str(step["token"])
+
+
+def same_asset(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are one asset: the same symbol, or ETH and WETH."""
+    return a == b or {a, b} == {"ETH", "WETH"}

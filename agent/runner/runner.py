@@ -36,7 +36,7 @@ from policies.model import find_policy
 from policies.rules import NEW_SESSION
 from strategies.script.expr import Guard, parse_guard
 from strategies.script.model import IntentEntry, StrategyFile, TypedEntry, retries
-from strategies.tokens import produced_token
+from strategies.tokens import produced_token, same_asset, spent_token
 
 INTERRUPTED = 130
 
@@ -50,14 +50,6 @@ class _Outcome:
     ok: bool = False
     failure: RunFailed | None = None
     produced: tuple[str, Decimal] | None = None
-
-
-def spent_token(step: dict[str, Any]) -> str:
-    """The token a step takes from the wallet: what ``output:N`` in its amount must be."""
-    action = step["action"]
-    if action == "swap":
-        return str(step["token_in"])
-    return {"wrap": "ETH", "unwrap": "WETH"}.get(action) or str(step["token"])
 
 
 class Runner:
@@ -354,7 +346,7 @@ class Runner:
             wanted = spent_token(step)
             if made is None or made[1] <= 0:
                 raise BadInput(f"step {source} produced nothing for a later step to use")
-            if made[0] != wanted and {made[0], wanted} != {"ETH", "WETH"}:
+            if not same_asset(made[0], wanted):
                 raise BadInput(f"step {source} produced {made[0]}, not the {wanted} this step uses")
             step = {**step, "amount": format(made[1].normalize(), "f")}
         text = describe(step)

@@ -36,9 +36,13 @@ READINGS: dict[str, int] = {
 }
 """Each reading and how many arguments it takes."""
 
+_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$", re.ASCII)
+_MAX_DEPTH = 32
+"""How deeply ``not`` and parentheses may nest: far beyond any guard a person writes."""
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>\d[\d_,]*(?:\.\d+)?|\.\d+)|(?P<op><=|>=|==|!=|<|>)|(?P<punct>[(),%])"
-    r"|(?P<word>[A-Za-z][A-Za-z0-9_.-]*))"
+    r"|(?P<word>[A-Za-z][A-Za-z0-9_.-]*))",
+    re.ASCII,
 )
 
 
@@ -152,6 +156,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _lex(text)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> _Tok:
         return self.tokens[self.i]
@@ -185,15 +190,19 @@ class _Parser:
         return parts[0] if len(parts) == 1 else Both("and", tuple(parts))
 
     def negation(self) -> Guard:
-        if self.is_word("not"):
-            self.take()
-            return Not(self.negation())
-        if self.peek().text == "(":
-            self.take()
+        if not (self.is_word("not") or self.peek().text == "("):
+            return self.comparison()
+        tok = self.take()
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise ExprError(f"nested more than {_MAX_DEPTH} deep", tok.column)
+        if tok.text == "(":
             inner = self.expr()
             self.expect(")")
-            return inner
-        return self.comparison()
+        else:
+            inner = Not(self.negation())
+        self.depth -= 1
+        return inner
 
     def comparison(self) -> Compare:
         left = self.value()
@@ -208,6 +217,12 @@ class _Parser:
     def value(self) -> Number | Reading:
         tok = self.take()
         if tok.kind == "num":
+            if "," in tok.text and not _GROUPED.match(tok.text):
+                raise ExprError(
+                    f"{tok.text!r} is not a number: a decimal is written with a point (1.5), "
+                    "and commas only group thousands (1,000)",
+                    tok.column,
+                )
             try:
                 number = Decimal(tok.text.replace(",", "").replace("_", ""))
             except InvalidOperation:

@@ -44,10 +44,18 @@ from agent.errors import ConfigError
 from policies.model import MAX_TTL_SECONDS, seconds
 from strategies.plan import Step
 from strategies.script.expr import ExprError, parse_guard
-from strategies.tokens import DEFAULT_SYMBOLS, unknown_token
+from strategies.tokens import (
+    DEFAULT_SYMBOLS,
+    produced_token,
+    same_asset,
+    spent_token,
+    unknown_token,
+)
+from tools.chain.address import is_checksum_address, to_checksum_address
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(blocks?|s|m|h|d)\s*$", re.I)
+_SESSION_ID = re.compile(r"^[0-9a-f]{12}$")
 _RETRY = re.compile(r"^retry\s+(\d+)$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -128,6 +136,10 @@ class SessionRef(_Strict):
     def _id(cls, value: object) -> object:
         if isinstance(value, int | float) and not isinstance(value, bool):
             raise ValueError('YAML read this id as a number: write it in quotes, id: "..."')
+        if isinstance(value, str) and not _SESSION_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a session id: 12 hex digits, as `defi-agent session list` shows"
+            )
         return value
 
     @field_validator("ttl")
@@ -281,6 +293,8 @@ def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply to be a strategy") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -306,19 +320,54 @@ def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{where}: {_where(loc)}: {message}") from None
     for n, entry in enumerate(strategy.steps, start=1):
-        for field in ("token", "token_in", "token_out"):
-            symbol = entry.fields.get(field) if isinstance(entry, TypedEntry) else None
-            if symbol is not None and symbol not in DEFAULT_SYMBOLS:
-                line = _line_of(lines, ("steps", n - 1, field))
-                raise ConfigError(f"{source}:{line}: steps[{n}].{field}: {unknown_token(symbol)}")
-        amount = str(entry.fields.get("amount", "")) if isinstance(entry, TypedEntry) else ""
-        if amount.startswith("output:") and not 1 <= int(amount[7:]) < n:
-            line = _line_of(lines, ("steps", n - 1, "amount"))
-            earlier = f"1 to {n - 1}" if n > 1 else "there is none before it"
-            raise ConfigError(
-                f"{source}:{line}: steps[{n}].amount: {amount} must name an earlier step ({earlier})"
-            )
+        if isinstance(entry, TypedEntry):
+            _check_typed(strategy, n, lines, source)
     return strategy
+
+
+def _check_typed(
+    strategy: StrategyFile, n: int, lines: dict[tuple[Any, ...], int], source: str
+) -> None:
+    """What can be known of typed entry ``n`` before anything runs: its tokens are known, its
+    recipient is checksummed, and an ``output:N`` names an earlier entry that, when it is typed
+    too, produces the token this one spends."""
+    entry = strategy.steps[n - 1]
+    assert isinstance(entry, TypedEntry)
+    step = entry.fields
+
+    def line(field: str) -> int | None:
+        return _line_of(lines, ("steps", n - 1, field))
+
+    for field in ("token", "token_in", "token_out"):
+        symbol = step.get(field)
+        if symbol is not None and symbol not in DEFAULT_SYMBOLS:
+            raise ConfigError(
+                f"{source}:{line(field)}: steps[{n}].{field}: {unknown_token(symbol)}"
+            )
+    to = step.get("to")
+    if to is not None and not is_checksum_address(to):
+        raise ConfigError(
+            f"{source}:{line('to')}: steps[{n}].to: {to} is not checksummed",
+            hint=f"write it as {to_checksum_address(to)} after checking it is the address meant",
+        )
+    amount = str(step.get("amount", ""))
+    if not amount.startswith("output:"):
+        return
+    source_n = int(amount[7:])
+    where = f"{source}:{line('amount')}: steps[{n}].amount: {amount}"
+    if not 1 <= source_n < n:
+        earlier = f"1 to {n - 1}" if n > 1 else "there is none before it"
+        raise ConfigError(f"{where} must name an earlier step ({earlier})")
+    earlier_entry = strategy.steps[source_n - 1]
+    if not isinstance(earlier_entry, TypedEntry):
+        return
+    made, wanted = produced_token(earlier_entry.fields), spent_token(step)
+    if made is None:
+        raise ConfigError(f"{where}: step {source_n} leaves no token in the wallet to use")
+    if not same_asset(made, wanted):
+        raise ConfigError(
+            f"{where}: step {source_n} produces {made}, not the {wanted} this step spends"
+        )
 
 
 def _keys(loc: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -46,6 +46,7 @@ READINGS = Table(
         ("apy(aave-v3, USDC) > 3.5%", False),
         ("apy(aave-v3, USDC) >= 3.5%", True),
         ("price(ETH) < 2,500 and balance(USDC) > 1_000", False),
+        ("balance(USDC) < 1,234.5", True),
         ("price(ETH) > 3000 or health_factor<1.6", True),
         ("not (debt(DAI) > 0)", True),
         ("NOT debt(DAI) == 0", False),
@@ -71,6 +72,14 @@ def test_guards_mean_what_they_say(text: str, holds: bool) -> None:
         ("health_factor < 1.6 1", "unexpected '1' after a complete condition", 21),
         ("(health_factor < 1.6", "expected ')'", 21),
         ("balance(USDC) > 1e3", "unexpected 'e3' after a complete condition", 18),
+        # a decimal comma would read as 15, and the deleverage guard would always fire
+        ("health_factor < 1,5", "'1,5' is not a number: a decimal is written with a point", 17),
+        ("balance(USDC) > 1,00", "'1,00' is not a number", 17),
+        ("balance(USDC) > ١٠٠", "unexpected '١'", 17),
+        pytest.param(
+            "(" * 500 + "block > 1" + ")" * 500, "nested more than 32 deep", 33, id="deep"
+        ),
+        pytest.param("not " * 40 + "block > 1", "nested more than 32 deep", 129, id="not-deep"),
     ],
 )
 def test_bad_guards_name_the_column(text: str, message: str, column: int) -> None:

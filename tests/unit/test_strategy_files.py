@@ -117,6 +117,48 @@ def test_an_unquoted_amount_keeps_every_digit_and_is_never_reread() -> None:
             "f.yaml:6",
             "steps[1].amount: output:1 must name an earlier step",
         ),
+        # an amount the wallet cannot mean: output:1 would be read as DAI bought, in ETH
+        (
+            "name: x\nsteps:\n  - {action: swap, token_in: ETH, token_out: DAI, amount: '0.1'}\n"
+            "  - action: swap\n    token_in: DAI\n    token_out: ETH\n    amount: output:1\n"
+            "    amount_kind: exact_out\n",
+            "f.yaml:4",
+            "steps[2]: an exact_out swap buys a stated amount of ETH: output:1 is not one",
+        ),
+        (
+            "name: x\nsteps:\n  - {action: swap, token_in: ETH, token_out: DAI, amount: '0.1'}\n"
+            "  - action: supply\n    token: USDC\n    amount: output:1\n",
+            "f.yaml:6",
+            "steps[2].amount: output:1: step 1 produces DAI, not the USDC this step spends",
+        ),
+        (
+            "name: x\nsteps:\n  - {action: supply, token: DAI, amount: '10'}\n"
+            "  - {action: supply, token: DAI, amount: 'output:1'}\n",
+            "f.yaml:4",
+            "steps[2].amount: output:1: step 1 leaves no token in the wallet to use",
+        ),
+        (
+            "name: x\nsteps:\n  - action: transfer\n    token: DAI\n    amount: '1'\n"
+            "    to: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8'\n",
+            "f.yaml:6",
+            "steps[1].to: 0x70997970c51812dc3a010c7d01b50e0d17dc79c8 is not checksummed",
+        ),
+        (
+            "name: x\nsession: {id: ''}\nsteps:\n  - intent: a\n",
+            "f.yaml:2",
+            "session.id: '' is not a session id: 12 hex digits",
+        ),
+        pytest.param(
+            "name: x\nsteps:\n  - intent: " + "[" * 50_000 + "\n",
+            "f.yaml",
+            "nested too deeply",
+            id="nested-50000-deep",
+        ),
+        (
+            "name: x\nsteps:\n  - intent: a\n    when: health_factor < 1,5\n",
+            "f.yaml:4",
+            "steps[1].when: '1,5' is not a number",
+        ),
         ("name: x\nwhen: price(ETH) <\nsteps:\n  - intent: a\n", "f.yaml:2", "when: expected"),
         (
             "name: x\nsteps:\n  - intent: a\n    when: balance(USDC) >> 3\n",
@@ -135,7 +177,7 @@ def test_an_unquoted_amount_keeps_every_digit_and_is_never_reread() -> None:
         ),
         ("name: x\nsteps:\n  - intent: a\non_error: retry\n", "f.yaml:4", "on_error: 'retry'"),
         (
-            "name: x\nsession: {id: abc, ttl: 1d}\nsteps:\n  - intent: a\n",
+            "name: x\nsession: {id: 0123abcd4567, ttl: 1d}\nsteps:\n  - intent: a\n",
             "f.yaml:2",
             "session: ttl goes with policy",
         ),
