@@ -13,7 +13,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agent.errors import ConfigError
 from policies import DEFAULT_POLICY
@@ -30,6 +39,16 @@ def _known(symbol: str) -> str:
         raise ValueError(unknown_token(symbol))
     return symbol.upper()
 
+
+def _number(value: object) -> object:
+    """A number as TOML writes one: "5000" in quotes, or true, is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(f"{value!r} is not a number: write it without quotes")
+    return value
+
+
+Number = Annotated[Decimal, BeforeValidator(_number)]
+"""A decimal field of a policy file: a TOML integer or float, nothing coerced."""
 
 MAX_TTL_SECONDS = 365 * 86400
 """The longest a session may live: a key that signs for years is not a session."""
@@ -83,9 +102,9 @@ class Window(_Strict):
     """A rolling allowance that refills: at most ``usd`` (or ``amount`` of ``token``) per ``period``."""
 
     period: str
-    usd: Decimal | None = Field(default=None, gt=0)
+    usd: Number | None = Field(default=None, gt=0)
     token: str | None = None
-    amount: Decimal | None = Field(default=None, gt=0)
+    amount: Number | None = Field(default=None, gt=0)
 
     @field_validator("period")
     @classmethod
@@ -121,18 +140,24 @@ class Window(_Strict):
 
 
 class Limits(_Strict):
-    max_usd_per_tx: Decimal = Field(default=Decimal(0), ge=0)
-    max_per_tx: dict[str, Annotated[Decimal, Field(gt=0)]] = Field(default_factory=dict)
+    max_usd_per_tx: Number = Field(default=Decimal(0), ge=0)
+    max_per_tx: dict[str, Annotated[Number, Field(gt=0)]] = Field(default_factory=dict)
     windows: tuple[Window, ...] = ()
-    lifetime_usd: Decimal | None = Field(default=None, gt=0)
-    max_fee_eth: Decimal | None = Field(default=None, gt=0)
-    max_txs: int | None = Field(default=None, gt=0)
-    confirm_above_usd: Decimal | None = Field(default=None, ge=0)
+    lifetime_usd: Number | None = Field(default=None, gt=0)
+    max_fee_eth: Number | None = Field(default=None, gt=0)
+    max_txs: StrictInt | None = Field(default=None, gt=0)
+    confirm_above_usd: Number | None = Field(default=None, ge=0)
 
     @field_validator("max_per_tx")
     @classmethod
     def _caps(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
-        return {_known(symbol): cap for symbol, cap in value.items()}
+        caps: dict[str, Decimal] = {}
+        for written, cap in value.items():
+            symbol = _known(written)
+            if symbol in caps:
+                raise ValueError(f"{symbol} is capped twice (keys differing in case are one token)")
+            caps[symbol] = cap
+        return caps
 
     @cached_property
     def max_usd_cents_per_tx(self) -> int:
@@ -150,8 +175,8 @@ class Limits(_Strict):
 
 
 class Slippage(_Strict):
-    max_bps: int = Field(default=50, ge=0, le=5000)
-    default_bps: int = Field(default=50, ge=0, le=5000)
+    max_bps: StrictInt = Field(default=50, ge=0, le=5000)
+    default_bps: StrictInt = Field(default=50, ge=0, le=5000)
 
     @model_validator(mode="after")
     def _default_within_max(self) -> Slippage:
@@ -161,7 +186,7 @@ class Slippage(_Strict):
 
 
 class Health(_Strict):
-    min_after_borrow_or_withdraw: Decimal = Field(default=Decimal("1.5"), ge=1)
+    min_after_borrow_or_withdraw: Number = Field(default=Decimal("1.5"), ge=1)
 
 
 class Policy(_Strict):
@@ -176,7 +201,8 @@ class Policy(_Strict):
     @field_validator("ttl")
     @classmethod
     def _ttl(cls, value: str) -> str:
-        seconds(value)
+        if seconds(value) > MAX_TTL_SECONDS:
+            raise ValueError(f"{value} is longer than a session may live (365d)")
         return value
 
 
@@ -192,7 +218,9 @@ def _line_of(text: str, loc: tuple[object, ...]) -> int | None:
                     start = next(later, start)
             continue
         word = re.escape(str(key))
-        pattern = re.compile(rf"^\s*(?:\[+\s*[\w.]*\b{word}\b[\w.]*\s*\]+|{word}\s*=)")
+        pattern = re.compile(
+            rf"^\s*(?:\[+\s*[\w.]*\b{word}\b[\w.]*\s*\]+|(?:\w+\s*\.\s*)*{word}\s*[.=])"
+        )
         for number in range(start, len(lines)):
             if pattern.match(lines[number]):
                 start = number
@@ -202,11 +230,38 @@ def _line_of(text: str, loc: tuple[object, ...]) -> int | None:
     return start + 1
 
 
+_AT_LINE = re.compile(r"\s*\(at line (\d+), column \d+\)$")
+_KEY = re.compile(r"^\s*([\w.\"' -]+?)\s*=")
+_TABLE = re.compile(r"^\s*\[+\s*([\w.\"' -]+?)\s*\]+")
+
+
+def _toml_error(text: str, source: str, error: tomllib.TOMLDecodeError) -> ConfigError:
+    """``error`` with the file, the line and, when the line writes one, the field."""
+    message = str(error)
+    match = _AT_LINE.search(message)
+    if match is None:
+        return ConfigError(f"{source}: not valid TOML: {message}")
+    number = int(match.group(1))
+    lines = text.splitlines()
+    key = _KEY.match(lines[number - 1]) if number <= len(lines) else None
+    field = ""
+    if key is not None:
+        tables = (_TABLE.match(line) for line in reversed(lines[: number - 1]))
+        table = next((t.group(1) for t in tables if t is not None), None)
+        field = ".".join(p for p in (table, key.group(1)) if p) + ": "
+    problem = message[: match.start()]
+    if problem == "Cannot overwrite a value":
+        problem = "written twice (or over a table of that name)"
+    return ConfigError(f"{source}:{number}: {field}not valid TOML: {problem}")
+
+
 def parse_policy(text: str, source: str = "policy") -> Policy:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{source}: not valid TOML: {error}") from None
+        raise _toml_error(text, source, error) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
     try:
         return Policy.model_validate(data)
     except ValidationError as error:

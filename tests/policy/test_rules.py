@@ -277,7 +277,7 @@ def test_default_policy_is_the_documented_one() -> None:
         ),
         ('name = "x"\nbogus = 1\n', "p.toml:2: bogus"),
         ('name = "x"\n[allow]\nrecipients = ["0xabc"]\n', "p.toml:3: allow.recipients"),
-        ("name = \n", "p.toml: not valid TOML"),
+        ("name = \n", "p.toml:1: name: not valid TOML: Invalid value"),
         (
             'name = "x"\n[[limits.windows]]\nusd = 5\nperiod = "1d"\n[[limits.windows]]\n'
             'period = "weekly"\nusd = 5\n',
@@ -289,6 +289,27 @@ def test_default_policy_is_the_documented_one() -> None:
         (
             'name = "x"\n[[limits.windows]]\ntoken = "USCD"\namount = 5\nperiod = "1d"\n',
             "p.toml:3: limits.windows.0.token: unknown token 'USCD'",
+        ),
+        # a second cap for the same token, in another case, would loosen the first
+        (
+            'name = "x"\n[limits.max_per_tx]\nUSDC = 10\nusdc = 1000000\n',
+            "p.toml:2: limits.max_per_tx: USDC is capped twice",
+        ),
+        (
+            'name = "x"\n[limits.max_per_tx]\nUSDC = 10\nUSDC = 1000000\n',
+            "p.toml:4: limits.max_per_tx.USDC: not valid TOML: written twice",
+        ),
+        ('name = "x"\nlimits.max_usd_per_tx = -1\n', "p.toml:2: limits.max_usd_per_tx"),
+        ('name = "x"\nttl = "9999d"\n', "p.toml:2: ttl: 9999d is longer than a session may live"),
+        ('name = "x"\n[limits]\nmax_txs = true\n', "p.toml:3: limits.max_txs"),
+        (
+            'name = "x"\n[limits]\nmax_usd_per_tx = "5000"\n',
+            "p.toml:3: limits.max_usd_per_tx: '5000' is not a number",
+        ),
+        pytest.param(
+            'name = "x"\nx = ' + "[" * 50_000 + "]" * 50_000 + "\n",
+            "p.toml: not valid TOML: nested too deeply",
+            id="nested-50000-deep",
         ),
     ],
 )
