@@ -105,9 +105,11 @@ class PolicyGate:
         health: Sequence[Decimal | None],
         after: Sequence[Authorization] = (),
         done: Sequence[tuple[Call, Mapping[str, int], str]] = (),
+        owner: str | None = None,
     ) -> Authorization:
         block, now = clock(self.w3)
-        session = self.session(now)
+        run = self.sessions.get(owner) if owner and self.previewed is None else None
+        session = run if run is not None and run.strategy is not None else self.session(now)
         # Only swaps this session authorised (and counted) cover what the rest spends.
         covered = [(call, deltas) for call, deltas, by in done if session.id and by == session.id]
         prices = usd_prices(self.w3, self.book)

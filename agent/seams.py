@@ -107,11 +107,14 @@ class Authorizer(Protocol):
         health_factors: Sequence[Decimal | None],
         after: Sequence[Authorization] = (),
         done: Sequence[tuple[Call, Mapping[str, int], str]] = (),
+        owner: str | None = None,
     ) -> Authorization:
         """The decision on the batch; reserves nothing. With ``after``, as if the batches of
         those authorisations, never executed, had been first. ``done``: the calls of the same
         plan already executed, with their steps' simulated changes and the session that
-        authorised each (a resumed plan): only this session's own swaps cover the rest."""
+        authorised each (a resumed plan): only this session's own swaps cover the rest.
+        ``owner``: the session that authorised a resumed plan before; when it is a strategy
+        run's own, the plan is that run's and the rest is decided under it."""
         ...
 
     def grant(
@@ -146,3 +149,7 @@ class TxSigner(Protocol):
         ...
 
     def receipt(self, tx_hash: str) -> dict[str, Any] | None: ...
+
+    def waiting(self, tx_hash: str) -> bool:
+        """Whether ``tx_hash`` was sent and is not mined yet."""
+        ...

@@ -426,6 +426,14 @@ class AgentService:
                             f"step {tx.step}: {tx.call.label} reverted on chain",
                             hint="the plan cannot be resumed",
                         )
+                    if await asyncio.to_thread(self.signer.waiting, tx.tx_hash):
+                        raise ChainUnavailable(
+                            f"step {tx.step}: {tx.call.label} ({tx.tx_hash}) was sent and is "
+                            "not mined yet",
+                            hint=f"`defi-agent resume {plan_id}` again once the chain mines it",
+                        )
+                    if tx.authorization is not None:  # signed, never sent: nothing was spent
+                        self.authorizer.settle(tx.authorization, spent=False)
                 pending.append(tx)
             moved_before = await asyncio.to_thread(self._moved_by, ctx, plan_id, last_block)
             if not pending:
@@ -448,8 +456,15 @@ class AgentService:
                     )
             simulated = [c for r in results for c in r.calls]
             health = [r.health_factor_after for r in results for _ in r.calls]
+            owner = next((_session_of(t) for t in txs if t.authorization is not None), None)
             authorization = await asyncio.to_thread(
-                self.authorizer.authorize, [c.call for c in simulated], simulated, health, (), done
+                self.authorizer.authorize,
+                [c.call for c in simulated],
+                simulated,
+                health,
+                (),
+                done,
+                owner,
             )
             if not authorization.allowed:
                 reasons = "; ".join(v.message for v in authorization.verdicts if not v.allowed)

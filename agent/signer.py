@@ -141,6 +141,10 @@ class Signer:
             time.sleep(0.05)
         return found
 
+    def waiting(self, tx_hash: str) -> bool:
+        """Whether the node holds ``tx_hash`` unmined: sent, and its outcome still to come."""
+        return rpc(self.w3, "eth_getTransactionByHash", tx_hash) is not None
+
     def receipt(self, tx_hash: str) -> dict[str, Any] | None:
         found = rpc(self.w3, "eth_getTransactionReceipt", tx_hash)
         return _ints(found) if found else None

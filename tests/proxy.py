@@ -2,7 +2,8 @@
 after a number of requests, or right after forwarding a given method (its answer never returns,
 as when the node dies after accepting a transaction); or let someone else act on the chain just
 before a given method is forwarded (another transaction landing first); or answer that a method
-does not exist, as a node that lacks it does; or answer a forwarded method with an error."""
+does not exist, as a node that lacks it does; or answer a forwarded method with an error; or go
+away just before a given method, which never reaches the chain."""
 
 from __future__ import annotations
 
@@ -27,7 +28,11 @@ class ChainProxy(ThreadingHTTPServer):
         delay: float = 0.0,
         unknown: str | None = None,
         time_out: str | None = None,
+        cut_before: str | None = None,
     ) -> None:
+        self.cut_before = cut_before
+        """A method never forwarded: the chain goes away just before it (a process killed
+        between signing a transaction and sending it)."""
         self.first_before = first_before
         self.time_out = time_out
         """A method forwarded, then answered with the node's "confirmation timeout" error (a
@@ -74,6 +79,11 @@ class _Forward(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         method = json.loads(body).get("method") if body.startswith(b"{") else None
+        if method is not None and method == proxy.cut_before:
+            with proxy.lock:
+                proxy._cut()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         with proxy.lock:
             hook, proxy.first_before = (
                 (proxy.first_before, None)

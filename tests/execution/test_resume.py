@@ -218,3 +218,78 @@ def test_a_send_the_node_gave_up_waiting_for_stays_counted(devnet, tmp_path: Pat
     assert isinstance(resumed[-1], RunDone), resumed[-1]
     (counted,) = again.authorizer.engine.ledger.entries(again.authorizer.current().id)
     assert counted["status"] == "committed"
+
+
+def test_a_transaction_signed_but_never_sent_is_not_counted_twice(devnet, tmp_path: Path) -> None:
+    """The process stopped after signing the swap and before sending it: its spend stayed
+    reserved, and resume reserved it again, so one 3,000 USD swap used 6,000 USD of the day's
+    allowance. Resume finds that it never reached the chain and releases it first."""
+    data_dir = tmp_path / "data"
+    proxy = ChainProxy(devnet.url, cut_before="eth_sendRawTransactionSync")
+    first = build_service(url=proxy.url, book=devnet.book, data_dir=data_dir)
+    plan_id = propose(first, "swap 1 ETH for USDC")[-1].plan_id
+    failed = collect(first.execute(plan_id, human_confirmed=True))[-1]
+    assert isinstance(failed, RunFailed) and failed.exit_code == 5, failed
+    (record,) = first.journal.txs(plan_id)
+    assert record.status == "signed" and record.tx_hash is not None
+    assert rpc(devnet.w3, "eth_getTransactionByHash", record.tx_hash) is None
+    proxy.shutdown()
+
+    again = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
+    assert isinstance(collect(again.resume(plan_id))[-1], RunDone)
+
+    entries = again.authorizer.engine.ledger.entries(again.authorizer.current().id)
+    assert [e["status"] for e in entries] == ["released", "committed"]
+    (day,) = again.authorizer.status().windows
+    assert Decimal(2990) < day.used <= Decimal(3001), day
+
+
+def test_a_strategy_runs_plan_resumed_by_hand_is_decided_under_the_runs_session(
+    devnet, tmp_path: Path
+) -> None:
+    """`defi-agent resume` of a plan a strategy run had started charged the chat's and CLI's
+    session, not the run's own that authorised the plan's first transaction."""
+    data_dir = tmp_path / "data"
+    proxy = ChainProxy(devnet.url, drop_answer_to="eth_sendRawTransactionSync")
+    run = build_service(url=proxy.url, book=devnet.book, data_dir=data_dir)
+    roomy = str(Path(__file__).with_name("roomy.toml"))
+    own = run.authorizer.new_session(roomy, None, strategy=str(tmp_path / "s.yaml"))
+    plan_id = propose(run, "swap 1000 usdc for dai")[-1].plan_id
+    assert isinstance(collect(run.execute(plan_id, human_confirmed=False))[-1], RunFailed)
+
+    by_hand = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
+    assert isinstance(collect(by_hand.resume(plan_id))[-1], RunDone)
+
+    ledger = by_hand.authorizer.engine.ledger
+    assert [e["status"] for e in ledger.entries(own.id)] == ["committed", "released", "committed"]
+    cli = by_hand.authorizer.current()
+    assert cli is None or not ledger.entries(cli.id)
+
+
+def test_a_transaction_waiting_to_be_mined_is_not_sent_again(
+    devnet, tmp_path: Path, monkeypatch
+) -> None:
+    """The swap was sent and the node had not mined it when the agent stopped waiting: resuming
+    then would sign the swap again at the next nonce, and both would execute. Resume waits for
+    it instead, and once it is mined, counts it as spent."""
+    monkeypatch.setattr("agent.signer.RECEIPT_TIMEOUT", 0.5)
+    data_dir = tmp_path / "data"
+    service = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
+    plan_id = propose(service, "swap 1 ETH for USDC")[-1].plan_id
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    rpc(devnet.w3, "evm_setAutomine", False)
+    try:
+        failed = collect(service.execute(plan_id, human_confirmed=True))[-1]
+        assert isinstance(failed, RunFailed) and failed.exit_code == 5, failed
+        waiting = collect(service.resume(plan_id))[-1]
+        assert isinstance(waiting, RunFailed) and "not mined yet" in waiting.message, waiting
+        assert f"defi-agent resume {plan_id}" in waiting.message
+        assert devnet.w3.eth.get_transaction_count(devnet.wallet, "pending") == nonce + 1
+    finally:
+        rpc(devnet.w3, "evm_setAutomine", True)
+    rpc(devnet.w3, "evm_mine")
+
+    assert isinstance(collect(service.resume(plan_id))[-1], RunDone)
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 1
+    (counted,) = service.authorizer.engine.ledger.entries(service.authorizer.current().id)
+    assert counted["status"] == "committed"
