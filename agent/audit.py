@@ -20,6 +20,7 @@ from typing import Any
 
 from agent.journal import TxRecord
 from policies.ledger import Ledger
+from policies.rules import one_asset
 from policies.sessions import Session, SessionStore, recover
 
 SentTx = Callable[[str], dict[str, Any] | None]
@@ -89,8 +90,8 @@ def _windows(
                     break
                 continue
             assert window.token is not None and window.amount is not None
-            symbol = window.token.upper()
-            raw = sum(json.loads(e["tokens"]).get(symbol, 0) for e in inside)
+            symbol = window.token
+            raw = sum(one_asset(json.loads(e["tokens"]), symbol) for e in inside)
             amount = Decimal(raw).scaleb(-decimals(symbol))
             if amount > window.amount:
                 yield f"{amount.normalize():f} {symbol} within {window.label}"

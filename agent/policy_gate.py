@@ -23,6 +23,7 @@ from agent.events import Verdict as EventVerdict
 from agent.seams import Authorization, SessionStatus, SpendWindow
 from policies.engine import PolicyEngine
 from policies.model import DEFAULT_POLICY, Policy, find_policy, load_policy
+from policies.rules import one_asset
 from policies.sessions import Session, SessionStore
 from tools.aave_v3.reads import usd_prices
 from tools.chain.addressbook import AddressBook
@@ -228,7 +229,7 @@ class PolicyGate:
             else:
                 assert w.token is not None and w.amount is not None
                 tok = token(self.w3, self.book, w.token)
-                raw = usage.tokens_since.get(w.seconds, {}).get(tok.symbol, 0)
+                raw = one_asset(usage.tokens_since.get(w.seconds, {}), tok.symbol)
                 spans.append(
                     SpendWindow(f"per {w.period}", tok.to_units(raw), w.amount, tok.symbol)
                 )

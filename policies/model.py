@@ -70,7 +70,8 @@ class Allow(_Strict):
     protocols: tuple[Literal["uniswap-v3", "aave-v3"], ...] = ()
     tokens: tuple[str, ...] = ()
     selectors: tuple[str, ...] = ()
-    """When not empty, only these 4-byte selectors (0x12345678) may be called, on top of the rest."""
+    """When not empty, only these 4-byte selectors (0x12345678) may be called, on top of the rest;
+    the calls a multicall wraps are calls too."""
     recipients: tuple[str, ...] = ()
     """Transfer recipients besides the wallet itself (checksummed addresses)."""
 

@@ -5,12 +5,13 @@ message in words. The engine records the outcome after."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from types import MappingProxyType
 from typing import NamedTuple
 
 from policies.ledger import Usage
 from policies.model import Policy
+from strategies.tokens import same_asset
 from tools.chain.addressbook import AddressBook
 from tools.decode import ROUTER_ITSELF
 from tools.tx import NATIVE, DecodedCall, SimulatedCall
@@ -19,6 +20,8 @@ UNLIMITED = 2**255
 _PLUMBING = frozenset({"approve", "multicall", "unwrap-output", "sweep-output", "refund"})
 """What a batch does around its actions: judged by the other rules, not by the action list."""
 _WITHIN_WALLET = ("wrap", "unwrap")
+_ETHER = (NATIVE, "WETH")
+_CENT = Decimal("0.01")
 
 
 class Verdict(NamedTuple):
@@ -31,20 +34,20 @@ class CallSpend(NamedTuple):
     """What one call spends, in base units per token (approvals included) and in USD cents (None
     when a token has no usable price: the engine fails closed on it).
 
-    ``gross_tokens`` is all the call moves, for the per-transaction caps. ``tokens`` leaves out
-    what an earlier swap of the same batch put in the wallet, whose value was already counted as
-    that swap's input: "swap 1 ETH to USDC then supply it" uses 3,000 USD of an allowance, not
-    6,000. That is what the allowances count and the ledger reserves."""
+    ``tokens`` is all the call moves out of the wallet: what the per-transaction caps and the
+    windows in token units count, and the ledger reserves. ``usd_cents`` leaves out what an earlier
+    swap of the same batch put in the wallet, whose value was already counted as that swap's
+    input: "swap 1 ETH to USDC then supply it" uses 3,000 USD of a USD allowance, not 6,000. A
+    window of 100 USDC still counts the USDC supplied, whatever swap brought it in."""
 
     tokens: Mapping[str, int]
     usd_cents: int | None
-    gross_tokens: Mapping[str, int]
     gross_usd_cents: int | None
 
 
 Rate = tuple[int, int] | None
 """An exact rate as (numerator, denominator); None where there is no usable price."""
-_NOTHING = CallSpend(MappingProxyType({}), 0, MappingProxyType({}), 0)
+_NOTHING = CallSpend(MappingProxyType({}), 0, 0)
 
 
 class Batch(NamedTuple):
@@ -144,8 +147,8 @@ def spends_of(
     value within the wallet and count nothing (what the WETH is then used for counts); what a
     protocol later pulls under an approval of the same batch is not counted twice; an unbounded
     pull (Aave's "max") is valued at what the simulation saw leave the wallet. What a swap of the
-    batch received (seen in the simulation) covers later spending of that token in the allowances
-    (`CallSpend.tokens`); nothing else does: what a borrow or a withdraw brings in counts when it
+    batch received (seen in the simulation) covers later spending of that token in the USD
+    allowances (`CallSpend.usd_cents`); nothing else does: what a borrow or a withdraw brings in counts when it
     is spent. ``received`` is what swaps of the same plan executed before put in the wallet: it
     covers spending as the batch's own swaps do, and ``approved_before`` what approvals of it
     executed before let a protocol pull, as the batch's own approvals do."""
@@ -199,8 +202,16 @@ def spends_of(
                 rates[symbol] = _rate(symbol, prices, decimals)
         gross = _usd_cents(tokens, rates)
         usd = gross if counted == tokens else _usd_cents(counted, rates)
-        out.append(CallSpend(counted, usd, tokens, gross))
+        out.append(CallSpend(tokens, usd, gross))
     return tuple(out)
+
+
+def one_asset(tokens: Mapping[str, int], symbol: str) -> int:
+    """How much of ``symbol`` ``tokens`` holds, ETH and WETH being one asset: a cap on either
+    counts both, or "supply 2 ETH" (wrapped, then supplied as WETH) would pass an ETH cap of 1."""
+    if symbol in _ETHER:
+        return sum(tokens.get(s, 0) for s in _ETHER)
+    return tokens.get(symbol, 0)
 
 
 def _rate(symbol: str, prices: Mapping[str, Decimal], decimals: Mapping[str, int]) -> Rate:
@@ -234,12 +245,12 @@ def fits(policy: Policy, batch: Batch, usage: Usage) -> tuple[str, Decimal] | No
     stand in its way: the most of that token the limits allow now (rounded down to four
     significant digits), else None. What a denial can suggest instead, in ETH when the batch
     wraps it first ("supply 2 ETH" spends WETH)."""
-    symbols = {symbol for spend in batch.spends for symbol in spend.gross_tokens}
+    symbols = {symbol for spend in batch.spends for symbol in spend.tokens}
     if len(symbols) != 1 or any(c.action == "swap" and not c.args["exact_in"] for c in batch.flat):
         return None  # an exact-output swap names what it buys: less to spend is not its amount
     (symbol,) = symbols
     limits = policy.limits
-    if any(s.upper() == symbol for s in limits.max_per_tx) or any(
+    if any(same_asset(s, symbol) for s in limits.max_per_tx) or any(
         w.token is not None for w in limits.windows
     ):
         return None
@@ -365,7 +376,7 @@ def protocols(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 def selectors(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     if not policy.allow.selectors:
         return Verdict("selectors.allowed", True, "no selector list: actions decide")
-    for call in batch.calls:
+    for call in batch.flat:  # a multicall's inner calls too: every swap is a multicall
         selector = "0x" + call.call.selector.hex()
         if selector not in policy.allow.selectors:
             return Verdict(
@@ -532,13 +543,14 @@ def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             f"{_usd(biggest)} in one transaction is above the {_usd(cap)} cap",
         )
     for symbol, limit in policy.limits.max_per_tx.items():
+        scale = batch.decimals[symbol]
         for spend in batch.spends:
-            raw = spend.gross_tokens.get(symbol.upper(), 0)
-            if raw and Decimal(raw).scaleb(-batch.decimals[symbol.upper()]) > limit:
+            raw = one_asset(spend.tokens, symbol)
+            if raw and Decimal(raw).scaleb(-scale) > limit:
                 return Verdict(
                     "spend.per_tx",
                     False,
-                    f"{_units(raw, batch.decimals[symbol.upper()])} {symbol} in one transaction is above the {_plain(limit)} {symbol} cap",
+                    f"{_units(raw, scale)} {symbol} in one transaction is above the {_plain(limit)} {symbol} cap",
                 )
     return Verdict("spend.per_tx", True, f"largest transaction {_usd(biggest)} of {_usd(cap)}")
 
@@ -559,9 +571,9 @@ def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             notes.append(f"{_usd(limit - used - total_cents)} left of {window.label}")
         else:
             assert window.token is not None and window.amount is not None
-            symbol = window.token.upper()
-            raw = sum(s.tokens.get(symbol, 0) for s in batch.spends)
-            used = usage.tokens_since.get(window.seconds, {}).get(symbol, 0)
+            symbol = window.token
+            raw = sum(one_asset(s.tokens, symbol) for s in batch.spends)
+            used = one_asset(usage.tokens_since.get(window.seconds, {}), symbol)
             scale = batch.decimals.get(symbol, 18)
             if Decimal(used + raw).scaleb(-scale) > window.amount:
                 left = _plain(max(Decimal(0), window.amount - Decimal(used).scaleb(-scale)))
@@ -617,7 +629,8 @@ def health(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             return Verdict(
                 "health.min",
                 False,
-                f"health factor {hf:.2f} after {call.action} is below the policy's {floor}",
+                f"health factor {hf.quantize(_CENT, ROUND_DOWN)} after {call.action} is below the "
+                f"policy's {floor}",  # rounded down: 1.4996 is not shown as 1.50 below 1.5
             )
     return Verdict("health.min", True, f"health factor stays at or above {floor}")
 

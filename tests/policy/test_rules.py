@@ -23,6 +23,7 @@ from tests.policy.kit import (
     approve,
     borrow,
     exact_input,
+    fn,
     multicall,
     policy,
     sim,
@@ -108,6 +109,8 @@ def test_health_factor_floor(h: Harness) -> None:
     call = borrow("DAI", units("DAI", 100))
     assert h.authorize(s, (call, sim(call)), health=[Decimal("1.5")]).allowed
     denied_by(h.authorize(s, (call, sim(call)), health=[Decimal("1.49")]), "health.min")
+    message = denied_by(h.decide(s, (call, sim(call)), health=[Decimal("1.4996")]), "health.min")
+    assert message == "health factor 1.49 after borrow is below the policy's 1.5"  # not 1.50
     out = withdraw("USDC", units("USDC", 100))
     denied_by(h.authorize(s, (out, sim(out)), health=[Decimal("1.2")]), "health.min")
 
@@ -432,3 +435,72 @@ def test_session_ids_are_never_numbers_to_yaml(h: Harness, monkeypatch) -> None:
     real = uuid.uuid4
     monkeypatch.setattr(uuid, "uuid4", lambda: next(drawn, None) or real())
     assert h.session(policy()).id == "abc000000000"
+
+
+def _swap_dai_then_send_usdc(usdc: str) -> list[tuple]:
+    """approve + swap DAI for ``usdc`` USDC, then send that USDC to STRANGER."""
+    raw, dai = units("USDC", usdc), units("DAI", usdc)
+    pay = approve("DAI", ROUTER, dai)
+    swap = multicall(exact_input("DAI", "USDC", dai, raw))
+    send = transfer("USDC", STRANGER, raw)
+    return [(pay, sim(pay)), (swap, sim(swap, {"DAI": -dai, "USDC": raw})), (send, sim(send))]
+
+
+def test_a_token_window_counts_what_a_swap_of_the_plan_brought_in(h: Harness) -> None:
+    """A swap's output is not counted again in USD, but a window of 100 USDC counts the USDC
+    that leaves: "swap 140 dai to usdc and send it" sent 140 USDC and the window showed 0 used."""
+    text = policy(windows=[("usd", 10000, "24h"), ("USDC", 100, "24h")])
+    s = h.session(text.replace("[allow]\n", f'[allow]\nrecipients = ["{STRANGER}"]\n'))
+    assert h.decide(s, *_swap_dai_then_send_usdc("100")).allowed
+    message = denied_by(h.decide(s, *_swap_dai_then_send_usdc("140")), "spend.window.24h")
+    assert message == "140 USDC would exceed 100 USDC per 24h: 100 USDC left"
+    h.commit(h.authorize(s, *_swap_dai_then_send_usdc("60")))
+    assert "40 USDC left" in denied_by(
+        h.decide(s, *_swap_dai_then_send_usdc("41")), "spend.window.24h"
+    )
+
+
+def _supply_eth(eth: str) -> list[tuple]:
+    """ "supply ETH to aave": wrap, approve and supply the WETH."""
+    raw = units("WETH", eth)
+    wrap = Call(BOOK.tokens["WETH"], fn("deposit()"), raw, "wrap")
+    lend = approve("WETH", POOL, raw)
+    deposit = supply("WETH", raw)
+    return [
+        (wrap, sim(wrap, {"ETH": -raw, "WETH": raw})),
+        (lend, sim(lend)),
+        (deposit, sim(deposit, {"WETH": -raw})),
+    ]
+
+
+def test_eth_and_weth_are_one_asset_to_token_caps_and_windows(h: Harness) -> None:
+    """An ETH cap of 1 let "supply 2 ETH" through (wrapped, it spends WETH), and a WETH cap of
+    0.5 let 0.9 ETH go: each cap and window on either counts both."""
+    eth_cap = h.session(policy(max_usd_per_tx=10000, extra="[limits.max_per_tx]\nETH = 1\n"))
+    assert h.decide(eth_cap, *_supply_eth("1")).allowed
+    message = denied_by(h.decide(eth_cap, *_supply_eth("1.5")), "spend.per_tx")
+    assert message == "1.5 ETH in one transaction is above the 1 ETH cap"
+
+    weth_cap = h.session(policy(extra="[limits.max_per_tx]\nWETH = 0.5\n"))
+    assert h.decide(weth_cap, transfer_eth(units("ETH", "0.5"))).allowed
+    message = denied_by(h.decide(weth_cap, transfer_eth(units("ETH", "0.9"))), "spend.per_tx")
+    assert message == "0.9 WETH in one transaction is above the 0.5 WETH cap"
+
+    window = h.session(policy(windows=[("usd", 10000, "24h"), ("ETH", 1.5, "24h")]))
+    h.commit(h.authorize(window, *_supply_eth("1")))
+    message = denied_by(h.decide(window, transfer_eth(units("ETH", "0.6"))), "spend.window.24h")
+    assert message == "0.6 ETH would exceed 1.5 ETH per 24h: 0.5 ETH left"
+
+
+def test_a_selector_list_reaches_the_calls_a_multicall_wraps(h: Harness) -> None:
+    """Every swap is a multicall: a list naming multicall let any swap kind through, as the rule
+    looked at the outer call alone."""
+    multicall_only = '["0x095ea7b3", "0x5ae401dc"]'  # approve, multicall(uint256,bytes[])
+    text = policy().replace("[allow]\n", f"[allow]\nselectors = {multicall_only}\n")
+    pay = approve("USDC", ROUTER, units("USDC", 100))
+    swap = multicall(exact_input("USDC", "DAI", units("USDC", 100), units("DAI", 99)))
+    pairs = [(pay, sim(pay)), (swap, sim(swap, {"USDC": -units("USDC", 100)}))]
+    message = denied_by(h.decide(h.session(text), *pairs), "selectors.allowed")
+    assert message == "selector 0xb858183f (exactInput) is not in the policy's list"
+    listed = text.replace('"0x5ae401dc"]', '"0x5ae401dc", "0xb858183f"]')
+    assert h.decide(h.session(listed), *pairs).allowed
