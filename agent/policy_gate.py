@@ -239,7 +239,8 @@ class PolicyGate:
                     "lifetime", Decimal(usage.lifetime_usd_cents) / 100, policy.limits.lifetime_usd
                 )
             )
-        expires_in = session.expires_at - now if now >= session.created_at else 0  # void
+        void = session.void or now < session.created_at
+        expires_in = 0 if void else session.expires_at - now
         return SessionStatus(
             session.id,
             session.name,

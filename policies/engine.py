@@ -183,6 +183,7 @@ class PolicyEngine:
                 revoked=current is None or current.revoked_at is not None,
                 superseded_by=superseded_by,
                 altered=current is not None and current.charter == "broken",
+                void=current is not None and current.void,
             ),
             *(rule(policy, batch, usage) for rule in rules.RULES),
         )

@@ -302,6 +302,7 @@ def active(
     revoked: bool,
     superseded_by: str | None = None,
     altered: bool = False,
+    void: bool = False,
 ) -> Verdict:
     if revoked:
         return Verdict("session.active", False, f"the session was revoked; {NEW_SESSION}")
@@ -319,12 +320,11 @@ def active(
             f"session {superseded_by} was started since this plan was decided, and is the one in "
             "effect: make the plan again to decide it under that session's limits",
         )
-    if batch.now < created_at:
+    if void or batch.now < created_at:
         return Verdict(
             "session.active",
             False,
-            "the session began at a later chain time than the chain's now (the chain was reset "
-            f"since): it is void on this chain; {NEW_SESSION}",
+            f"the chain was reset since the session began: it is void on this chain; {NEW_SESSION}",
         )
     if batch.now >= expires_at:
         return Verdict("session.active", False, f"the session has expired; {NEW_SESSION}")

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires_at INTEGER NOT NULL,
     revoked_at INTEGER,
     strategy TEXT,
-    charter TEXT
+    charter TEXT,
+    void INTEGER NOT NULL DEFAULT 0
 );
 """
 _KDF_ITERATIONS = 2048
@@ -64,10 +65,16 @@ class Session:
     its key signed it then; ``broken``: it was changed since, in the database; ``missing``: not
     stored yet, or stored before sessions were sealed (2026-12)."""
 
+    void: bool = False
+    """The chain it began on was reset since (`chain reset`): it never authorises again, though
+    the clock, put back, could pass its start again and fall short of its expiry."""
+
     def active(self, now: int) -> bool:
-        """Unrevoked, and chain time ``now`` within its lifetime: a chain reset puts the clock
-        back, and a session begun at a later chain time is void on it, not valid for longer."""
-        return self.revoked_at is None and self.created_at <= now < self.expires_at
+        """Unrevoked, not void, and chain time ``now`` within its lifetime: a chain reset puts the
+        clock back, and a session begun at a later chain time is void on it, not valid for longer."""
+        return (
+            self.revoked_at is None and not self.void and self.created_at <= now < self.expires_at
+        )
 
 
 def authorization_message(
@@ -159,12 +166,28 @@ def recover(message: dict[str, Any], signature: str) -> str:
     return address_of(public_key)
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """The sessions table, with the columns added since its first version."""
+    conn.executescript(_SCHEMA)
+    add_column(conn, "sessions", "strategy", "TEXT")  # since strategy sessions
+    add_column(conn, "sessions", "charter", "TEXT")  # since 2026-12
+    add_column(conn, "sessions", "void", "INTEGER NOT NULL DEFAULT 0")  # since 2026-12
+
+
+def void_sessions(conn: sqlite3.Connection, chain_id: int) -> int:
+    """Void every session begun on chain ``chain_id``, which was reset: how many were not void
+    yet. Needs no session key, so the chain's reset can do it."""
+    _migrate(conn)
+    with transaction(conn):
+        return conn.execute(
+            "UPDATE sessions SET void = 1 WHERE chain_id = ? AND void = 0", (chain_id,)
+        ).rowcount
+
+
 class SessionStore:
     def __init__(self, conn: sqlite3.Connection, wallet_secret: bytes) -> None:
         self.conn = conn
-        self.conn.executescript(_SCHEMA)
-        add_column(self.conn, "sessions", "strategy", "TEXT")  # since strategy sessions
-        add_column(self.conn, "sessions", "charter", "TEXT")  # since 2026-12
+        _migrate(conn)
         self._secret = wallet_secret
         self._keys: dict[str, PrivateKey] = {}
 
@@ -341,6 +364,7 @@ def _session(row: sqlite3.Row) -> Session:
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
         strategy=row["strategy"],
+        void=bool(row["void"]),
         charter=_charter_state(
             row["charter"],
             row["address"],

@@ -295,3 +295,23 @@ def test_a_hung_chain_is_reported_not_replaced(devnet, tmp_path: Path) -> None:
     )
     assert "started the local chain" not in result.stderr
     assert json.loads((data_dir / "chain.json").read_text()) == record
+
+
+def test_a_session_expired_before_a_chain_reset_stays_expired_after_it(data_dir: Path) -> None:
+    """`chain reset` puts the clock back to about the wall clock's time: a 1h session that
+    `chain warp 2h` had expired was within its hour again, and authorised, its old spend
+    counted. Every session of the chain before the reset is void on the new one."""
+    assert run_cli("session", "new", "--ttl", "1h", data_dir=data_dir).returncode == 0
+    assert run_cli("chain", "warp", "2h", data_dir=data_dir).returncode == 0
+    (listed,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    assert listed["state"] == "expired"
+
+    reset = run_cli("chain", "reset", data_dir=data_dir)
+
+    assert reset.returncode == 0, reset.stderr
+    assert "voided 1 session of the chain before the reset" in reset.stdout
+    (listed,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    assert listed["state"] == "void"
+    done = run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir)
+    assert done.returncode == 3, done.stderr
+    assert "the chain was reset since the session began: it is void on this chain" in done.stderr
