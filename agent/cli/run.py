@@ -62,7 +62,7 @@ _STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 async def _drive(runner: Any, view: Any) -> int:
-    from agent.runner.events import StrategyDone
+    from agent.runner.events import EntryStarted, StrategyDone, StrategyStarted
 
     task = asyncio.current_task()
     assert task is not None
@@ -77,17 +77,20 @@ async def _drive(runner: Any, view: Any) -> int:
     loop = asyncio.get_running_loop()
     for stop in _STOPS:  # Ctrl-C, `kill`, `timeout`, a closed terminal: stop as for Ctrl-C
         loop.add_signal_handler(stop, interrupt)
-    code = 1
+    code, run_id, iterations = 1, "", 0
     try:
         with view:
             async for event in runner.run():
                 view.show(event)
-                if isinstance(event, StrategyDone):
+                if isinstance(event, StrategyStarted):
+                    run_id, iterations = event.run_id, event.iteration
+                elif isinstance(event, EntryStarted):
+                    iterations = event.iteration - 1
+                elif isinstance(event, StrategyDone):
                     code = event.exit_code
     except asyncio.CancelledError:
-        sys.stderr.write(
-            "abandoned; the journal holds what was sent: run the same file again to finish it\n"
-        )
+        message = "abandoned; the journal holds what was sent: run the same file again to finish it"
+        view.show(StrategyDone(run_id, "interrupted", iterations, message, 130))
         return 130
     finally:
         for stop in _STOPS:
@@ -130,6 +133,8 @@ class _HumanView:
             transient=True,
         )
         self.task = self.progress.add_task("starting", total=None, name=name)
+        self.failed: Any = None
+        """An entry's failure, printed unless the run's end, which says it too, comes next."""
 
     def __enter__(self) -> _HumanView:
         self.progress.start()
@@ -146,11 +151,16 @@ class _HumanView:
         from rich.markup import escape
 
         from agent.cli.events_out import emit
-        from agent.events import PolicyDecision
+        from agent.events import PolicyDecision, RunFailed
         from agent.runner import events as ev
 
         console = self.progress.console
-        if isinstance(event, ev.StrategyStarted):
+        failed, self.failed = self.failed, None
+        if failed is not None and not isinstance(event, ev.StrategyDone):
+            emit(failed, False)
+        if isinstance(event, RunFailed):
+            self.failed = event
+        elif isinstance(event, ev.StrategyStarted):
             self.progress.update(self.task, total=event.count, completed=event.iteration)
             again = f", continuing after {event.iteration} done" if event.resumed else ""
             console.print(f"[bold]{event.name}[/bold] under session {event.session}{again}")

@@ -132,6 +132,10 @@ class Runner:
         if found is not None and self.restart:
             self.store.abandon(found.id)
             found = None
+        if found is None and (edited := self.store.edited(self.path, self.text, chain_id)):
+            if not self.restart:
+                raise self._edited(edited)
+            self.store.abandon(edited.id)
         self._resumed = found is not None
         last = None if found is not None else self.store.last_done(self.path, self.text, chain_id)
         self._previous = None if last is None else _previously(last)
@@ -150,6 +154,24 @@ class Runner:
             self.strategy.name, self.path, self.text, chain_id, session_id
         )
         return run, f"{name} ({session_id})"
+
+    def _edited(self, run: Run) -> BadInput:
+        """Why the edited file does not start over: its unfinished run's entries would run again."""
+        entries = self.store.entries(run.id, run.iteration).values()
+        flight = [e.plan_id for e in entries if e.status == "executing" and e.plan_id]
+        done = sum(1 for e in entries if e.status == "done")
+        where = f"{run.iteration} iteration{'' if run.iteration == 1 else 's'} done"
+        if done:
+            where += f", and {done} entr{'y' if done == 1 else 'ies'} of the next"
+        hint = "put the file back as it was to go on with that run, or `run FILE --restart` to "
+        hint += "abandon it and start the edited file from its first entry"
+        if flight:
+            hint += f"; `defi-agent resume {flight[0]}` finishes the plan it left in flight"
+        return BadInput(
+            f"{self.path.name} was edited since its run {run.id} stopped ({where}): the "
+            "edited file would start again from its first entry",
+            hint=hint,
+        )
 
     async def _loop(self, run: Run, count: int | None) -> AsyncIterator[Event | RunEvent]:
         repeat = self.strategy.repeat
@@ -217,18 +239,21 @@ class Runner:
             return f"{what}; {self.strategy.repeat.until} holds"
         return what
 
-    def _stopped(self, run: Run, failure: RunFailed) -> StrategyDone:
-        """The run stops at a failed or denied entry; the next run of the file retries it."""
+    def _stopped(self, run: Run, n: int, failure: RunFailed) -> StrategyDone:
+        """The run stops at failed or denied entry ``n``; the next run of the file retries it."""
         status = "denied" if failure.exit_code == 3 else "failed"
         self.store.update(run.id, status=status, error=failure.message)
-        reason = failure.message.replace(NEW_SESSION, self._new_session_advice())
+        advice = self._new_session_advice()
+        reason = failure.message.replace(NEW_SESSION, advice)
         if failure.code == "needs_confirmation":  # the service's advice is for a person
             reason = (
                 "this plan is above the session's threshold for a human's confirmation "
                 "(confirm_above_usd), and a strategy run cannot ask for one: lower the amount, "
                 "or give the strategy a policy with a higher threshold"
             )
-        message = f"{reason}; running the same file again retries this step (--restart starts over)"
+        if advice not in reason:  # that advice says how to go on
+            reason += "; running the same file again retries this entry (--restart starts over)"
+        message = f"entry {n}: {reason}"
         return StrategyDone(run.id, status, run.iteration, message, failure.exit_code)
 
     def _new_session_advice(self) -> str:
@@ -328,7 +353,7 @@ class Runner:
                 self.store.set_entry(run.id, run.iteration, n, "skipped")
                 yield EntrySkipped(run.id, run.iteration + 1, n, failure.message)
                 continue
-            self._failure = self._stopped(run, failure)
+            self._failure = self._stopped(run, n, failure)
             return
 
     def _plan_of(
@@ -400,7 +425,7 @@ class Runner:
             yield event
             if isinstance(event, RunFailed):
                 self.store.set_entry(run.id, run.iteration, n, "failed")
-                self._failure = self._stopped(run, event)
+                self._failure = self._stopped(run, n, event)
                 return
             if isinstance(event, RunDone):  # its changes are the whole plan's
                 record = self.svc.journal.plan(plan_id)
@@ -451,7 +476,9 @@ class Runner:
                 yield event
             if outcome.failure is not None:
                 failure = outcome.failure
-                yield StrategyDone("dry-run", "failed", 0, failure.message, failure.exit_code)
+                status = "denied" if failure.exit_code == 3 else "failed"
+                message = f"entry {n}: {failure.message}"
+                yield StrategyDone("dry-run", status, 0, message, failure.exit_code)
                 return
             assert outcome.plan_id is not None
             proposed.append(outcome.plan_id)

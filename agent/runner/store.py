@@ -110,6 +110,16 @@ class RunStore:
         ).fetchone()
         return _run(row) if row else None
 
+    def edited(self, path: Path, text: str, chain_id: int) -> Run | None:
+        """The newest unfinished run of the file at ``path`` when it had another text: the file
+        was edited since that run stopped."""
+        row = self.conn.execute(
+            "SELECT * FROM runs WHERE path = ? AND digest != ? AND chain_id = ? "
+            "AND status NOT IN (?, ?) ORDER BY created_at DESC LIMIT 1",
+            (str(path), digest(text), chain_id, *FINISHED),
+        ).fetchone()
+        return _run(row) if row else None
+
     def last_done(self, path: Path, text: str, chain_id: int) -> Run | None:
         """This file's newest run that ran to its end."""
         row = self.conn.execute(

@@ -7,6 +7,7 @@ import json
 import signal
 import sqlite3
 import subprocess
+import time
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from agent.datadir import DB_NAME
 from tests.conftest import ROOT, run_cli
 from tests.execution.conftest import run
+from tests.proxy import ChainProxy
 from tests.strategies.kit import (
     EXAMPLES,
     Miner,
@@ -372,6 +374,35 @@ def test_interrupted_run_resumes_without_repeating_steps(devnet, tmp_path: Path)
     ]
 
 
+def test_an_edited_file_does_not_start_its_stopped_run_over_unasked(devnet, tmp_path: Path) -> None:
+    """A run stopped after its first buy, then the file edited (a comment added): the next `run`
+    started a new run from the first entry, buying again what the stopped run had bought, with
+    no warning. It is refused, saying so; `--restart` starts the edited file over."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "three-buys.yaml"
+    path.write_text(INTERRUPTIBLE)
+    w3, wallet = devnet.w3, devnet.wallet
+    usdc = token(w3, devnet.book, "USDC")
+    usdc_before = balance(w3, usdc, wallet)
+    code, _events, _err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
+    assert code == 130
+    path.write_text("# buys ETH three times\n" + INTERRUPTIBLE)
+
+    refused = run_cli("run", str(path), "--json", data_dir=data_dir)
+
+    assert refused.returncode == 2, refused.stderr
+    message = named(events_of(refused.stdout), "StrategyDone")[-1]["message"]
+    assert "three-buys.yaml was edited since its run" in message
+    assert "(1 iteration done): the edited file would start again from its first entry" in message
+    assert "`run FILE --restart`" in message
+    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(50)
+    with Miner(devnet.url):
+        code, events, err = _finish(start_run(str(path), "--restart", data_dir=data_dir))
+    assert code == 0, err
+    assert not named(events, "StrategyStarted")[0]["resumed"]
+    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(200)
+
+
 def test_a_terminated_run_stops_as_for_ctrl_c(devnet, tmp_path: Path) -> None:
     """`kill` or `timeout` (SIGTERM) stops the run where Ctrl-C would: marked interrupted, so the
     next run of the file continues it."""
@@ -385,6 +416,35 @@ def test_a_terminated_run_stops_as_for_ctrl_c(devnet, tmp_path: Path) -> None:
     assert named(events, "StrategyDone")[-1]["status"] == "interrupted"
     listed = json.loads(run_cli("strategies", "list", "--json", data_dir=data_dir).stdout)
     assert [(r["name"], r["status"]) for r in listed["runs"]] == [("three-buys", "interrupted")]
+
+
+def test_a_second_ctrl_c_ends_the_json_stream_with_its_outcome(devnet, tmp_path: Path) -> None:
+    """Ctrl-C twice abandons the step in flight: with --json the stream ended without a
+    StrategyDone line, so a consumer could not tell how the run ended. Each answer of the chain is
+    held back (a slow node), so that the step is still in flight at the second Ctrl-C."""
+    data_dir = attach(devnet, tmp_path / "data")
+    proxy = ChainProxy(devnet.url, delay=0.3)
+    record = json.loads((data_dir / "chain.json").read_text())
+    record["port"] = int(proxy.url.rsplit(":", 1)[1])
+    (data_dir / "chain.json").write_text(json.dumps(record))
+    path = tmp_path / "three-buys.yaml"
+    path.write_text(INTERRUPTIBLE)
+    process = start_run(str(path), data_dir=data_dir)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if json.loads(line).get("event") == "EntryStarted":
+            break
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+
+    code, events, err = _finish(process)
+
+    assert code == 130, err
+    assert events[-1]["event"] == "StrategyDone", events[-1]
+    assert events[-1]["status"] == "interrupted" and events[-1]["exit_code"] == 130
+    assert "abandoned" in events[-1]["message"]
+    proxy.shutdown()
 
 
 def test_a_file_runs_in_one_process_at_a_time(devnet, tmp_path: Path) -> None:
@@ -624,7 +684,9 @@ def test_a_run_whose_session_was_revoked_says_how_to_go_on(devnet, tmp_path: Pat
 
     assert denied.returncode == 3
     message = named(events_of(denied.stdout), "StrategyDone")[-1]["message"]
+    assert "entry 1: denied by policy" in message
     assert "the session was revoked; run the file with --restart: the new run starts" in message
+    assert "running the same file again retries" not in message  # it would be denied again
     with Miner(devnet.url):
         again = run_cli("run", str(path), "--restart", "--json", data_dir=data_dir)
     assert again.returncode == 0, again.stderr
@@ -726,6 +788,7 @@ def test_a_failed_run_says_why_on_stderr_as_written(devnet, tmp_path: Path) -> N
 
     assert result.returncode == 2, result.stderr
     assert "I don't know the token '[/bold]'" in result.stderr
+    assert result.stderr.count("I don't know the token") == 1  # once: not as error: and failed:
     assert "Traceback" not in result.stderr
 
 
