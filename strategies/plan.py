@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    model_validator,
+)
 
 from strategies.amounts import MAX_SLIPPAGE_BPS, parse_amount
 
@@ -41,8 +49,16 @@ AmountText = Annotated[
         )
     ),
 ]
+
+
+def _upper(value: object) -> object:
+    """A symbol in any case is the address book's, upper case: "usdc" is USDC."""
+    return value.upper() if isinstance(value, str) else value
+
+
 Token = Annotated[
     str,
+    BeforeValidator(_upper),
     Field(
         description="Token symbol from the address book, upper case: ETH, WETH, USDC, DAI or WBTC.",
         pattern=r"^[A-Z0-9]{2,10}$",

@@ -54,10 +54,10 @@ from strategies.tokens import (
 from tools.chain.address import is_checksum_address, to_checksum_address
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-_INTERVAL = re.compile(r"^\s*(\d+)\s*(blocks?|s|m|h|d)\s*$", re.I)
+_INTERVAL = re.compile(r"^\s*(\d+)\s*(blocks?|s|m|h|d|w)\s*$", re.I | re.ASCII)
 _SESSION_ID = re.compile(r"^[0-9a-f]{12}$")
 _RETRY = re.compile(r"^retry\s+(\d+)$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def _guard(text: str) -> str:
@@ -89,7 +89,7 @@ class _Strict(BaseModel):
 
 
 class Interval(_Strict):
-    """``5 blocks`` or ``30s`` / ``10m`` / ``1h`` / ``1d``."""
+    """``5 blocks`` or ``30s`` / ``10m`` / ``1h`` / ``1d`` / ``2w``."""
 
     count: int
     unit: Literal["blocks", "seconds"]
@@ -105,7 +105,9 @@ class Interval(_Strict):
 def parse_interval(text: str) -> Interval:
     match = _INTERVAL.match(str(text))
     if match is None or int(match.group(1)) <= 0:
-        raise ValueError(f"{text!r} is not an interval like '5 blocks', '30s', '10m' or '1h'")
+        raise ValueError(
+            f"{text!r} is not an interval like '5 blocks', '30s', '10m', '1h', '1d' or '2w'"
+        )
     n, unit = int(match.group(1)), match.group(2).lower()
     if unit.startswith("block"):
         return Interval(count=n, unit="blocks")

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from agent.errors import ConfigError
-from strategies.script.model import IntentEntry, TypedEntry, parse_strategy, shipped
+from strategies.script.model import (
+    IntentEntry,
+    Interval,
+    TypedEntry,
+    parse_interval,
+    parse_strategy,
+    shipped,
+)
 
 
 def test_shipped_examples_are_valid() -> None:
@@ -211,3 +218,18 @@ def test_malformed_files_name_line_and_field(text: str, where: str, message: str
         parse_strategy(text, "f.yaml")
     assert error.value.message.startswith(where + ":"), error.value.message
     assert message in error.value.message
+
+
+def test_typed_tokens_in_any_case_and_intervals_in_weeks_read_as_meant() -> None:
+    """`token: usdc` was refused with a regular expression, and `every: 2w` although `chain warp`
+    takes 2w."""
+    strategy = parse_strategy(
+        "name: x\nsteps:\n  - {action: swap, token_in: usdc, token_out: eth, amount: '1'}\n"
+        "repeat: {every: 2w, count: 2}\n"
+    )
+    (entry,) = strategy.steps
+    assert isinstance(entry, TypedEntry)
+    assert (entry.fields["token_in"], entry.fields["token_out"]) == ("USDC", "ETH")
+    assert strategy.repeat is not None
+    assert strategy.repeat.every == Interval(count=14 * 86400, unit="seconds")
+    assert parse_interval("1 W") == Interval(count=7 * 86400, unit="seconds")
