@@ -42,7 +42,8 @@ class EntrySkipped:
 class Waiting:
     run_id: str
     reason: str
-    """``trigger`` (the strategy's `when`), or ``interval`` (between iterations)."""
+    """``trigger`` (the strategy's `when`), ``interval`` (between iterations) or ``retry`` (before an
+    entry's next attempt)."""
     detail: str
     until_block: int | None = None
 

@@ -39,6 +39,9 @@ from strategies.script.model import IntentEntry, StrategyFile, TypedEntry, retri
 from strategies.tokens import produced_token, same_asset, spent_token
 
 INTERRUPTED = 130
+RETRY_SECONDS = 1.0
+"""The wait before an entry's second attempt, doubled before each next one (at most 30 s): a
+chain that went away, or a price that moved, is not retried in the same instant."""
 
 
 @dataclass
@@ -307,6 +310,15 @@ class Runner:
             await asyncio.sleep(self.poll)
         return False
 
+    async def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` of the wall clock; False when asked to stop meanwhile."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping:
+            if time.monotonic() >= deadline:
+                return True
+            await asyncio.sleep(min(self.poll, max(0.0, deadline - time.monotonic())))
+        return False
+
     async def _wait_for(self, guard: Guard) -> bool:
         """Until ``guard`` holds, checked on every new block; False when asked to stop."""
         blocks = _Blocks(self.svc, self.block_seconds)
@@ -336,6 +348,11 @@ class Runner:
             on_error = entry.on_error or self.strategy.on_error
             outcome = _Outcome()
             for attempt in range(1, retries(on_error) + 2):
+                if attempt > 1:
+                    delay = min(RETRY_SECONDS * 2 ** (attempt - 2), 30.0)
+                    yield Waiting(run.id, "retry", f"{delay:g}s before attempt {attempt}")
+                    if not await self._pause(delay):
+                        return
                 text, plan = self._plan_of(entry, produced)
                 yield EntryStarted(run.id, run.iteration + 1, n, text, attempt)
                 outcome = _Outcome()

@@ -517,6 +517,9 @@ def test_on_error_skips_or_retries_then_stops(devnet, tmp_path: Path) -> None:
     events = events_of(result.stdout)
     started = [(e["entry"], e["attempt"]) for e in named(events, "EntryStarted")]
     assert started == [(1, 1), (2, 1), (2, 2)]
+    (pause,) = [e for e in named(events, "Waiting") if e["reason"] == "retry"]
+    assert pause["detail"] == "1s before attempt 2"  # it was retried in the same instant
+    assert events.index(pause) == events.index(named(events, "EntryStarted")[2]) - 1
     assert [e["entry"] for e in named(events, "EntrySkipped")] == [1]
     done = named(events, "StrategyDone")[-1]
     assert done["status"] == "failed"
