@@ -162,6 +162,9 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
         ],
     }
     malformed = {**too_big, "steps": [{**too_big["steps"][0], "amount": "0x1bc16d674ec80000"}]}
+    # no coercion: true is not a slippage, nor Arabic-Indic digits an amount
+    loose = {**too_big, "steps": [{**too_big["steps"][0], "max_slippage_bps": True}]}
+    digits = {**too_big, "steps": [{**too_big["steps"][0], "amount": "\u0663"}]}
 
     async def body(client: Client) -> dict[str, Any]:
         planned = await call(client, "plan", plan=too_big)
@@ -171,6 +174,8 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
             *(client.call_tool("simulate", {"plan_id": planned["plan_id"]}) for _ in range(2))
         )
         bad = await error_of(client, "plan", plan=malformed)
+        not_bps = await error_of(client, "plan", plan=loose)
+        not_digits = await error_of(client, "plan", plan=digits)
         neither = await error_of(client, "plan")
         huge = await error_of(client, "journal", limit=10**30)
         negative = await error_of(client, "journal", limit=-1)
@@ -197,6 +202,9 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
     assert "limit" in seen["huge"]["message"] and "limit" in seen["negative"]["message"]
     assert seen["bad"]["code"] == "invalid_plan"
     assert "steps.0.swap.amount" in seen["bad"]["message"]
+    assert seen["not_bps"]["code"] == seen["not_digits"]["code"] == "invalid_plan"
+    assert "steps.0.swap.max_slippage_bps" in seen["not_bps"]["message"]
+    assert "steps.0.swap.amount" in seen["not_digits"]["message"]
     assert seen["unknown"]["code"] == "unknown_token"
     assert "a question is answered by the portfolio, quote, markets" in seen["question"]["message"]
     # a simulation that fails is a tool error, not a result with an error inside
