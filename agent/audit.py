@@ -8,7 +8,8 @@ the chain holds under its hash (when the chain still has it: a devnet reset forg
 same transaction; and a session holds when what it was created with (policy, lifetime, chain,
 strategy) is as its key signed it then (sessions made before 2026-12 are listed as unsealed: they
 cannot be checked). Each window is recomputed as the engine counted it when each reservation was
-taken, in USD or in token units.
+taken, in USD or in token units. Reservations still reserved (their outcome unknown: a plan
+interrupted while it was sending) are listed with their plan, which `resume` settles.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ def audit(
     reservations = {e["id"]: e for entries in ledgers.values() for e in entries}
     problems: list[str] = []
     checked = 0
+    plans: dict[int, str] = {}
     for record in authorised:
         checked += 1
         problems += _authorisation(sessions, reservations, record, sent)
+        assert record.authorization is not None
+        plans[int(record.authorization["reservation"])] = record.plan_id
     problems += [
         f"session {s.id}: its policy or lifetime is not what its key signed when it was created"
         for s in sessions.values()
@@ -65,11 +69,22 @@ def audit(
             {"id": session.id, "spent_usd": str(spent / 100), "transactions": len(entries)}
         )
     unsealed = [s.id for s in sessions.values() if s.charter == "missing"]
+    unsettled = [
+        {
+            "reservation": e["id"],
+            "session": e["session_id"],
+            "plan_id": plans.get(e["id"]),
+            "usd": f"{e['usd_cents'] / 100:.2f}",
+        }
+        for e in reservations.values()
+        if e["status"] == "reserved"
+    ]
     return {
         "authorizations_checked": checked,
         "sessions": spends,
         "problems": problems,
         "unsealed": unsealed,
+        "unsettled": unsettled,
     }
 
 

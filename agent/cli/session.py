@@ -248,6 +248,13 @@ def audit(as_json: JsonFlag = False) -> None:
         )
         for problem in problems:
             typer.echo(f"  {problem}")
+        unsettled = report["unsettled"]
+        if unsettled:
+            plans = sorted({str(u["plan_id"]) for u in unsettled if u["plan_id"]})
+            typer.echo(
+                f"  {len(unsettled)} reservations still counted with their outcome unknown (an "
+                "interrupted plan): `defi-agent resume " + " | ".join(plans) + "` settles them"
+            )
         if report["unsealed"]:
             typer.echo(
                 f"  {len(report['unsealed'])} sessions made before sessions were sealed: their "

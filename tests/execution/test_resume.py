@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from agent.audit import audit
 from agent.events import RunDone, RunFailed, TxConfirmed
 from agent.service import AgentService
 from agent.wiring import build_service
@@ -27,6 +28,14 @@ def _interrupted(
     failed = collect(service.execute(plan_id, human_confirmed=True))[-1]
     assert isinstance(failed, RunFailed), failed
     return service, plan_id, failed
+
+
+def _unsettled(service: AgentService) -> list[dict]:
+    """What `audit` lists as still reserved, its outcome unknown."""
+    gate = service.authorizer
+    unknown = lambda _: None  # noqa: E731
+    report = audit(gate.sessions, gate.engine.ledger, service.journal.authorised(), unknown, len)
+    return report["unsettled"]
 
 
 def test_interrupted_plan_resumes_without_resending(devnet, tmp_path: Path) -> None:
@@ -233,10 +242,12 @@ def test_a_transaction_signed_but_never_sent_is_not_counted_twice(devnet, tmp_pa
     (record,) = first.journal.txs(plan_id)
     assert record.status == "signed" and record.tx_hash is not None
     assert rpc(devnet.w3, "eth_getTransactionByHash", record.tx_hash) is None
+    assert [(u["plan_id"], u["usd"]) for u in _unsettled(first)] == [(plan_id, "3000.00")]
     proxy.shutdown()
 
     again = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
     assert isinstance(collect(again.resume(plan_id))[-1], RunDone)
+    assert _unsettled(again) == []
 
     entries = again.authorizer.engine.ledger.entries(again.authorizer.current().id)
     assert [e["status"] for e in entries] == ["released", "committed"]
