@@ -188,7 +188,10 @@ class PolicyEngine:
             *(rule(policy, batch, usage) for rule in rules.RULES),
         )
         threshold = policy.limits.confirm_above_usd
-        needs_confirmation = threshold is not None and Decimal(batch.usd_cents) / 100 > threshold
+        needs_confirmation = False
+        if threshold is not None:
+            value = rules.value_cents(batch)  # unpriced: a person decides
+            needs_confirmation = value is None or Decimal(value) / 100 > threshold
         allowed = all(v.allowed for v in verdicts)
         only_usd = not allowed and all(_USD_LIMIT.match(v.rule) for v in verdicts if not v.allowed)
         fits = rules.fits(policy, batch, usage) if only_usd else None

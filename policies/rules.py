@@ -214,6 +214,25 @@ def one_asset(tokens: Mapping[str, int], symbol: str) -> int:
     return tokens.get(symbol, 0)
 
 
+def value_cents(batch: Batch) -> int | None:
+    """What the batch is worth to a person asked to confirm it, in USD cents: what it spends
+    (`Batch.usd_cents`) and what it borrows, a debt however it is then used; None when a borrowed
+    token has no usable price."""
+    borrowed: dict[str, int] = {}
+    for call in batch.calls:
+        if call.action == "borrow":
+            symbol = call.tokens[0]
+            borrowed[symbol] = borrowed.get(symbol, 0) + int(call.args["amount"])  # type: ignore[call-overload]
+    if not borrowed:
+        return batch.usd_cents
+    rates = {
+        symbol: _rate(symbol, batch.prices, batch.decimals) if symbol in batch.decimals else None
+        for symbol in borrowed
+    }
+    debt = _usd_cents(borrowed, rates)
+    return None if debt is None else batch.usd_cents + debt
+
+
 def _rate(symbol: str, prices: Mapping[str, Decimal], decimals: Mapping[str, int]) -> Rate:
     """USD cents per base unit of ``symbol`` as an exact fraction (numerator, denominator), or
     None when the token has no usable price."""

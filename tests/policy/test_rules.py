@@ -14,6 +14,7 @@ from policies import ledger
 from policies.model import load_policy, parse_policy
 from tests.policy.kit import (
     BOOK,
+    DECIMALS,
     POOL,
     PRICES,
     ROUTER,
@@ -502,3 +503,20 @@ def test_a_selector_list_reaches_the_calls_a_multicall_wraps(h: Harness) -> None
     assert message == "selector 0xb858183f (exactInput) is not in the policy's list"
     listed = text.replace('"0x5ae401dc"]', '"0x5ae401dc", "0xb858183f"]')
     assert h.decide(h.session(listed), *pairs).allowed
+
+
+def test_a_borrow_above_the_confirmation_threshold_needs_a_person(h: Harness) -> None:
+    """A headless 1,500 DAI borrow ran under confirm_above_usd = 1000: the threshold counted
+    spends alone, and a borrow spends nothing. What a plan borrows counts toward it (a debt
+    however it is then used); the allowances still count it only when it is spent."""
+    s = h.session(policy(confirm_above_usd=1000))
+    at = borrow("DAI", units("DAI", 1000))
+    above = borrow("DAI", units("DAI", "1000.01"))
+    assert not h.decide(s, (at, sim(at))).needs_confirmation
+    decision = h.decide(s, (above, sim(above)))
+    assert decision.allowed and decision.needs_confirmation
+    assert decision.usd_cents == 0  # nothing of the day's allowance
+    unpriced = h.engine.authorize(
+        s, [above], [sim(above)], [None], {**PRICES, "DAI": Decimal(0)}, DECIMALS, h.now
+    )
+    assert unpriced.needs_confirmation
