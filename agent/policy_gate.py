@@ -239,8 +239,7 @@ class PolicyGate:
                     "lifetime", Decimal(usage.lifetime_usd_cents) / 100, policy.limits.lifetime_usd
                 )
             )
-        void = session.void or now < session.created_at
-        expires_in = 0 if void else session.expires_at - now
+        expires_in = 0 if session.void_at(now) else session.expires_at - now
         return SessionStatus(
             session.id,
             session.name,

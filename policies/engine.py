@@ -178,12 +178,11 @@ class PolicyEngine:
                 policy,
                 batch,
                 usage,
-                created_at=session.created_at,
                 expires_at=session.expires_at,
                 revoked=current is None or current.revoked_at is not None,
                 superseded_by=superseded_by,
                 altered=current is not None and current.charter == "broken",
-                void=current is not None and current.void,
+                void=current is not None and current.void_at(batch.now),
             ),
             *(rule(policy, batch, usage) for rule in rules.RULES),
         )

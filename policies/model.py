@@ -54,6 +54,14 @@ MAX_TTL_SECONDS = 365 * 86400
 """The longest a session may live: a key that signs for years is not a session."""
 
 
+def ttl_seconds(text: str) -> int:
+    """The seconds a session lifetime ``text`` names; ValueError beyond `MAX_TTL_SECONDS`."""
+    lives = seconds(text)
+    if lives > MAX_TTL_SECONDS:
+        raise ValueError(f"{text} is longer than a session may live (365d)")
+    return lives
+
+
 def seconds(text: str) -> int:
     match = _DURATION.match(text.strip().lower())
     if match is None or int(match.group(1)) <= 0:
@@ -202,8 +210,7 @@ class Policy(_Strict):
     @field_validator("ttl")
     @classmethod
     def _ttl(cls, value: str) -> str:
-        if seconds(value) > MAX_TTL_SECONDS:
-            raise ValueError(f"{value} is longer than a session may live (365d)")
+        ttl_seconds(value)
         return value
 
 

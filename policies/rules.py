@@ -20,7 +20,6 @@ UNLIMITED = 2**255
 _PLUMBING = frozenset({"approve", "multicall", "unwrap-output", "sweep-output", "refund"})
 """What a batch does around its actions: judged by the other rules, not by the action list."""
 _WITHIN_WALLET = ("wrap", "unwrap")
-_ETHER = (NATIVE, "WETH")
 _CENT = Decimal("0.01")
 
 
@@ -209,9 +208,7 @@ def spends_of(
 def one_asset(tokens: Mapping[str, int], symbol: str) -> int:
     """How much of ``symbol`` ``tokens`` holds, ETH and WETH being one asset: a cap on either
     counts both, or "supply 2 ETH" (wrapped, then supplied as WETH) would pass an ETH cap of 1."""
-    if symbol in _ETHER:
-        return sum(tokens.get(s, 0) for s in _ETHER)
-    return tokens.get(symbol, 0)
+    return sum(raw for held, raw in tokens.items() if same_asset(held, symbol))
 
 
 def value_cents(batch: Batch) -> int | None:
@@ -316,7 +313,6 @@ def active(
     batch: Batch,
     usage: Usage,
     *,
-    created_at: int,
     expires_at: int,
     revoked: bool,
     superseded_by: str | None = None,
@@ -339,7 +335,7 @@ def active(
             f"session {superseded_by} was started since this plan was decided, and is the one in "
             "effect: make the plan again to decide it under that session's limits",
         )
-    if void or batch.now < created_at:
+    if void:
         return Verdict(
             "session.active",
             False,

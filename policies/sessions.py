@@ -22,7 +22,7 @@ from coincurve import PrivateKey, PublicKey
 
 from agent.db import add_column, transaction
 from agent.errors import BadInput, PolicyDenied
-from policies.model import MAX_TTL_SECONDS, Policy, parse_policy, seconds
+from policies.model import Policy, parse_policy, ttl_seconds
 from tools.chain import keystore
 from tools.chain.address import address_of, keccak
 
@@ -69,12 +69,14 @@ class Session:
     """The chain it began on was reset since (`chain reset`): it never authorises again, though
     the clock, put back, could pass its start again and fall short of its expiry."""
 
+    def void_at(self, now: int) -> bool:
+        """Void at chain time ``now``: its chain was reset since, or it begins later than now."""
+        return self.void or now < self.created_at
+
     def active(self, now: int) -> bool:
         """Unrevoked, not void, and chain time ``now`` within its lifetime: a chain reset puts the
         clock back, and a session begun at a later chain time is void on it, not valid for longer."""
-        return (
-            self.revoked_at is None and not self.void and self.created_at <= now < self.expires_at
-        )
+        return self.revoked_at is None and not self.void_at(now) and now < self.expires_at
 
 
 def authorization_message(
@@ -337,12 +339,9 @@ def _new_id() -> str:
 def lifetime(ttl: str | None, policy: Policy) -> int:
     """Seconds a session under ``policy`` lives: ``ttl``, else the policy's; at most 365 days."""
     try:
-        lives = seconds(policy.ttl if ttl is None else ttl)
+        return ttl_seconds(policy.ttl if ttl is None else ttl)
     except ValueError as error:
         raise BadInput(f"invalid ttl: {error}") from None
-    if lives > MAX_TTL_SECONDS:
-        raise BadInput(f"invalid ttl: {ttl or policy.ttl} is longer than a session may live (365d)")
-    return lives
 
 
 @lru_cache(maxsize=64)

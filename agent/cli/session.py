@@ -43,7 +43,7 @@ def _describe(session: Any, now: int, superseded: bool = False) -> dict[str, Any
         "revoked"
         if session.revoked_at is not None
         else "void"
-        if session.void or now < session.created_at
+        if session.void_at(now)
         else "expired"
         if now >= session.expires_at
         else "superseded"

@@ -39,8 +39,8 @@ from strategies.script.model import IntentEntry, StrategyFile, TypedEntry, retri
 from strategies.tokens import produced_token, same_asset, spent_token
 
 INTERRUPTED = 130
-RETRY_SECONDS = 1.0
-"""The wait before an entry's second attempt, doubled before each next one (at most 30 s): a
+RETRY_SECONDS, RETRY_MAX_SECONDS = 1.0, 30.0
+"""The wait before an entry's second attempt, doubled before each next one up to the most: a
 chain that went away, or a price that moved, is not retried in the same instant."""
 
 
@@ -135,7 +135,10 @@ class Runner:
         if found is not None and self.restart:
             self.store.abandon(found.id)
             found = None
-        if found is None and (edited := self.store.edited(self.path, self.text, chain_id)):
+        edited = (
+            None if found else self.store.unfinished(self.path, self.text, chain_id, edited=True)
+        )
+        if edited is not None:
             if not self.restart:
                 raise self._edited(edited)
             self.store.abandon(edited.id)
@@ -349,7 +352,7 @@ class Runner:
             outcome = _Outcome()
             for attempt in range(1, retries(on_error) + 2):
                 if attempt > 1:
-                    delay = min(RETRY_SECONDS * 2 ** (attempt - 2), 30.0)
+                    delay = min(RETRY_SECONDS * 2 ** (attempt - 2), RETRY_MAX_SECONDS)
                     yield Waiting(run.id, "retry", f"{delay:g}s before attempt {attempt}")
                     if not await self._pause(delay):
                         return

@@ -102,20 +102,14 @@ class RunStore:
     def close(self) -> None:
         self.conn.close()
 
-    def unfinished(self, path: Path, text: str, chain_id: int) -> Run | None:
+    def unfinished(
+        self, path: Path, text: str, chain_id: int, *, edited: bool = False
+    ) -> Run | None:
+        """The newest unfinished run of the file at ``path`` with ``text``; with ``edited``, with
+        another text (the file was edited since that run stopped)."""
         row = self.conn.execute(
-            "SELECT * FROM runs WHERE path = ? AND digest = ? AND chain_id = ? "
-            "AND status NOT IN (?, ?) ORDER BY created_at DESC LIMIT 1",
-            (str(path), digest(text), chain_id, *FINISHED),
-        ).fetchone()
-        return _run(row) if row else None
-
-    def edited(self, path: Path, text: str, chain_id: int) -> Run | None:
-        """The newest unfinished run of the file at ``path`` when it had another text: the file
-        was edited since that run stopped."""
-        row = self.conn.execute(
-            "SELECT * FROM runs WHERE path = ? AND digest != ? AND chain_id = ? "
-            "AND status NOT IN (?, ?) ORDER BY created_at DESC LIMIT 1",
+            f"SELECT * FROM runs WHERE path = ? AND digest {'!=' if edited else '='} ? "
+            "AND chain_id = ? AND status NOT IN (?, ?) ORDER BY created_at DESC LIMIT 1",
             (str(path), digest(text), chain_id, *FINISHED),
         ).fetchone()
         return _run(row) if row else None

@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from agent.errors import ConfigError
-from policies.model import MAX_TTL_SECONDS, seconds
+from policies.model import ttl_seconds
 from strategies.plan import Step
 from strategies.script.expr import ExprError, parse_guard
 from strategies.tokens import (
@@ -147,8 +147,8 @@ class SessionRef(_Strict):
     @field_validator("ttl")
     @classmethod
     def _ttl(cls, value: str | None) -> str | None:
-        if value is not None and seconds(value) > MAX_TTL_SECONDS:
-            raise ValueError(f"{value} is longer than a session may live (365d)")
+        if value is not None:
+            ttl_seconds(value)
         return value
 
     @model_validator(mode="after")

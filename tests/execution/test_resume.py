@@ -18,11 +18,12 @@ from tools.erc20.reads import allowance, balance, token
 
 
 def _interrupted(
-    devnet, data_dir: Path, text: str, policy: Path | None = None
+    devnet, data_dir: Path, text: str, policy: Path | None = None, **fault: str
 ) -> tuple[AgentService, str, RunFailed]:
-    """``text`` proposed and executed through a proxy that drops the answer to the first send:
-    the service, the plan's id and how its execution ended (the chain went away)."""
-    proxy = ChainProxy(devnet.url, drop_answer_to="eth_sendRawTransactionSync")
+    """``text`` proposed and executed through a proxy that drops the answer to the first send
+    (or with another ``fault`` of `ChainProxy`'s): the service, the plan's id and how its
+    execution ended."""
+    proxy = ChainProxy(devnet.url, **(fault or {"drop_answer_to": "eth_sendRawTransactionSync"}))
     service = build_service(url=proxy.url, book=devnet.book, data_dir=data_dir, policy_file=policy)
     plan_id = propose(service, text)[-1].plan_id
     failed = collect(service.execute(plan_id, human_confirmed=True))[-1]
@@ -211,16 +212,13 @@ def test_a_send_the_node_gave_up_waiting_for_stays_counted(devnet, tmp_path: Pat
     it escaped the session's limits. Its outcome is unknown: it stays reserved until `resume`
     finds the receipt, and then it is committed."""
     data_dir = tmp_path / "data"
-    proxy = ChainProxy(devnet.url, time_out="eth_sendRawTransactionSync")
-    first = build_service(url=proxy.url, book=devnet.book, data_dir=data_dir)
-    plan_id = propose(first, "swap 1 ETH for USDC")[-1].plan_id
-    failed = collect(first.execute(plan_id, human_confirmed=True))[-1]
-    assert isinstance(failed, RunFailed) and failed.exit_code == 5, failed
+    timeout = {"time_out": "eth_sendRawTransactionSync"}
+    first, plan_id, failed = _interrupted(devnet, data_dir, "swap 1 ETH for USDC", **timeout)
+    assert failed.exit_code == 5, failed
     assert "the node gave up waiting for it to be mined" in failed.message
     assert f"defi-agent resume {plan_id}" in failed.message
     (counted,) = first.authorizer.engine.ledger.entries(first.authorizer.current().id)
     assert (counted["status"], counted["usd_cents"]) == ("reserved", 300000)
-    proxy.shutdown()
 
     again = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
     resumed = collect(again.resume(plan_id))
@@ -234,16 +232,13 @@ def test_a_transaction_signed_but_never_sent_is_not_counted_twice(devnet, tmp_pa
     reserved, and resume reserved it again, so one 3,000 USD swap used 6,000 USD of the day's
     allowance. Resume finds that it never reached the chain and releases it first."""
     data_dir = tmp_path / "data"
-    proxy = ChainProxy(devnet.url, cut_before="eth_sendRawTransactionSync")
-    first = build_service(url=proxy.url, book=devnet.book, data_dir=data_dir)
-    plan_id = propose(first, "swap 1 ETH for USDC")[-1].plan_id
-    failed = collect(first.execute(plan_id, human_confirmed=True))[-1]
-    assert isinstance(failed, RunFailed) and failed.exit_code == 5, failed
+    cut = {"cut_before": "eth_sendRawTransactionSync"}
+    first, plan_id, failed = _interrupted(devnet, data_dir, "swap 1 ETH for USDC", **cut)
+    assert failed.exit_code == 5, failed
     (record,) = first.journal.txs(plan_id)
     assert record.status == "signed" and record.tx_hash is not None
     assert rpc(devnet.w3, "eth_getTransactionByHash", record.tx_hash) is None
     assert [(u["plan_id"], u["usd"]) for u in _unsettled(first)] == [(plan_id, "3000.00")]
-    proxy.shutdown()
 
     again = build_service(url=devnet.url, book=devnet.book, data_dir=data_dir)
     assert isinstance(collect(again.resume(plan_id))[-1], RunDone)

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
@@ -86,16 +87,15 @@ def test_usdc_yield_swaps_and_supplies(devnet, tmp_path: Path) -> None:
 
 def test_dca_buys_five_times_blocks_apart(devnet, tmp_path: Path) -> None:
     data_dir = attach(devnet, tmp_path / "data")
-    w3, wallet = devnet.w3, devnet.wallet
-    usdc = token(w3, devnet.book, "USDC")
-    usdc_before = balance(w3, usdc, wallet)
+    w3 = devnet.w3
+    spent = _usdc_spent(devnet)
 
     with Miner(devnet.url):
         code, events, err = _finish(start_run(str(EXAMPLES / "dca-eth.yaml"), data_dir=data_dir))
 
     assert code == 0, err
     assert named(events, "StrategyDone")[-1]["iterations"] == 5
-    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(500)
+    assert spent() == Decimal(500)
     swaps = [e for e in named(events, "TxSent") if e["label"].startswith("swap")]
     blocks = [w3.eth.get_transaction_receipt(e["tx_hash"])["blockNumber"] for e in swaps]
     assert len(blocks) == 5
@@ -348,18 +348,28 @@ repeat: {every: 3 blocks, count: 3}
 """
 
 
-def test_interrupted_run_resumes_without_repeating_steps(devnet, tmp_path: Path) -> None:
-    data_dir = attach(devnet, tmp_path / "data")
+def _three_buys(devnet, tmp_path: Path) -> tuple[Path, Path]:
+    """A data directory on the devnet, and the strategy file `INTERRUPTIBLE` in it."""
     path = tmp_path / "three-buys.yaml"
     path.write_text(INTERRUPTIBLE)
-    w3, wallet = devnet.w3, devnet.wallet
-    usdc = token(w3, devnet.book, "USDC")
-    usdc_before = balance(w3, usdc, wallet)
+    return attach(devnet, tmp_path / "data"), path
+
+
+def _usdc_spent(devnet) -> Callable[[], Decimal]:
+    """How much USDC the wallet has spent since this was called."""
+    usdc = token(devnet.w3, devnet.book, "USDC")
+    before = balance(devnet.w3, usdc, devnet.wallet)
+    return lambda: usdc.to_units(before - balance(devnet.w3, usdc, devnet.wallet))
+
+
+def test_interrupted_run_resumes_without_repeating_steps(devnet, tmp_path: Path) -> None:
+    data_dir, path = _three_buys(devnet, tmp_path)
+    spent = _usdc_spent(devnet)
 
     code, events, _err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
     assert code == 130
     assert named(events, "StrategyDone")[-1]["status"] == "interrupted"
-    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(50)
+    assert spent() == Decimal(50)
 
     with Miner(devnet.url):
         code, events, err = _finish(start_run(str(path), data_dir=data_dir))
@@ -367,7 +377,7 @@ def test_interrupted_run_resumes_without_repeating_steps(devnet, tmp_path: Path)
     assert code == 0, err
     started = named(events, "StrategyStarted")[0]
     assert started["resumed"] and started["iteration"] == 1
-    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(150)
+    assert spent() == Decimal(150)
     listed = json.loads(run_cli("strategies", "list", "--json", data_dir=data_dir).stdout)
     assert [(r["name"], r["status"], r["iterations"]) for r in listed["runs"]] == [
         ("three-buys", "done", 3)
@@ -378,12 +388,8 @@ def test_an_edited_file_does_not_start_its_stopped_run_over_unasked(devnet, tmp_
     """A run stopped after its first buy, then the file edited (a comment added): the next `run`
     started a new run from the first entry, buying again what the stopped run had bought, with
     no warning. It is refused, saying so; `--restart` starts the edited file over."""
-    data_dir = attach(devnet, tmp_path / "data")
-    path = tmp_path / "three-buys.yaml"
-    path.write_text(INTERRUPTIBLE)
-    w3, wallet = devnet.w3, devnet.wallet
-    usdc = token(w3, devnet.book, "USDC")
-    usdc_before = balance(w3, usdc, wallet)
+    data_dir, path = _three_buys(devnet, tmp_path)
+    spent = _usdc_spent(devnet)
     code, _events, _err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
     assert code == 130
     path.write_text("# buys ETH three times\n" + INTERRUPTIBLE)
@@ -395,12 +401,12 @@ def test_an_edited_file_does_not_start_its_stopped_run_over_unasked(devnet, tmp_
     assert "three-buys.yaml was edited since its run" in message
     assert "(1 iteration done): the edited file would start again from its first entry" in message
     assert "`run FILE --restart`" in message
-    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(50)
+    assert spent() == Decimal(50)
     with Miner(devnet.url):
         code, events, err = _finish(start_run(str(path), "--restart", data_dir=data_dir))
     assert code == 0, err
     assert not named(events, "StrategyStarted")[0]["resumed"]
-    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(200)
+    assert spent() == Decimal(200)
 
 
 def test_a_terminated_run_stops_as_for_ctrl_c(devnet, tmp_path: Path) -> None:
@@ -451,12 +457,8 @@ def test_a_file_runs_in_one_process_at_a_time(devnet, tmp_path: Path) -> None:
     """A second `run` of a file whose run is alive elsewhere is refused (it would execute the same
     entries again); once that process is killed, the run shows as stopped and the next `run`
     continues it."""
-    data_dir = attach(devnet, tmp_path / "data")
-    path = tmp_path / "three-buys.yaml"
-    path.write_text(INTERRUPTIBLE)
-    w3, wallet = devnet.w3, devnet.wallet
-    usdc = token(w3, devnet.book, "USDC")
-    usdc_before = balance(w3, usdc, wallet)
+    data_dir, path = _three_buys(devnet, tmp_path)
+    spent = _usdc_spent(devnet)
     first = _waiting(path, data_dir)
 
     second = run_cli("run", str(path), "--json", data_dir=data_dir)
@@ -466,14 +468,14 @@ def test_a_file_runs_in_one_process_at_a_time(devnet, tmp_path: Path) -> None:
     assert f"is already running in process {first.pid}" in refusal
     first.kill()
     first.communicate(timeout=30)
-    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(50)
+    assert spent() == Decimal(50)
     listed = json.loads(run_cli("strategies", "list", "--json", data_dir=data_dir).stdout)
     assert [(r["name"], r["status"]) for r in listed["runs"]] == [("three-buys", "stopped")]
     with Miner(devnet.url):
         code, events, err = _finish(start_run(str(path), data_dir=data_dir))
     assert code == 0, err
     assert named(events, "StrategyStarted")[0]["resumed"]
-    assert usdc.to_units(usdc_before - balance(w3, usdc, wallet)) == Decimal(150)
+    assert spent() == Decimal(150)
 
 
 def test_dry_run_changes_nothing_on_chain(devnet, tmp_path: Path) -> None:
