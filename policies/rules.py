@@ -339,7 +339,8 @@ def active(
         return Verdict(
             "session.active",
             False,
-            f"the chain was reset since the session began: it is void on this chain; {NEW_SESSION}",
+            f"the chain started over since the session began (a reset, a fork, or a restart after its "
+            f"anvil was killed): it is void on this chain; {NEW_SESSION}",
         )
     if batch.now >= expires_at:
         return Verdict("session.active", False, f"the session has expired; {NEW_SESSION}")

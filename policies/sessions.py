@@ -66,7 +66,8 @@ class Session:
     stored yet, or stored before sessions were sealed (2026-12)."""
 
     void: bool = False
-    """The chain it began on was reset since (`chain reset`): it never authorises again, though
+    """The chain it began on started over since (`chain reset`, a new fork, a restart after its
+    anvil was killed): it never authorises again, though
     the clock, put back, could pass its start again and fall short of its expiry."""
 
     def void_at(self, now: int) -> bool:
@@ -177,7 +178,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 def void_sessions(conn: sqlite3.Connection, chain_id: int) -> int:
-    """Void every session begun on chain ``chain_id``, which was reset: how many were not void
+    """Void every session begun on chain ``chain_id``, which started over: how many were not void
     yet. Needs no session key, so the chain's reset can do it."""
     _migrate(conn)
     with transaction(conn):

@@ -79,8 +79,6 @@ def status(as_json: JsonFlag = False) -> None:
 def reset(as_json: JsonFlag = False) -> None:
     """Stop the chain and start it again from its initial state (the cached devnet image). Every
     session begun on it is void from then on: the clock put back must not bring one back to life."""
-    from agent.db import connect
-    from policies.sessions import void_sessions
     from tools.chain.running import discard_state
     from tools.chain.running import down as stop
     from tools.chain.running import up as start
@@ -88,14 +86,7 @@ def reset(as_json: JsonFlag = False) -> None:
     data_dir = settings().data_dir
     stop(data_dir, chain_config().rpc_url)
     discard_state(data_dir)
-    chain = start(chain_config(), notify)
-    voided = void_sessions(connect(data_dir), chain.chain_id)
-    _describe(chain, as_json)
-    if voided and not as_json:
-        typer.echo(
-            f"voided {voided} session{'s' if voided != 1 else ''} of the chain before the reset: "
-            "`defi-agent session new` starts one"
-        )
+    _describe(start(chain_config(), notify), as_json)
 
 
 @app.command()

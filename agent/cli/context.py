@@ -123,7 +123,21 @@ def chain_config() -> ChainConfig:
         wallet=wallet_address(),
         rpc_url=s.rpc_url.get_secret_value() if s.rpc_url else None,
         fork_block=s.fork_block,
+        on_rewind=_void_sessions,
     )
+
+
+def _void_sessions(chain_id: int) -> None:
+    """The chain starts over from an earlier state: its sessions are void from now on."""
+    from agent.db import connect
+    from policies.sessions import void_sessions
+
+    voided = void_sessions(connect(settings().data_dir), chain_id)
+    if voided:
+        notify(
+            f"voided {voided} session{'s' if voided != 1 else ''} of the chain before it started "
+            "over: `defi-agent session new` starts one"
+        )
 
 
 def service() -> tuple[AgentService, RunningChain]:

@@ -309,9 +309,35 @@ def test_a_session_expired_before_a_chain_reset_stays_expired_after_it(data_dir:
     reset = run_cli("chain", "reset", data_dir=data_dir)
 
     assert reset.returncode == 0, reset.stderr
-    assert "voided 1 session of the chain before the reset" in reset.stdout
+    assert "voided 1 session of the chain before it started over" in reset.stderr
     (listed,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
     assert listed["state"] == "void"
     done = run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir)
     assert done.returncode == 3, done.stderr
-    assert "the chain was reset since the session began: it is void on this chain" in done.stderr
+    assert "the chain started over since the session began" in done.stderr
+
+
+def test_a_chain_whose_anvil_was_killed_starts_over_and_voids_its_sessions(data_dir: Path) -> None:
+    """anvil writes its state back only when it stops: killed, the devnet's next `up` goes on
+    from the state of its last clean stop, its clock put back. A 1h session that `chain warp 2h`
+    had expired was within its hour again and authorised (QA); now it is void, and the user is
+    told the chain went back. A clean `down` and `up` voids nothing (the test above)."""
+    assert run_cli("session", "new", "--ttl", "1h", data_dir=data_dir).returncode == 0
+    assert run_cli("chain", "warp", "2h", data_dir=data_dir).returncode == 0
+    pid = json.loads((data_dir / "chain.json").read_text())["pid"]
+    os.kill(pid, signal.SIGKILL)
+    psutil.Process(pid).wait(timeout=10)
+
+    up = run_cli("chain", "up", data_dir=data_dir)
+
+    assert up.returncode == 0, up.stderr
+    assert "the chain was not stopped cleanly (its anvil was killed)" in up.stderr
+    assert "voided 1 session of the chain before it started over" in up.stderr
+    (listed,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    assert listed["state"] == "void"
+    done = run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir)
+    assert done.returncode == 3, done.stderr
+    assert "the chain started over since the session began" in done.stderr
+    assert run_cli("chain", "down", data_dir=data_dir).returncode == 0
+    again = run_cli("chain", "up", data_dir=data_dir)
+    assert again.returncode == 0 and "not stopped cleanly" not in again.stderr, again.stderr

@@ -33,6 +33,7 @@ from tools.chain.anvil import (
 from tools.chain.plain import Client, Node, clock, head, rpc
 
 Notify = Callable[[str], None]
+Rewound = Callable[[int], None]
 BOOKS_DIR = Path(__file__).with_name("books")
 CANONICAL_BOOKS = {1: "ethereum.json", 8453: "base.json"}
 DEVNET_WALLET = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -47,6 +48,11 @@ class ChainConfig:
     wallet: str = DEVNET_WALLET
     rpc_url: str | None = None
     fork_block: int | None = None
+    on_rewind: Rewound | None = None
+    """Called with the chain id before a chain starts over from an earlier state than the one it
+    was last at: a fork (always new), the devnet's image, or, after its anvil was killed, the
+    state saved when it was last stopped. Its clock may be put back, so sessions must not carry
+    over (an expired one would live again)."""
 
 
 @dataclass(frozen=True)
@@ -135,31 +141,56 @@ def saved_state(data_dir: Path) -> Path:
     return data_dir / "chain-state.json"
 
 
+def _live_file(data_dir: Path) -> Path:
+    """While the devnet runs: the saved state's mtime when it started. The same mtime at the next
+    start means its anvil never wrote the state back (it was killed): the chain went back."""
+    return data_dir / "chain-state.live"
+
+
+def _written_since_start(state: Path, live: Path) -> bool:
+    try:
+        return live.read_text() != str(state.stat().st_mtime_ns)
+    except OSError:
+        return not live.exists()
+
+
 def _start_local(config: ChainConfig, log: Path, notify: Notify) -> tuple[Anvil, AddressBook]:
     """The devnet, continuing from the state it was stopped in when there is one, else from the
     cached image. anvil writes the state back to the data directory when it stops."""
-    import shutil
-
     from tools.devnet.cache import cache_key, prepare
 
     image = prepare(config.data_dir, config.wallet, notify)
     state, key_file = saved_state(config.data_dir), config.data_dir / "chain-state.key"
+    live = _live_file(config.data_dir)
     key = cache_key(config.wallet)
+    rewound = not state.exists()
     if state.exists() and (not key_file.exists() or key_file.read_text() != key):
         notify(
             "the devnet image changed since the chain was last stopped; starting from the new image"
         )
         state.unlink()
+        rewound = True
+    elif state.exists() and not _written_since_start(state, live):
+        notify(
+            "the chain was not stopped cleanly (its anvil was killed): it continues from the state "
+            "saved when it was last stopped, and what happened on it since is gone"
+        )
+        rewound = True
     if not state.exists():
         shutil.copyfile(image.state, state)
         key_file.write_text(key)
+    if rewound and config.on_rewind is not None:
+        config.on_rewind(image.book.chain_id)
     port = _last_port(config.data_dir)
     try:
         anvil = _start_at(port, state, log)
     except ChainUnavailable:
         notify("the saved chain state could not be loaded; starting from the devnet image")
+        if config.on_rewind is not None:
+            config.on_rewind(image.book.chain_id)
         shutil.copyfile(image.state, state)
         anvil = _start_at(port, state, log)
+    live.write_text(str(state.stat().st_mtime_ns))
     (config.data_dir / "chain.port").write_text(str(anvil.port))
     _keep_clock(Client(anvil.url), _saved_offset(config.data_dir))
     return anvil, image.book
@@ -224,6 +255,7 @@ def discard_state(data_dir: Path) -> None:
     """Forget the state the devnet was stopped in, so the next `up` starts from the image."""
     saved_state(data_dir).unlink(missing_ok=True)
     _clock_file(data_dir).unlink(missing_ok=True)
+    _live_file(data_dir).unlink(missing_ok=True)
 
 
 def up(config: ChainConfig, notify: Notify) -> RunningChain:
@@ -263,6 +295,8 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
             from tools.aave_v3.reads import live_book
 
             book = live_book(w3, book)
+        if config.on_rewind is not None:
+            config.on_rewind(chain_id)
     assert anvil.process is not None
     chain = RunningChain(config.profile, anvil.process.pid, anvil.port, book.chain_id, book)
     record = {
