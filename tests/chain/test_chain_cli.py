@@ -159,7 +159,8 @@ def test_fork_of_a_running_devnet(devnet, data_dir: Path) -> None:
     """The fork profile, for real: a fork of the devnet, at a URL carrying an API key. Reads and
     a swap work on the fork; the devnet itself is untouched. The key is not on anvil's command
     line, which every user of the machine can read, and what the fork read of the devnet is
-    cached in the data directory until `chain down`, not in the user's ~/.foundry."""
+    cached in the data directory until `chain down`, not in the user's ~/.foundry. Each `up`
+    is a new fork: the sessions of the one before are void."""
     url = f"{devnet.url}/?apikey=super-secret-api-key"
     env = {"DEFI_AGENT_PROFILE": "fork", "DEFI_AGENT_RPC_URL": url}
     up = run_cli("chain", "up", "--json", data_dir=data_dir, env=env)
@@ -186,8 +187,13 @@ def test_fork_of_a_running_devnet(devnet, data_dir: Path) -> None:
     assert float(usdc_row["amount"]) > 52_900
     assert balance(devnet.w3, usdc, devnet.wallet) == devnet_usdc
     assert (data_dir / "fork-cache").is_dir()
+    assert run_cli("session", "new", data_dir=data_dir, env=env).returncode == 0
     assert run_cli("chain", "down", data_dir=data_dir, env=env).returncode == 0
     assert not (data_dir / "fork-cache").exists()
+
+    again = run_cli("chain", "up", data_dir=data_dir, env=env)  # a new fork: the session is void
+    assert again.returncode == 0, again.stderr
+    assert "voided 1 session of the chain before it started over" in again.stderr
 
 
 def test_missing_anvil_says_how_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
