@@ -290,9 +290,21 @@ def _where(loc: tuple[Any, ...]) -> str:
     return "".join(parts) or "file"
 
 
+def _refuse_aliases(text: str, source: str) -> None:
+    """A YAML alias (``*name``) repeats what its anchor holds: a few lines of them expand to
+    gigabytes, and one inside its own anchor never ends. A strategy is short enough to write out."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise ConfigError(
+                f"{source}:{event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
+                "allowed in a strategy: write the value out"
+            )
+
+
 def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
     """The strategy in ``text``; a `ConfigError` naming ``source``, the line and the field."""
     try:
+        _refuse_aliases(text, source)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except RecursionError:

@@ -155,8 +155,26 @@ def test_an_unquoted_amount_keeps_every_digit_and_is_never_reread() -> None:
             "f.yaml:2",
             "session.id: '' is not a session id: 12 hex digits",
         ),
+        # QA: a recursive alias crashed with a traceback; six levels of aliases grew to 2.2 GB
         pytest.param(
-            "name: x\nsteps:\n  - intent: " + "[" * 50_000 + "\n",
+            "name: x\nsteps: &s\n  - intent: a\n  - *s\n",
+            "f.yaml:4",
+            "YAML aliases (*s) are not allowed in a strategy: write the value out",
+            id="recursive-alias",
+        ),
+        pytest.param(
+            "a: &a ['x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x']\n"
+            + "".join(
+                f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n"
+                for p, n in zip("abcde", "bcdef", strict=True)
+            )
+            + "name: x\nsteps:\n  - intent: *f\n",
+            "f.yaml:2",
+            "YAML aliases (*a) are not allowed",
+            id="billion-laughs",
+        ),
+        pytest.param(
+            "name: x\nsteps:\n  - intent: " + "[" * 50_000 + "]" * 50_000 + "\n",
             "f.yaml",
             "nested too deeply",
             id="nested-50000-deep",
