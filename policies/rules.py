@@ -211,6 +211,15 @@ def one_asset(tokens: Mapping[str, int], symbol: str) -> int:
     return sum(raw for held, raw in tokens.items() if same_asset(held, symbol))
 
 
+def spent_as(spends: Sequence[Mapping[str, int]], symbol: str) -> str:
+    """The asset a cap on ``symbol`` counted, as ``spends`` spend it: "ETH" for an ETH send under
+    a WETH cap, "ETH and WETH" when both leave (a denial must not call 0.5 ETH sent "0.5 WETH")."""
+    held = sorted(
+        {s for tokens in spends for s, raw in tokens.items() if raw and same_asset(s, symbol)}
+    )
+    return " and ".join(held) if held else symbol
+
+
 def value_cents(batch: Batch) -> int | None:
     """What the batch is worth to a person asked to confirm it, in USD cents: what it spends
     (`Batch.usd_cents`) and what it borrows, a debt however it is then used; None when a borrowed
@@ -566,7 +575,7 @@ def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                 return Verdict(
                     "spend.per_tx",
                     False,
-                    f"{_units(raw, scale)} {symbol} in one transaction is above the {_plain(limit)} {symbol} cap",
+                    f"{_units(raw, scale)} {spent_as([spend.tokens], symbol)} in one transaction is above the {_plain(limit)} {symbol} cap",
                 )
     return Verdict("spend.per_tx", True, f"largest transaction {_usd(biggest)} of {_usd(cap)}")
 
@@ -596,7 +605,7 @@ def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                 return Verdict(
                     f"spend.window.{window.period}",
                     False,
-                    f"{_units(raw, scale)} {symbol} would exceed {window.label}: {left} {symbol} left",
+                    f"{_units(raw, scale)} {spent_as([s.tokens for s in batch.spends], symbol)} would exceed {window.label}: {left} {symbol} left",
                 )
             notes.append(
                 f"{_plain(window.amount - Decimal(used + raw).scaleb(-scale))} {symbol} left of {window.label}"

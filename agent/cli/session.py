@@ -162,6 +162,7 @@ def show(
 
 def _windows(session: Any, usage: Any, chain: Any) -> list[dict[str, str]]:
     """What each of the session's rolling allowances has used and has left now."""
+    from policies.rules import one_asset
     from tools.chain.plain import Client
     from tools.erc20.reads import token
 
@@ -174,7 +175,7 @@ def _windows(session: Any, usage: Any, chain: Any) -> list[dict[str, str]]:
             what = (f"{used / 100:,.2f} USD", f"{left / 100:,.2f} USD")
         else:
             tok = token(client, chain.book, str(window.token))
-            raw = usage.tokens_since.get(window.seconds, {}).get(tok.symbol, 0)
+            raw = one_asset(usage.tokens_since.get(window.seconds, {}), tok.symbol)
             left = max(0, tok.to_raw(window.amount) - raw)
             what = (f"{tok.show(raw)} {tok.symbol}", f"{tok.show(left)} {tok.symbol}")
         out.append({"window": window.label, "used": what[0], "left": what[1]})

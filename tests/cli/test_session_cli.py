@@ -231,6 +231,10 @@ period = "1h"
 token = "USDC"
 amount = 1500
 period = "1h"
+[[limits.windows]]
+token = "WETH"
+amount = 1
+period = "1h"
 """
 
 
@@ -239,12 +243,15 @@ def test_audit_counts_each_window_as_the_engine_did(devnet, tmp_path: Path) -> N
     when the chain's clock is behind them, as after `chain reset` (it said 1,200 USD within the
     window, exit 3).
     A reservation moved back into the hour of the other, or more USDC than a token window
-    allows, fails the audit (it checked USD windows alone, at the chain's time now)."""
+    allows, fails the audit (it checked USD windows alone, at the chain's time now). `session
+    show` counts ETH sent in a WETH window, as the engine does."""
     data_dir = attach(devnet, tmp_path / "data")
     policy = tmp_path / "windowed.toml"
     policy.write_text(WINDOWED)
     cli_json("session", "new", "--policy", str(policy), data_dir=data_dir)
     assert run_cli("do", "swap 0.2 ETH for USDC", "--yes", data_dir=data_dir).returncode == 0
+    weth = cli_json("session", "show", data_dir=data_dir)["windows"][2]  # QA: it showed 0 used
+    assert weth == {"window": "1 WETH per 1h", "used": "0.2 WETH", "left": "0.8 WETH"}
     assert run_cli("chain", "warp", "61m", data_dir=data_dir).returncode == 0
     assert run_cli("do", "swap 0.2 ETH for USDC", "--yes", data_dir=data_dir).returncode == 0
     assert cli_json("audit", data_dir=data_dir)["problems"] == []

@@ -475,21 +475,22 @@ def _supply_eth(eth: str) -> list[tuple]:
 
 def test_eth_and_weth_are_one_asset_to_token_caps_and_windows(h: Harness) -> None:
     """An ETH cap of 1 let "supply 2 ETH" through (wrapped, it spends WETH), and a WETH cap of
-    0.5 let 0.9 ETH go: each cap and window on either counts both."""
+    0.5 let 0.9 ETH go: each cap and window on either counts both, and a denial names what was
+    spent (QA: an ETH send was called "0.9 WETH")."""
     eth_cap = h.session(policy(max_usd_per_tx=10000, extra="[limits.max_per_tx]\nETH = 1\n"))
     assert h.decide(eth_cap, *_supply_eth("1")).allowed
     message = denied_by(h.decide(eth_cap, *_supply_eth("1.5")), "spend.per_tx")
-    assert message == "1.5 ETH in one transaction is above the 1 ETH cap"
+    assert message == "1.5 WETH in one transaction is above the 1 ETH cap"  # the deposit
 
     weth_cap = h.session(policy(extra="[limits.max_per_tx]\nWETH = 0.5\n"))
     assert h.decide(weth_cap, transfer_eth(units("ETH", "0.5"))).allowed
     message = denied_by(h.decide(weth_cap, transfer_eth(units("ETH", "0.9"))), "spend.per_tx")
-    assert message == "0.9 WETH in one transaction is above the 0.5 WETH cap"
+    assert message == "0.9 ETH in one transaction is above the 0.5 WETH cap"  # not "0.9 WETH"
 
-    window = h.session(policy(windows=[("usd", 10000, "24h"), ("ETH", 1.5, "24h")]))
+    window = h.session(policy(windows=[("usd", 10000, "24h"), ("WETH", 1.5, "24h")]))
     h.commit(h.authorize(window, *_supply_eth("1")))
     message = denied_by(h.decide(window, transfer_eth(units("ETH", "0.6"))), "spend.window.24h")
-    assert message == "0.6 ETH would exceed 1.5 ETH per 24h: 0.5 ETH left"
+    assert message == "0.6 ETH would exceed 1.5 WETH per 24h: 0.5 WETH left"
 
 
 def test_a_selector_list_reaches_the_calls_a_multicall_wraps(h: Harness) -> None:
