@@ -29,7 +29,7 @@ from policies import DEFAULT_POLICY
 from strategies.tokens import DEFAULT_SYMBOLS, unknown_token
 
 Action = Literal["swap", "supply", "withdraw", "borrow", "repay", "wrap", "unwrap", "transfer"]
-_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+_DURATION = re.compile(r"^([0-9]+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -118,7 +118,10 @@ class Window(_Strict):
     @field_validator("period")
     @classmethod
     def _period(cls, value: str) -> str:
-        seconds(value)
+        if seconds(value) > MAX_TTL_SECONDS:
+            raise ValueError(
+                f"{value} is longer than a session may live (365d): lifetime_usd caps a whole session"
+            )
         return value
 
     @field_validator("token")
@@ -128,7 +131,9 @@ class Window(_Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Window:
-        if (self.usd is None) == (self.token is None or self.amount is None):
+        if self.usd is not None and (self.token, self.amount) != (None, None):
+            raise ValueError("a window has either usd, or token and amount, not both")
+        if self.usd is None and (self.token is None or self.amount is None):
             raise ValueError("a window has either usd, or token and amount")
         return self
 

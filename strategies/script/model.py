@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from agent.errors import ConfigError
-from policies.model import ttl_seconds
+from policies.model import MAX_TTL_SECONDS, ttl_seconds
 from strategies.plan import Step
 from strategies.script.expr import ExprError, parse_guard
 from strategies.tokens import (
@@ -56,8 +56,10 @@ from tools.chain.address import is_checksum_address, to_checksum_address
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(blocks?|s|m|h|d|w)\s*$", re.I | re.ASCII)
 _SESSION_ID = re.compile(r"^[0-9a-f]{12}$")
-_RETRY = re.compile(r"^retry\s+(\d+)$")
+_RETRY = re.compile(r"^retry\s+(\d+)$", re.ASCII)
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_INTERVAL_BLOCKS = 1_000_000
+"""About 140 days of mainnet blocks: a longer wait is a typo, and would never come on a devnet."""
 
 
 def _guard(text: str) -> str:
@@ -110,7 +112,11 @@ def parse_interval(text: str) -> Interval:
         )
     n, unit = int(match.group(1)), match.group(2).lower()
     if unit.startswith("block"):
+        if n > MAX_INTERVAL_BLOCKS:
+            raise ValueError(f"{text!r} is more than {MAX_INTERVAL_BLOCKS:,} blocks")
         return Interval(count=n, unit="blocks")
+    if n * _SECONDS[unit] > MAX_TTL_SECONDS:
+        raise ValueError(f"{text!r} is longer than a strategy's session may live (365d)")
     return Interval(count=n * _SECONDS[unit], unit="seconds")
 
 

@@ -304,6 +304,21 @@ def test_default_policy_is_the_documented_one() -> None:
         ),
         ('name = "x"\nlimits.max_usd_per_tx = -1\n', "p.toml:2: limits.max_usd_per_tx"),
         ('name = "x"\nttl = "9999d"\n', "p.toml:2: ttl: 9999d is longer than a session may live"),
+        # QA: accepted as a 5 USD window, the 1 USDC meant ignored
+        (
+            'name = "x"\n[[limits.windows]]\nusd = 5\ntoken = "USDC"\nperiod = "1d"\n',
+            "p.toml:2: limits.windows.0: a window has either usd, or token and amount, not both",
+        ),
+        # QA: a period no session lives through, and digits that are not ASCII, were accepted
+        (
+            'name = "x"\n[[limits.windows]]\nusd = 5\nperiod = "99999999999999999999d"\n',
+            "p.toml:4: limits.windows.0.period: 99999999999999999999d is longer than a session",
+        ),
+        (
+            'name = "x"\n[[limits.windows]]\nusd = 5\nperiod = "\u0667d"\n',
+            "p.toml:4: limits.windows.0.period: '\u0667d' is not a duration",
+        ),
+        ('name = "x"\nttl = "\u0661\u0662h"\n', "p.toml:2: ttl: '\u0661\u0662h' is not a duration"),
         ('name = "x"\n[limits]\nmax_txs = true\n', "p.toml:3: limits.max_txs"),
         (
             'name = "x"\n[limits]\nmax_usd_per_tx = "5000"\n',

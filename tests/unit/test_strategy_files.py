@@ -195,6 +195,17 @@ def test_an_unquoted_amount_keeps_every_digit_and_is_never_reread() -> None:
             "f.yaml:5",
             "repeat.every: '3 weeks' is not an interval",
         ),
+        # QA: accepted, and the run's sleep would have overflowed
+        (
+            "name: x\nsteps:\n  - intent: a\nrepeat:\n  every: 99999999999w\n",
+            "f.yaml:5",
+            "repeat.every: '99999999999w' is longer than a strategy's session may live (365d)",
+        ),
+        (
+            "name: x\nsteps:\n  - intent: a\nrepeat:\n  every: 5000000 blocks\n",
+            "f.yaml:5",
+            "repeat.every: '5000000 blocks' is more than 1,000,000 blocks",
+        ),
         (
             "name: x\nsteps:\n  - intent: a\nrepeat:\n  every: 3 blocks\n  count: 0\n",
             "f.yaml:6",
