@@ -139,8 +139,9 @@ class Journal:
     def set_plan_status(
         self, plan_id: str, status: str, *, error: str | None = None, session_id: str | None = None
     ) -> None:
-        # An execution starts afresh: an earlier attempt's error stays in the plan's events only.
-        kept = "?" if status == "executing" else "COALESCE(?, error)"
+        # An execution starts afresh, and a plan done has no error: an earlier attempt's error
+        # stays in the plan's events only.
+        kept = "?" if status in ("executing", "done") else "COALESCE(?, error)"
         with transaction(self.conn):
             self.conn.execute(
                 f"UPDATE plans SET status = ?, error = {kept}, "

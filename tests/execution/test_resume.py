@@ -297,5 +297,7 @@ def test_a_transaction_waiting_to_be_mined_is_not_sent_again(
 
     assert isinstance(collect(service.resume(plan_id))[-1], RunDone)
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 1
+    record = service.journal.plan(plan_id)
+    assert record is not None and (record.status, record.error) == ("done", None)  # was "not mined"
     (counted,) = service.authorizer.engine.ledger.entries(service.authorizer.current().id)
     assert counted["status"] == "committed"
