@@ -4,7 +4,7 @@ before it. A step whose simulation reverts stops the plan there: nothing after i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,7 @@ from agent.intents.summary import describe as summary_words
 from agent.resolver import Resolver
 from tools.actions import Action
 from tools.adapters import adapter_for
-from tools.chain.plain import rpc
+from tools.chain.plain import AtBlock, rpc
 from tools.erc20.reads import token
 from tools.protocol import Built, ChainContext
 from tools.simulator import Simulator, StepResult
@@ -47,9 +47,11 @@ class Prepared:
 def prepare(
     ctx: ChainContext, steps: Sequence[Mapping[str, Any]], after: Sequence[Prepared] = ()
 ) -> Prepared:
-    """Resolve, build and simulate ``steps`` (DESIGN.md's plan steps) in order; with ``after``,
-    on top of those plans, never sent, as if they had been (a strategy's dry run)."""
+    """Resolve, build and simulate ``steps`` (DESIGN.md's plan steps) in order, every read at
+    the block the preparation began at (`AtBlock`); with ``after``, on top of those plans, never
+    sent, as if they had been (a strategy's dry run)."""
     block = int(rpc(ctx.w3, "eth_blockNumber"), 16)
+    ctx = replace(ctx, w3=AtBlock(ctx.w3, block))
     earlier = [p for plan in after for p in plan.steps]
     resolver = Resolver(ctx, [p.result.deltas for p in earlier])
     simulator = Simulator(ctx)

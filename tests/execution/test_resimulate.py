@@ -116,3 +116,39 @@ def test_the_policy_values_the_plan_at_the_oracle_price_of_the_signature(service
     assert isinstance(outcome, RunFailed) and outcome.exit_code == 3, outcome
     assert "5,600.00 USD in one transaction is above the 5,000.00 USD cap" in outcome.message
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+class _ApprovesMidway:
+    """The devnet's node, on which the wallet's other plan (another process) approves the Aave
+    pool for 100 USDC just after this plan's preparation began: it is mined before the first
+    state read this plan makes."""
+
+    def __init__(self, devnet) -> None:
+        self.devnet, self.provider, self.approved = devnet, self, False
+
+    def make_request(self, method: str, params: list) -> dict:
+        if method == "eth_call" and not self.approved:
+            self.approved = True
+            book = self.devnet.book
+            usdc, pool = book.token("USDC"), book.aave_v3.pool
+            send(self.devnet.w3, self.devnet.wallet, "erc20", usdc, "approve", pool, 100 * 10**6)
+        return self.devnet.w3.provider.make_request(method, params)
+
+
+def test_a_plan_is_built_from_one_blocks_state(devnet) -> None:
+    """Two `do --yes` at once: one plan was built while the other executed, read the allowance
+    the other had just approved, left its own approval out, and reverted once the other's supply
+    used it up (exit 4, a CI flake). Every read of a preparation is at the block it began at."""
+    from agent.preparer import prepare
+    from tools.protocol import ChainContext
+
+    node = _ApprovesMidway(devnet)
+    ctx = ChainContext(node, devnet.book, devnet.wallet, now=0)
+    step = {"action": "supply", "protocol": "aave-v3", "token": "USDC", "amount": "100"}
+
+    prepared = prepare(ctx, [step])
+
+    assert node.approved and prepared.ok
+    labels = [c.label for c in prepared.steps[0].built.calls]
+    assert labels == ["approve Aave's Pool to spend exactly 100 USDC", "supply 100 USDC to Aave V3"]
+    assert prepared.block == devnet.w3.eth.block_number - 1

@@ -185,13 +185,7 @@ class LeanContract:
         return "0x" + self.resolve(fn, args).encode(args).hex()
 
 
-_contracts: dict[tuple[int, str, str], LeanContract] = {}
-
-
 def contract(w3: Node, name: str, address: str) -> LeanContract:
-    """A contract object for ``address`` with the ABI ``name``, built once per client."""
-    key = (id(w3), name, address)
-    found = _contracts.get(key)
-    if found is None:
-        found = _contracts[key] = LeanContract(w3, name, address)
-    return found
+    """A contract object for ``address`` with the ABI ``name`` (cheap: its codecs and checksum
+    are cached; the object is not, as a plan's reads each bind it to a block, `AtBlock`)."""
+    return LeanContract(w3, name, address)

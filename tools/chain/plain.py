@@ -85,6 +85,25 @@ class Client:
                 retried = True
 
 
+_STATE_READS = frozenset({"eth_call", "eth_getBalance", "eth_simulateV1", "eth_getCode"})
+
+
+class AtBlock:
+    """``node`` read at block ``number``: a state read that asks for the latest state gets that
+    block's. A plan's quotes, allowances and balances, and its simulation, are then one block's,
+    whatever another process mines meanwhile: a plan built while another of the wallet executed
+    read the allowance that plan had just approved, left its own approval out, and reverted."""
+
+    def __init__(self, node: Node, number: int) -> None:
+        self._node, self._tag = node, hex(number)
+        self.provider = self
+
+    def make_request(self, method: str, params: Any) -> Any:
+        if method in _STATE_READS and params and params[-1] == "latest":
+            params = [*params[:-1], self._tag]
+        return self._node.provider.make_request(method, params)
+
+
 def rpc(client: Node, method: str, *params: Any) -> Any:
     """One raw JSON-RPC call; node errors become `DefiAgentError`s naming the method."""
     return result(method, client.provider.make_request(method, list(params)))
