@@ -28,6 +28,11 @@ SentTx = Callable[[str], dict[str, Any] | None]
 """A transaction hash -> the chain's ``eth_getTransactionByHash`` answer, None when unknown."""
 
 
+def dollars(cents: int) -> str:
+    """USD cents as the reports write them: ``15990`` is "159.90" (it was "159.9")."""
+    return f"{Decimal(cents).scaleb(-2):.2f}"
+
+
 def audit(
     store: SessionStore,
     ledger: Ledger,
@@ -65,16 +70,14 @@ def audit(
             problems.append(
                 f"session {session.id}: lifetime spend {spent / 100} USD above {limits.lifetime_usd}"
             )
-        spends.append(
-            {"id": session.id, "spent_usd": str(spent / 100), "transactions": len(entries)}
-        )
+        spends.append({"id": session.id, "spent_usd": dollars(spent), "transactions": len(entries)})
     unsealed = [s.id for s in sessions.values() if s.charter == "missing"]
     unsettled = [
         {
             "reservation": e["id"],
             "session": e["session_id"],
             "plan_id": plans.get(e["id"]),
-            "usd": f"{e['usd_cents'] / 100:.2f}",
+            "usd": dollars(e["usd_cents"]),
         }
         for e in reservations.values()
         if e["status"] == "reserved"

@@ -139,12 +139,14 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """A session's policy, state and spend."""
+    from agent.audit import dollars
+
     store, ledger, (chain, now) = _store()
     t = now()
     session = _chosen(store, chain.chain_id, session_id)
     row = _describe(session, t, store.superseded_by(session) is not None)
     entries = ledger.entries(session.id)
-    row["spent_usd"] = str(sum(e["usd_cents"] for e in entries if e["status"] != "released") / 100)
+    row["spent_usd"] = dollars(sum(e["usd_cents"] for e in entries if e["status"] != "released"))
     row["transactions"] = sum(1 for e in entries if e["status"] != "released")
     usage = ledger.usage(session.id, t, session.policy.limits.window_seconds)
     row["windows"] = _windows(session, usage, chain)

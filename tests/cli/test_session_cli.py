@@ -44,7 +44,7 @@ def test_a_session_from_creation_to_revocation(devnet, tmp_path: Path) -> None:
 
     assert run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir).returncode == 0
     shown = cli_json("session", "show", data_dir=data_dir)
-    assert shown["id"] == created["id"] and shown["spent_usd"] == "300.0"
+    assert shown["id"] == created["id"] and shown["spent_usd"] == "300.00"
     assert shown["policy_text"] == DEFAULT.read_text()
 
     newer = cli_json("session", "new", "--ttl", "1h", data_dir=data_dir)
@@ -72,7 +72,7 @@ def test_audit_verifies_and_names_what_was_tampered_with(devnet, tmp_path: Path)
         )
     report = cli_json("audit", data_dir=data_dir)
     assert report["authorizations_checked"] == 2 and report["problems"] == []
-    assert report["sessions"][0]["spent_usd"] == "900.0"
+    assert report["sessions"][0]["spent_usd"] == "900.00"
 
     db = sqlite3.connect(data_dir / DB_NAME, isolation_level=None)
     rows = db.execute(

@@ -296,7 +296,7 @@ def test_a_strategy_session_authorises_its_run_alone(devnet, tmp_path: Path) -> 
     decision = named(events_of(result.stdout), "PolicyDecision")[-1]
     assert decision["session"].startswith("default ")
     shown = json.loads(run_cli("session", "show", bots["id"], "--json", data_dir=data_dir).stdout)
-    assert shown["spent_usd"] == "100.0"  # the run's first entry, nothing of the user's
+    assert shown["spent_usd"] == "100.00"  # the run's first entry, nothing of the user's
 
 
 def test_malformed_file_names_the_line(devnet, tmp_path: Path) -> None:
