@@ -16,7 +16,7 @@ import pytest
 
 from agent.errors import ChainUnavailable
 from tests.chain.helpers import send
-from tests.conftest import imported, run_cli
+from tests.conftest import imported, run_cli, start_cli
 from tests.proxy import ChainProxy
 from tools.chain.addressbook import AddressBook
 from tools.chain.anvil import Anvil, AnvilOptions, find_anvil
@@ -321,6 +321,27 @@ def test_a_session_expired_before_a_chain_reset_stays_expired_after_it(data_dir:
     done = run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir)
     assert done.returncode == 3, done.stderr
     assert "the chain started over since the session began" in done.stderr
+
+
+def test_three_ups_at_once_start_one_chain_and_void_nothing(data_dir: Path) -> None:
+    """QA: three `chain up` at once each started an anvil on the one state file; the chain lost
+    its history, said it had been killed, voided the sessions, and two anvils ran on."""
+    assert run_cli("session", "new", data_dir=data_dir).returncode == 0
+    assert run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir).returncode == 0
+    assert run_cli("chain", "down", data_dir=data_dir).returncode == 0
+
+    ups = [start_cli("chain", "up", "--json", data_dir=data_dir) for _ in range(3)]
+    outcomes = [p.communicate(timeout=120) for p in ups]
+
+    assert [p.returncode for p in ups] == [0, 0, 0], outcomes
+    assert len({json.loads(out)["pid"] for out, _ in outcomes}) == 1
+    assert not any("not stopped cleanly" in err or "voided" in err for _, err in outcomes)
+    anvils = [p for p in psutil.process_iter(["name", "cmdline"]) if p.info["name"] == "anvil"]
+    assert sum(str(data_dir) in " ".join(p.info["cmdline"] or ()) for p in anvils) == 1
+    (listed,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    assert listed["state"] == "active"
+    status = run_cli("chain", "status", data_dir=data_dir)
+    assert status.stdout.splitlines()[-1].startswith("block 1, "), status.stdout  # the swap kept
 
 
 def test_a_chain_whose_anvil_was_killed_starts_over_and_voids_its_sessions(data_dir: Path) -> None:

@@ -8,12 +8,14 @@ key: it is never written to ``chain.json``, logs or messages.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -258,11 +260,28 @@ def discard_state(data_dir: Path) -> None:
     _live_file(data_dir).unlink(missing_ok=True)
 
 
+@contextmanager
+def _one_at_a_time(data_dir: Path) -> Iterator[None]:
+    """Hold the data directory's chain while starting or stopping it: three `chain up` at once
+    each started an anvil on one state file, the state was lost, and the two not recorded in
+    ``chain.json`` ran on. The lock goes with the process that holds it, however it ends."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / "chain.lock").open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+
+
 def up(config: ChainConfig, notify: Notify) -> RunningChain:
-    """Start the chain of ``config`` in the background, or return the one already running."""
+    """Start the chain of ``config`` in the background, or return the one already running (one
+    another command started meanwhile, too)."""
     running = status(config.data_dir)
     if running is not None:
         return running
+    with _one_at_a_time(config.data_dir):
+        return status(config.data_dir) or _up(config, notify)
+
+
+def _up(config: ChainConfig, notify: Notify) -> RunningChain:
     log = log_path(config.data_dir)
     if config.profile == "local":
         anvil, book = _start_local(config, log, notify)
@@ -313,6 +332,11 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
 def down(data_dir: Path, fork_url: str | None = None) -> bool:
     """Stop the chain of ``data_dir``; False when none was running. The fork URL, when given, is
     scrubbed from anvil's log."""
+    with _one_at_a_time(data_dir):
+        return _down(data_dir, fork_url)
+
+
+def _down(data_dir: Path, fork_url: str | None) -> bool:
     redact_file(log_path(data_dir), fork_url)
     path = _state_file(data_dir)
     try:
