@@ -36,9 +36,10 @@ def run(
     from agent.cli.context import service, settings
     from agent.runner.runner import Runner
     from agent.runner.store import RunStore
-    from strategies.script.model import load_strategy
+    from strategies.script.model import parse_strategy, read_strategy
 
-    strategy = load_strategy(file)
+    text = read_strategy(file)  # once: the run is of the text parsed
+    strategy = parse_strategy(text, str(file))
     svc, _chain = service()
     store = RunStore(settings().data_dir)
     runner = Runner(
@@ -46,7 +47,7 @@ def run(
         store,
         strategy,
         file,
-        file.read_text(),
+        text,
         dry_run=dry_run,
         restart=restart,
         block_seconds=settings().block_seconds,

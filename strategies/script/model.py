@@ -296,25 +296,43 @@ def _where(loc: tuple[Any, ...]) -> str:
     return "".join(parts) or "file"
 
 
-def _refuse_aliases(text: str, source: str) -> None:
-    """A YAML alias (``*name``) repeats what its anchor holds: a few lines of them expand to
-    gigabytes, and one inside its own anchor never ends. A strategy is short enough to write out."""
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+MAX_STRATEGY_BYTES = 1_000_000
+_MAX_DEPTH, _MAX_EVENTS = 64, 10_000
+"""A strategy has at most 20 steps: a few hundred YAML values, nested a few levels. Beyond these
+it is not one, and the YAML reader would take minutes and gigabytes to say so (QA)."""
+
+
+def _screen(text: str, source: str) -> None:
+    """Refuse, while the YAML is read and before anything is built from it: aliases (``*name``
+    repeats what its anchor holds: a few lines of them expand to gigabytes, one inside its own
+    anchor never ends), explicit tags (``!!binary`` decoded bytes into a name), and nesting or a
+    number of values no strategy has."""
+    depth = 0
+    for n, event in enumerate(yaml.parse(text, Loader=yaml.SafeLoader)):
+        where = f"{source}:{event.start_mark.line + 1}"
         if isinstance(event, yaml.AliasEvent):
             raise ConfigError(
-                f"{source}:{event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
-                "allowed in a strategy: write the value out"
+                f"{where}: YAML aliases (*{event.anchor}) are not allowed in a strategy: write "
+                "the value out"
             )
+        if getattr(event, "tag", None) is not None:
+            raise ConfigError(f"{where}: YAML tags ({event.tag}) are not allowed in a strategy")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                raise ConfigError(f"{where}: nested too deeply to be a strategy")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        if n > _MAX_EVENTS:
+            raise ConfigError(f"{where}: more values than a strategy holds ({_MAX_EVENTS:,})")
 
 
 def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
     """The strategy in ``text``; a `ConfigError` naming ``source``, the line and the field."""
     try:
-        _refuse_aliases(text, source)
+        _screen(text, source)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
-    except RecursionError:
-        raise ConfigError(f"{source}: nested too deeply to be a strategy") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -405,18 +423,28 @@ def _keys(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(keys)
 
 
-def load_strategy(path: Path) -> StrategyFile:
+def read_strategy(path: Path) -> str:
+    """The text of the strategy file at ``path``; a `ConfigError` when it cannot be read, is not
+    UTF-8, or is larger than `MAX_STRATEGY_BYTES` (``/dev/zero`` was read until memory ran out)."""
     try:
-        text = path.read_text()
+        with path.open("rb") as file:
+            raw = file.read(MAX_STRATEGY_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"cannot read strategy file {path}: {error.strerror}") from None
+    if len(raw) > MAX_STRATEGY_BYTES:
+        raise ConfigError(f"{path}: larger than 1 MB, which no strategy is")
+    try:
+        return raw.decode()
     except UnicodeDecodeError as error:
         raise ConfigError(
             f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
             f"{error.start})",
             hint="save the strategy file as UTF-8",
         ) from None
-    return parse_strategy(text, str(path))
+
+
+def load_strategy(path: Path) -> StrategyFile:
+    return parse_strategy(read_strategy(path), str(path))
 
 
 def shipped() -> list[Path]:

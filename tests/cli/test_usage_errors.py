@@ -30,6 +30,9 @@ BINARY = Path(__file__).with_name("not-utf8.toml")
         (("journal", "--limit", "0"), "Input should be greater than or equal to 1"),
         (("journal", "--limit", "9" * 20), "Input should be less than or equal to 1000000"),
         (("session", "new", "--policy", str(BINARY)), "is not UTF-8 text (byte 0xff at offset 0)"),
+        # QA: read until memory ran out
+        (("strategies", "validate", "/dev/zero"), "/dev/zero: larger than 1 MB, which no strategy"),
+        (("run", "/dev/zero"), "/dev/zero: larger than 1 MB, which no strategy is"),
     ],
 )
 def test_bad_command_lines_exit_2_with_the_reason(
