@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from agent.errors import ConfigError
+from agent.textfile import read_text_file
 from policies import DEFAULT_POLICY
 from strategies.tokens import DEFAULT_SYMBOLS, unknown_token
 
@@ -303,13 +304,4 @@ def find_policy(name: str, near: Path | None = None) -> Path:
 
 
 def load_policy(path: Path) -> Policy:
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise ConfigError(f"cannot read policy file {path}: {error.strerror}") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            f"policy file {path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at "
-            f"offset {error.start})"
-        ) from None
-    return parse_policy(text, str(path))
+    return parse_policy(read_text_file(path, "policy"), str(path))

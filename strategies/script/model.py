@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from agent.errors import ConfigError
+from agent.textfile import read_text_file
 from policies.model import MAX_TTL_SECONDS, ttl_seconds
 from strategies.plan import Step
 from strategies.script.expr import ExprError, parse_guard
@@ -296,7 +297,6 @@ def _where(loc: tuple[Any, ...]) -> str:
     return "".join(parts) or "file"
 
 
-MAX_STRATEGY_BYTES = 1_000_000
 _MAX_DEPTH, _MAX_EVENTS = 64, 10_000
 """A strategy has at most 20 steps: a few hundred YAML values, nested a few levels. Beyond these
 it is not one, and the YAML reader would take minutes and gigabytes to say so (QA)."""
@@ -424,23 +424,7 @@ def _keys(loc: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def read_strategy(path: Path) -> str:
-    """The text of the strategy file at ``path``; a `ConfigError` when it cannot be read, is not
-    UTF-8, or is larger than `MAX_STRATEGY_BYTES` (``/dev/zero`` was read until memory ran out)."""
-    try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_STRATEGY_BYTES + 1)
-    except OSError as error:
-        raise ConfigError(f"cannot read strategy file {path}: {error.strerror}") from None
-    if len(raw) > MAX_STRATEGY_BYTES:
-        raise ConfigError(f"{path}: larger than 1 MB, which no strategy is")
-    try:
-        return raw.decode()
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
-            f"{error.start})",
-            hint="save the strategy file as UTF-8",
-        ) from None
+    return read_text_file(path, "strategy")
 
 
 def load_strategy(path: Path) -> StrategyFile:

@@ -31,8 +31,11 @@ BINARY = Path(__file__).with_name("not-utf8.toml")
         (("journal", "--limit", "9" * 20), "Input should be less than or equal to 1000000"),
         (("session", "new", "--policy", str(BINARY)), "is not UTF-8 text (byte 0xff at offset 0)"),
         # QA: read until memory ran out
-        (("strategies", "validate", "/dev/zero"), "/dev/zero: larger than 1 MB, which no strategy"),
-        (("run", "/dev/zero"), "/dev/zero: larger than 1 MB, which no strategy is"),
+        (("strategies", "validate", "/dev/zero"), "strategy file /dev/zero is larger than 1 MB"),
+        (
+            ("run", "/dev/zero"),
+            "strategy file /dev/zero is larger than 1 MB, which no strategy file is",
+        ),
     ],
 )
 def test_bad_command_lines_exit_2_with_the_reason(

@@ -320,7 +320,7 @@ def test_a_file_that_is_not_utf8_is_a_configuration_error(tmp_path: Path) -> Non
     assert result.returncode == 2
     error = json.loads(result.stdout)["error"]
     assert error["code"] == "invalid_config"
-    assert error["message"] == f"{path}: not UTF-8 text (byte 0xe9 at offset 9)"
+    assert error["message"] == f"strategy file {path} is not UTF-8 text (byte 0xe9 at offset 9)"
 
 
 def test_validate_checks_the_policy_a_strategy_names(devnet, tmp_path: Path) -> None:
