@@ -394,9 +394,12 @@ class AgentService:
                         continue
                     found = await asyncio.to_thread(self.signer.receipt, tx.tx_hash)
                     if not found:
+                        for gone in txs:  # on the chain that had them; nothing is spent here
+                            if gone.authorization is not None:
+                                self.authorizer.settle(gone.authorization, spent=False)
                         raise BadInput(
                             f"step {tx.step}: {tx.call.label} was confirmed as {tx.tx_hash}, "
-                            "which this chain does not have (it was reset since)",
+                            "which this chain does not have (it started over since)",
                             code="plan_gone",
                             hint="the plan cannot be resumed on this chain; propose it again",
                         )

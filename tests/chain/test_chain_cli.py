@@ -68,6 +68,8 @@ def test_warp_and_reset(data_dir: Path) -> None:
     assert json.loads(warped.stdout)["advanced_seconds"] == 30 * 86400
     bad = run_cli("chain", "warp", "soon", data_dir=data_dir)
     assert bad.returncode == 2 and "invalid duration 'soon'" in bad.stderr
+    arabic = run_cli("chain", "warp", "\u0665d", data_dir=data_dir)  # QA: it warped 5 days
+    assert arabic.returncode == 2 and "invalid duration" in arabic.stderr, arabic.stderr
     huge = run_cli("chain", "warp", "99999999999999999999y", data_dir=data_dir)  # was exit 1
     assert huge.returncode == 2 and "is more than 100 years" in huge.stderr, huge.stderr
     reset = run_cli("chain", "reset", "--json", data_dir=data_dir)

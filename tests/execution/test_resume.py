@@ -136,17 +136,17 @@ def test_a_plan_another_live_process_executes_is_not_resumed(devnet, service) ->
 
 def test_a_plan_whose_confirmed_steps_the_chain_forgot_is_not_resumed(devnet, service) -> None:
     """After `chain reset`, a plan interrupted before it would send its supply on top of a swap
-    that no longer happened. Here: its approval confirmed, the chain then put back to before it."""
+    that no longer happened. Here: its approval confirmed, its swap sent, the chain then put back to
+    before both.
+    What it had reserved is released: nothing of it was spent on this chain."""
     w3 = devnet.w3
     before = rpc(w3, "evm_snapshot")
     plan_id = propose(service, "swap 1000 usdc for dai")[-1].plan_id
     assert isinstance(collect(service.execute(plan_id, human_confirmed=True))[-1], RunDone)
     db = service.journal.conn
     db.execute("UPDATE plans SET status = 'executing' WHERE id = ?", (plan_id,))
-    db.execute(
-        "UPDATE txs SET status = 'authorised', tx_hash = NULL WHERE plan_id = ? AND idx = 1",
-        (plan_id,),
-    )
+    db.execute("UPDATE txs SET status = 'sent' WHERE plan_id = ? AND idx = 1", (plan_id,))
+    db.execute("UPDATE reservations SET status = 'reserved' WHERE usd_cents > 0")  # the swap's
     approval = service.journal.txs(plan_id)[0].tx_hash
     rpc(w3, "evm_revert", before)
     nonce = w3.eth.get_transaction_count(devnet.wallet)
@@ -156,6 +156,10 @@ def test_a_plan_whose_confirmed_steps_the_chain_forgot_is_not_resumed(devnet, se
     assert isinstance(failed, RunFailed) and (failed.code, failed.exit_code) == ("plan_gone", 2)
     assert f"was confirmed as {approval}, which this chain does not have" in failed.message
     assert w3.eth.get_transaction_count(devnet.wallet) == nonce
+    # QA: the swap's reservation stayed reserved for good, audit sending the user to this resume
+    ledger = service.authorizer.engine.ledger
+    statuses = [e["status"] for e in ledger.entries(service.authorizer.current().id)]
+    assert "reserved" not in statuses, statuses
 
 
 def test_a_resumed_swap_then_supply_counts_the_swap_once(devnet, tmp_path: Path) -> None:

@@ -375,7 +375,7 @@ def ensure(config: ChainConfig, notify: Notify) -> RunningChain:
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwy])\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwy])\s*$", re.ASCII)
 MAX_DURATION_S = 100 * _UNITS["y"]
 """Beyond a century the chain's clock is no use to anyone, and anvil refuses a u128's worth."""
 
