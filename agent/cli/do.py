@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from agent.errors import BadInput
+from agent.errors import BadInput, IntentError
 
 NOBODY_CONFIRMS = "nobody can confirm here: add --yes to execute, or --dry-run to only simulate"
 
@@ -34,6 +34,8 @@ def do(
     if yes and dry_run:
         raise BadInput("--yes executes and --dry-run sends nothing: give one of them")
 
+    if not text.strip():
+        raise IntentError("needs_clarification", "What would you like to do?")
     unconfirmed = not (yes or dry_run) and (as_json or not sys.stdin.isatty())
     if unconfirmed and not looks_like_question(text):
         raise BadInput(NOBODY_CONFIRMS)

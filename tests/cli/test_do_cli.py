@@ -199,3 +199,16 @@ def test_a_dry_run_says_when_the_plan_needs_a_persons_confirmation(devnet, tmp_p
     flat = " ".join(above.stdout.split())
     assert "above the session's threshold for a human's confirmation" in flat
     assert "threshold for a human" not in " ".join(below.stdout.split())
+
+
+def test_nothing_to_do_is_asked_for_before_anything_starts(tmp_path: Path) -> None:
+    """QA: `do ""` said "nobody can confirm here: add --yes", as if there were a plan."""
+    result = run_cli("do", "  ", "--json", data_dir=tmp_path / "data")
+
+    assert result.returncode == 2, result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert (error["code"], error["message"]) == (
+        "needs_clarification",
+        "What would you like to do?",
+    )
+    assert "started the local chain" not in result.stderr
