@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from agent.errors import IntentError
@@ -25,6 +26,9 @@ _AMEND = re.compile(
     r"|(?P<q2>.+?)\s+instead)$"
 )
 _FIXED = re.compile(r"\d+(?:\.\d+)?")
+_OF_WALLET = re.compile(r"\b(?:my|wallet|balance)\b")
+"""A share of what the wallet holds ("half of my dai"); any other share is of the plan's amount."""
+_MICRO = Decimal("0.000001")
 _FOR = re.compile(r"^(?P<t>.*?)\s*\b(?:for|to|into)\s+(?P<o>[a-z]+)(?:\s+swap)?$")
 """Which swap a follow-up changes, by what it gets: "0.2 eth for the dai" (fillers removed)."""
 
@@ -75,6 +79,7 @@ def amend(
     elif not same and len(written) == 1:
         index = written[0]
         _retoken(steps, index, str(symbol))
+        symbol = None  # counted in another token now: a share is of the wallet's
     else:
         named = " or ".join(f'"{_said(s)}"' for s in map(steps.__getitem__, same or written))
         raise IntentError(
@@ -82,13 +87,31 @@ def amend(
             f"Which amount should change: {named}?{_hint(steps, same, q.amount)}",
         )
     step = steps[index]
+    amount = q.amount
+    relative = symbol is not None or not words_of_token
+    if amount.endswith("%") and relative and not _OF_WALLET.search(words):
+        amount = _share(str(step["amount"]), Decimal(amount[:-1]))
     if (step["action"] == "borrow" or step.get("amount_kind") == "exact_out") and not (
-        _FIXED.fullmatch(q.amount)
+        _FIXED.fullmatch(amount)
     ):
         what = "borrowing" if step["action"] == "borrow" else f"buying {step['token_out']}"
-        raise IntentError("invalid_amount", f"{what} needs a fixed amount, not {q.amount}")
-    step["amount"] = q.amount
+        raise IntentError("invalid_amount", f"{what} needs a fixed amount, not {amount}")
+    step["amount"] = amount
     return steps
+
+
+def _share(amount: str, percent: Decimal) -> str:
+    """``percent`` of the plan's ``amount``: "make it half" of "supply 50 usdc" is 25 USDC (it was
+    half the wallet's USDC), of "50%" 25%, of everything half of everything. A fixed amount is
+    rounded down to 6 decimals, which every token of the book has room for."""
+    if amount == "max":
+        return f"{percent.normalize():f}%"
+    if amount.endswith("%"):
+        return f"{(Decimal(amount[:-1]) * percent / 100).normalize():f}%"
+    share = (Decimal(amount) * percent / 100).quantize(_MICRO, ROUND_DOWN)
+    if not share:
+        raise IntentError("invalid_amount", f"{percent.normalize():f}% of {amount} is nothing")
+    return f"{share.normalize():f}"
 
 
 def _amount_token(step: Step) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from agent.errors import IntentError
@@ -32,6 +32,7 @@ _NUMBER = re.compile(
 _THOUSANDS = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)k(?![a-z])")
 """An amount in thousands, as the rule parser reads it: "1k" grounds 1000."""
 _NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b")
+_MICRO = Decimal("0.000001")
 
 
 def _words(*words: str) -> re.Pattern[str]:
@@ -175,15 +176,25 @@ def _check_amount(
                 f"step {index} uses the output of step {n}, which produces nothing before it",
             )
         return
+    shares = {Decimal(v) for v, words in _PERCENT_WORDS.items() if words.search(text)} | percents
     if amount.endswith("%"):
-        value = amount[:-1]
-        words = _PERCENT_WORDS.get(value)
-        if Decimal(value) in percents or (words is not None and words.search(text)):
+        value = Decimal(amount[:-1])
+        if value in shares or value in _shares(shares, shares):
             return
         raise IntentError(
             "ungrounded", f"step {index} uses {amount}, which the request does not state"
         )
-    if Decimal(amount) not in numbers:
+    if Decimal(amount) not in numbers and Decimal(amount) not in _shares(numbers, shares):
         raise IntentError(
             "ungrounded", f"step {index} uses the amount {amount}, which the request does not state"
         )
+
+
+def _shares(amounts: set[Decimal], percents: set[Decimal]) -> set[Decimal]:
+    """Each stated share of each stated amount, rounded down to 6 decimals as a follow-up's is
+    ("supply 50 usdc", then "make it half": 25)."""
+    return {
+        (amount * percent / 100).quantize(_MICRO, ROUND_DOWN).normalize()
+        for amount in amounts
+        for percent in percents
+    }
