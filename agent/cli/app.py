@@ -56,9 +56,9 @@ def run() -> int:
         code = app(standalone_mode=False)
     except typer.Exit as done:
         return done.exit_code
-    except typer.Abort:
-        sys.stderr.write("aborted\n")
-        return 1
+    except typer.Abort:  # Ctrl-C or Ctrl-D at a prompt (a keystore's password)
+        sys.stderr.write("\ninterrupted\n")
+        return 130
     except typer.TyperException as error:  # a usage error, from the click that typer vendors
         error.show()  # type: ignore[attr-defined]
         if "--json" in sys.argv[1:]:

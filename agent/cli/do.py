@@ -51,41 +51,39 @@ def do(
             hint="to act instead, add --yes to execute or --dry-run to only simulate",
         )
 
-    sending: list[str] = []
-
-    async def run() -> int:
+    async def propose() -> tuple[str | None, int]:
         plan_id = None
         async for event in svc.propose(text):
             emit(event, as_json)
             if isinstance(event, RunFailed):
-                return event.exit_code
+                return None, event.exit_code
             if isinstance(event, PolicyDecision):
                 plan_id = event.plan_id
-        assert plan_id is not None
-        if dry_run:
-            done = svc.discard(plan_id, dry_run=True)
-            assert done is not None
-            emit(done, as_json)
-            return 0
-        asked = not yes
-        if asked and not typer.confirm("Execute this plan?", default=False):
-            done = svc.discard(plan_id)
-            assert done is not None
-            emit(done, as_json)
-            return 0
-        sending.append(plan_id)
+        return plan_id, 0
+
+    async def execute(plan_id: str, asked: bool) -> int:
         async for event in svc.execute(plan_id, human_confirmed=asked):
             emit(event, as_json)
             if isinstance(event, RunFailed):
                 return event.exit_code
         return 0
 
+    plan_id, code = asyncio.run(propose())
+    if code:
+        raise typer.Exit(code)
+    assert plan_id is not None
+    asked = not yes
+    answer = _confirm() if asked and not dry_run else True
+    if dry_run or not answer:
+        done = svc.discard(plan_id, dry_run=dry_run)
+        assert done is not None
+        emit(done, as_json)
+        if answer is None:
+            raise typer.Exit(130)
+        return
     try:
-        code = asyncio.run(run())
+        code = asyncio.run(execute(plan_id, asked))
     except KeyboardInterrupt:
-        if not sending:
-            raise
-        (plan_id,) = sending
         message = (
             f"interrupted while executing plan {plan_id}: what was signed is in the journal "
             f"(`defi-agent journal`); `defi-agent resume {plan_id}` finishes it without sending "
@@ -97,3 +95,14 @@ def do(
         code = 130
     if code:
         raise typer.Exit(code)
+
+
+def _confirm() -> bool | None:
+    """The person's answer at the prompt, None for Ctrl-C or Ctrl-D (then the plan is discarded,
+    exit 130). Asked outside the event loop: inside it the first Ctrl-C only flagged the loop,
+    and the second ended the command as an internal error (exit 1), the plan left simulated."""
+    try:
+        return typer.confirm("Execute this plan?", default=False)
+    except typer.Abort:
+        sys.stderr.write("\n")
+        return None

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import signal
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import imported, run_cli, start_cli
 from tests.strategies.kit import attach, events_of
@@ -212,3 +218,43 @@ def test_nothing_to_do_is_asked_for_before_anything_starts(tmp_path: Path) -> No
         "What would you like to do?",
     )
     assert "started the local chain" not in result.stderr
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "ctrl-d"])
+def test_ctrl_c_or_d_at_the_prompt_discards_the_plan(devnet, tmp_path: Path, how: str) -> None:
+    """`do` on a terminal asks before executing. Ctrl-C there was ignored once, then ended the
+    command as an internal error (exit 1), the plan left simulated; Ctrl-D the same. Now either
+    is a no: the plan is discarded, nothing sent, exit 130."""
+    data_dir = attach(devnet, tmp_path / "data")
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFI_AGENT_")}
+    env["DEFI_AGENT_DATA_DIR"] = str(data_dir)
+    terminal, user = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent", "do", "swap 0.01 eth to usdc"],
+        stdin=user,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=data_dir.parent,
+    )
+    os.close(user)
+    assert process.stdout is not None
+    shown = ""
+    while "Execute this plan?" not in shown:
+        chunk = process.stdout.read(1)
+        assert chunk, shown
+        shown += chunk
+    if how == "ctrl-c":
+        process.send_signal(signal.SIGINT)
+    else:
+        os.write(terminal, b"\x04")
+    _, err = process.communicate(timeout=60)
+    os.close(terminal)
+
+    assert process.returncode == 130, err
+    assert "internal error" not in err and "aborted" not in err.lower()
+    (plan,) = json.loads(run_cli("journal", "--json", data_dir=data_dir).stdout)
+    assert plan["status"] == "discarded"
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
