@@ -15,6 +15,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
@@ -56,7 +57,11 @@ BUSY_LABELS = {
 _BUSY_GROUPS = ("plan", "send", "command")
 """The workers the spinner follows."""
 
-PLAN_KEYS = frozenset("ydne")
+PLAN_KEYS = {"y": "execute", "d": "dry_run", "n": "discard", "e": "edit"}
+KEY_SETTLE_S = 0.3
+"""How long a plan key pressed on a card waits before it acts: one followed by more typing
+within this is the first letter of a request, not an answer (QA: "no, make it half" discarded
+the plan on its n, and a request beginning with y executed it)."""
 """The keys a plan card takes (bound below): every other character typed on it is text."""
 
 
@@ -114,6 +119,9 @@ class DefiAgentApp(App[None]):
         self.to_prompt = False
         """A character typed on a card has sent the keys to the prompt, whose focus Textual
         applies after the keys already read: until it has, every key is text."""
+        self.held = ""
+        """A plan key pressed on the card, waiting `KEY_SETTLE_S` to be an answer or a letter."""
+        self._held_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -148,10 +156,11 @@ class DefiAgentApp(App[None]):
         focused = self.focused
         return isinstance(focused, PlanCard) and focused.plan_id != self.pending
 
-    def on_key(self, event: events.Key) -> None:
+    def card_key(self, event: events.Key) -> None:
         """On a plan card only the plan keys are keys: any other character goes to the prompt, and
         so does the rest of what is typed (typing "what is my balance" on a card must not reach
-        the y of "my", even when the keys come in one burst)."""
+        the y of "my", even when the keys come in one burst). Read on the card, before the app's
+        bindings, which would act on a plan key at once."""
         on_card = isinstance(self.focused, PlanCard)
         if on_card and event.key in ("up", "down"):  # the previous or next request, as listed
             event.stop()
@@ -159,21 +168,34 @@ class DefiAgentApp(App[None]):
             prompt.focus()
             prompt.action_history(-1 if event.key == "up" else 1)
             return
-        if on_card and event.character in PLAN_KEYS and not self.to_prompt:
+        if on_card and event.character in PLAN_KEYS and not self.to_prompt and not self.held:
+            event.stop()
             if self._on_closed_card():
-                event.stop()
                 self.notify(
                     "That plan is closed: the keys act on the plan waiting for an answer, the "
                     "last card.",
                     timeout=5,
                 )
+                return
+            self.held = event.character or ""
+            self._held_timer = self.set_timer(KEY_SETTLE_S, self._answer_held)
             return
         if on_card and event.is_printable:
             event.stop()
+            typed, self.held = self.held + (event.character or ""), ""
+            if self._held_timer is not None:
+                self._held_timer.stop()
             prompt = self.query_one(Prompt)
             self.to_prompt = True
             prompt.focus()
-            prompt.insert_text_at_cursor(event.character or "")
+            prompt.insert_text_at_cursor(typed)
+
+    def _answer_held(self) -> None:
+        """The plan key pressed on the card, nothing typed after it: the answer to the plan."""
+        key, self.held = self.held, ""
+        action = PLAN_KEYS.get(key)
+        if action is not None and self.check_action(action, ()):
+            getattr(self, f"action_{action}")()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self.to_prompt = False

@@ -1,14 +1,17 @@
 """A plan card: what the agent understood, what the simulation says will happen, what the policy
-decided, and then what actually happened. It only displays events; the app owns the keys."""
+decided, and then what actually happened. It only displays events; the app owns the keys, which
+it reads from the card before its bindings see them (`KeyReader`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Protocol, cast
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
 from agent.events import (
@@ -22,6 +25,11 @@ from agent.events import (
     TxSent,
 )
 from agent.tui.format import amount, signed
+
+
+class KeyReader(Protocol):
+    def card_key(self, event: events.Key) -> None:
+        """A key pressed on a card: stopped there when it is the app's."""
 
 
 class PlanCard(Static, can_focus=True):
@@ -47,6 +55,9 @@ class PlanCard(Static, can_focus=True):
     @property
     def plan_id(self) -> str:
         return self.proposed.plan_id
+
+    def on_key(self, event: events.Key) -> None:
+        cast(KeyReader, self.app).card_key(event)
 
     def show_simulation(self, simulation: SimulationDone) -> None:
         self.simulation = simulation

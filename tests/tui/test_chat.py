@@ -242,6 +242,40 @@ def test_typing_on_a_card_is_text_not_plan_keys(make_app, devnet) -> None:
     asyncio.run(scenario())
 
 
+def test_a_request_beginning_with_a_plan_key_is_text(make_app, devnet) -> None:
+    """QA: on a card, "no, make it half" discarded the plan on its n (and the prompt got "o, make
+    it half"), and a request beginning with y would have executed it. A plan key acts only when
+    nothing is typed after it; alone, it still answers the plan."""
+
+    async def scenario() -> None:
+        app = make_app()
+        nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            first = app.pending
+            await pilot.press(*"no, make it half")
+            prompt = app.query_one(Prompt)
+            assert prompt.value == "no, make it half" and app.pending == first
+            await pilot.press("enter")
+            await until(pilot, lambda: app.pending not in (None, first))
+            assert card(app).proposed.plan["steps"][0]["amount"] == "0.05"
+            await pilot.press(*"yield")
+            await pilot.pause(0.5)
+            assert (
+                prompt.value == "yield"
+                and devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+            )
+            prompt.value = ""
+            card(app).focus()
+            await pilot.press("n")
+            await until(pilot, lambda: app.pending is None)
+            assert card(app).outcome.startswith("Discarded"), card(app).outcome
+        assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+    asyncio.run(scenario())
+
+
 def test_slash_command_mistakes_are_answered_in_the_chat(make_app, devnet) -> None:
     """A mistyped command gets its reply in the conversation, not only a toast that fades; a bare
     /warp moves nothing; /clear records the waiting plan as discarded."""
