@@ -23,6 +23,9 @@ from tools.protocol import ChainContext
 from tools.tx import NATIVE
 
 GAS_RESERVE_WEI = 10**16  # 0.01 ETH
+_WHOLE = frozenset({"max", "100%"})
+"""A withdraw or repay of all of a position, interest accrued until it is mined included: "100%"
+fixed at the simulation left dust debt behind (QA)."""
 
 
 class Base(NamedTuple):
@@ -109,13 +112,13 @@ class Resolver:
                 )
             return Borrow(tok, self._amount(step["amount"], tok, prior, Base(0, "")))
         if kind == "withdraw":
-            if step["amount"] == "max":
+            if step["amount"] in _WHOLE:
                 return Withdraw(tok, ALL)
             return Withdraw(
                 tok, self._amount(step["amount"], tok, prior, self._position(tok, debt=False))
             )
         if kind == "repay":
-            if step["amount"] == "max":
+            if step["amount"] in _WHOLE:
                 return Repay(tok, ALL)
             return Repay(
                 tok, self._amount(step["amount"], tok, prior, self._position(tok, debt=True))

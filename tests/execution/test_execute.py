@@ -120,6 +120,18 @@ def test_supply_borrow_repay_all_withdraw_all(devnet, roomy) -> None:
     assert bal(devnet, "WETH") >= Decimal(10)
 
 
+def test_repaying_100_percent_leaves_no_debt_as_interest_accrues(devnet, roomy) -> None:
+    """QA: "100%" was the debt at the simulation; interest accrued until the repay was mined, and
+    dust debt was left. 100% of a position is all of it, as "all" is."""
+    done(run(roomy, "supply 10 eth to aave"))
+    done(run(roomy, "borrow 5000 usdc"))
+    plan_id = propose(roomy, "repay 100% of my usdc debt")[-1].plan_id
+    rpc(devnet.w3, "evm_increaseTime", 3600)  # interest accrues before the repay is mined
+    rpc(devnet.w3, "evm_mine")
+    done(collect(roomy.execute(plan_id, human_confirmed=True)))
+    assert account(devnet.w3, devnet.book, devnet.wallet).debt_usd == 0
+
+
 def test_chained_plan_uses_the_first_output(devnet, service) -> None:
     before = bal(devnet, "USDC")
     events = run(service, "swap 1 ETH to USDC then supply it to aave")
