@@ -34,6 +34,7 @@ def emit(event: Event, as_json: bool) -> None:
         sys.stdout.flush()
         return
     from agent.cli.render import console
+    from agent.tui.format import health_factor
 
     if isinstance(event, Answered):
         from rich.markdown import Markdown
@@ -48,7 +49,11 @@ def emit(event: Event, as_json: bool) -> None:
             if event.ok
             else f" [red]reverts: {next(c.revert_reason for c in event.calls if not c.ok)}[/red]"
         )
-        hf = f", health factor {event.health_factor_after:.2f}" if event.health_factor_after else ""
+        hf = (
+            f", health factor {health_factor(event.health_factor_after)}"
+            if event.health_factor_after
+            else ""
+        )
         console.print(
             f"  {event.step}. {event.description}: {changes or 'no change'} (gas {event.gas:,}{hf}){status}"
         )

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from agent.tui.format import health_factor
+
 if TYPE_CHECKING:
     from tools.portfolio import Portfolio
 
@@ -64,7 +66,7 @@ def render_portfolio(p: Portfolio) -> None:
     if not p.aave.positions:
         aave.add_row("no positions", "", "")
     console.print(aave)
-    hf = "no debt" if p.aave.health_factor is None else f"{p.aave.health_factor:.2f}"
+    hf = "no debt" if p.aave.health_factor is None else health_factor(p.aave.health_factor)
     console.print(
         f"collateral {usd(p.aave.collateral_usd)} · debt {usd(p.aave.debt_usd)} · "
         f"health factor {hf} · net worth {usd(p.net_usd)}"

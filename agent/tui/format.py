@@ -1,8 +1,8 @@
-"""Number formatting shared by the widgets."""
+"""Number formatting shared by the widgets and the command line."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 
 def amount(value: Decimal) -> str:
@@ -17,3 +17,9 @@ def signed(value: Decimal) -> str:
 
 def usd(value: Decimal) -> str:
     return f"${value:,.2f}"
+
+
+def health_factor(value: Decimal) -> str:
+    """Rounded down to 2 decimals, as the policy's verdict writes it: a card showed 1.25 for a
+    borrow the verdict denied at 1.24, and 1.50 for one below a floor of 1.5."""
+    return f"{value.quantize(Decimal('0.01'), ROUND_DOWN):,}"

@@ -24,7 +24,7 @@ from agent.events import (
     TxConfirmed,
     TxSent,
 )
-from agent.tui.format import amount, signed
+from agent.tui.format import amount, health_factor, signed
 
 
 class KeyReader(Protocol):
@@ -123,7 +123,7 @@ class PlanCard(Static, can_focus=True):
             if sim and not sim.ok:
                 failing = next(c for c in sim.calls if not c.ok)
                 changes = f"[red]reverts: {failing.revert_reason}[/red]"
-            hf = amount(sim.health_factor_after) if sim and sim.health_factor_after else "–"
+            hf = health_factor(sim.health_factor_after) if sim and sim.health_factor_after else "–"
             steps.add_row(
                 str(index), _step_words(step), changes, f"{sim.gas:,}" if sim else waiting, hf
             )

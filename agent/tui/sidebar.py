@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from agent.snapshot import Snapshot
-from agent.tui.format import amount, usd
+from agent.tui.format import amount, health_factor, usd
 
 
 class Sidebar(Static):
@@ -67,7 +67,7 @@ def render(s: Snapshot) -> Group:
             )
     if not aave.positions:
         parts.append(Text("no positions", style="dim"))
-    hf = "–" if aave.health_factor is None else f"{aave.health_factor:.2f}"
+    hf = "–" if aave.health_factor is None else health_factor(aave.health_factor)
     parts += [Text(f"health factor {hf}"), Text("")]
     parts.append(Text(f"Session {s.session.name}", style="bold"))
     parts.append(Text(f"policy {s.session.policy}", style="dim"))

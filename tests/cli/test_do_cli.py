@@ -258,3 +258,16 @@ def test_ctrl_c_or_d_at_the_prompt_discards_the_plan(devnet, tmp_path: Path, how
     (plan,) = json.loads(run_cli("journal", "--json", data_dir=data_dir).stdout)
     assert plan["status"] == "discarded"
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_the_card_and_the_verdict_show_one_health_factor(devnet, tmp_path: Path) -> None:
+    """QA: a 2,000 DAI borrow against 1 ETH showed "health factor 1.25" on its card and was
+    denied at "1.24" (the card rounded half up, the verdict down)."""
+    data_dir = attach(devnet, tmp_path / "data")
+    assert run_cli("do", "supply 1 eth to aave", "--yes", data_dir=data_dir).returncode == 0
+
+    borrow = run_cli("do", "borrow 2000 dai", "--dry-run", data_dir=data_dir)
+
+    assert borrow.returncode == 3, borrow.stderr
+    flat = " ".join(borrow.stdout.split())
+    assert "health factor 1.24)" in flat and "health factor 1.24 after borrow is below" in flat
