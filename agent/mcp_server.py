@@ -33,6 +33,7 @@ from agent.events import (
     TxConfirmed,
     TxSent,
 )
+from agent.intents.summary import risk_of, summarise
 from agent.service import AgentService
 from strategies.amounts import parse_amount
 from strategies.plan import StrategyPlan, plan_schema
@@ -173,7 +174,11 @@ class AgentTools:
                 message = str(first["msg"]).removeprefix("Value error, ")
                 raise BadInput(f"invalid plan: {field}: {message}", code="invalid_plan") from None
             self._ground(typed)
-            text, parsed = str(typed["intent"]), typed
+            # What the client wrote of its plan is not what it does ("check my balance" was
+            # journaled for a swap): the summary, risk and journal's intent are the steps'.
+            summary = summarise(typed["steps"])
+            parsed = {**typed, "summary": summary, "risk": risk_of(typed["steps"])}
+            text = f"typed plan: {summary}"
         else:
             assert text is not None
             try:
