@@ -80,9 +80,9 @@ def emit(event: Event, as_json: bool) -> None:
         )
         label = {
             "done": "done",
-            "dry_run": "dry run, nothing sent",
-            "discarded": "discarded, nothing sent",
-        }
+            "dry_run": "dry run, nothing sent; it would have made",
+            "discarded": "discarded, nothing sent; it would have made",
+        }  # QA: "discarded, nothing sent: +29.96 USDC" read as if it had happened
         console.print(f"[bold]{label.get(event.status, event.status)}[/bold]: {changes}")
         for problem in event.mismatches:
             console.print(f"[yellow]differs from the simulation: {problem}[/yellow]")

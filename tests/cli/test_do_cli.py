@@ -204,6 +204,7 @@ def test_a_dry_run_says_when_the_plan_needs_a_persons_confirmation(devnet, tmp_p
     assert above.returncode == 0 and below.returncode == 0, above.stderr + below.stderr
     flat = " ".join(above.stdout.split())
     assert "above the session's threshold for a human's confirmation" in flat
+    assert "dry run, nothing sent; it would have made: +" in flat  # not as if it had happened
     assert "threshold for a human" not in " ".join(below.stdout.split())
 
 
