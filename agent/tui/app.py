@@ -168,6 +168,14 @@ class DefiAgentApp(App[None]):
             prompt.focus()
             prompt.action_history(-1 if event.key == "up" else 1)
             return
+        if on_card and self.to_prompt and event.key in ("enter", "backspace"):
+            event.stop()  # the prompt's, as the keys before it (QA: an Enter was lost)
+            prompt = self.query_one(Prompt)
+            if event.key == "enter":
+                self.call_later(prompt.action_submit)
+            else:
+                prompt.action_delete_left()
+            return
         if on_card and event.character in PLAN_KEYS and not self.to_prompt and not self.held:
             event.stop()
             if self._on_closed_card():

@@ -325,6 +325,19 @@ def test_keys_typed_on_a_card_in_one_burst_are_all_text(make_app, devnet) -> Non
             await until(pilot, lambda: app.query_one(Prompt).value == "what is my balance")
             await pilot.pause(0.2)
             assert app.pending is not None  # neither executed nor discarded
+
+            # QA: the Enter of a follow-up typed in one go was lost, and a backspace
+            app.query_one(Prompt).value = ""
+            first = app.pending
+            card(app).focus()
+            keys = [*"make it 55", "backspace", *" instead", "enter"]
+            for key in keys:
+                name = {" ": "space"}.get(key, key)
+                app.post_message(
+                    events.Key(name, {"backspace": "\x08", "enter": "\r"}.get(key, key))
+                )
+            await until(pilot, lambda: app.pending not in (None, first))
+            assert card(app).proposed.plan["steps"][0]["amount"] == "5"
         assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
     asyncio.run(scenario())
