@@ -255,8 +255,8 @@ class DefiAgentApp(App[None]):
     async def respond(self, text: str) -> None:
         """Requests are answered in the order typed, each after the one before (cancelling one
         midway left its plan in the journal as planned, and said nothing). A question leaves
-        the open plan open; a request closes it, and a plan decided while a newer request
-        waits is closed at once."""
+        the open plan open, as does a request that cannot be planned; a request planned closes
+        it, and a plan decided while a newer request waits is closed at once."""
         async with self.planning:
             self.queued -= 1
             async with self.sending:  # after the plan being sent, if one is
@@ -265,9 +265,10 @@ class DefiAgentApp(App[None]):
             if answer is not None:
                 self.query_one(ChatLog).add_agent(answer)
                 return
-            self.discard_pending()
             decided = None
             async for event in self.service.propose(text):
+                if isinstance(event, PlanProposed):
+                    self.discard_pending()  # not before: a follow-up not understood leaves it open
                 self.post_message(AgentEvent(event))
                 if isinstance(event, PolicyDecision) and event.allowed:
                     decided = event.plan_id

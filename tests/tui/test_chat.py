@@ -276,6 +276,27 @@ def test_a_request_beginning_with_a_plan_key_is_text(make_app, devnet) -> None:
     asyncio.run(scenario())
 
 
+def test_a_follow_up_not_understood_leaves_the_plan_open(make_app, devnet) -> None:
+    """QA: "make it 1000 usdc instead" of a swap-then-supply plan asked to say the whole request,
+    and had discarded the plan on the card. It stays open, to answer or to say again."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.5 eth to usdc then supply it")
+            await until(pilot, lambda: app.pending is not None)
+            first = card(app)
+            await say(pilot, "make it 1000 usdc instead")
+            log = app.query_one(ChatLog)
+            await until(
+                pilot,
+                lambda: "whole request" in "".join(str(m.source) for m in log.query("Markdown")),
+            )
+            assert app.pending == first.plan_id and first.outcome == ""
+
+    asyncio.run(scenario())
+
+
 def test_slash_command_mistakes_are_answered_in_the_chat(make_app, devnet) -> None:
     """A mistyped command gets its reply in the conversation, not only a toast that fades; a bare
     /warp moves nothing; /clear records the waiting plan as discarded."""
