@@ -192,9 +192,15 @@ def _check_amount(
 
 def _shares(amounts: set[Decimal], percents: set[Decimal]) -> set[Decimal]:
     """Each stated share of each stated amount, rounded down to 6 decimals as a follow-up's is
-    ("supply 50 usdc", then "make it half": 25)."""
-    return {
-        (amount * percent / 100).quantize(_MICRO, ROUND_DOWN).normalize()
-        for amount in amounts
-        for percent in percents
-    }
+    ("supply 50 usdc", then "make it half": 25), and shares of those, as far as follow-ups of
+    follow-ups go (QA: "make it a quarter", then "make it half", was ungrounded)."""
+    found: set[Decimal] = set()
+    level = amounts
+    for _ in range(3):
+        level = {
+            (amount * percent / 100).quantize(_MICRO, ROUND_DOWN).normalize()
+            for amount in level
+            for percent in percents
+        }
+        found |= level
+    return found

@@ -144,10 +144,12 @@ class DefiAgentApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The plan keys work while a plan waits for an answer and its card has the focus (typing in
-        the prompt, or clicking it, takes the keys back for text)."""
+        the prompt, or clicking it, takes the keys back for text; QA: with the focus moved off
+        the card by Tab, "yes but make it 0.05" executed the plan on its y)."""
         if action in ("execute", "dry_run", "discard", "edit"):
-            prompt_has_keys = self.to_prompt or self.query_one(Prompt).has_focus
-            return self.pending is not None and not prompt_has_keys and not self._on_closed_card()
+            focused = self.focused  # the open plan's card alone: elsewhere a letter is text
+            on_open_card = isinstance(focused, PlanCard) and focused.plan_id == self.pending
+            return self.pending is not None and on_open_card and not self.to_prompt
         return True
 
     def _on_closed_card(self) -> bool:

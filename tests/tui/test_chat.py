@@ -267,6 +267,10 @@ def test_a_request_beginning_with_a_plan_key_is_text(make_app, devnet) -> None:
                 and devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
             )
             prompt.value = ""
+            app.set_focus(None)  # QA: focus moved off the card (Tab), a y executed the plan
+            await pilot.press("y")
+            await pilot.pause(0.5)
+            assert app.pending is not None
             card(app).focus()
             await pilot.press("n")
             await until(pilot, lambda: app.pending is None)

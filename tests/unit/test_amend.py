@@ -111,6 +111,12 @@ def test_followup_sets_the_slippage_it_names() -> None:
     assert (after[0]["amount"], after[0]["max_slippage_bps"]) == ("2", 100)
 
 
+def test_shares_of_shares_are_grounded() -> None:
+    """QA: "make it a quarter", then "make it half", was ungrounded (0.125 stated nowhere)."""
+    after = steps_after("swap 1 ETH for USDC", "make it a quarter", "make it half")
+    assert after[0]["amount"] == "0.125"
+
+
 def test_followup_of_a_followup_builds_on_the_latest_plan() -> None:
     after = steps_after("swap 1 ETH for USDC", "make it 2 instead", "make it 500 dai")
     assert (after[0]["token_in"], after[0]["amount"]) == ("DAI", "500")
