@@ -36,9 +36,10 @@ def run(
     from agent.cli.context import service, settings
     from agent.runner.runner import Runner
     from agent.runner.store import RunStore
-    from strategies.script.model import parse_strategy, read_strategy
+    from agent.textfile import read_text_file
+    from strategies.script.model import parse_strategy
 
-    text = read_strategy(file)  # once: the run is of the text parsed
+    text = read_text_file(file, "strategy")  # once: the run is of the text parsed
     strategy = parse_strategy(text, str(file))
     svc, _chain = service()
     store = RunStore(settings().data_dir)

@@ -423,12 +423,8 @@ def _keys(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(keys)
 
 
-def read_strategy(path: Path) -> str:
-    return read_text_file(path, "strategy")
-
-
 def load_strategy(path: Path) -> StrategyFile:
-    return parse_strategy(read_strategy(path), str(path))
+    return parse_strategy(read_text_file(path, "strategy"), str(path))
 
 
 def shipped() -> list[Path]:

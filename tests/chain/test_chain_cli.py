@@ -305,6 +305,16 @@ def test_a_hung_chain_is_reported_not_replaced(devnet, tmp_path: Path) -> None:
     assert json.loads((data_dir / "chain.json").read_text()) == record
 
 
+def _voided_and_refused(data_dir: Path, started: str) -> None:
+    """The chain's start (its stderr ``started``) voided the one session, which signs nothing."""
+    assert "voided 1 session of the chain before it started over" in started
+    (listed,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    assert listed["state"] == "void"
+    done = run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir)
+    assert done.returncode == 3, done.stderr
+    assert "the chain started over since the session began" in done.stderr
+
+
 def test_a_session_expired_before_a_chain_reset_stays_expired_after_it(data_dir: Path) -> None:
     """`chain reset` puts the clock back to about the wall clock's time: a 1h session that
     `chain warp 2h` had expired was within its hour again, and authorised, its old spend
@@ -317,12 +327,7 @@ def test_a_session_expired_before_a_chain_reset_stays_expired_after_it(data_dir:
     reset = run_cli("chain", "reset", data_dir=data_dir)
 
     assert reset.returncode == 0, reset.stderr
-    assert "voided 1 session of the chain before it started over" in reset.stderr
-    (listed,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
-    assert listed["state"] == "void"
-    done = run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir)
-    assert done.returncode == 3, done.stderr
-    assert "the chain started over since the session began" in done.stderr
+    _voided_and_refused(data_dir, reset.stderr)
 
 
 def test_three_ups_at_once_start_one_chain_and_void_nothing(data_dir: Path) -> None:
@@ -361,12 +366,7 @@ def test_a_chain_whose_anvil_was_killed_starts_over_and_voids_its_sessions(data_
 
     assert up.returncode == 0, up.stderr
     assert "the chain was not stopped cleanly (its anvil was killed)" in up.stderr
-    assert "voided 1 session of the chain before it started over" in up.stderr
-    (listed,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
-    assert listed["state"] == "void"
-    done = run_cli("do", "swap 0.1 ETH for USDC", "--yes", data_dir=data_dir)
-    assert done.returncode == 3, done.stderr
-    assert "the chain started over since the session began" in done.stderr
+    _voided_and_refused(data_dir, up.stderr)
     assert run_cli("chain", "down", data_dir=data_dir).returncode == 0
     again = run_cli("chain", "up", data_dir=data_dir)
     assert again.returncode == 0 and "not stopped cleanly" not in again.stderr, again.stderr
