@@ -116,9 +116,6 @@ class DefiAgentApp(App[None]):
         """Held while a request is answered or planned: the next waits for it."""
         self.queued = 0
         """Requests typed and not yet being answered."""
-        self.to_prompt = False
-        """A character typed on a card has sent the keys to the prompt, whose focus Textual
-        applies after the keys already read: until it has, every key is text."""
         self.held = ""
         """A plan key pressed on the card, waiting `KEY_SETTLE_S` to be an answer or a letter."""
         self._held_timer: Timer | None = None
@@ -133,7 +130,7 @@ class DefiAgentApp(App[None]):
     def on_mount(self) -> None:
         self.busy = Busy(self.query_one(Prompt))
         self.query_one(ChatLog).add_agent(WELCOME)
-        self.query_one(Prompt).focus()
+        self.screen.set_focus(self.query_one(Prompt))
         self.refresh_sidebar()
         self.set_interval(self.block_poll_seconds, self.watch_blocks)
 
@@ -149,38 +146,35 @@ class DefiAgentApp(App[None]):
         if action in ("execute", "dry_run", "discard", "edit"):
             focused = self.focused  # the open plan's card alone: elsewhere a letter is text
             on_open_card = isinstance(focused, PlanCard) and focused.plan_id == self.pending
-            return self.pending is not None and on_open_card and not self.to_prompt
+            return self.pending is not None and on_open_card
         return True
 
-    def _on_closed_card(self) -> bool:
-        """Whether the focus is on the card of a plan no longer waiting for an answer (reached
-        with shift+tab): the plan keys there would act on another card's plan."""
-        focused = self.focused
-        return isinstance(focused, PlanCard) and focused.plan_id != self.pending
-
-    def card_key(self, event: events.Key) -> None:
+    def card_key(self, card: PlanCard, event: events.Key) -> None:
         """On a plan card only the plan keys are keys: any other character goes to the prompt, and
         so does the rest of what is typed (typing "what is my balance" on a card must not reach
         the y of "my", even when the keys come in one burst). Read on the card, before the app's
-        bindings, which would act on a plan key at once."""
-        on_card = isinstance(self.focused, PlanCard)
-        if on_card and event.key in ("up", "down"):  # the previous or next request, as listed
+        bindings, which would act on a plan key at once.
+
+        The focus moves at once, not when Textual gets to it: the app hands each key to the
+        widget focused as it reads it, so keys typed before the move may still reach the card
+        after it. Those are typed into the prompt, in order (QA: over tmux they were dropped:
+        "make it half" and Enter sent "make it")."""
+        prompt = self.query_one(Prompt)
+        if self.focused is not card:
+            self._type(prompt, event)
+            return
+        if event.key in ("up", "down"):  # the previous or next request, as listed
             event.stop()
-            prompt = self.query_one(Prompt)
-            prompt.focus()
+            self.screen.set_focus(prompt)
             prompt.action_history(-1 if event.key == "up" else 1)
             return
-        if on_card and self.to_prompt and event.key in ("enter", "backspace"):
-            event.stop()  # the prompt's, as the keys before it (QA: an Enter was lost)
-            prompt = self.query_one(Prompt)
-            if event.key == "enter":
-                self.call_later(prompt.action_submit)
-            else:
-                prompt.action_delete_left()
-            return
-        if on_card and event.character in PLAN_KEYS and not self.to_prompt and not self.held:
+        if event.key == "backspace" and self.held:  # the plan key taken back
             event.stop()
-            if self._on_closed_card():
+            self._settled()
+            return
+        if event.character in PLAN_KEYS and not prompt.value and not self.held:
+            event.stop()
+            if card.plan_id != self.pending:  # an older card, reached with shift+tab
                 self.notify(
                     "That plan is closed: the keys act on the plan waiting for an answer, the "
                     "last card.",
@@ -190,34 +184,49 @@ class DefiAgentApp(App[None]):
             self.held = event.character or ""
             self._held_timer = self.set_timer(KEY_SETTLE_S, self._answer_held)
             return
-        if on_card and event.is_printable:
+        if event.is_printable:
+            self.screen.set_focus(prompt)
+            self._type(prompt, event)
+
+    def _type(self, prompt: Prompt, event: events.Key) -> None:
+        """A key typed on a card, typed into the prompt (with a plan key held before it)."""
+        held = self._settled()
+        if event.is_printable:
             event.stop()
-            typed, self.held = self.held + (event.character or ""), ""
-            if self._held_timer is not None:
-                self._held_timer.stop()
-            prompt = self.query_one(Prompt)
-            self.to_prompt = True
-            prompt.focus()
-            prompt.insert_text_at_cursor(typed)
+            prompt.insert_text_at_cursor(held + (event.character or ""))
+        elif event.key == "enter":
+            event.stop()
+            prompt.insert_text_at_cursor(held)
+            prompt.submit()
+        elif event.key == "backspace":
+            event.stop()
+            prompt.insert_text_at_cursor(held)
+            prompt.action_delete_left()
+
+    def _settled(self) -> str:
+        """The plan key held, no longer waiting to be an answer."""
+        held, self.held = self.held, ""
+        if self._held_timer is not None:
+            self._held_timer.stop()
+        return held
 
     def _answer_held(self) -> None:
-        """The plan key pressed on the card, nothing typed after it: the answer to the plan."""
+        """The plan key pressed on the card, nothing typed after it: the answer to the plan, if
+        the card still has the focus; otherwise a letter typed."""
         key, self.held = self.held, ""
         action = PLAN_KEYS.get(key)
         if action is not None and self.check_action(action, ()):
             getattr(self, f"action_{action}")()
-
-    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        self.to_prompt = False
+        elif key:
+            self.query_one(Prompt).insert_text_at_cursor(key)
 
     # input
 
     def on_input_submitted(self, submitted: Prompt.Submitted) -> None:
         text = submitted.value.strip()
-        prompt = self.query_one(Prompt)
-        prompt.value = ""
         if not text:
             return
+        prompt = self.query_one(Prompt)
         prompt.remember(text)
         chat = self.query_one(ChatLog)
         chat.add_user(text)
@@ -366,7 +375,7 @@ class DefiAgentApp(App[None]):
             card.show_decision(event)
             self.pending = event.plan_id if event.allowed else None
             if self.pending and not self.query_one(Prompt).value:
-                card.focus()  # not while the user is typing: a letter must not become a plan key
+                self.screen.set_focus(card)  # not while typing: a letter must not be a plan key
             self.refresh_bindings()
             self.refresh_sidebar()  # the session decided under may be new (made in another shell)
         elif isinstance(event, TxSent | TxConfirmed) and card:
@@ -388,7 +397,7 @@ class DefiAgentApp(App[None]):
         plan_id, self.pending = self.pending, None
         if plan_id is not None:
             self.refresh_bindings()
-            self.query_one(Prompt).focus()
+            self.screen.set_focus(self.query_one(Prompt))  # at once: see `card_key`
         return plan_id
 
     def action_execute(self) -> None:
@@ -419,7 +428,7 @@ class DefiAgentApp(App[None]):
         prompt = self.query_one(Prompt)
         prompt.value = self.last_intent
         prompt.cursor_position = len(prompt.value)
-        prompt.focus()
+        self.screen.set_focus(prompt)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

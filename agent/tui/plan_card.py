@@ -28,7 +28,7 @@ from agent.tui.format import amount, health_factor, signed
 
 
 class KeyReader(Protocol):
-    def card_key(self, event: events.Key) -> None:
+    def card_key(self, card: PlanCard, event: events.Key) -> None:
         """A key pressed on a card: stopped there when it is the app's."""
 
 
@@ -57,7 +57,7 @@ class PlanCard(Static, can_focus=True):
         return self.proposed.plan_id
 
     def on_key(self, event: events.Key) -> None:
-        cast(KeyReader, self.app).card_key(event)
+        cast(KeyReader, self.app).card_key(self, event)
 
     def show_simulation(self, simulation: SimulationDone) -> None:
         self.simulation = simulation

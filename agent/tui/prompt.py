@@ -28,6 +28,15 @@ class Prompt(Input):
             self.history.append(text)
         self._cursor = len(self.history)
 
+    def submit(self) -> None:
+        """The request is taken out of the input as its Enter is read, so that keys typed after
+        it (already on their way) start the next one instead of being cleared with it."""
+        value, self.value = self.value, ""
+        self.post_message(self.Submitted(self, value))
+
+    async def action_submit(self) -> None:
+        self.submit()
+
     def action_history(self, step: int) -> None:
         if not self.history:
             return

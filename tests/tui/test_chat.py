@@ -618,3 +618,36 @@ def test_up_on_a_card_brings_back_the_last_request(make_app, devnet) -> None:
             assert app.pending is not None  # the card is still open
 
     asyncio.run(scenario())
+
+
+def test_keys_a_card_reads_after_the_focus_left_it_are_still_typed(make_app, devnet) -> None:
+    """QA, over tmux: keys the app handed to a card just before the focus moved to the prompt
+    were dropped when the card read them ("make it half" and Enter sent "make it"; "buy 1 ETH
+    with USDC", typed right after an answer, lost its b). They are text, in the order typed.
+    And a plan key followed by a backspace is taken back."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 10 USDC to DAI")
+            await until(pilot, lambda: app.pending is not None)
+            first, prompt = card(app), app.query_one(Prompt)
+            await pilot.press("y", "backspace")  # a plan key taken back answers nothing
+            await pilot.pause(0.5)
+            assert app.pending == first.plan_id and first.has_focus and not first.outcome
+            await pilot.press(*"make it")
+            assert prompt.has_focus and prompt.value == "make it"
+            for key in [*" half", "enter"]:  # forwarded to the card before the focus moved
+                name = {" ": "space"}.get(key, key)
+                first.post_message(events.Key(name, "\r" if key == "enter" else key))
+            await until(pilot, lambda: app.pending not in (None, first.plan_id))
+            assert card(app).proposed.plan["steps"][0]["amount"] == "5"
+
+            await pilot.press("n")
+            await until(pilot, lambda: app.pending is None and prompt.has_focus)
+            for key in "buy":
+                card(app).post_message(events.Key(key, key))
+            await pilot.press(*" 1")
+            assert prompt.value == "buy 1"
+
+    asyncio.run(scenario())
