@@ -111,18 +111,17 @@ class Resolver:
                     code="invalid_amount",
                 )
             return Borrow(tok, self._amount(step["amount"], tok, prior, Base(0, "")))
-        if kind == "withdraw":
+        if kind in ("withdraw", "repay"):
+            debt = kind == "repay"
+            in_tokens = _in_tokens(step["amount"], output=True)  # the position is not read then
+            position = Base(0, "") if in_tokens else self._position(tok, debt=debt)
             if step["amount"] in _WHOLE:
-                return Withdraw(tok, ALL)
-            return Withdraw(
-                tok, self._amount(step["amount"], tok, prior, self._position(tok, debt=False))
-            )
-        if kind == "repay":
-            if step["amount"] in _WHOLE:
-                return Repay(tok, ALL)
-            return Repay(
-                tok, self._amount(step["amount"], tok, prior, self._position(tok, debt=True))
-            )
+                if not position.raw:  # Aave's own revert said it less clearly, exit 4 (QA)
+                    raise BadInput(position.empty, code="invalid_amount")
+                raw = ALL
+            else:
+                raw = self._amount(step["amount"], tok, prior, position)
+            return Repay(tok, raw) if debt else Withdraw(tok, raw)
         raise BadInput(f"unsupported action {kind!r}", code="unsupported")
 
     def _wallet_base(self, tok: Token, prior: Sequence[Mapping[str, int]]) -> Base:

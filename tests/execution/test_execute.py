@@ -203,13 +203,16 @@ def test_an_amount_finer_than_the_token_is_refused_not_rounded(devnet, service) 
         ("repay half of my dai debt", "you owe no DAI on Aave V3"),
         ("withdraw 50% of my usdc from aave", "you have no USDC supplied on Aave V3"),
         ("supply half my weth to aave", "you have no WETH in the wallet"),
+        ("repay all my wbtc", "you owe no WBTC on Aave V3"),
+        ("repay 100% of my dai debt", "you owe no DAI on Aave V3"),
+        ("withdraw all my dai", "you have no DAI supplied on Aave V3"),
     ],
 )
 def test_a_share_of_nothing_says_what_there_is_none_of(
     devnet, service, request_text: str, said: str
 ) -> None:
     """A percentage of a debt, position or balance that is zero said "the amount of DAI comes to
-    zero", which reads like a rounding problem."""
+    zero", which reads like a rounding problem; all of one was Aave's revert, exit 4 (QA)."""
     result = outcome(run(service, request_text))
     assert isinstance(result, RunFailed) and (result.code, result.exit_code) == (
         "invalid_amount",
