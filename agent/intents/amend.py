@@ -1,5 +1,6 @@
 """Follow-up requests that change the amount of the previous plan, for the offline rule parser:
-"make it 2 ETH instead", "actually 500", "change it to half", "0.5 instead".
+"make it 2 ETH instead", "actually 500", "change it to half", "0.5 instead", "yes but make it
+0.05", or an amount alone: "half of my eth", "0.5".
 
 The amended plan is the previous one with one amount (and optionally its token) replaced; it is
 drawn as a new card, so the user reads it before anything happens, whether or not the previous plan
@@ -21,9 +22,9 @@ from strategies.tokens import resolve_symbol
 Step = dict[str, Any]
 
 _AMEND = re.compile(
-    r"^(?:(?:no|nope|actually|sorry|wait|oh|oops|hmm)\b[,!.]?\s+)*"
+    r"^(?:(?:no|nope|actually|sorry|wait|oh|oops|hmm|yes|yeah|ok|okay|but|rather)\b[,!.]?\s+)*"
     r"(?:(?:make|change)\s+(?:it|that|this|the amount)(?:\s+to)?\s+(?P<q>.+?)(?:\s+instead)?"
-    r"|(?P<q2>.+?)\s+instead)$"
+    r"|(?P<q2>.+?)\s+instead|(?P<alone>.+))$"
 )
 _FIXED = re.compile(r"\d+(?:\.\d+)?")
 _OF_WALLET = re.compile(r"\b(?:my|wallet|balance)\b")
@@ -33,12 +34,19 @@ _FOR = re.compile(r"^(?P<t>.*?)\s*\b(?:for|to|into)\s+(?P<o>[a-z]+)(?:\s+swap)?$
 """Which swap a follow-up changes, by what it gets: "0.2 eth for the dai" (fillers removed)."""
 
 
-def amendment(lowered: str) -> str | None:
-    """The new quantity words of a follow-up ("2 eth" in "make it 2 eth instead"), else None."""
+def amendment(lowered: str, *, after_plan: bool) -> str | None:
+    """The new quantity words of a follow-up ("2 eth" in "make it 2 eth instead"), else None. An
+    amount alone is one only ``after_plan``: before any, "100 eth" is not understood."""
     match = _AMEND.match(lowered)
     if match is None:
         return None
-    return match.group("q") or match.group("q2")
+    alone = match.group("alone")
+    if alone is None:
+        return match.group("q") or match.group("q2")
+    if not after_plan:
+        return None
+    q = quantity(alone)  # an amount alone, of one token at most: "half of my eth", "0.5"
+    return alone if q.amount is not None and len(q.token_words.split()) <= 1 else None
 
 
 def amend(

@@ -223,7 +223,10 @@ class RuleParser:
         lowered = _POLITE.sub("", lowered).strip()
         if bps is not None and _ONLY_SLIPPAGE.match(lowered):
             return _plan(intent, _reslipped(history, bps))  # "make it 1% slippage"
-        if not _VERB.match(lowered) and (words := amendment(lowered)) is not None:
+        if (
+            not _VERB.match(lowered)
+            and (words := amendment(lowered, after_plan=bool(history))) is not None
+        ):
             steps = amend(words, history, self.context.symbols)
             if bps is not None:
                 for step in steps:

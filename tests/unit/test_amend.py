@@ -52,6 +52,13 @@ def steps_after(*texts: str) -> list[dict]:
         ("withdraw my usdc from aave", "make it 10 instead", {"amount": "10"}),
         ("wrap 1 eth", "sorry, 3 instead", {"amount": "3"}),
         ("borrow 50 DAI", "make it 80 instead", {"amount": "80"}),
+        # QA: an amount alone, or after "yes but", was "I don't understand"
+        ("swap 1 ETH for USDC", "half of my eth", {"amount": "50%"}),
+        ("swap 0.1 ETH for USDC", "half", {"amount": "0.05"}),
+        ("swap 1 ETH for USDC", "0.3", {"amount": "0.3"}),
+        ("swap 1 ETH for USDC", "actually 500 dai", {"amount": "500", "token_in": "DAI"}),
+        ("swap 0.1 ETH for USDC", "yes but make it 0.05", {"amount": "0.05"}),
+        ("swap 0.1 ETH for USDC", "ok, 0.02 instead", {"amount": "0.02"}),
     ],
 )
 def test_followup_changes_the_amount(earlier: str, followup: str, changed: dict) -> None:
@@ -140,6 +147,13 @@ def test_followup_errors(texts: tuple[str, ...], code: str, words: str) -> None:
         steps_after(*texts)
     assert caught.value.code == code
     assert words in caught.value.message
+
+
+def test_an_amount_alone_before_any_plan_is_not_understood() -> None:
+    with pytest.raises(IntentError) as caught:
+        steps_after("half of my eth")
+    assert caught.value.code == "unsupported"
+    assert "I don't understand 'half of my eth'" in caught.value.message
 
 
 def test_a_whole_request_ending_in_instead_is_a_new_plan() -> None:

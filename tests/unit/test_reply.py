@@ -61,8 +61,8 @@ def test_a_reply_that_is_not_an_answer_is_read_on_its_own() -> None:
     assert "I don't understand '100 eth'" in caught.value.message
     asked(p, "swap eth to usdc")
     assert p.plan("swap 1 eth for dai")["summary"] == "Swap 1 ETH for DAI on Uniswap V3"
-    with pytest.raises(IntentError):
-        p.plan("0.1")  # the question was answered by a request of its own: nothing to complete
+    # the question was answered by a request of its own: "0.1" now changes that plan's amount
+    assert p.plan("0.1")["summary"] == "Swap 0.1 ETH for DAI on Uniswap V3"
 
 
 def test_an_answer_that_leaves_another_question_is_carried_on() -> None:
