@@ -149,7 +149,7 @@ class DefiAgentApp(App[None]):
             return self.pending is not None and on_open_card
         return True
 
-    def card_key(self, card: PlanCard, event: events.Key) -> None:
+    async def card_key(self, card: PlanCard, event: events.Key) -> None:
         """On a plan card only the plan keys are keys: any other character goes to the prompt, and
         so does the rest of what is typed (typing "what is my balance" on a card must not reach
         the y of "my", even when the keys come in one burst). Read on the card, before the app's
@@ -161,10 +161,11 @@ class DefiAgentApp(App[None]):
         "make it half" and Enter sent "make it")."""
         prompt = self.query_one(Prompt)
         if self.focused is not card:
-            self._type(prompt, event)
+            await self._type(prompt, event)
             return
         if event.key in ("up", "down"):  # the previous or next request, as listed
             event.stop()
+            self._settled()  # a plan key held is taken back (QA: it was added to the request)
             self.screen.set_focus(prompt)
             prompt.action_history(-1 if event.key == "up" else 1)
             return
@@ -186,22 +187,21 @@ class DefiAgentApp(App[None]):
             return
         if event.is_printable:
             self.screen.set_focus(prompt)
-            self._type(prompt, event)
+            await self._type(prompt, event)
 
-    def _type(self, prompt: Prompt, event: events.Key) -> None:
-        """A key typed on a card, typed into the prompt (with a plan key held before it)."""
-        held = self._settled()
-        if event.is_printable:
+    async def _type(self, prompt: Prompt, event: events.Key) -> None:
+        """A key typed on a card, read by the prompt (after a plan key held before it)."""
+        prompt.insert_text_at_cursor(self._settled())
+        if await prompt.type_key(event):
             event.stop()
-            prompt.insert_text_at_cursor(held + (event.character or ""))
-        elif event.key == "enter":
-            event.stop()
-            prompt.insert_text_at_cursor(held)
-            prompt.submit()
-        elif event.key == "backspace":
-            event.stop()
-            prompt.insert_text_at_cursor(held)
-            prompt.action_delete_left()
+
+    def card_paste(self, card: PlanCard, event: events.Paste) -> None:
+        """Text pasted on a card is the prompt's, as typed text is (QA: it was dropped)."""
+        event.stop()
+        prompt = self.query_one(Prompt)
+        self.screen.set_focus(prompt)
+        prompt.insert_text_at_cursor(self._settled())
+        prompt.paste(event.text)
 
     def _settled(self) -> str:
         """The plan key held, no longer waiting to be an answer."""

@@ -28,8 +28,11 @@ from agent.tui.format import amount, health_factor, signed
 
 
 class KeyReader(Protocol):
-    def card_key(self, card: PlanCard, event: events.Key) -> None:
+    async def card_key(self, card: PlanCard, event: events.Key) -> None:
         """A key pressed on a card: stopped there when it is the app's."""
+
+    def card_paste(self, card: PlanCard, event: events.Paste) -> None:
+        """Text pasted on a card: the prompt's."""
 
 
 class PlanCard(Static, can_focus=True):
@@ -56,8 +59,11 @@ class PlanCard(Static, can_focus=True):
     def plan_id(self) -> str:
         return self.proposed.plan_id
 
-    def on_key(self, event: events.Key) -> None:
-        cast(KeyReader, self.app).card_key(self, event)
+    async def on_key(self, event: events.Key) -> None:
+        await cast(KeyReader, self.app).card_key(self, event)
+
+    def on_paste(self, event: events.Paste) -> None:
+        cast(KeyReader, self.app).card_paste(self, event)
 
     def show_simulation(self, simulation: SimulationDone) -> None:
         self.simulation = simulation

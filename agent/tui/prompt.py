@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
@@ -27,6 +28,33 @@ class Prompt(Input):
         if text and (not self.history or self.history[-1] != text):
             self.history.append(text)
         self._cursor = len(self.history)
+
+    async def _on_key(self, event: events.Key) -> None:
+        """The input's own keys (Enter, backspace, home, ctrl+u, ...) act as they are read, in
+        order with the characters around them: Textual runs a binding once its key has bubbled
+        up to the app, after the characters that came with it (QA: "...for DAI", Enter and "x"
+        sent so fast they arrived together submitted "...for DAIx"; two pasted lines were one
+        request)."""
+        if not event.is_printable and await self.type_key(event):
+            event.stop()
+            event.prevent_default()
+
+    async def type_key(self, event: events.Key) -> bool:
+        """``event`` read by the input at once: a character typed, or the input's binding for the
+        key run; False for a key the input has no use for."""
+        if event.is_printable:
+            self.insert_text_at_cursor(event.character or "")
+            return True
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if not binding.priority and await self.app.run_action(binding.action, self):
+                return True
+        return False
+
+    def paste(self, text: str) -> None:
+        """Text pasted somewhere else in the app, taken as the input takes a paste: its first line."""
+        lines = text.splitlines()
+        if lines:
+            self.insert_text_at_cursor(lines[0])
 
     def submit(self) -> None:
         """The request is taken out of the input as its Enter is read, so that keys typed after

@@ -651,3 +651,55 @@ def test_keys_a_card_reads_after_the_focus_left_it_are_still_typed(make_app, dev
             assert prompt.value == "buy 1"
 
     asyncio.run(scenario())
+
+
+def _burst(app, keys: list[str]) -> None:
+    """Keys arriving together, as over ssh or tmux: the app reads them all before any widget."""
+    names = {" ": "space", "\r": "enter", "\x08": "backspace"}
+    for key in keys:
+        app.post_message(events.Key(names.get(key, key), key if len(key) == 1 else None))
+
+
+def test_keys_in_the_prompt_act_in_the_order_typed(make_app, devnet) -> None:
+    """QA: "...for DAI", Enter and "x" arriving together submitted "...for DAIx" (Textual runs the
+    input's bindings after the characters that came with them); two pasted lines were one
+    request; backspaces and home acted after the letters typed after them."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            prompt = app.query_one(Prompt)
+            _burst(app, [*"swap 0.01 ETH for DAI", "\r", *"x"])
+            await until(pilot, lambda: app.pending is not None)
+            assert card(app).proposed.intent == "swap 0.01 ETH for DAI"
+            prompt.focus()
+            await pilot.pause()
+            prompt.value = "abc"
+            prompt.cursor_position = 3
+            _burst(app, ["\x08", "\x08", *"xy", "home", "Z"])
+            await until(pilot, lambda: prompt.value == "Zaxy")
+
+    asyncio.run(scenario())
+
+
+def test_text_pasted_on_a_card_goes_to_the_prompt(make_app, devnet) -> None:
+    """QA: a bracketed paste on a card was dropped. And a plan key, then up, took the request
+    back with the plan key added to it ("...DAIy")."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 10 USDC to DAI")
+            await until(pilot, lambda: app.pending is not None)
+            first, prompt = card(app), app.query_one(Prompt)
+            await pilot.press("y", "up")
+            await pilot.pause(0.5)
+            assert prompt.value == "swap 10 USDC to DAI" and app.pending == first.plan_id
+            prompt.value = ""
+            first.focus()
+            await pilot.pause()
+            first.post_message(events.Paste("make it half\nignored"))
+            await until(pilot, lambda: prompt.value == "make it half" and prompt.has_focus)
+            assert app.pending == first.plan_id
+
+    asyncio.run(scenario())
