@@ -30,30 +30,39 @@ _FIXED = re.compile(r"\d+(?:\.\d+)?")
 _OF_WALLET = re.compile(r"\b(?:my|wallet|balance)\b")
 """A share of what the wallet holds ("half of my dai"); any other share is of the plan's amount."""
 _MICRO = Decimal("0.000001")
+_IT = frozenset({"it", "that", "this"})
+"""What "half of it" is half of: the plan's amount."""
 _FOR = re.compile(r"^(?P<t>.*?)\s*\b(?:for|to|into)\s+(?P<o>[a-z]+)(?:\s+swap)?$")
 """Which swap a follow-up changes, by what it gets: "0.2 eth for the dai" (fillers removed)."""
 
 
-def amendment(lowered: str, *, after_plan: bool) -> str | None:
-    """The new quantity words of a follow-up ("2 eth" in "make it 2 eth instead"), else None. An
-    amount alone is one only ``after_plan``: before any, "100 eth" is not understood."""
+def amendment(lowered: str, *, after_plan: bool) -> tuple[str, bool] | None:
+    """The new quantity words of a follow-up ("2 eth" in "make it 2 eth instead"), and whether
+    they are an amount alone; else None. An amount alone is one only ``after_plan``: before any,
+    "100 eth" is not understood."""
     match = _AMEND.match(lowered)
     if match is None:
         return None
     alone = match.group("alone")
     if alone is None:
-        return match.group("q") or match.group("q2")
+        return match.group("q") or match.group("q2"), False
     if not after_plan:
         return None
     q = quantity(alone)  # an amount alone, of one token at most: "half of my eth", "0.5"
-    return alone if q.amount is not None and len(q.token_words.split()) <= 1 else None
+    return (alone, True) if q.amount is not None and len(q.token_words.split()) <= 1 else None
 
 
 def amend(
-    words: str, history: Sequence[tuple[str, Mapping[str, Any]]], symbols: tuple[str, ...]
+    words: str,
+    history: Sequence[tuple[str, Mapping[str, Any]]],
+    symbols: tuple[str, ...],
+    *,
+    alone: bool = False,
 ) -> list[Step]:
     """The previous plan's steps with the amount ``words`` names put in place of the one it
-    changes: the only amount the user wrote, or the one of the token ``words`` names."""
+    changes: the only amount the user wrote, or the one of the token ``words`` names. An amount
+    ``alone`` ("0.05 wbtc") does not bring in a token the plan does not name: that takes "make
+    it" (QA: after a swap of ETH, "0.05 wbtc" planned a swap of WBTC)."""
     if not history:
         raise IntentError(
             "needs_clarification",
@@ -65,7 +74,7 @@ def amend(
         raise IntentError(
             "needs_clarification", "What should the amount be? e.g. make it 2 ETH instead"
         )
-    words_of_token, target = q.token_words, None
+    words_of_token, target = ("" if q.token_words in _IT else q.token_words), None
     swap_of = _FOR.match(words_of_token)
     if swap_of and (target := resolve_symbol(swap_of.group("o"), symbols)) is not None:
         words_of_token = swap_of.group("t")
@@ -86,6 +95,12 @@ def amend(
         )
     elif not same and len(written) == 1:
         index = written[0]
+        if alone and symbol not in _named(steps[index]):
+            raise IntentError(
+                "needs_clarification",
+                f"The plan has no {symbol}: say the whole request with {symbol}, or make it "
+                f"{words} to change the plan's token",
+            )
         _retoken(steps, index, str(symbol))
         symbol = None  # counted in another token now: a share is of the wallet's
     else:
@@ -127,6 +142,13 @@ def _amount_token(step: Step) -> str:
     if step["action"] == "swap":
         return str(step["token_out" if step["amount_kind"] == "exact_out" else "token_in"])
     return {"wrap": "ETH", "unwrap": "WETH"}.get(step["action"]) or str(step["token"])
+
+
+def _named(step: Step) -> tuple[str, ...]:
+    """The tokens a step names."""
+    if step["action"] == "swap":
+        return str(step["token_in"]), str(step["token_out"])
+    return (_amount_token(step),)
 
 
 def _gets(step: Step) -> str | None:

@@ -225,9 +225,10 @@ class RuleParser:
             return _plan(intent, _reslipped(history, bps))  # "make it 1% slippage"
         if (
             not _VERB.match(lowered)
-            and (words := amendment(lowered, after_plan=bool(history))) is not None
+            and (follow_up := amendment(lowered, after_plan=bool(history))) is not None
         ):
-            steps = amend(words, history, self.context.symbols)
+            words, alone = follow_up
+            steps = amend(words, history, self.context.symbols, alone=alone)
             if bps is not None:
                 for step in steps:
                     if step["action"] == "swap":

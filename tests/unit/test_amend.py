@@ -56,9 +56,11 @@ def steps_after(*texts: str) -> list[dict]:
         ("swap 1 ETH for USDC", "half of my eth", {"amount": "50%"}),
         ("swap 0.1 ETH for USDC", "half", {"amount": "0.05"}),
         ("swap 1 ETH for USDC", "0.3", {"amount": "0.3"}),
-        ("swap 1 ETH for USDC", "actually 500 dai", {"amount": "500", "token_in": "DAI"}),
+        ("swap 1 ETH for USDC", "actually 0.5", {"amount": "0.5"}),
         ("swap 0.1 ETH for USDC", "yes but make it 0.05", {"amount": "0.05"}),
         ("swap 0.1 ETH for USDC", "ok, 0.02 instead", {"amount": "0.02"}),
+        ("swap 0.1 ETH for USDC", "half of it", {"amount": "0.05"}),  # QA: "unknown token 'it'"
+        ("swap 0.1 ETH for USDC", "make it a quarter of that", {"amount": "0.025"}),
     ],
 )
 def test_followup_changes_the_amount(earlier: str, followup: str, changed: dict) -> None:
@@ -140,6 +142,10 @@ def test_followup_of_a_followup_builds_on_the_latest_plan() -> None:
         (("wrap 1 eth", "make it 2 dai"), "needs_clarification", "whole"),
         (("swap 1 ETH for USDC", "make it 0 instead"), "invalid_amount", "more than zero"),
         (("swap 1 ETH for USDC", "make it 2 shib instead"), "unknown_token", "shib"),
+        # QA: an amount alone in a token the plan does not name swapped it in ("Swap 0.05 WBTC")
+        (("swap 0.1 ETH for USDC", "0.05 wbtc"), "needs_clarification", "make it 0.05 wbtc"),
+        (("supply 100 usdc to aave", "50 dai"), "needs_clarification", "The plan has no DAI"),
+        (("supply 100 usdc", "half of my eth"), "needs_clarification", "The plan has no ETH"),
     ],
 )
 def test_followup_errors(texts: tuple[str, ...], code: str, words: str) -> None:
