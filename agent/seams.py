@@ -21,6 +21,10 @@ class Planner(Protocol):
         """DESIGN.md's plan JSON for ``text``; raises `IntentError` when it cannot."""
         ...
 
+    def forget(self, plan: dict[str, Any]) -> None:
+        """Take ``plan`` (one `plan` returned) out of the conversation, as if never asked for."""
+        ...
+
 
 @dataclass(frozen=True)
 class Authorization:

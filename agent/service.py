@@ -151,11 +151,16 @@ class AgentService:
                 health.append(p.result.health_factor_after)
         return self.authorizer.authorize(calls, simulated, health, after)
 
-    def discard(self, plan_id: str, *, dry_run: bool = False) -> RunDone | None:
-        """Drop a proposed plan without sending anything (nothing was reserved for it)."""
+    def discard(
+        self, plan_id: str, *, dry_run: bool = False, edited: bool = False
+    ) -> RunDone | None:
+        """Drop a proposed plan without sending anything (nothing was reserved for it); one
+        ``edited`` leaves the conversation too, as its request is about to be said again."""
         done = self.outcome(plan_id, dry_run=dry_run)
         if done is not None:
-            del self._ready[plan_id]
+            ready = self._ready.pop(plan_id)
+            if edited:
+                self.planner.forget(ready.plan)
             self.journal.set_plan_status(plan_id, done.status)
         return done
 

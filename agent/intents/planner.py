@@ -56,6 +56,11 @@ class IntentPlanner:
                 self.asked = text
             raise
 
+    def forget(self, plan: Plan) -> None:
+        """A plan being edited: the request put back is read again against the plans before it
+        (QA: "half", edited and sent unchanged, halved the halved plan)."""
+        self.history = [(t, p) for t, p in self.history if p is not plan]
+
     def _plan(self, text: str) -> Plan:
         if self.default_slippage is not None:
             self.context.default_slippage_bps = self.default_slippage()

@@ -267,7 +267,7 @@ class DefiAgentApp(App[None]):
         """Requests are answered in the order typed, each after the one before (cancelling one
         midway left its plan in the journal as planned, and said nothing). A question leaves
         the open plan open, as does a request that cannot be planned; a request planned closes
-        it, and a plan decided while a newer request waits is closed at once."""
+        it once decided, and a plan decided while a newer request waits is closed at once."""
         async with self.planning:
             self.queued -= 1
             async with self.sending:  # after the plan being sent, if one is
@@ -275,18 +275,27 @@ class DefiAgentApp(App[None]):
             answer = await self.service.answer(text)
             if answer is not None:
                 self.query_one(ChatLog).add_agent(answer)
+                self._back_to_open_card()
                 return
             decided = None
             async for event in self.service.propose(text):
-                if isinstance(event, PlanProposed):
-                    self.discard_pending()  # not before: a follow-up not understood leaves it open
+                if isinstance(event, PolicyDecision):
+                    self.discard_pending()  # not before: one that cannot be planned leaves it open
+                    decided = event.plan_id if event.allowed else None
                 self.post_message(AgentEvent(event))
-                if isinstance(event, PolicyDecision) and event.allowed:
-                    decided = event.plan_id
-            if decided is not None and self.queued:
+            if decided is None:
+                self._back_to_open_card()
+            elif self.queued:
                 closed = self.service.discard(decided)
                 if closed is not None:
                     self.post_message(AgentEvent(closed))
+
+    def _back_to_open_card(self) -> None:
+        """The open plan's card takes the plan keys back once a request typed meanwhile has been
+        answered, unless more is being typed (QA: after a follow-up not understood, y was text)."""
+        card = self.cards.get(self.pending or "")
+        if card is not None and not self.query_one(Prompt).value and not self.queued:
+            self.screen.set_focus(card)
 
     @work(group="send", exit_on_error=False)
     async def send_plan(self, plan_id: str) -> None:
@@ -418,13 +427,15 @@ class DefiAgentApp(App[None]):
         if plan_id:
             self._finish(plan_id, dry_run=False)
 
-    def _finish(self, plan_id: str, *, dry_run: bool) -> None:
-        done = self.service.discard(plan_id, dry_run=dry_run)
+    def _finish(self, plan_id: str, *, dry_run: bool, edited: bool = False) -> None:
+        done = self.service.discard(plan_id, dry_run=dry_run, edited=edited)
         if done is not None and plan_id in self.cards:
             self.cards[plan_id].show_outcome(done)
 
     def action_edit(self) -> None:
-        self.discard_pending()
+        plan_id = self._take_pending()
+        if plan_id:
+            self._finish(plan_id, dry_run=False, edited=True)
         prompt = self.query_one(Prompt)
         prompt.value = self.last_intent
         prompt.cursor_position = len(prompt.value)

@@ -282,7 +282,8 @@ def test_a_request_beginning_with_a_plan_key_is_text(make_app, devnet) -> None:
 
 def test_a_follow_up_not_understood_leaves_the_plan_open(make_app, devnet) -> None:
     """QA: "make it 1000 usdc instead" of a swap-then-supply plan asked to say the whole request,
-    and had discarded the plan on the card. It stays open, to answer or to say again."""
+    and had discarded the plan on the card. It stays open, to answer or to say again, and its
+    card has the keys again; so does a request planned that cannot be carried out."""
 
     async def scenario() -> None:
         app = make_app()
@@ -297,6 +298,16 @@ def test_a_follow_up_not_understood_leaves_the_plan_open(make_app, devnet) -> No
                 lambda: "whole request" in "".join(str(m.source) for m in log.query("Markdown")),
             )
             assert app.pending == first.plan_id and first.outcome == ""
+            await until(pilot, lambda: first.has_focus)  # QA: the keys were text from then on
+
+            # QA: a plan that cannot be carried out discarded the open one
+            await say(pilot, "repay all my wbtc")
+            await until(pilot, lambda: card(app) is not first and card(app).outcome)
+            assert "you owe no WBTC" in card(app).outcome, card(app).outcome
+            assert app.pending == first.plan_id and first.outcome == ""
+            await until(pilot, lambda: first.has_focus)
+            await pilot.press("n")
+            await until(pilot, lambda: first.outcome.startswith("Discarded"))
 
     asyncio.run(scenario())
 
@@ -701,5 +712,28 @@ def test_text_pasted_on_a_card_goes_to_the_prompt(make_app, devnet) -> None:
             first.post_message(events.Paste("make it half\nignored"))
             await until(pilot, lambda: prompt.value == "make it half" and prompt.has_focus)
             assert app.pending == first.plan_id
+
+    asyncio.run(scenario())
+
+
+def test_editing_a_follow_up_and_sending_it_unchanged_gives_the_same_plan(make_app, devnet) -> None:
+    """QA: "half" of a 0.1 ETH swap gave 0.05; e, then Enter, gave 0.025 (it halved the plan
+    being edited). The plan edited leaves the conversation."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            await say(pilot, "half")
+            await until(pilot, lambda: card(app).proposed.intent == "half" and app.pending)
+            card(app).focus()
+            await pilot.press("e")
+            prompt = app.query_one(Prompt)
+            await until(pilot, lambda: prompt.value == "half" and app.pending is None)
+            edited = card(app)
+            await pilot.press("enter")
+            await until(pilot, lambda: app.pending is not None and card(app) is not edited)
+            assert card(app).proposed.plan["steps"][0]["amount"] == "0.05"
 
     asyncio.run(scenario())
