@@ -177,8 +177,7 @@ class DefiAgentApp(App[None]):
             event.stop()
             if card.plan_id != self.pending:  # an older card, reached with shift+tab
                 self.notify(
-                    "That plan is closed: the keys act on the plan waiting for an answer, the "
-                    "last card.",
+                    "That plan is closed: the keys act on the plan waiting for an answer.",
                     timeout=5,
                 )
                 return
