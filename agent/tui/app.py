@@ -104,7 +104,6 @@ class DefiAgentApp(App[None]):
         whole proposal takes tens of milliseconds, and drawing half-filled cards meanwhile only
         competes with the worker thread's chain work for the interpreter."""
         self.pending: str | None = None
-        self.last_intent = ""
         self.last_block: int | None = None
         self.sending = asyncio.Lock()
         """Held while a plan is signed and sent: nothing cancels that, and a request typed
@@ -228,6 +227,7 @@ class DefiAgentApp(App[None]):
         prompt = self.query_one(Prompt)
         prompt.remember(text)
         chat = self.query_one(ChatLog)
+        chat.anchor()  # what is said next is in view (QA: after shift+tab, new cards were not)
         chat.add_user(text)
         try:
             command = parse_command(text)
@@ -237,14 +237,6 @@ class DefiAgentApp(App[None]):
         if command is not None:
             self.run_command(command)
             return
-        answer = _ANSWERS.get(text.lower())
-        if answer is not None:
-            if self.pending is None:
-                chat.add_agent("No plan is waiting for an answer.")
-            else:
-                answer(self)
-            return
-        self.last_intent = text
         self.queued += 1
         self.respond(text)
 
@@ -264,30 +256,33 @@ class DefiAgentApp(App[None]):
     @work(group="plan", exit_on_error=False)
     async def respond(self, text: str) -> None:
         """Requests are answered in the order typed, each after the one before (cancelling one
-        midway left its plan in the journal as planned, and said nothing). A question leaves
-        the open plan open, as does a request that cannot be planned; a request planned closes
-        it once decided, and a plan decided while a newer request waits is closed at once."""
+        midway left its plan in the journal as planned, and said nothing), "yes" and "no"
+        typed included. A question leaves the open plan open, as does a request that cannot be
+        planned; a request planned closes it once decided."""
         async with self.planning:
             self.queued -= 1
             async with self.sending:  # after the plan being sent, if one is
                 pass
+            plan_key = _ANSWERS.get(text.lower())
+            if plan_key is not None:  # in turn: "yes" typed after a request answers its plan
+                if self.pending is None:  # (QA: at once, it executed the plan it replaced)
+                    self.query_one(ChatLog).add_agent("No plan is waiting for an answer.")
+                else:
+                    plan_key(self)
+                return
             answer = await self.service.answer(text)
             if answer is not None:
                 self.query_one(ChatLog).add_agent(answer)
                 self._back_to_open_card()
                 return
-            decided = None
+            decided = False
             async for event in self.service.propose(text):
                 if isinstance(event, PolicyDecision):
                     self.discard_pending()  # not before: one that cannot be planned leaves it open
-                    decided = event.plan_id if event.allowed else None
+                    decided = event.allowed
                 self.post_message(AgentEvent(event))
-            if decided is None:
+            if not decided:
                 self._back_to_open_card()
-            elif self.queued:
-                closed = self.service.discard(decided)
-                if closed is not None:
-                    self.post_message(AgentEvent(closed))
 
     def _back_to_open_card(self) -> None:
         """The open plan's card takes the plan keys back once a request typed meanwhile has been
@@ -300,7 +295,7 @@ class DefiAgentApp(App[None]):
     async def send_plan(self, plan_id: str) -> None:
         """Not in the group of `respond`: a request typed while the plan is sent must not cancel
         it halfway (it waits)."""
-        async with self.sending:
+        async with self.planning, self.sending:  # not while a request is planned on the journal
             self.sent = plan_id
             try:
                 async for event in self.service.execute(plan_id, human_confirmed=True):
@@ -332,6 +327,7 @@ class DefiAgentApp(App[None]):
     async def slash(self, command: Command) -> None:
         reply = await self.service.command(command.name, command.args)
         self.query_one(ChatLog).add_agent(reply)
+        self._back_to_open_card()
         self.refresh_sidebar()
 
     def on_worker_state_changed(self, changed: Worker.StateChanged) -> None:
@@ -432,11 +428,13 @@ class DefiAgentApp(App[None]):
             self.cards[plan_id].show_outcome(done)
 
     def action_edit(self) -> None:
+        """The plan's own request back in the prompt (QA: it was the last text sent, a question)."""
         plan_id = self._take_pending()
-        if plan_id:
-            self._finish(plan_id, dry_run=False, edited=True)
+        if not plan_id:
+            return
+        self._finish(plan_id, dry_run=False, edited=True)
         prompt = self.query_one(Prompt)
-        prompt.value = self.last_intent
+        prompt.value = self.cards[plan_id].proposed.intent
         prompt.cursor_position = len(prompt.value)
         self.screen.set_focus(prompt)
 

@@ -7,7 +7,9 @@ from textual.widget import Widget
 from textual.widgets import Markdown, Static
 
 
-class ChatLog(VerticalScroll):
+class ChatLog(VerticalScroll, can_focus=False):
+    """Not focusable itself, its cards are: typing after a Tab onto it was lost (QA)."""
+
     DEFAULT_CSS = """
     ChatLog { padding: 0 1; }
     ChatLog .user { color: $text-primary; margin-top: 1; }

@@ -737,3 +737,58 @@ def test_editing_a_follow_up_and_sending_it_unchanged_gives_the_same_plan(make_a
             assert card(app).proposed.plan["steps"][0]["amount"] == "0.05"
 
     asyncio.run(scenario())
+
+
+def test_yes_typed_after_a_request_answers_that_requests_plan(make_app, devnet) -> None:
+    """QA: with a plan open, "swap 0.02 ETH for USDC", Enter, "yes", Enter, arriving together,
+    executed the open plan the new request was replacing; the send and the planning then shared
+    the journal ("cannot start a transaction within a transaction")."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.01 ETH for DAI")
+            await until(pilot, lambda: app.pending is not None)
+            first = card(app)
+            _burst(app, [*"swap 0.02 ETH for USDC", "\r", *"yes", "\r"])
+            await until(pilot, lambda: card(app) is not first and card(app).outcome, 60)
+            assert card(app).outcome.startswith("Done"), card(app).outcome
+            assert card(app).proposed.intent == "swap 0.02 ETH for USDC"
+            assert first.outcome.startswith("Discarded"), first.outcome
+            statuses = {p.id: p.status for p in app.service.journal.plans(10)}
+            assert statuses[first.plan_id] == "discarded"
+
+    asyncio.run(scenario())
+
+
+def test_a_question_right_after_a_plan_leaves_it_open_and_e_brings_back_its_request(
+    make_app, devnet
+) -> None:
+    """QA: a question sent right behind a request closed the plan once decided (anything
+    waiting did); e then put the question in the prompt, not the plan's request. And after a
+    Tab onto the chat log, typing was lost; after shift+tab up the log, new cards were out of
+    view."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 30)) as pilot:
+            for n in range(3):
+                await say(pilot, f"swap 0.0{n + 1} ETH for DAI")
+                await until(pilot, lambda n=n: len(app.cards) == n + 1 and app.pending, 60)
+            log, prompt = app.query_one(ChatLog), app.query_one(Prompt)
+            next(iter(app.cards.values())).focus()  # shift+tab up the log
+            await pilot.pause()
+            _burst(app, [*"swap 0.04 ETH for DAI", "\r", *"how much DAI do I have?", "\r"])
+            await until(pilot, lambda: "You have" in _said(app) and len(app.cards) == 4, 60)
+            opened = card(app)
+            await until(pilot, lambda: opened.has_focus and app.pending == opened.plan_id)
+            assert log.region.contains_region(opened.region), (log.region, opened.region)
+            await pilot.press("e")
+            await until(pilot, lambda: prompt.value == "swap 0.04 ETH for DAI")
+            prompt.value = ""
+            prompt.focus()
+            await pilot.pause()
+            await pilot.press("tab", *"abc")
+            await until(pilot, lambda: prompt.value == "abc")
+
+    asyncio.run(scenario())
