@@ -168,7 +168,7 @@ class DefiAgentApp(App[None]):
             self.screen.set_focus(prompt)
             prompt.action_history(-1 if event.key == "up" else 1)
             return
-        if event.key == "backspace" and self.held:  # the plan key taken back
+        if event.key in ("backspace", "escape") and self.held:  # the plan key taken back
             event.stop()
             self._settled()
             return

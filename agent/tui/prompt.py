@@ -23,6 +23,8 @@ class Prompt(Input):
         )
         self.history: list[str] = []
         self._cursor = 0
+        self._draft = ""
+        """What was being typed when up left it: down past the last request brings it back."""
 
     def remember(self, text: str) -> None:
         if text and (not self.history or self.history[-1] != text):
@@ -68,6 +70,9 @@ class Prompt(Input):
     def action_history(self, step: int) -> None:
         if not self.history:
             return
+        if self._cursor == len(self.history):
+            self._draft = self.value  # QA: "x", up, down left the prompt empty
         self._cursor = max(0, min(len(self.history), self._cursor + step))
-        self.value = self.history[self._cursor] if self._cursor < len(self.history) else ""
+        at_end = self._cursor == len(self.history)
+        self.value = self._draft if at_end else self.history[self._cursor]
         self.cursor_position = len(self.value)

@@ -615,7 +615,8 @@ def test_the_answer_to_the_agents_question_makes_the_plan(make_app, devnet) -> N
 
 
 def test_up_on_a_card_brings_back_the_last_request(make_app, devnet) -> None:
-    """The README lists up/down beside the plan keys; on a card they did nothing."""
+    """The README lists up/down beside the plan keys; on a card they did nothing. Down past the
+    last request brings back what was being typed."""
 
     async def scenario() -> None:
         app = make_app()
@@ -627,6 +628,18 @@ def test_up_on_a_card_brings_back_the_last_request(make_app, devnet) -> None:
             prompt = app.query_one(Prompt)
             assert prompt.has_focus and prompt.value == "swap 0.1 ETH for USDC"
             assert app.pending is not None  # the card is still open
+
+            # QA: "x", up, down left the prompt empty; and escape did not take back a plan key
+            await pilot.press("down")
+            assert prompt.value == ""
+            prompt.value = "x"
+            await pilot.press("up", "down")
+            assert prompt.value == "x"
+            prompt.value = ""
+            card(app).focus()
+            await pilot.press("y", "escape")
+            await pilot.pause(0.5)
+            assert app.pending is not None and not card(app).outcome
 
     asyncio.run(scenario())
 
