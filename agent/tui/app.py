@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
@@ -66,9 +67,11 @@ the plan on its n, and a request beginning with y executed it)."""
 
 
 class AgentEvent(Message):
-    def __init__(self, event: Event) -> None:
+    def __init__(self, event: Event, line: Widget | None = None) -> None:
         super().__init__()
         self.event = event
+        self.line = line
+        """The request's line in the chat, when the event answers one."""
 
 
 class DefiAgentApp(App[None]):
@@ -115,6 +118,12 @@ class DefiAgentApp(App[None]):
         """Held while a request is answered or planned: the next waits for it."""
         self.queued = 0
         """Requests typed and not yet being answered."""
+        self.requests = 0
+        """Requests typed so far: each is answered with its number."""
+        self.answered = 0
+        """The number of the last request answered."""
+        self.unplanned: int | None = None
+        """The number of the last request that was to be planned and made no plan."""
         self.held = ""
         """A plan key pressed on the card, waiting `KEY_SETTLE_S` to be an answer or a letter."""
         self._held_timer: Timer | None = None
@@ -228,19 +237,21 @@ class DefiAgentApp(App[None]):
         prompt.remember(text)
         chat = self.query_one(ChatLog)
         chat.anchor()  # what is said next is in view (QA: after shift+tab, new cards were not)
-        chat.add_user(text)
+        line = chat.add_user(text)
         try:
             command = parse_command(text)
         except UnknownCommand as error:
             chat.add_agent(str(error))
             return
         if command is not None:
-            self.run_command(command)
+            self.run_command(command, line)
             return
+        blind = self.answered < self.requests  # typed before the request ahead was answered
+        self.requests += 1
         self.queued += 1
-        self.respond(text)
+        self.respond(text, self.requests, line, blind=blind)
 
-    def run_command(self, command: Command) -> None:
+    def run_command(self, command: Command, line: Widget) -> None:
         chat = self.query_one(ChatLog)
         if command.name == "/help":
             self.action_help()
@@ -249,40 +260,53 @@ class DefiAgentApp(App[None]):
             chat.clear()
             self.cards.clear()
         else:
-            self.slash(command)
+            self.slash(command, line)
 
     # workers
 
     @work(group="plan", exit_on_error=False)
-    async def respond(self, text: str) -> None:
+    async def respond(self, text: str, number: int, line: Widget, *, blind: bool) -> None:
         """Requests are answered in the order typed, each after the one before (cancelling one
         midway left its plan in the journal as planned, and said nothing), "yes" and "no"
-        typed included. A question leaves the open plan open, as does a request that cannot be
-        planned; a request planned closes it once decided."""
+        typed included; ``blind`` when typed before the request ahead was answered."""
         async with self.planning:
             self.queued -= 1
             async with self.sending:  # after the plan being sent, if one is
                 pass
-            plan_key = _ANSWERS.get(text.lower())
-            if plan_key is not None:  # in turn: "yes" typed after a request answers its plan
-                if self.pending is None:  # (QA: at once, it executed the plan it replaced)
-                    self.query_one(ChatLog).add_agent("No plan is waiting for an answer.")
-                else:
-                    plan_key(self)
-                return
-            answer = await self.service.answer(text)
-            if answer is not None:
-                self.query_one(ChatLog).add_agent(answer)
+            try:
+                await self._respond(text, number, line, blind=blind)
+            finally:
+                self.answered = number
+
+    async def _respond(self, text: str, number: int, line: Widget, *, blind: bool) -> None:
+        """A question leaves the open plan open, as does a request that cannot be planned; a
+        request planned closes it once decided."""
+        chat = self.query_one(ChatLog)
+        plan_key = _ANSWERS.get(text.lower())
+        if plan_key is not None:  # in turn: "yes" typed after a request answers its plan
+            if self.pending is None:  # (QA: at once, it executed the plan it replaced)
+                chat.add_agent("No plan is waiting for an answer.", after=line)
+            elif blind and self.unplanned == number - 1:  # QA: it answered the older plan
+                chat.add_agent(_unanswered(text, self.pending), after=line)
                 self._back_to_open_card()
-                return
-            decided = False
-            async for event in self.service.propose(text):
-                if isinstance(event, PolicyDecision):
-                    self.discard_pending()  # not before: one that cannot be planned leaves it open
-                    decided = event.allowed
-                self.post_message(AgentEvent(event))
-            if not decided:
-                self._back_to_open_card()
+            else:
+                plan_key(self)
+            return
+        answer = await self.service.answer(text)
+        if answer is not None:
+            chat.add_agent(answer, after=line)
+            self._back_to_open_card()
+            return
+        decided: bool | None = None
+        async for event in self.service.propose(text):
+            if isinstance(event, PolicyDecision):
+                self.discard_pending()  # not before: one that cannot be planned leaves it open
+                decided = event.allowed
+            self.post_message(AgentEvent(event, line))
+        if decided is None:
+            self.unplanned = number
+        if not decided:
+            self._back_to_open_card()
 
     def _back_to_open_card(self) -> None:
         """The open plan's card takes the plan keys back once a request typed meanwhile has been
@@ -324,9 +348,9 @@ class DefiAgentApp(App[None]):
             self.refresh_sidebar()
 
     @work(group="command", exit_on_error=False)
-    async def slash(self, command: Command) -> None:
+    async def slash(self, command: Command, line: Widget) -> None:
         reply = await self.service.command(command.name, command.args)
-        self.query_one(ChatLog).add_agent(reply)
+        self.query_one(ChatLog).add_agent(reply, after=line)
         self._back_to_open_card()
         self.refresh_sidebar()
 
@@ -372,7 +396,7 @@ class DefiAgentApp(App[None]):
             card = self.cards[plan_id] = PlanCard(
                 self.proposed.pop(plan_id), self.simulations.pop(plan_id, None)
             )
-            chat.add_widget(card)
+            chat.add_widget(card, after=message.line)
         if isinstance(event, SimulationDone) and card:
             card.show_simulation(event)
         elif isinstance(event, PolicyDecision) and card:
@@ -391,7 +415,7 @@ class DefiAgentApp(App[None]):
                 card.show_outcome(event)
             if isinstance(event, RunFailed):
                 if not card:
-                    chat.add_agent(f"**{event.code}**: {event.message}")
+                    chat.add_agent(f"**{event.code}**: {event.message}", after=message.line)
                 self.notify(event.message, severity="error", timeout=8, markup=False)
             self.refresh_bindings()
 
@@ -438,6 +462,15 @@ class DefiAgentApp(App[None]):
         prompt.cursor_position = len(prompt.value)
         self.screen.set_focus(prompt)
 
+    def action_focus_next(self) -> None:
+        """Tab from the prompt goes to the open plan's card, or else the newest (QA: to the
+        oldest, at the top of the log)."""
+        newest = self.cards.get(self.pending or "") or next(reversed(self.cards.values()), None)
+        if isinstance(self.focused, Prompt) and newest is not None:
+            self.screen.set_focus(newest)
+        else:
+            super().action_focus_next()
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -453,6 +486,14 @@ class DefiAgentApp(App[None]):
             f"(`defi-agent resume {self.sent}` then finishes it).",
             timeout=8,
         )
+
+
+def _unanswered(text: str, pending: str) -> str:
+    """Why a "yes" or "no" typed right behind a request that made no plan answers nothing."""
+    return (
+        f"The request before this *{text}* made no plan, so the *{text}* answers nothing: "
+        f"plan {pending} is still open (`y` on its card executes it, `n` discards it)."
+    )
 
 
 _ANSWERS: dict[str, Callable[[DefiAgentApp], None]] = {

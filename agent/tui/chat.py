@@ -8,7 +8,11 @@ from textual.widgets import Markdown, Static
 
 
 class ChatLog(VerticalScroll, can_focus=False):
-    """Not focusable itself, its cards are: typing after a Tab onto it was lost (QA)."""
+    """Not focusable itself, its cards are: typing after a Tab onto it was lost (QA).
+
+    An answer goes right after the request it answers (``after``): requests typed while one is
+    worked on are shown at once, and their answers come in between, in turn (QA: the requests
+    were all listed first, then the answers)."""
 
     DEFAULT_CSS = """
     ChatLog { padding: 0 1; }
@@ -19,16 +23,19 @@ class ChatLog(VerticalScroll, can_focus=False):
     def on_mount(self) -> None:
         self.anchor()
 
-    def add_user(self, text: str) -> None:
-        self.mount(Static(f"> {text}", classes="user", markup=False))
+    def add_user(self, text: str) -> Static:
+        line = Static(f"> {text}", classes="user", markup=False)
+        self.mount(line)
+        return line
 
-    def add_agent(self, markdown: str) -> Markdown:
+    def add_agent(self, markdown: str, after: Widget | None = None) -> Markdown:
         message = Markdown(markdown)
-        self.mount(message)
+        self.add_widget(message, after)
         return message
 
-    def add_widget(self, widget: Widget) -> None:
-        self.mount(widget)
+    def add_widget(self, widget: Widget, after: Widget | None = None) -> None:
+        """At the end, or after ``after`` while it is still in the log (`/clear` removes it)."""
+        self.mount(widget, after=after if after is not None and after.parent is self else None)
 
     def clear(self) -> None:
         self.remove_children()

@@ -9,6 +9,7 @@ from decimal import Decimal
 from textual import events
 
 from agent.db import DB_NAME
+from agent.tui.app import DefiAgentApp
 from agent.tui.chat import ChatLog
 from agent.tui.help import HelpScreen
 from agent.tui.plan_card import PlanCard
@@ -803,5 +804,78 @@ def test_a_question_right_after_a_plan_leaves_it_open_and_e_brings_back_its_requ
             await pilot.pause()
             await pilot.press("tab", *"abc")
             await until(pilot, lambda: prompt.value == "abc")
+
+    asyncio.run(scenario())
+
+
+def test_yes_typed_behind_a_request_that_made_no_plan_answers_nothing(make_app, devnet) -> None:
+    """QA: with a 0.04 ETH swap open, "swap 1000 ETH for USDC", Enter, "yes", Enter, typed
+    together: the request failed (not that much ETH) and the yes executed the older plan."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.04 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            first = card(app)
+            _burst(app, [*"swap 1000 ETH for USDC", "\r", *"yes", "\r"])
+            await until(pilot, lambda: "answers nothing" in _said(app), 60)
+            assert app.pending == first.plan_id and not first.outcome
+            assert app.service.journal.plan(first.plan_id).status != "done"
+            await until(pilot, lambda: first.has_focus)
+            await say(pilot, "yes")  # typed once the failure was read: it answers the open plan
+            await until(pilot, lambda: first.outcome.startswith("Done"), 60)
+
+    asyncio.run(scenario())
+
+
+def test_quitting_behind_a_queued_yes_sends_nothing(make_app, devnet) -> None:
+    """ctrl+q while a request is planned, a "yes" queued behind it: nothing is sent. (QA's
+    ctrl+q 50 ms after the "yes" came once the swap was sent: planned in 17 ms, sent in 40.)"""
+
+    async def scenario() -> DefiAgentApp:
+        proxy = ChainProxy(devnet.url, delay=0.05)
+        app = make_app(proxy.url)
+        async with app.run_test(size=(100, 40)) as pilot:
+            _burst(app, [*"swap 0.13 ETH for USDC", "\r", *"yes", "\r"])
+            await until(pilot, lambda: app.busy.label.startswith("planning"))
+            await pilot.press("ctrl+q")
+            await until(pilot, lambda: not app.is_running, timeout=60)
+        await asyncio.sleep(3)  # the worker thread's chain work finishes on its own
+        proxy.shutdown()
+        return app
+
+    app = asyncio.run(scenario())
+    assert all(p.status != "done" for p in app.service.journal.plans(10))
+    assert not any(app.service.journal.txs(p.id) for p in app.service.journal.plans(10))
+
+
+def test_tab_from_the_prompt_goes_to_the_open_plan(make_app, devnet) -> None:
+    """QA: Tab from the prompt went to the oldest card, at the top of the log."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 30)) as pilot:
+            for n in range(3):
+                await say(pilot, f"swap 0.0{n + 1} ETH for DAI")
+                await until(pilot, lambda n=n: len(app.cards) == n + 1 and app.pending, 60)
+            app.query_one(Prompt).focus()
+            await pilot.press("tab")
+            assert card(app).has_focus and card(app).plan_id == app.pending
+
+    asyncio.run(scenario())
+
+
+def test_answers_follow_their_requests_in_the_chat(make_app, devnet) -> None:
+    """QA: requests typed together were all listed first, then all the answers below them."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            _burst(app, [*"swap 0.01 ETH for DAI", "\r", *"how much DAI do I have?", "\r"])
+            await until(pilot, lambda: app.pending is not None and "You have" in _said(app), 60)
+            shown = list(app.query_one(ChatLog).children)[1:]  # after the welcome
+            kinds = [type(w).__name__ for w in shown]
+            assert kinds == ["Static", "PlanCard", "Static", "Markdown"], kinds
 
     asyncio.run(scenario())
