@@ -282,15 +282,15 @@ class DefiAgentApp(App[None]):
         """A question leaves the open plan open, as does a request that cannot be planned; a
         request planned closes it once decided."""
         chat = self.query_one(ChatLog)
-        plan_key = _ANSWERS.get(text.lower())
-        if plan_key is not None:  # in turn: "yes" typed after a request answers its plan
+        action = plan_answer(text)
+        if action is not None:  # in turn: "yes" typed after a request answers its plan
             if self.pending is None:  # (QA: at once, it executed the plan it replaced)
                 chat.add_agent("No plan is waiting for an answer.", after=line)
             elif blind and self.unplanned == number - 1:  # QA: it answered the older plan
                 chat.add_agent(_unanswered(text, self.pending), after=line)
                 self._back_to_open_card()
             else:
-                plan_key(self)
+                getattr(self, f"action_{action}")()
             return
         answer = await self.service.answer(text)
         if answer is not None:
@@ -496,13 +496,21 @@ def _unanswered(text: str, pending: str) -> str:
     )
 
 
-_ANSWERS: dict[str, Callable[[DefiAgentApp], None]] = {
-    "y": DefiAgentApp.action_execute,
-    "yes": DefiAgentApp.action_execute,
-    "n": DefiAgentApp.action_discard,
-    "no": DefiAgentApp.action_discard,
+_ANSWERS = {
+    "execute": "y|yes|yes please|yep|yeah|ok|okay|sure|go|go ahead|do it|confirm|execute|send it",
+    "dry_run": "d|dry run|dry-run",
+    "discard": "n|no|nope|no thanks|cancel|discard",
+    "edit": "e|edit",
 }
-"""A plan key typed in the prompt as a request of its own: the answer to the open plan."""
+"""What a request typed in the prompt says when it only answers the open plan."""
+_ANSWER_OF = {word: action for action, words in _ANSWERS.items() for word in words.split("|")}
+
+
+def plan_answer(text: str) -> str | None:
+    """The plan action a request typed in the prompt asks for, when it is nothing but an answer
+    ("yes", "go ahead", "dry run", "cancel!"): the plan keys' words (QA: "yes please" and "ok"
+    were parsed as requests and not understood)."""
+    return _ANSWER_OF.get(" ".join(text.lower().strip(" .!").split()))
 
 
 def create_app(

@@ -879,3 +879,24 @@ def test_answers_follow_their_requests_in_the_chat(make_app, devnet) -> None:
             assert kinds == ["Static", "PlanCard", "Static", "Markdown"], kinds
 
     asyncio.run(scenario())
+
+
+def test_answers_in_words_act_on_the_open_plan(make_app, devnet) -> None:
+    """QA: "yes please" and "ok" were read as requests: "I don't understand 'yes'"."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.01 ETH for DAI")
+            await until(pilot, lambda: app.pending is not None)
+            first = card(app)
+            await say(pilot, "dry run")
+            await until(pilot, lambda: first.outcome.startswith("Dry run"))
+            await say(pilot, "swap 0.02 ETH for DAI")
+            await until(pilot, lambda: app.pending is not None and card(app) is not first)
+            await say(pilot, "Go ahead!")
+            await until(pilot, lambda: card(app).outcome.startswith("Done"), 60)
+            await say(pilot, "ok")
+            await until(pilot, lambda: "No plan is waiting" in _said(app))
+
+    asyncio.run(scenario())
