@@ -1,6 +1,6 @@
 """Follow-up requests that change the amount of the previous plan, for the offline rule parser:
 "make it 2 ETH instead", "actually 500", "change it to half", "0.5 instead", "yes but make it
-0.05", or an amount alone: "half of my eth", "0.5".
+0.05", "double it", "make it 3x", or an amount alone: "half of my eth", "0.5", "2x".
 
 The amended plan is the previous one with one amount (and optionally its token) replaced; it is
 drawn as a new card, so the user reads it before anything happens, whether or not the previous plan
@@ -16,7 +16,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from agent.errors import IntentError
-from agent.intents.phrases import quantity, token
+from agent.intents.phrases import multiples, quantity, token
 from strategies.tokens import resolve_symbol
 
 Step = dict[str, Any]
@@ -48,6 +48,8 @@ def amendment(lowered: str, *, after_plan: bool) -> tuple[str, bool] | None:
         return match.group("q") or match.group("q2"), False
     if not after_plan:
         return None
+    if _times(alone) is not None:
+        return alone, True
     q = quantity(alone)  # an amount alone, of one token at most: "half of my eth", "0.5"
     return (alone, True) if q.amount is not None and len(q.token_words.split()) <= 1 else None
 
@@ -69,11 +71,13 @@ def amend(
             "There is no earlier plan here to change: say the whole request, e.g. swap 2 ETH for USDC",
         )
     steps = [dict(step) for step in history[-1][1]["steps"]]
-    q = quantity(words)
-    if q.amount is None:
+    factor = _times(words)
+    q = quantity("" if factor else words)
+    if q.amount is None and factor is None:
         raise IntentError(
             "needs_clarification", "What should the amount be? e.g. make it 2 ETH instead"
         )
+    written_amount = q.amount or f"{factor}x"
     words_of_token, target = ("" if q.token_words in _IT else q.token_words), None
     swap_of = _FOR.match(words_of_token)
     if swap_of and (target := resolve_symbol(swap_of.group("o"), symbols)) is not None:
@@ -107,12 +111,14 @@ def amend(
         named = " or ".join(f'"{_said(s)}"' for s in map(steps.__getitem__, same or written))
         raise IntentError(
             "needs_clarification",
-            f"Which amount should change: {named}?{_hint(steps, same, q.amount)}",
+            f"Which amount should change: {named}?{_hint(steps, same, written_amount)}",
         )
     step = steps[index]
-    amount = q.amount
+    amount = written_amount
     relative = symbol is not None or not words_of_token
-    if amount.endswith("%") and relative and not _OF_WALLET.search(words):
+    if factor is not None:
+        amount = _share(str(step["amount"]), factor * 100)
+    elif amount.endswith("%") and relative and not _OF_WALLET.search(words):
         amount = _share(str(step["amount"]), Decimal(amount[:-1]))
     if (step["action"] == "borrow" or step.get("amount_kind") == "exact_out") and not (
         _FIXED.fullmatch(amount)
@@ -123,14 +129,27 @@ def amend(
     return steps
 
 
+def _times(words: str) -> Decimal | None:
+    """The multiple of the plan's amount ``words`` ask for ("2x", "double it"), if that is all
+    they say."""
+    found = multiples(words)
+    return found[0][1] if len(found) == 1 and found[0][0] == words else None
+
+
 def _share(amount: str, percent: Decimal) -> str:
     """``percent`` of the plan's ``amount``: "make it half" of "supply 50 usdc" is 25 USDC (it was
-    half the wallet's USDC), of "50%" 25%, of everything half of everything. A fixed amount is
-    rounded down to 6 decimals, which every token of the book has room for."""
-    if amount == "max":
-        return f"{percent.normalize():f}%"
-    if amount.endswith("%"):
-        return f"{(Decimal(amount[:-1]) * percent / 100).normalize():f}%"
+    half the wallet's USDC), of "50%" 25%, of everything half of everything; "double it" of
+    half the wallet's is all of it, of all of it more than there is. A fixed amount is rounded
+    down to 6 decimals, which every token of the book has room for."""
+    if amount == "max" or amount.endswith("%"):
+        share = (Decimal(100 if amount == "max" else amount[:-1]) * percent / 100).normalize()
+        if share > 100:
+            of = "all of it" if amount == "max" else f"{amount} of it"
+            raise IntentError(
+                "invalid_amount",
+                f"The plan spends {of}: {percent.normalize():f}% of that is more than there is",
+            )
+        return f"{share:f}%"
     share = (Decimal(amount) * percent / 100).quantize(_MICRO, ROUND_DOWN)
     if not share:
         raise IntentError("invalid_amount", f"{percent.normalize():f}% of {amount} is nothing")

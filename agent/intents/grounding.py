@@ -19,6 +19,7 @@ from agent.errors import IntentError
 from agent.intents.phrases import (
     NUMBER_WORDS,
     POSITION_WORDS,
+    multiples,
     refuse_other_protocols,
     slippage,
     to_bps,
@@ -177,6 +178,7 @@ def _check_amount(
             )
         return
     shares = {Decimal(v) for v, words in _PERCENT_WORDS.items() if words.search(text)} | percents
+    shares |= {factor * 100 for _, factor in multiples(text)}  # "double it": 200% of the amount
     if amount.endswith("%"):
         value = Decimal(amount[:-1])
         if value in shares or value in _shares(shares, shares):

@@ -69,6 +69,12 @@ _USD_VALUE = re.compile(
     r"^(?:\$\s*[\d,.]+k?|[\d,.]+k?\s*(?:usd|dollars?|bucks))\s+(?:worth(?:\s+of)?|of)\s+(?P<what>.+)$"
 )
 """An amount in dollars of a token: "$100 of eth", "100 usd worth of wbtc"."""
+_MULTIPLE = re.compile(
+    r"(?<![\w.])(?:(?P<n>\d+(?:\.\d+)?)\s*(?:x|times)|x\s*(?P<m>\d+(?:\.\d+)?)|(?P<w>double|twice|triple))"
+    r"(?:\s+(?:it|that|this|the amount|as much))?(?![\w.])"
+)
+"""A multiple of a plan's amount: "2x", "x3", "1.5 times", "double it", "twice as much"."""
+_WORD_MULTIPLES = {"double": 2, "twice": 2, "triple": 3}
 ADDRESS = re.compile(r"\b0x[0-9a-zA-Z]+\b")
 POSITION_WORDS = r"deposits?|positions?|supplies|funds|collateral|debts?|loans?|borrows?|borrowings"
 """What "all my ..." names when it means every position on Aave, not one token."""
@@ -85,6 +91,16 @@ class Quantity(NamedTuple):
 
     amount: str | None
     token_words: str
+
+
+def multiples(text: str) -> list[tuple[str, Decimal]]:
+    """The multiples ``text`` states ("double it" in "no, double it"), each with its words."""
+    found = []
+    for match in _MULTIPLE.finditer(text):
+        factor = Decimal(_WORD_MULTIPLES.get(match["w"] or "") or match["n"] or match["m"])
+        if factor > 0:
+            found.append((match[0], factor))
+    return found
 
 
 def number(text: str) -> str:

@@ -61,6 +61,15 @@ def steps_after(*texts: str) -> list[dict]:
         ("swap 0.1 ETH for USDC", "ok, 0.02 instead", {"amount": "0.02"}),
         ("swap 0.1 ETH for USDC", "half of it", {"amount": "0.05"}),  # QA: "unknown token 'it'"
         ("swap 0.1 ETH for USDC", "make it a quarter of that", {"amount": "0.025"}),
+        # QA: "2x" was "unknown token 'x'"; multiples of the plan's amount
+        ("swap 0.1 ETH for USDC", "2x", {"amount": "0.2"}),
+        ("swap 0.1 ETH for USDC", "double it", {"amount": "0.2"}),
+        ("supply 100 USDC to aave", "make it 1.5x", {"amount": "150"}),
+        ("supply 100 USDC to aave", "twice as much", {"amount": "200"}),
+        ("borrow 50 DAI", "triple that", {"amount": "150"}),
+        ("buy 1 ETH with USDC", "x3", {"amount": "3"}),
+        ("swap 25% of my ETH for USDC", "make it 4 times that", {"amount": "100%"}),
+        ("swap 0.3 ETH for USDC", "0.5x", {"amount": "0.15"}),
     ],
 )
 def test_followup_changes_the_amount(earlier: str, followup: str, changed: dict) -> None:
@@ -146,6 +155,9 @@ def test_followup_of_a_followup_builds_on_the_latest_plan() -> None:
         (("swap 0.1 ETH for USDC", "0.05 wbtc"), "needs_clarification", "make it 0.05 wbtc"),
         (("supply 100 usdc to aave", "50 dai"), "needs_clarification", "The plan has no DAI"),
         (("supply 100 usdc", "half of my eth"), "needs_clarification", "The plan has no ETH"),
+        (("swap all my ETH for USDC", "double it"), "invalid_amount", "more than there is"),
+        (("swap 60% of my ETH for USDC", "2x"), "invalid_amount", "60% of it"),
+        (("swap 1 ETH to DAI and 1 ETH to USDC", "2x"), "needs_clarification", "Which amount"),
     ],
 )
 def test_followup_errors(texts: tuple[str, ...], code: str, words: str) -> None:
