@@ -21,7 +21,7 @@ from tools.weth.adapter import unwrap_call, wrap_call
 
 VARIABLE_RATE = 2
 _POOL = "Aave's Pool"
-_INTEREST_MARGIN_SECONDS = 3600
+INTEREST_MARGIN_SECONDS = 3600
 _SECONDS_PER_YEAR = 31_536_000
 _RAY = 10**27
 
@@ -130,4 +130,4 @@ class AaveV3Adapter:
         debt = int(contract(ctx.w3, "erc20", variable).functions.balanceOf(ctx.wallet).call())
         data = contract(ctx.w3, "aave_data_provider", ctx.book.aave_v3.data_provider)
         rate = int(data.functions.getReserveData(asset.address).call()[6])
-        return debt + debt * rate * _INTEREST_MARGIN_SECONDS // (_RAY * _SECONDS_PER_YEAR) + 1
+        return debt + debt * rate * INTEREST_MARGIN_SECONDS // (_RAY * _SECONDS_PER_YEAR) + 1
