@@ -34,6 +34,8 @@ class Prepared:
     steps: tuple[PreparedStep, ...]
     total_steps: int
     block: int
+    time: int
+    """Chain time of the simulation: when the next block was to be mined (0: not known)."""
 
     @property
     def ok(self) -> bool:
@@ -63,7 +65,7 @@ def prepare(
         prepared.append(PreparedStep(index, step, action, built, results[-1]))
         if not results[-1].ok:
             break
-    return Prepared(tuple(prepared), len(steps), block)
+    return Prepared(tuple(prepared), len(steps), block, ctx.now)
 
 
 def describe(step: Mapping[str, Any]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -42,7 +42,7 @@ from agent.snapshot import Snapshot
 from agent.verify import TOLERANCE_BPS, balances_of, net, verify, worse
 from tools.aave_v3.reads import reserves
 from tools.chain.contracts import Reverted
-from tools.chain.plain import Node, rpc
+from tools.chain.plain import Node, clock, rpc
 from tools.chain.running import advance_time, is_duration, parse_duration
 from tools.portfolio import read_portfolio
 from tools.protocol import ChainContext
@@ -53,6 +53,9 @@ GAS_HEADROOM = (13, 10)
 """Gas limit = simulated gas x 1.3 + 30,000: a transaction landing a second after its simulation
 can cost more (a new Uniswap oracle observation, Aave interest accrual)."""
 GAS_EXTRA = 30_000
+STALE_AFTER_S = 60
+"""A plan simulated this long ago in chain time is simulated again before it is sent, even with
+no block mined since: a card answered 25 minutes later was sent past its swap's deadline (QA)."""
 
 
 @dataclass
@@ -205,17 +208,21 @@ class AgentService:
             yield event
 
     def _still_as_simulated(self, ready: _Ready) -> list[Decimal | None] | None:
-        """When blocks were mined since the simulation, simulate the same transactions again and
-        refuse (nothing sent) if a step would now revert or leave the wallet worse off than shown
-        by more than the plan's slippage bound; then the health factor after each call, as the
-        new simulation has it, for the policy's floor (None: the chain did not move)."""
-        block = int(rpc(ready.ctx.w3, "eth_blockNumber"), 16)
-        if block == ready.prepared.block:
+        """When blocks were mined since the simulation, or `STALE_AFTER_S` of chain time passed
+        (a swap's deadline, interest), simulate the same transactions again at the chain's time
+        now and refuse (nothing sent) if a step would now revert or leave the wallet worse off
+        than shown by more than the plan's slippage bound; then the health factor after each
+        call, as the new simulation has it, for the policy's floor (None: the chain did not
+        move)."""
+        block, now = clock(ready.ctx.w3)
+        then = ready.prepared
+        waited = now - then.time if then.time else 0
+        if block == then.block and waited < STALE_AFTER_S:
             return None
-        ctx = self._context()
-        steps = [tuple(c.call for c in p.result.calls) for p in ready.prepared.steps]
+        ctx = replace(ready.ctx, now=now)
+        steps = [tuple(c.call for c in p.result.calls) for p in then.steps]
         results = Simulator(ctx).simulate(steps)
-        moved = f"the chain moved since the simulation (block {ready.prepared.block} -> {block})"
+        moved = f"the chain moved since the simulation ({_moved(then.block, block, waited)})"
         for p, result in zip(ready.prepared.steps, results, strict=True):
             if result.failure is not None:
                 raise SimulationReverted(
@@ -593,7 +600,9 @@ class AgentService:
         return answers.answer(text, await self.snapshot())
 
     def _revert_reason(self, ctx: ChainContext, call: Call) -> str:
-        (result,) = Simulator(ctx).simulate([(call,)])
+        """Why ``call`` reverted, replayed at the chain's time now (at the simulation's, a swap
+        mined past its deadline "succeeds when replayed now")."""
+        (result,) = Simulator(replace(ctx, now=clock(ctx.w3)[1])).simulate([(call,)])
         failure = result.failure
         return failure.revert_reason or "unknown" if failure else "it succeeds when replayed now"
 
@@ -628,3 +637,11 @@ def _units(ctx: ChainContext, symbol: str, raw: int) -> Decimal:
     from tools.erc20.reads import token
 
     return token(ctx.w3, ctx.book, symbol).to_units(raw)
+
+
+def _moved(then: int, block: int, waited: int) -> str:
+    """How the chain moved since a simulation: "block 4 -> 6, 25 min later"."""
+    parts = [f"block {then} -> {block}"] if block != then else []
+    if waited >= 60:
+        parts.append(f"{waited // 60} min later")
+    return ", ".join(parts) or f"{waited} s later"

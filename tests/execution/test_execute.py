@@ -17,6 +17,7 @@ from tools.aave_v3.adapter import INTEREST_MARGIN_SECONDS
 from tools.aave_v3.reads import account
 from tools.chain.plain import rpc
 from tools.erc20.reads import allowance, balance, token
+from tools.uniswap_v3.adapter import DEADLINE_SECONDS
 
 
 def bal(devnet, symbol: str) -> Decimal:
@@ -80,6 +81,20 @@ def test_a_swap_on_a_chain_idle_for_hours_meets_its_deadline(devnet, service) ->
     rpc(devnet.w3, "evm_increaseTime", 2 * 3600)  # two idle hours, no block mined
 
     done(run(service, "swap 0.1 ETH for USDC"))
+
+
+def test_a_swap_left_open_past_its_deadline_is_refused_not_sent(devnet, service) -> None:
+    """QA: a card answered 25 minutes after it was shown, no block mined in between, was sent as
+    it was, reverted on chain past its deadline (the fee paid for nothing), and the reason read
+    "it succeeds when replayed now": the replay ran at the simulation's time."""
+    plan_id = propose(service, "swap 0.2 ETH for USDC")[-1].plan_id
+    rpc(devnet.w3, "evm_increaseTime", DEADLINE_SECONDS + 300)
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    failed = outcome(collect(service.execute(plan_id, human_confirmed=True)))
+    assert isinstance(failed, RunFailed) and failed.exit_code == 4, failed
+    assert "the swap's deadline has passed" in failed.message
+    assert "25 min" in failed.message and "nothing was sent" in failed.message
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
 
 def test_exact_out_swap_buys_exactly(devnet, service) -> None:
