@@ -46,7 +46,7 @@ from tools.chain.plain import Node, clock, rpc
 from tools.chain.running import advance_time, is_duration, parse_duration
 from tools.portfolio import read_portfolio
 from tools.protocol import ChainContext
-from tools.simulator import Simulator
+from tools.simulator import Simulator, StepResult
 from tools.tx import Call
 
 GAS_HEADROOM = (13, 10)
@@ -167,6 +167,22 @@ class AgentService:
             self.journal.set_plan_status(plan_id, done.status)
         return done
 
+    async def dry_run(self, plan_id: str) -> RunDone | RunFailed | None:
+        """An open plan simulated again at the chain's state and time now, nothing sent: what
+        executing it now would do. The plan stays open (None: there is no such open plan)."""
+        ready = self._ready.get(plan_id)
+        if ready is None:
+            return None
+        try:
+            block, now = await asyncio.to_thread(clock, ready.ctx.w3)
+            results = await asyncio.to_thread(self._simulated_again, ready, block, now)
+        except DefiAgentError as error:
+            return RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
+        total = net(r.deltas for r in results)
+        deltas = {s: _units(ready.ctx, s, raw) for s, raw in total.items() if raw}
+        self.journal.event(plan_id, "dry_run", {"block": block, "deltas": total})
+        return RunDone(plan_id, "dry_run", deltas)
+
     def outcome(self, plan_id: str, *, dry_run: bool = True) -> RunDone | None:
         """What discarding a proposed plan reports (its simulated balance changes), keeping it."""
         ready = self._ready.get(plan_id)
@@ -209,33 +225,35 @@ class AgentService:
 
     def _still_as_simulated(self, ready: _Ready) -> list[Decimal | None] | None:
         """When blocks were mined since the simulation, or `STALE_AFTER_S` of chain time passed
-        (a swap's deadline, interest), simulate the same transactions again at the chain's time
-        now and refuse (nothing sent) if a step would now revert or leave the wallet worse off
-        than shown by more than the plan's slippage bound; then the health factor after each
-        call, as the new simulation has it, for the policy's floor (None: the chain did not
-        move)."""
+        (a swap's deadline, interest), the plan simulated again (`_simulated_again`); then the
+        health factor after each call, as the new simulation has it, for the policy's floor
+        (None: the chain did not move)."""
         block, now = clock(ready.ctx.w3)
         then = ready.prepared
-        waited = now - then.time if then.time else 0
-        if block == then.block and waited < STALE_AFTER_S:
+        if block == then.block and _waited(then, now) < STALE_AFTER_S:
             return None
+        results = self._simulated_again(ready, block, now)
+        return [r.health_factor_after for r in results for _ in r.calls]
+
+    def _simulated_again(self, ready: _Ready, block: int, now: int) -> list[StepResult]:
+        """The plan's transactions simulated again at the chain's state and time now; refused
+        (`SimulationReverted`) if a step would now revert or leave the wallet worse off than
+        shown by more than the plan's slippage bound."""
+        then = ready.prepared
         ctx = replace(ready.ctx, now=now)
         steps = [tuple(c.call for c in p.result.calls) for p in then.steps]
         results = Simulator(ctx).simulate(steps)
-        moved = f"the chain moved since the simulation ({_moved(then.block, block, waited)})"
-        for p, result in zip(ready.prepared.steps, results, strict=True):
+        moved = _moved(then.block, block, _waited(then, now))
+        for p, result in zip(then.steps, results, strict=True):
             if result.failure is not None:
                 raise SimulationReverted(
                     f"{moved} and step {p.index} would now revert: "
                     f"{result.failure.call.label}: {result.failure.revert_reason}",
                     hint="nothing was sent; propose it again to see the new outcome",
                 )
-        bound = max(
-            (int(p.step.get("max_slippage_bps", 0)) for p in ready.prepared.steps),
-            default=0,
-        )
+        bound = max((int(p.step.get("max_slippage_bps", 0)) for p in then.steps), default=0)
         fees = sum(r.fee_wei for r in results)
-        first = [p.result.deltas for p in ready.prepared.steps]
+        first = [p.result.deltas for p in then.steps]
         problems = worse(ctx, first, [r.deltas for r in results], bound or TOLERANCE_BPS, fees)
         if problems:
             raise SimulationReverted(
@@ -243,7 +261,7 @@ class AgentService:
                 code="simulation_changed",
                 hint="nothing was sent; propose it again to see the new outcome",
             )
-        return [r.health_factor_after for r in results for _ in r.calls]
+        return results
 
     async def _held(self, plan_id: str, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
         """``events`` of executing ``plan_id``, with this process recorded as executing it; a
@@ -639,9 +657,14 @@ def _units(ctx: ChainContext, symbol: str, raw: int) -> Decimal:
     return token(ctx.w3, ctx.book, symbol).to_units(raw)
 
 
+def _waited(prepared: Prepared, now: int) -> int:
+    """Chain seconds since ``prepared`` was simulated (0: its time is not known)."""
+    return now - prepared.time if prepared.time else 0
+
+
 def _moved(then: int, block: int, waited: int) -> str:
-    """How the chain moved since a simulation: "block 4 -> 6, 25 min later"."""
+    """How the chain moved since a simulation: "... (block 4 -> 6, 25 min later)"."""
     parts = [f"block {then} -> {block}"] if block != then else []
     if waited >= 60:
         parts.append(f"{waited // 60} min later")
-    return ", ".join(parts) or f"{waited} s later"
+    return f"the chain moved since the simulation ({', '.join(parts) or f'{waited} s later'})"

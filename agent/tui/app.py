@@ -51,6 +51,7 @@ WELCOME = (
 BUSY_LABELS = {
     "respond": "planning, simulating and asking the policy…",
     "send_plan": "signing, sending and verifying…",
+    "rehearse": "simulating again, nothing sent…",
     "slash": "working…",
 }
 
@@ -289,6 +290,8 @@ class DefiAgentApp(App[None]):
             elif blind and self.unplanned == number - 1:  # QA: it answered the older plan
                 chat.add_agent(_unanswered(text, self.pending), after=line)
                 self._back_to_open_card()
+            elif action == "dry_run":  # now, before a "yes" typed behind it
+                await self._rehearse(self.pending)
             else:
                 getattr(self, f"action_{action}")()
             return
@@ -330,6 +333,21 @@ class DefiAgentApp(App[None]):
             self.exit()
             return
         self.refresh_sidebar()
+
+    @work(group="plan", exit_on_error=False)
+    async def rehearse(self, plan_id: str) -> None:
+        """``d`` on the card: in turn with the requests, as a "dry run" typed is."""
+        async with self.planning:
+            await self._rehearse(plan_id)
+
+    async def _rehearse(self, plan_id: str) -> None:
+        """The open plan simulated again at the chain's state now, nothing sent; it stays open
+        for y or n (QA: a dry run closed it, and the y after it found no plan)."""
+        result = await self.service.dry_run(plan_id)
+        card = self.cards.get(plan_id)
+        if result is not None and card is not None:
+            card.show_rehearsal(result)
+        self._back_to_open_card()
 
     @work(exclusive=True, group="sidebar", exit_on_error=False)
     async def refresh_sidebar(self) -> None:
@@ -434,9 +452,8 @@ class DefiAgentApp(App[None]):
             self.send_plan(plan_id)
 
     def action_dry_run(self) -> None:
-        plan_id = self._take_pending()
-        if plan_id:
-            self._finish(plan_id, dry_run=True)
+        if self.pending:
+            self.rehearse(self.pending)
 
     def action_discard(self) -> None:
         self.discard_pending()
@@ -444,10 +461,10 @@ class DefiAgentApp(App[None]):
     def discard_pending(self) -> None:
         plan_id = self._take_pending()
         if plan_id:
-            self._finish(plan_id, dry_run=False)
+            self._finish(plan_id)
 
-    def _finish(self, plan_id: str, *, dry_run: bool, edited: bool = False) -> None:
-        done = self.service.discard(plan_id, dry_run=dry_run, edited=edited)
+    def _finish(self, plan_id: str, *, edited: bool = False) -> None:
+        done = self.service.discard(plan_id, edited=edited)
         if done is not None and plan_id in self.cards:
             self.cards[plan_id].show_outcome(done)
 
@@ -456,7 +473,7 @@ class DefiAgentApp(App[None]):
         plan_id = self._take_pending()
         if not plan_id:
             return
-        self._finish(plan_id, dry_run=False, edited=True)
+        self._finish(plan_id, edited=True)
         prompt = self.query_one(Prompt)
         prompt.value = self.cards[plan_id].proposed.intent
         prompt.cursor_position = len(prompt.value)

@@ -16,7 +16,7 @@ KEYS = {
     "enter": "send the request",
     "up / down": "previous / next request",
     "y": "execute the plan shown",
-    "d": "dry run: simulate only, send nothing",
+    "d": "dry run: simulate again now, send nothing; the plan stays open",
     "n": "discard the plan",
     "e": "edit the request",
     "f1": "this help",

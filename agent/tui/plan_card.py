@@ -50,6 +50,8 @@ class PlanCard(Static, can_focus=True):
         self.decision: PolicyDecision | None = None
         self.progress: list[str] = []
         self.outcome: str = ""
+        self.rehearsal: str = ""
+        """What the last dry run found, the plan still open."""
         self.border_title = f"plan {proposed.plan_id}"
 
     def on_mount(self) -> None:
@@ -97,7 +99,6 @@ class PlanCard(Static, can_focus=True):
             )
             label = {
                 "done": "Done, verified on chain",
-                "dry_run": "Dry run: nothing sent",
                 "discarded": "Discarded",
             }
             self.outcome = f"{label.get(event.status, event.status)}: {changes}"
@@ -107,6 +108,16 @@ class PlanCard(Static, can_focus=True):
         else:
             self.outcome = f"Failed ({event.code}): {event.message}"
             self.add_class("denied")
+        self.refresh_card()
+
+    def show_rehearsal(self, event: RunDone | RunFailed) -> None:
+        if isinstance(event, RunDone):
+            changes = ", ".join(f"{signed(v)} {s}" for s, v in event.deltas.items())
+            self.rehearsal = f"Dry run now, nothing sent: {changes or 'no balance change'}"
+        else:
+            self.rehearsal = (
+                f"Dry run now, nothing sent: it would fail ({event.code}): {event.message}"
+            )
         self.refresh_card()
 
     def refresh_card(self) -> None:
@@ -143,19 +154,21 @@ class PlanCard(Static, can_focus=True):
                     style="dim",
                 )
             )
+        answerable = not self.outcome and not self.progress
         if self.decision is not None:
-            parts.extend(
-                _verdicts(self.decision, answerable=not self.outcome and not self.progress)
-            )
+            parts.extend(_verdicts(self.decision))
         parts.extend(Text(line, style="dim") for line in self.progress)
+        if self.rehearsal and answerable:
+            parts.append(Text(self.rehearsal, style="bold"))
         if self.outcome:
             parts.append(Text(self.outcome, style="bold"))
+        if answerable and self.decision is not None and self.decision.allowed:
+            parts.append(Text("y execute · d dry run · n discard · e edit", style="bold"))
         self.update(Group(*parts))
 
 
-def _verdicts(decision: PolicyDecision, *, answerable: bool) -> list[Text]:
-    """Every violated rule in full; the passing ones in one line with what allowance is left;
-    the keys while the plan is ``answerable``, waiting for an answer."""
+def _verdicts(decision: PolicyDecision) -> list[Text]:
+    """Every violated rule in full; the passing ones in one line with what allowance is left."""
     lines = [Text(f"✗ {v.rule}: {v.message}", style="red") for v in decision.violations]
     if decision.allowed:
         left = next((v.message for v in decision.verdicts if v.rule == "spend.windows"), "")
@@ -170,8 +183,6 @@ def _verdicts(decision: PolicyDecision, *, answerable: bool) -> list[Text]:
             lines.append(
                 Text("above the session's threshold: needs your confirmation", style="yellow")
             )
-        if answerable:
-            lines.append(Text("y execute · d dry run · n discard · e edit", style="bold"))
     return lines
 
 

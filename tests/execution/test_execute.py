@@ -97,6 +97,25 @@ def test_a_swap_left_open_past_its_deadline_is_refused_not_sent(devnet, service)
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
 
+def test_a_dry_run_simulates_again_now_and_leaves_the_plan_open(devnet, service) -> None:
+    """A dry run of an open plan is what executing it now would do, nothing sent; the plan can
+    still be executed after it, and one past its deadline says why it would fail."""
+    plan_id = propose(service, "swap 0.2 ETH for USDC")[-1].plan_id
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    rehearsed = asyncio.run(service.dry_run(plan_id))
+    assert isinstance(rehearsed, RunDone) and rehearsed.status == "dry_run", rehearsed
+    assert Decimal(590) < rehearsed.deltas["USDC"] < Decimal(600)
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+    rpc(devnet.w3, "evm_increaseTime", DEADLINE_SECONDS + 300)
+    stale = asyncio.run(service.dry_run(plan_id))
+    assert isinstance(stale, RunFailed) and "deadline has passed" in stale.message, stale
+    assert asyncio.run(service.dry_run("f" * 12)) is None
+    later = propose(service, "swap 0.2 ETH for USDC")[-1].plan_id
+    asyncio.run(service.dry_run(later))
+    done(collect(service.execute(later, human_confirmed=True)))
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 1
+
+
 def test_exact_out_swap_buys_exactly(devnet, service) -> None:
     before = bal(devnet, "WBTC")
     done(run(service, "buy 0.01 wbtc with dai"))

@@ -891,12 +891,37 @@ def test_answers_in_words_act_on_the_open_plan(make_app, devnet) -> None:
             await until(pilot, lambda: app.pending is not None)
             first = card(app)
             await say(pilot, "dry run")
-            await until(pilot, lambda: first.outcome.startswith("Dry run"))
+            await until(pilot, lambda: first.rehearsal.startswith("Dry run now"))
             await say(pilot, "swap 0.02 ETH for DAI")
             await until(pilot, lambda: app.pending is not None and card(app) is not first)
             await say(pilot, "Go ahead!")
             await until(pilot, lambda: card(app).outcome.startswith("Done"), 60)
             await say(pilot, "ok")
             await until(pilot, lambda: "No plan is waiting" in _said(app))
+
+    asyncio.run(scenario())
+
+
+def test_a_dry_run_leaves_the_plan_open_for_yes(make_app, devnet) -> None:
+    """QA: d closed the plan ("Dry run: nothing sent") and the y after it found no plan. A dry
+    run simulates the plan again at the chain's state now, sends nothing, and the card still
+    takes y; "dry run" then "yes" typed together answer in turn."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.01 ETH for DAI")
+            await until(pilot, lambda: app.pending is not None)
+            first = card(app)
+            nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+            await pilot.press("d")
+            await until(pilot, lambda: first.rehearsal.startswith("Dry run now, nothing sent"))
+            assert "+" in first.rehearsal and "DAI" in first.rehearsal, first.rehearsal
+            assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+            assert app.pending == first.plan_id and app.focused is first
+            assert "y execute" in _text(first)
+            _burst(app, [*"dry run", "\r", *"yes", "\r"])
+            await until(pilot, lambda: first.outcome.startswith("Done"), 60)
+            assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 1
 
     asyncio.run(scenario())
