@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from agent.errors import BadInput
 from agent.seams import SessionStatus
 from agent.snapshot import Snapshot
 from strategies.tokens import resolve_symbol
@@ -105,6 +106,8 @@ def looks_like_question(text: str) -> bool:
 
 
 def answer(text: str, s: Snapshot) -> str | None:
+    """The answer to ``text`` from ``s``, or None when it is not a question answered here; a
+    question about a token the chain does not have is `BadInput`."""
     if _WHAT_IF.search(text) and looks_like_question(text):
         return WHAT_IF
     if _HEALTH.search(text) and ("?" in text or text.lower().startswith(("what", "show", "my"))):
@@ -118,7 +121,7 @@ def answer(text: str, s: Snapshot) -> str | None:
         symbol = resolve_symbol(match.group(1).strip())
         holding = next((h for h in s.portfolio.holdings if h.symbol == symbol), None)
         if holding is None:
-            return f"I don't know the token *{match.group(1).strip()}* on this chain."
+            raise _unknown(match.group(1).strip(), s)
         return f"You have **{_amount(holding.amount)} {symbol}** ({_money(holding.usd)})."
     if _HELP.match(text):
         return (
@@ -143,7 +146,7 @@ def answer(text: str, s: Snapshot) -> str | None:
                 return _conversion(s, "1", symbol, quoted.group(1))
             return f"{symbol} is **{_money(s.portfolio.prices[symbol])}** (Aave V3's oracle)."
     if (match := _PRICES[0].search(text)) and match.group(1).lower() not in _NOT_TOKENS:
-        return _unknown(match.group(1), s)
+        raise _unknown(match.group(1), s)
     if _NET_WORTH.search(text):
         return net_worth(s)
     if _POSITIONS.search(text):
@@ -164,16 +167,21 @@ def borrowable(s: Snapshot) -> str:
     )
 
 
-def _unknown(word: str, s: Snapshot) -> str:
-    known = ", ".join(s.portfolio.prices)
-    return f"I don't know the token *{word}* on this chain: Aave V3's oracle prices {known}."
+def _unknown(word: str, s: Snapshot) -> BadInput:
+    """A question about a token the chain does not have: bad input, as in a request (exit 2,
+    `unknown_token`; QA: the CLI answered it with exit 0)."""
+    return BadInput(
+        f"I don't know the token {word!r} on this chain",
+        code="unknown_token",
+        hint=f"Aave V3's oracle prices {', '.join(s.portfolio.prices)}",
+    )
 
 
 def _conversion(s: Snapshot, amount: str, a: str, b: str | None) -> str:
     """``amount`` of ``a`` in ``b`` at the oracle's prices; in USD without ``b``."""
     for word in (a, b):
         if word is not None and resolve_symbol(word) is None:
-            return _unknown(word, s)
+            raise _unknown(word, s)
     have, prices = str(resolve_symbol(a)), s.portfolio.prices
     value = Decimal(amount) * prices[have]
     if b is None:

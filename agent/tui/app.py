@@ -295,7 +295,12 @@ class DefiAgentApp(App[None]):
             else:
                 getattr(self, f"action_{action}")()
             return
-        answer = await self.service.answer(text)
+        try:
+            answer = await self.service.answer(text)
+        except DefiAgentError as error:  # a token the chain does not have
+            chat.add_agent(f"**{error.code}**: {error.one_line()}", after=line)
+            self._back_to_open_card()
+            return
         if answer is not None:
             chat.add_agent(answer, after=line)
             self._back_to_open_card()

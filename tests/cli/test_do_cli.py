@@ -95,6 +95,10 @@ def test_a_question_is_answered_from_the_chain(devnet, tmp_path: Path) -> None:
     other = run_cli("do", "what's the weather?", "--json", data_dir=data_dir)
     assert other.returncode == 2
     assert json.loads(other.stdout)["error"]["code"] == "unsupported"  # not in DESIGN.md's codes
+    unknown = run_cli("do", "what's the price of PEPE?", "--json", data_dir=data_dir)
+    assert unknown.returncode == 2  # QA: exit 0, as if answered
+    error = json.loads(unknown.stdout)["error"]
+    assert error["code"] == "unknown_token" and "'PEPE'" in error["message"], error
 
 
 def test_withdrawing_everything_empties_each_position(devnet, tmp_path: Path) -> None:

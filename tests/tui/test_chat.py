@@ -536,6 +536,9 @@ def test_a_question_leaves_the_card_open_and_yes_typed_answers_it(make_app, devn
             log = app.query_one(ChatLog)
             await until(pilot, lambda: "ETH" in str(list(log.query("Markdown"))[-1].source))
             assert app.pending == open_card.plan_id and not open_card.outcome
+            await say(pilot, "what's the price of PEPE?")  # said in the log, not a notification
+            await until(pilot, lambda: "unknown_token" in _said(app) and "'PEPE'" in _said(app))
+            assert app.pending == open_card.plan_id and app.focused is open_card
             await say(pilot, "yes")
             await until(pilot, lambda: open_card.outcome.startswith("Done"), timeout=60)
             await say(pilot, "y")

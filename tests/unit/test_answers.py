@@ -9,6 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from agent.answers import answer, looks_like_question
+from agent.errors import BadInput
 from agent.seams import SessionStatus, SpendWindow
 from agent.snapshot import Snapshot
 from tools.aave_v3.reads import Account, Position
@@ -101,10 +102,11 @@ def test_before_the_first_plan_the_session_is_described_as_it_will_start() -> No
     "question", ["price of dogecoin?", "how much is 2 doge in usdc?", "how much is 2 eth in pepe?"]
 )
 def test_a_price_of_a_token_not_on_the_chain_names_the_ones_that_are(question: str) -> None:
-    reply = answer(question, snapshot())
-    assert reply is not None
-    assert reply.startswith("I don't know the token *")
-    assert reply.endswith("Aave V3's oracle prices ETH, WETH, USDC, DAI, WBTC.")
+    with pytest.raises(BadInput) as raised:
+        answer(question, snapshot())
+    assert raised.value.code == "unknown_token"
+    assert raised.value.one_line().startswith("I don't know the token '")
+    assert raised.value.one_line().endswith("(Aave V3's oracle prices ETH, WETH, USDC, DAI, WBTC)")
 
 
 @pytest.mark.parametrize(
