@@ -30,6 +30,7 @@ _FIXED = re.compile(r"\d+(?:\.\d+)?")
 _OF_WALLET = re.compile(r"\b(?:my|wallet|balance)\b")
 """A share of what the wallet holds ("half of my dai"); any other share is of the plan's amount."""
 _MICRO = Decimal("0.000001")
+_ABOVE_ALL = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent)")
 _IT = frozenset({"it", "that", "this"})
 """What "half of it" is half of: the plan's amount."""
 _FOR = re.compile(r"^(?P<t>.*?)\s*\b(?:for|to|into)\s+(?P<o>[a-z]+)(?:\s+swap)?$")
@@ -130,8 +131,10 @@ def amend(
 
 
 def _times(words: str) -> Decimal | None:
-    """The multiple of the plan's amount ``words`` ask for ("2x", "double it"), if that is all
-    they say."""
+    """The multiple of the plan's amount ``words`` ask for ("2x", "double it", "200%": more than
+    all of a balance is only a multiple of the plan's; QA), if that is all they say."""
+    if (above := _ABOVE_ALL.fullmatch(words)) and Decimal(above.group(1)) > 100:
+        return Decimal(above.group(1)) / 100
     found = multiples(words)
     return found[0][1] if len(found) == 1 and found[0][0] == words else None
 

@@ -70,6 +70,10 @@ def steps_after(*texts: str) -> list[dict]:
         ("buy 1 ETH with USDC", "x3", {"amount": "3"}),
         ("swap 25% of my ETH for USDC", "make it 4 times that", {"amount": "100%"}),
         ("swap 0.3 ETH for USDC", "0.5x", {"amount": "0.15"}),
+        # QA: "a percentage must be at most 100%"; above all of it, only the plan's amount
+        ("swap 0.1 ETH for USDC", "make it 200%", {"amount": "0.2"}),
+        ("supply 100 USDC to aave", "150 percent", {"amount": "150"}),
+        ("swap 25% of my ETH for USDC", "make it 300%", {"amount": "75%"}),
     ],
 )
 def test_followup_changes_the_amount(earlier: str, followup: str, changed: dict) -> None:
@@ -157,6 +161,8 @@ def test_followup_of_a_followup_builds_on_the_latest_plan() -> None:
         (("supply 100 usdc", "half of my eth"), "needs_clarification", "The plan has no ETH"),
         (("swap all my ETH for USDC", "double it"), "invalid_amount", "more than there is"),
         (("swap 60% of my ETH for USDC", "2x"), "invalid_amount", "60% of it"),
+        (("swap 60% of my ETH for USDC", "make it 200%"), "invalid_amount", "60% of it"),
+        (("swap 1 ETH for USDC", "make it 200% of my eth"), "invalid_amount", "at most 100%"),
         (("swap 1 ETH to DAI and 1 ETH to USDC", "2x"), "needs_clarification", "Which amount"),
     ],
 )
