@@ -65,6 +65,9 @@ class _Ready:
     ctx: ChainContext
     prepared: Prepared
     authorization: Authorization
+    doubted: bool = False
+    """A dry run since the simulation found it would fail now: simulated again before it is
+    sent, whatever the chain did (QA: a balance set on the devnet moves no block)."""
 
 
 class AgentService:
@@ -145,6 +148,13 @@ class AgentService:
                 self.journal.set_plan_status(plan_id, status, error=error.message)
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
 
+    def _authorize_again(self, ready: _Ready, results: Sequence[StepResult]) -> Authorization:
+        """The policy's decision now, from the ledger as it stands, on the plan as simulated again
+        (`results`); reserves nothing, and the plan keeps the decision it was shown with."""
+        calls = [c for r in results for c in r.calls]
+        health = [r.health_factor_after for r in results for _ in r.calls]
+        return self.authorizer.authorize([c.call for c in calls], calls, health)
+
     def _authorize(self, prepared: Prepared, after: Sequence[Authorization]) -> Authorization:
         calls, simulated, health = [], [], []
         for p in prepared.steps:
@@ -176,8 +186,16 @@ class AgentService:
         try:
             block, now = await asyncio.to_thread(clock, ready.ctx.w3)
             results = await asyncio.to_thread(self._simulated_again, ready, block, now)
+            again = await asyncio.to_thread(self._authorize_again, ready, results)
         except DefiAgentError as error:
-            return RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
+            ready.doubted = True
+            return RunFailed(plan_id, error.code, error.message, error.exit_code)
+        if not again.allowed:  # QA: it said what the swap would do, and y was then denied
+            reasons = "; ".join(v.message for v in again.verdicts if not v.allowed)
+            instead = f"; {again.fits}" if again.fits else ""
+            return RunFailed(
+                plan_id, "policy_denied", f"denied by policy now: {reasons}{instead}", 3
+            )
         total = net(r.deltas for r in results)
         deltas = {s: _units(ready.ctx, s, raw) for s, raw in total.items() if raw}
         self.journal.event(plan_id, "dry_run", {"block": block, "deltas": total})
@@ -230,7 +248,7 @@ class AgentService:
         (None: the chain did not move)."""
         block, now = clock(ready.ctx.w3)
         then = ready.prepared
-        if block == then.block and _waited(then, now) < STALE_AFTER_S:
+        if not ready.doubted and block == then.block and _waited(then, now) < STALE_AFTER_S:
             return None
         results = self._simulated_again(ready, block, now)
         return [r.health_factor_after for r in results for _ in r.calls]
@@ -330,6 +348,7 @@ class AgentService:
         for n, (step, idx, simulated) in enumerate(calls):
             call: Call = simulated.call
             grant = grants[n]
+            signed = None
             try:
                 gas = simulated.gas_used * GAS_HEADROOM[0] // GAS_HEADROOM[1] + GAS_EXTRA
                 signed = await asyncio.to_thread(self.signer.sign, call, gas, grant)
@@ -350,6 +369,13 @@ class AgentService:
                 )
                 return
             except DefiAgentError as error:
+                if signed is not None:  # QA: the card said "sent" and the node had refused it
+                    error = TransactionReverted(
+                        f"step {step}: the node refused the transaction {signed.tx_hash[:12]}… "
+                        f"({call.label}): {error.message}",
+                        code="transaction_refused",
+                        hint="it was not broadcast; later steps were not sent",
+                    )
                 for later in grants[n:]:
                     self.authorizer.settle(later, spent=False)
                 self.journal.set_tx(plan_id, step, idx, "failed", error=error.message)

@@ -17,6 +17,7 @@ from typing import Any
 
 from eth_abi import decode
 
+from agent.errors import DefiAgentError, SimulationReverted
 from tools.aave_v3.reads import NO_DEBT_HEALTH_FACTOR
 from tools.chain.address import keccak
 from tools.chain.contracts import abi, contract
@@ -106,7 +107,16 @@ class Simulator:
             "traceTransfers": True,
             "validation": False,
         }
-        (block,) = rpc(self.ctx.w3, "eth_simulateV1", payload, "latest")
+        try:
+            (block,) = rpc(self.ctx.w3, "eth_simulateV1", payload, "latest")
+        except DefiAgentError as error:  # QA: shown as an internal rpc_error
+            if "insufficient funds" not in error.message.lower():
+                raise
+            raise SimulationReverted(
+                "the wallet's ETH does not cover what the transactions send and their network "
+                "fees now",
+                code="insufficient_funds",
+            ) from None
         # What a transaction sent now pays a unit of gas: the next block's base fee and the tip.
         # Not the simulated block's base fee: anvil takes it from the latest block, and right after
         # a state load from a stale record of it (2,340 wei where the next block charges 1 gwei).

@@ -520,7 +520,7 @@ def _unanswered(text: str, pending: str) -> str:
 
 _ANSWERS = {
     "execute": "y|yes|yes please|yep|yeah|ok|okay|sure|go|go ahead|do it|confirm|execute|send it",
-    "dry_run": "d|dry run|dry-run",
+    "dry_run": "d|dry run|dry-run|simulate|simulate it|simulate again|simulate it again",
     "discard": "n|no|nope|no thanks|cancel|discard",
     "edit": "e|edit",
 }

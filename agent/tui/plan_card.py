@@ -51,7 +51,8 @@ class PlanCard(Static, can_focus=True):
         self.progress: list[str] = []
         self.outcome: str = ""
         self.rehearsal: str = ""
-        """What the last dry run found, the plan still open."""
+        """What the last dry run found (kept once the plan is answered: QA, it vanished)."""
+        self.rehearsals = 0
         self.border_title = f"plan {proposed.plan_id}"
 
     def on_mount(self) -> None:
@@ -111,13 +112,14 @@ class PlanCard(Static, can_focus=True):
         self.refresh_card()
 
     def show_rehearsal(self, event: RunDone | RunFailed) -> None:
+        """Numbered, so that a second dry run with the same outcome is seen to have run (QA)."""
+        self.rehearsals += 1
+        said = f"Dry run {self.rehearsals} on the chain as it is now, nothing sent"
         if isinstance(event, RunDone):
             changes = ", ".join(f"{signed(v)} {s}" for s, v in event.deltas.items())
-            self.rehearsal = f"Dry run now, nothing sent: {changes or 'no balance change'}"
+            self.rehearsal = f"{said}: {changes or 'no balance change'}"
         else:
-            self.rehearsal = (
-                f"Dry run now, nothing sent: it would fail ({event.code}): {event.message}"
-            )
+            self.rehearsal = f"{said}: it would not go through ({event.code}): {event.message}"
         self.refresh_card()
 
     def refresh_card(self) -> None:
@@ -157,9 +159,9 @@ class PlanCard(Static, can_focus=True):
         answerable = not self.outcome and not self.progress
         if self.decision is not None:
             parts.extend(_verdicts(self.decision))
+        if self.rehearsal:
+            parts.append(Text(self.rehearsal, style="bold" if answerable else "dim"))
         parts.extend(Text(line, style="dim") for line in self.progress)
-        if self.rehearsal and answerable:
-            parts.append(Text(self.rehearsal, style="bold"))
         if self.outcome:
             parts.append(Text(self.outcome, style="bold"))
         if answerable and self.decision is not None and self.decision.allowed:

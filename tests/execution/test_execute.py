@@ -116,6 +116,39 @@ def test_a_dry_run_simulates_again_now_and_leaves_the_plan_open(devnet, service)
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 1
 
 
+def test_a_dry_run_decides_the_policy_again_now(devnet, service) -> None:
+    """QA: a dry run said what the swap would do, with the allowance spent meanwhile in another
+    shell, and y was then denied. It says the policy would deny it now."""
+    plan_id = propose(service, "swap 1 ETH for USDC")[-1].plan_id
+    for _ in range(3):  # 9,000 USD of the 10,000 a day spent elsewhere
+        done(run(service, "swap 1 ETH for USDC"))
+    denied = asyncio.run(service.dry_run(plan_id))
+    assert isinstance(denied, RunFailed) and denied.exit_code == 3, denied
+    assert denied.message.startswith("denied by policy now: ") and "USD left" in denied.message
+
+
+def test_a_node_refusing_a_transaction_says_it_was_not_broadcast(devnet, service) -> None:
+    """QA: the card said "sent 0x…" for a transaction the node refused (the balance was set
+    lower on the devnet, no block mined); after a dry run that found it would fail, y simulates
+    it again and refuses it before signing."""
+    plan_id = propose(service, "swap 1 ETH for USDC")[-1].plan_id
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
+    rpc(devnet.w3, "anvil_setBalance", devnet.wallet, hex(5 * 10**17))
+    refused = outcome(collect(service.execute(plan_id, human_confirmed=True)))
+    assert isinstance(refused, RunFailed) and refused.code == "transaction_refused", refused
+    assert "the node refused the transaction 0x" in refused.message
+    assert "it was not broadcast" in refused.message
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+    again = propose(service, "swap 0.4 ETH for USDC")[-1].plan_id
+    rpc(devnet.w3, "anvil_setBalance", devnet.wallet, hex(10**17))
+    failed = asyncio.run(service.dry_run(again))
+    assert isinstance(failed, RunFailed) and failed.code == "insufficient_funds", failed
+    assert failed.exit_code == 4 and "does not cover" in failed.message
+    events = collect(service.execute(again, human_confirmed=True))
+    assert not any(isinstance(e, TxSent) for e in events), events
+    assert isinstance(outcome(events), RunFailed)
+
+
 def test_exact_out_swap_buys_exactly(devnet, service) -> None:
     before = bal(devnet, "WBTC")
     done(run(service, "buy 0.01 wbtc with dai"))

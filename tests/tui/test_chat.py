@@ -894,7 +894,7 @@ def test_answers_in_words_act_on_the_open_plan(make_app, devnet) -> None:
             await until(pilot, lambda: app.pending is not None)
             first = card(app)
             await say(pilot, "dry run")
-            await until(pilot, lambda: first.rehearsal.startswith("Dry run now"))
+            await until(pilot, lambda: first.rehearsal.startswith("Dry run 1 "))
             await say(pilot, "swap 0.02 ETH for DAI")
             await until(pilot, lambda: app.pending is not None and card(app) is not first)
             await say(pilot, "Go ahead!")
@@ -918,13 +918,16 @@ def test_a_dry_run_leaves_the_plan_open_for_yes(make_app, devnet) -> None:
             first = card(app)
             nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
             await pilot.press("d")
-            await until(pilot, lambda: first.rehearsal.startswith("Dry run now, nothing sent"))
-            assert "+" in first.rehearsal and "DAI" in first.rehearsal, first.rehearsal
+            said = "Dry run 1 on the chain as it is now, nothing sent: +"
+            await until(pilot, lambda: first.rehearsal.startswith(said))
+            assert "DAI" in first.rehearsal, first.rehearsal
             assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
             assert app.pending == first.plan_id and app.focused is first
             assert "y execute" in _text(first)
             _burst(app, [*"dry run", "\r", *"yes", "\r"])
             await until(pilot, lambda: first.outcome.startswith("Done"), 60)
             assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 1
+            shown = " ".join(_text(first).split())  # the second dry run, still on the card
+            assert "Dry run 2 on the chain as it is now" in shown, shown
 
     asyncio.run(scenario())
