@@ -90,6 +90,7 @@ class DefiAgentApp(App[None]):
         Binding("d", "dry_run", "dry run"),
         Binding("n", "discard", "discard"),
         Binding("e", "edit", "edit"),
+        Binding("escape", "to_card", "plan keys", show=False),
         Binding("f1", "help", "help"),
         Binding("ctrl+q", "quit", "quit"),
     ]
@@ -471,7 +472,7 @@ class DefiAgentApp(App[None]):
     def _finish(self, plan_id: str, *, edited: bool = False) -> None:
         done = self.service.discard(plan_id, edited=edited)
         if done is not None and plan_id in self.cards:
-            self.cards[plan_id].show_outcome(done)
+            self.cards[plan_id].show_outcome(done, edited=edited)
 
     def action_edit(self) -> None:
         """The plan's own request back in the prompt (QA: it was the last text sent, a question)."""
@@ -483,6 +484,14 @@ class DefiAgentApp(App[None]):
         prompt.value = self.cards[plan_id].proposed.intent
         prompt.cursor_position = len(prompt.value)
         self.screen.set_focus(prompt)
+
+    def action_to_card(self) -> None:
+        """escape in an empty prompt gives the plan keys back to the open plan's card (QA: after
+        something typed and cleared, only Tab did, which nobody finds)."""
+        card = self.cards.get(self.pending or "")
+        prompt = self.focused
+        if card is not None and isinstance(prompt, Prompt) and not prompt.value:
+            self.screen.set_focus(card)
 
     def action_focus_next(self) -> None:
         """Tab from the prompt goes to the open plan's card, or else the newest (QA: to the

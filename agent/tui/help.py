@@ -19,6 +19,7 @@ KEYS = {
     "d": "dry run: simulate again now, send nothing; the plan stays open",
     "n": "discard the plan",
     "e": "edit the request",
+    "escape": "in an empty input: back to the open plan's keys",
     "f1": "this help",
     "ctrl+q": "quit",
 }

@@ -90,7 +90,9 @@ class PlanCard(Static, can_focus=True):
             )
         self.refresh_card()
 
-    def show_outcome(self, event: RunDone | RunFailed) -> None:
+    def show_outcome(self, event: RunDone | RunFailed, *, edited: bool = False) -> None:
+        """``edited``: discarded, its request put back in the prompt (QA: "Discarded" read as if
+        it were gone)."""
         if isinstance(event, RunDone):
             changes = (
                 "nothing sent"
@@ -100,7 +102,7 @@ class PlanCard(Static, can_focus=True):
             )
             label = {
                 "done": "Done, verified on chain",
-                "discarded": "Discarded",
+                "discarded": "Back in the prompt to edit" if edited else "Discarded",
             }
             self.outcome = f"{label.get(event.status, event.status)}: {changes}"
             if event.mismatches:

@@ -749,6 +749,7 @@ def test_editing_a_follow_up_and_sending_it_unchanged_gives_the_same_plan(make_a
             prompt = app.query_one(Prompt)
             await until(pilot, lambda: prompt.value == "half" and app.pending is None)
             edited = card(app)
+            assert edited.outcome == "Back in the prompt to edit: nothing sent", edited.outcome
             await pilot.press("enter")
             await until(pilot, lambda: app.pending is not None and card(app) is not edited)
             assert card(app).proposed.plan["steps"][0]["amount"] == "0.05"
@@ -929,5 +930,26 @@ def test_a_dry_run_leaves_the_plan_open_for_yes(make_app, devnet) -> None:
             assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 1
             shown = " ".join(_text(first).split())  # the second dry run, still on the card
             assert "Dry run 2 on the chain as it is now" in shown, shown
+
+    asyncio.run(scenario())
+
+
+def test_escape_in_an_empty_prompt_gives_the_keys_back_to_the_card(make_app, devnet) -> None:
+    """QA: after "dd" typed on a card and cleared, d was text and only Tab brought the keys
+    back. escape does, in an empty prompt only (with text in it, it takes nothing away)."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.01 ETH for DAI")
+            await until(pilot, lambda: app.pending is not None)
+            open_card, prompt = card(app), app.query_one(Prompt)
+            await pilot.press(*"dd")
+            assert app.focused is prompt and prompt.value == "dd"
+            await pilot.press("escape")
+            assert app.focused is prompt and prompt.value == "dd"
+            await pilot.press("backspace", "backspace", "escape", "d")
+            await until(pilot, lambda: open_card.rehearsal.startswith("Dry run 1 "))
+            assert prompt.value == "" and app.pending == open_card.plan_id
 
     asyncio.run(scenario())
