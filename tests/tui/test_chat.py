@@ -641,7 +641,7 @@ def test_up_on_a_card_brings_back_the_last_request(make_app, devnet) -> None:
             assert prompt.value == "x"
             prompt.value = ""
             card(app).focus()
-            await pilot.press("y", "escape")
+            _burst(app, ["y", "escape"])  # together: pressed apart, y can settle first
             await pilot.pause(0.5)
             assert app.pending is not None and not card(app).outcome
 
@@ -660,7 +660,7 @@ def test_keys_a_card_reads_after_the_focus_left_it_are_still_typed(make_app, dev
             await say(pilot, "swap 10 USDC to DAI")
             await until(pilot, lambda: app.pending is not None)
             first, prompt = card(app), app.query_one(Prompt)
-            await pilot.press("y", "backspace")  # a plan key taken back answers nothing
+            _burst(app, ["y", "backspace"])  # a plan key taken back answers nothing
             await pilot.pause(0.5)
             assert app.pending == first.plan_id and first.has_focus and not first.outcome
             await pilot.press(*"make it")
@@ -720,7 +720,7 @@ def test_text_pasted_on_a_card_goes_to_the_prompt(make_app, devnet) -> None:
             await say(pilot, "swap 10 USDC to DAI")
             await until(pilot, lambda: app.pending is not None)
             first, prompt = card(app), app.query_one(Prompt)
-            await pilot.press("y", "up")
+            _burst(app, ["y", "up"])  # together: pressed apart, y can settle first
             await pilot.pause(0.5)
             assert prompt.value == "swap 10 USDC to DAI" and app.pending == first.plan_id
             prompt.value = ""
