@@ -37,9 +37,12 @@ def do(
     if not text.strip():
         raise IntentError("needs_clarification", "What would you like to do?")
     unconfirmed = not (yes or dry_run) and (as_json or not sys.stdin.isatty())
-    if unconfirmed and not looks_like_question(text):
-        raise BadInput(NOBODY_CONFIRMS)
     svc, _chain = service()
+    if unconfirmed and not looks_like_question(text):
+        # read first: what is wrong with the request is said before asking for --yes (QA: a
+        # bad amount was only reported once --yes was added)
+        svc.planner.plan(text)
+        raise BadInput(NOBODY_CONFIRMS)
     answer = asyncio.run(svc.answer(text))
     if answer is not None:
         emit(Answered(answer), as_json)

@@ -223,8 +223,9 @@ def token(words: str, known: tuple[str, ...]) -> str:
                 f"I can't read {head!r} as an amount of {named}: write it like 1250.5 {named}, "
                 f"50% of my {named} or all my {named}",
             )
+        shown = cleaned.upper() if cleaned.isalnum() else cleaned  # a symbol, as symbols are
         raise IntentError(
-            "unknown_token", f"I don't know the token {cleaned!r}; known tokens: {', '.join(known)}"
+            "unknown_token", f"I don't know the token {shown!r}; known tokens: {', '.join(known)}"
         )
     return symbol
 

@@ -116,14 +116,25 @@ def test_withdrawing_everything_empties_each_position(devnet, tmp_path: Path) ->
     assert account(devnet.w3, devnet.book, devnet.wallet).positions == ()
 
 
-def test_a_request_nobody_can_confirm_is_refused_before_any_chain_work(tmp_path: Path) -> None:
-    """Without --yes or --dry-run, and no terminal to ask on: exit 2 at once; no chain started."""
-    result = run_cli("do", "swap 1 ETH for USDC", data_dir=tmp_path / "data")
+def test_a_request_nobody_can_confirm_is_read_then_refused(devnet, tmp_path: Path) -> None:
+    """Without --yes or --dry-run, and no terminal to ask on: exit 2, nothing planned or sent.
+    What is wrong with the request is said first (QA: a bad amount was only reported after
+    --yes was added, a second try later)."""
+    data_dir = attach(devnet, tmp_path / "data")
+    nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
 
+    result = run_cli("do", "swap 1 ETH for USDC", data_dir=data_dir)
     assert result.returncode == 2
     assert "nobody can confirm here: add --yes" in result.stderr
-    assert "started the local chain" not in result.stderr
-    assert not (tmp_path / "data" / "chain.json").exists()
+    plans = run_cli("journal", "--json", data_dir=data_dir)
+    assert plans.returncode == 0 and json.loads(plans.stdout) == []
+
+    for bad, said in (("swap 1 ETH for PEPE", "'PEPE'"), ("swap -1 ETH for USDC", "-1")):
+        wrong = run_cli("do", bad, "--json", data_dir=data_dir)
+        assert wrong.returncode == 2, wrong.stderr
+        error = json.loads(wrong.stdout)["error"]
+        assert said in error["message"] and "confirm" not in error["message"], error
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
 
 def test_a_swap_the_pools_cannot_fill_is_refused_before_simulation(devnet, tmp_path: Path) -> None:

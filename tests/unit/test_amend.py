@@ -154,7 +154,7 @@ def test_followup_of_a_followup_builds_on_the_latest_plan() -> None:
         (("swap 1 ETH for USDC then supply it", "make it 3 wbtc"), "needs_clarification", "whole"),
         (("wrap 1 eth", "make it 2 dai"), "needs_clarification", "whole"),
         (("swap 1 ETH for USDC", "make it 0 instead"), "invalid_amount", "more than zero"),
-        (("swap 1 ETH for USDC", "make it 2 shib instead"), "unknown_token", "shib"),
+        (("swap 1 ETH for USDC", "make it 2 shib instead"), "unknown_token", "SHIB"),
         # QA: an amount alone in a token the plan does not name swapped it in ("Swap 0.05 WBTC")
         (("swap 0.1 ETH for USDC", "0.05 wbtc"), "needs_clarification", "make it 0.05 wbtc"),
         (("supply 100 usdc to aave", "50 dai"), "needs_clarification", "The plan has no DAI"),
