@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated
 
 import typer
@@ -105,4 +106,5 @@ def warp(
     if as_json:
         typer.echo(json.dumps({"advanced_seconds": seconds, "timestamp": timestamp}))
     else:
-        typer.echo(f"advanced {seconds} s; chain time is now {timestamp}")
+        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(timestamp))
+        typer.echo(f"moved the chain's clock forward by {duration} ({seconds} s); it is now {when}")

@@ -66,6 +66,10 @@ def test_warp_and_reset(data_dir: Path) -> None:
     warped = run_cli("chain", "warp", "30d", "--json", data_dir=data_dir)
     assert warped.returncode == 0, warped.stderr
     assert json.loads(warped.stdout)["advanced_seconds"] == 30 * 86400
+    said = run_cli("chain", "warp", "1h", data_dir=data_dir, env={"TZ": "UTC"})
+    when = time.strftime("%Y-%m-%d %H:", time.gmtime(json.loads(warped.stdout)["timestamp"] + 3600))
+    assert said.returncode == 0 and "clock forward by 1h (3600 s); it is now " + when in said.stdout
+    assert said.stdout.rstrip().endswith("UTC")  # a date, not seconds since 1970 (QA)
     bad = run_cli("chain", "warp", "soon", data_dir=data_dir)
     assert bad.returncode == 2 and "invalid duration 'soon'" in bad.stderr
     arabic = run_cli("chain", "warp", "\u0665d", data_dir=data_dir)  # QA: it warped 5 days
