@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
 
@@ -156,7 +157,11 @@ def show(
         return
     _print([row], False)
     expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(time.time() + session.expires_at - t))
-    lines = [f"spent {row['spent_usd']} USD in {row['transactions']} transactions"]
+    n = row["transactions"]
+    lines = [
+        f"spent {Decimal(row['spent_usd']):,} USD in {n} transaction{'' if n == 1 else 's'}"
+        " (approvals are transactions too)"
+    ]
     lines += [f"{w['window']}: {w['used']} used, {w['left']} left" for w in row["windows"]]
     lines.append(f"expires {expires} (local time)" if row["state"] == "active" else row["state"])
     typer.echo("\n".join(lines) + f"\n\n{session.policy_text}")

@@ -304,3 +304,15 @@ def test_audit_names_a_session_edited_since_it_was_created(devnet, tmp_path: Pat
     db.execute("UPDATE sessions SET policy_text = ?, charter = NULL", (text,))
     report = cli_json("audit", data_dir=data_dir)
     assert report["problems"] == [] and report["unsealed"] == [created["id"]]
+
+
+def test_session_show_says_what_was_spent_as_amounts_are_written(devnet, tmp_path: Path) -> None:
+    """QA: "spent 9800.00 USD in 1 transactions", beside windows written "5,000.00 USD"."""
+    data_dir = attach(devnet, tmp_path / "data")
+    assert run_cli("do", "swap 0.5 ETH for USDC", "--yes", data_dir=data_dir).returncode == 0
+    one = run_cli("session", "show", data_dir=data_dir)
+    assert one.returncode == 0 and "spent 1,500.00 USD in 1 transaction (" in one.stdout, one.stdout
+    assert run_cli("do", "supply 100 USDC to aave", "--yes", data_dir=data_dir).returncode == 0
+    three = run_cli("session", "show", data_dir=data_dir).stdout
+    assert "spent 1,600.00 USD in 3 transactions (approvals are transactions too)" in three
+    assert cli_json("session", "show", data_dir=data_dir)["spent_usd"] == "1600.00"
