@@ -481,9 +481,11 @@ class Runner:
     async def _dry_entries(self, proposed: list[str]) -> AsyncIterator[Event | RunEvent]:
         """The dry run's entries, each proposed after those in ``proposed`` (which it joins)."""
         produced: dict[int, tuple[str, Decimal]] = {}
+        skipped = 0
         for n, entry in enumerate(self.strategy.steps, start=1):
             if entry.when and not await self._holds(parse_guard(entry.when)):
                 yield EntrySkipped("dry-run", 1, n, f"{entry.when} does not hold now")
+                skipped += 1
                 continue
             try:
                 text, plan = self._plan_of(entry, produced)
@@ -508,7 +510,18 @@ class Runner:
             made = _produced(outcome.steps, done)
             if made is not None:
                 produced[n] = made
-        yield StrategyDone("dry-run", "dry_run", 1, "nothing was sent", 0)
+        yield StrategyDone("dry-run", "dry_run", 1, _dry_summary(len(proposed), skipped), 0)
+
+
+def _dry_summary(simulated: int, skipped: int) -> str:
+    """The dry run as a whole (each plan's own line says what it would have made)."""
+    entries = f"{simulated} entr{'y' if simulated == 1 else 'ies'} simulated"
+    if simulated > 1:
+        entries += ", each on top of those before it"
+    if skipped:
+        guards = "its guard does" if skipped == 1 else "their guards do"
+        entries += f", {skipped} skipped as {guards} not hold now"
+    return f"{entries}; nothing was sent"
 
 
 def _previously(run: Run) -> str:

@@ -236,6 +236,7 @@ steps:
   - {action: wrap, amount: "1"}
   - {action: supply, protocol: aave-v3, token: WETH, amount: output:1}
   - intent: withdraw 0.4 weth from aave
+  - {intent: swap 1 USDC for DAI, when: price(ETH) > 1000000}
 """
 
 
@@ -255,6 +256,10 @@ def test_a_dry_run_simulates_each_entry_after_the_ones_before(devnet, tmp_path: 
     assert [Decimal(d["deltas"]["WETH"]) for d in done] == [1, -1, Decimal("0.4")]
     journal = json.loads(run_cli("journal", "--json", data_dir=data_dir).stdout)
     assert sorted(p["status"] for p in journal) == ["dry_run"] * 3
+    assert named(events, "StrategyDone")[-1]["message"] == (  # QA: "nothing was sent" alone
+        "3 entries simulated, each on top of those before it, 1 skipped as its guard does not "
+        "hold now; nothing was sent"
+    )
 
 
 EIGHTY_SIX_USD_SIX_TIMES = (
