@@ -256,7 +256,10 @@ def session(status: SessionStatus) -> str:
     state = status.state
     if state in ("revoked", "expired"):
         verb = "was revoked" if state == "revoked" else "has expired"
-        return f"{head} {verb}: nothing is signed until you start a new one (`/session new`)."
+        return (
+            f"{head} {verb}: nothing is signed until you start a new one (`/session new` in the "
+            "chat, `defi-agent session new` in a shell)."
+        )
     if state == "not started":
         head = (
             f"No session yet: the first plan you confirm starts the **{status.name}** session "

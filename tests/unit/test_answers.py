@@ -93,9 +93,9 @@ def test_before_the_first_plan_the_session_is_described_as_it_will_start() -> No
     assert reply is not None
     assert reply.startswith("No session yet: the first plan you confirm starts the **default**")
     revoked = SessionStatus("abc123", "default", "default", time.time() + 60, True, (DAY,))
-    assert "was revoked: nothing is signed until you start a new one" in str(
-        answer("session?", snapshot(revoked))
-    )
+    said = str(answer("session?", snapshot(revoked)))
+    assert "was revoked: nothing is signed until you start a new one" in said
+    assert "`defi-agent session new` in a shell" in said  # QA: the CLI's answer named /session
 
 
 @pytest.mark.parametrize(
