@@ -46,6 +46,15 @@ class StepSimulated:
     def ok(self) -> bool:
         return all(c.ok for c in self.calls)
 
+    @property
+    def moved(self) -> dict[str, Decimal]:
+        """What the step's calls move, the network fee apart: ``deltas`` are the wallet's
+        changes, its ETH net of the fee (QA: a swap's ETH received, net of it, read as less than
+        the swap's "at least" bound)."""
+        eth = self.deltas.get("ETH", Decimal(0)) + self.fee_eth
+        moved = {s: v for s, v in self.deltas.items() if s != "ETH"}
+        return {"ETH": eth, **moved} if eth else moved
+
 
 @dataclass(frozen=True)
 class SimulationDone:

@@ -34,7 +34,7 @@ def emit(event: Event, as_json: bool) -> None:
         sys.stdout.flush()
         return
     from agent.cli.render import console
-    from agent.tui.format import health_factor
+    from agent.tui.format import amount, health_factor
 
     if isinstance(event, Answered):
         from rich.markdown import Markdown
@@ -43,7 +43,7 @@ def emit(event: Event, as_json: bool) -> None:
     elif isinstance(event, PlanProposed):
         console.print(f"[bold]{event.summary}[/bold]  (plan {event.plan_id})")
     elif isinstance(event, StepSimulated):
-        changes = ", ".join(f"{_signed(v)} {s}" for s, v in event.deltas.items())
+        changes = ", ".join(f"{_signed(v)} {s}" for s, v in event.moved.items())
         status = (
             ""
             if event.ok
@@ -55,7 +55,8 @@ def emit(event: Event, as_json: bool) -> None:
             else ""
         )
         console.print(
-            f"  {event.step}. {event.description}: {changes or 'no change'} (gas {event.gas:,}{hf}){status}"
+            f"  {event.step}. {event.description}: {changes or 'no change'} "
+            f"(gas {event.gas:,}, fee {amount(event.fee_eth)} ETH{hf}){status}"
         )
     elif isinstance(event, SimulationDone):
         console.print(f"  simulated at block {event.block}")

@@ -139,7 +139,7 @@ class PlanCard(Static, can_focus=True):
             if sim and (bound := _bound(step, sim.calls)):
                 bounds.append(Text(f"step {index}: {bound}", style="dim"))
             changes = (
-                "\n".join(f"{signed(v)} {s}" for s, v in sim.deltas.items()) if sim else waiting
+                "\n".join(f"{signed(v)} {s}" for s, v in sim.moved.items()) if sim else waiting
             )
             if sim and not sim.ok:
                 failing = next(c for c in sim.calls if not c.ok)

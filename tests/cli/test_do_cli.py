@@ -287,3 +287,22 @@ def test_the_card_and_the_verdict_show_one_health_factor(devnet, tmp_path: Path)
     assert borrow.returncode == 3, borrow.stderr
     flat = " ".join(borrow.stdout.split())
     assert "health factor 1.24)" in flat and "health factor 1.24 after borrow is below" in flat
+
+
+def test_a_steps_changes_are_shown_apart_from_its_network_fee(devnet, tmp_path: Path) -> None:
+    """QA: the ETH a swap receives was shown net of the gas it pays, below the swap's own "at
+    least" bound, as if the bound had been broken. The fee is shown beside it."""
+    data_dir = attach(devnet, tmp_path / "data")
+    simulated = run_cli("do", "swap 100 USDC for ETH", "--dry-run", "--json", data_dir=data_dir)
+    (step,) = [e for e in events_of(simulated.stdout) if e["event"] == "StepSimulated"]
+    label = step["calls"][-1]["label"]  # "swap 100 USDC for at least 0.0331... ETH via ..."
+    at_least = Decimal(label.split("at least ")[1].split()[0])
+
+    shown = " ".join(
+        run_cli("do", "swap 100 USDC for ETH", "--dry-run", data_dir=data_dir).stdout.split()
+    )
+    line = shown.split("1. swap 100 USDC for ETH on Uniswap V3: ")[1]
+    received = Decimal(line.split(" ETH")[0].lstrip("+"))
+    assert received >= at_least > Decimal(step["deltas"]["ETH"]), (line, at_least)
+    fee = format(Decimal(step["fee_eth"]).quantize(Decimal("0.000001")).normalize(), "f")
+    assert f"-100 USDC (gas {step['gas']:,}, fee {fee} ETH)" in line
