@@ -243,6 +243,13 @@ class Journal:
         row = self.conn.execute("SELECT * FROM plans WHERE id = ?", (plan_id,)).fetchone()
         return _plan(row) if row else None
 
+    def starting_with(self, prefix: str) -> list[PlanRecord]:
+        """The plans whose id starts with ``prefix`` (a whole id, or the start of one)."""
+        rows = self.conn.execute(
+            "SELECT * FROM plans WHERE substr(id, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return [_plan(r) for r in rows]
+
     def plans(self, limit: int = 50) -> list[PlanRecord]:
         rows = self.conn.execute("SELECT * FROM plans ORDER BY created_at DESC LIMIT ?", (limit,))
         return [_plan(r) for r in rows]

@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -80,6 +80,11 @@ def resume(
     from agent.events import RunFailed
 
     svc, _ = service()
+    record = _resumable(svc.journal, plan_id)
+    plan_id = record.id
+    if record.status == "done" and not as_json:  # as JSON: its RunDone, nothing changed now
+        typer.echo(f"plan {plan_id} was already done: nothing to resume, nothing sent")
+        return
 
     async def run() -> int:
         async for event in svc.resume(plan_id):
@@ -91,3 +96,19 @@ def resume(
     code = asyncio.run(run())
     if code:
         raise typer.Exit(code)
+
+
+def _resumable(journal: Any, given: str) -> Any:
+    """The plan ``given`` names (its id or the start of it); errors before any event, as every
+    command's (QA: `resume --json` streamed them)."""
+    from agent.errors import BadInput
+
+    matches = journal.starting_with(given.strip()) if given.strip() else []
+    if len(matches) > 1:
+        raise BadInput(
+            f"{given!r} is the start of {len(matches)} plans' ids",
+            hint="give more of the id (`defi-agent journal`)",
+        )
+    if not matches:
+        raise BadInput(f"the journal has no plan {given!r}", code="unknown_plan")
+    return matches[0]

@@ -185,11 +185,20 @@ def test_ctrl_c_while_executing_says_how_to_finish(devnet, tmp_path: Path) -> No
     assert (last["event"], last["code"], last["plan_id"]) == ("RunFailed", "interrupted", plan_id)
     assert f"interrupted while executing plan {plan_id}" in err
     assert f"`defi-agent resume {plan_id}` finishes it" in err
-    resumed = run_cli("resume", plan_id, data_dir=data_dir)
+    resumed = run_cli("resume", plan_id[:6], data_dir=data_dir)  # the start of an id, as shown
     assert resumed.returncode == 0, resumed.stderr
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 3
     (position,) = account(devnet.w3, devnet.book, devnet.wallet).positions
     assert position.symbol == "USDC"
+
+    # QA: a second resume said "done: no balance change"; an unknown id was a streamed event
+    again = run_cli("resume", plan_id, data_dir=data_dir)
+    assert again.returncode == 0 and "was already done: nothing to resume" in again.stdout
+    unknown = run_cli("resume", "nosuchplan", "--json", data_dir=data_dir)
+    assert unknown.returncode == 2
+    error = json.loads(unknown.stdout)["error"]
+    assert error == {"code": "unknown_plan", "message": "the journal has no plan 'nosuchplan'"}, error
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 3
 
 
 def test_two_requests_executed_at_once_both_get_their_nonces(devnet, tmp_path: Path) -> None:
