@@ -197,7 +197,9 @@ def test_ctrl_c_while_executing_says_how_to_finish(devnet, tmp_path: Path) -> No
     unknown = run_cli("resume", "nosuchplan", "--json", data_dir=data_dir)
     assert unknown.returncode == 2
     error = json.loads(unknown.stdout)["error"]
-    assert error == {"code": "unknown_plan", "message": "the journal has no plan 'nosuchplan'"}, error
+    assert error == {"code": "unknown_plan", "message": "the journal has no plan 'nosuchplan'"}, (
+        error
+    )
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce + 3
 
 
