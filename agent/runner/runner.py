@@ -498,6 +498,11 @@ class Runner:
                 yield event
             if outcome.failure is not None:
                 failure = outcome.failure
+                on_error = entry.on_error or self.strategy.on_error
+                if failure.exit_code != 3 and on_error == "skip":  # as the run would (QA)
+                    yield EntrySkipped("dry-run", 1, n, f"{failure.message} (on_error: skip)")
+                    skipped += 1
+                    continue
                 status = "denied" if failure.exit_code == 3 else "failed"
                 message = f"entry {n}: {failure.message}"
                 yield StrategyDone("dry-run", status, 0, message, failure.exit_code)
@@ -519,8 +524,7 @@ def _dry_summary(simulated: int, skipped: int) -> str:
     if simulated > 1:
         entries += ", each on top of those before it"
     if skipped:
-        guards = "its guard does" if skipped == 1 else "their guards do"
-        entries += f", {skipped} skipped as {guards} not hold now"
+        entries += f", {skipped} skipped"
     return f"{entries}; nothing was sent"
 
 

@@ -257,8 +257,7 @@ def test_a_dry_run_simulates_each_entry_after_the_ones_before(devnet, tmp_path: 
     journal = json.loads(run_cli("journal", "--json", data_dir=data_dir).stdout)
     assert sorted(p["status"] for p in journal) == ["dry_run"] * 3
     assert named(events, "StrategyDone")[-1]["message"] == (  # QA: "nothing was sent" alone
-        "3 entries simulated, each on top of those before it, 1 skipped as its guard does not "
-        "hold now; nothing was sent"
+        "3 entries simulated, each on top of those before it, 1 skipped; nothing was sent"
     )
 
 
@@ -531,6 +530,16 @@ def test_on_error_skips_or_retries_then_stops(devnet, tmp_path: Path) -> None:
     done = named(events, "StrategyDone")[-1]
     assert done["status"] == "failed"
     assert result.returncode == done["exit_code"] != 0
+    assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+    # QA: the dry run stopped at the first entry, which the run skips
+    dry = run_cli("run", str(path), "--dry-run", "--json", data_dir=data_dir)
+    rehearsed = events_of(dry.stdout)
+    (skipped,) = named(rehearsed, "EntrySkipped")
+    assert skipped["entry"] == 1 and skipped["reason"].endswith("(on_error: skip)"), skipped
+    stopped = named(rehearsed, "StrategyDone")[-1]
+    assert (stopped["status"], dry.returncode) == ("failed", done["exit_code"])
+    assert stopped["message"].startswith("entry 2: ")
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
 
