@@ -77,11 +77,14 @@ def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
 
 
 def _lifetime(seconds: int) -> str:
-    """90 min is "1 h 30 min", not "1 h"; 59 s is "59 s", not "0 min"."""
-    hours, rest = divmod(seconds, 3600)
+    """90 min is "1 h 30 min", not "1 h"; 59 s is "59 s", not "0 min"; from two days on, days
+    and hours ("364 d", not "8736 h")."""
+    days, rest = divmod(seconds, 86400) if seconds >= 2 * 86400 else (0, seconds)
+    hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
-    parts.append(f"{secs} s" if secs and not hours else "")
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else ""]
+    parts.append(f"{minutes} min" if minutes and not days else "")
+    parts.append(f"{secs} s" if secs and not hours and not days else "")
     return " ".join(p for p in parts if p) or "0 s"
 
 
@@ -156,14 +159,16 @@ def show(
         sys.stdout.write(json.dumps(row) + "\n")
         return
     _print([row], False)
-    expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(time.time() + session.expires_at - t))
+    expires = time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(session.expires_at))
     n = row["transactions"]
     lines = [
         f"spent {Decimal(row['spent_usd']):,} USD in {n} transaction{'' if n == 1 else 's'}"
         " (approvals are transactions too)"
     ]
     lines += [f"{w['window']}: {w['used']} used, {w['left']} left" for w in row["windows"]]
-    lines.append(f"expires {expires} (local time)" if row["state"] == "active" else row["state"])
+    left = _lifetime(max(0, session.expires_at - t))
+    active = f"expires in {left}, at {expires} on the chain's clock (`chain warp` moves it)"
+    lines.append(active if row["state"] == "active" else row["state"])
     typer.echo("\n".join(lines) + f"\n\n{session.policy_text}")
 
 

@@ -4,7 +4,9 @@ real CLI in a subprocess, on the devnet, with a real journal and ledger."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import time
 from pathlib import Path
 
 from agent.db import DB_NAME
@@ -279,7 +281,13 @@ def test_audit_counts_each_window_as_the_engine_did(devnet, tmp_path: Path) -> N
 def test_a_sessions_lifetime_is_shown_whole(devnet, tmp_path: Path) -> None:
     """`--ttl 90m` showed "lifetime 1 h", `--ttl 59s` "lifetime 0 min"."""
     data_dir = attach(devnet, tmp_path / "data")
-    for ttl, shown in (("90m", "lifetime 1 h 30 min,"), ("59s", "lifetime 59 s,")):
+    lifetimes = (
+        ("90m", "lifetime 1 h 30 min,"),
+        ("59s", "lifetime 59 s,"),
+        ("52w", "lifetime 364 d,"),  # QA: "8736 h"
+        ("50h", "lifetime 2 d 2 h,"),
+    )
+    for ttl, shown in lifetimes:
         created = run_cli("session", "new", "--ttl", ttl, data_dir=data_dir)
         assert created.returncode == 0 and shown in created.stdout, created.stdout
 
@@ -316,3 +324,17 @@ def test_session_show_says_what_was_spent_as_amounts_are_written(devnet, tmp_pat
     three = run_cli("session", "show", data_dir=data_dir).stdout
     assert "spent 1,600.00 USD in 3 transactions (approvals are transactions too)" in three
     assert cli_json("session", "show", data_dir=data_dir)["spent_usd"] == "1600.00"
+
+
+def test_session_show_says_when_it_expires_on_the_chains_clock(devnet, tmp_path: Path) -> None:
+    """QA: after `chain warp 25h`, a 72 h session "expires 2026-12-09 05:51 (local time)": the
+    wall clock's date, beside a chain whose clock `chain warp` had just said was a day ahead."""
+    data_dir = attach(devnet, tmp_path / "data")
+    created = cli_json("session", "new", "--ttl", "72h", data_dir=data_dir)
+    assert run_cli("chain", "warp", "25h", data_dir=data_dir).returncode == 0
+
+    shown = run_cli("session", "show", data_dir=data_dir, env={"TZ": "UTC"})
+
+    expires = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(created["expires_at"]))
+    assert f", at {expires} on the chain's clock" in shown.stdout, shown.stdout
+    assert re.search(r"expires in (46 h 59 min|47 h),", shown.stdout), shown.stdout
