@@ -382,8 +382,17 @@ def actions(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                 False,
                 "transferFrom is never allowed: it moves someone else's tokens",
             )
-        return Verdict("actions.allowed", False, f"{call.action} is not allowed by the policy")
+        why = _WHY_WRAPPED.get(call.action, "") if len(batch.flat) > 1 else ""
+        return Verdict("actions.allowed", False, f"{call.action} is not allowed by the policy{why}")
     return Verdict("actions.allowed", True, "every action is allowed")
+
+
+_WHY_WRAPPED = {
+    "wrap": " (ETH is wrapped into WETH before Aave takes it: allow wrap, or use WETH)",
+    "unwrap": " (WETH is unwrapped to give ETH back: allow unwrap, or ask for WETH)",
+}
+"""Why a plan that names neither has a wrap or an unwrap in it (QA: "supply 0.3 ETH" was denied
+for a wrap the user never asked for)."""
 
 
 def protocols(policy: Policy, batch: Batch, usage: Usage) -> Verdict:

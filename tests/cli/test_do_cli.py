@@ -233,6 +233,31 @@ def test_a_dry_run_says_when_the_plan_needs_a_persons_confirmation(devnet, tmp_p
     assert "dry run, nothing sent; it would have made: +" in flat  # not as if it had happened
     assert "threshold for a human" not in " ".join(below.stdout.split())
 
+    # QA: its README example, and supplying the ETH it allows, were denied for the wrap in them
+    borrow = run_cli("do", "borrow 500 USDC against 1 ETH", "--dry-run", data_dir=data_dir)
+    assert borrow.returncode == 0, borrow.stdout + borrow.stderr
+
+
+def test_a_wrap_the_policy_forbids_is_explained(devnet, tmp_path: Path) -> None:
+    """ "supply 0.3 ETH" under a policy without wrap said only "wrap is not allowed by the
+    policy", an action nobody asked for."""
+    data_dir = attach(devnet, tmp_path / "data")
+    policy = tmp_path / "no-wrap.toml"
+    policy.write_text(
+        'name = "no-wrap"\n[allow]\nactions = ["supply"]\nprotocols = ["aave-v3"]\n'
+        'tokens = ["ETH", "WETH"]\n[limits]\nmax_usd_per_tx = 5000\n'
+    )
+    assert run_cli("session", "new", "--policy", str(policy), data_dir=data_dir).returncode == 0
+
+    denied = run_cli("do", "supply 0.3 ETH to aave", "--dry-run", data_dir=data_dir)
+
+    assert denied.returncode == 3
+    said = " ".join(denied.stdout.split())
+    assert (
+        "wrap is not allowed by the policy (ETH is wrapped into WETH before Aave takes it: "
+        "allow wrap, or use WETH)" in said
+    ), said
+
 
 def test_nothing_to_do_is_asked_for_before_anything_starts(tmp_path: Path) -> None:
     """QA: `do ""` said "nobody can confirm here: add --yes", as if there were a plan."""
