@@ -42,7 +42,7 @@ from pydantic import (
 
 from agent.errors import ConfigError
 from agent.textfile import read_text_file
-from policies.model import MAX_TTL_SECONDS, ttl_seconds
+from policies.model import MAX_TTL_SECONDS, find_policy, ttl_seconds
 from strategies.plan import Step
 from strategies.script.expr import ExprError, parse_guard
 from strategies.tokens import (
@@ -360,6 +360,14 @@ def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
     for n, entry in enumerate(strategy.steps, start=1):
         if isinstance(entry, TypedEntry):
             _check_typed(strategy, n, lines, source)
+    if strategy.session is not None and strategy.session.policy is not None:
+        try:
+            find_policy(strategy.session.policy, Path(source).parent)
+        except ConfigError as error:  # QA: the one error that named no line
+            line = _line_of(lines, ("session", "policy"))
+            raise ConfigError(
+                f"{source}:{line}: session.policy: {error.message}", hint=error.hint
+            ) from None
     return strategy
 
 

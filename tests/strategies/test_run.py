@@ -334,7 +334,10 @@ def test_validate_checks_the_policy_a_strategy_names(devnet, tmp_path: Path) -> 
     result = run_cli("strategies", "validate", str(path), data_dir=tmp_path / "data")
 
     assert result.returncode == 2
-    assert "no policy file 'dca-bott'" in result.stderr and "Traceback" not in result.stderr
+    assert f"{path}:2: session.policy: no policy file 'dca-bott'" in result.stderr  # QA: no line
+    assert "Traceback" not in result.stderr
+    ran = run_cli("run", str(path), data_dir=tmp_path / "data")
+    assert ran.returncode == 2 and f"{path}:2: session.policy:" in ran.stderr, ran.stderr
 
 
 INTERRUPTIBLE = """\
