@@ -26,6 +26,7 @@ from pydantic import (
 
 from agent.errors import ConfigError
 from agent.textfile import read_text_file
+from agent.validation import said
 from policies import DEFAULT_POLICY
 from strategies.tokens import DEFAULT_SYMBOLS, unknown_token
 
@@ -65,8 +66,10 @@ def ttl_seconds(text: str) -> int:
 
 def seconds(text: str) -> int:
     match = _DURATION.match(text.strip().lower())
-    if match is None or int(match.group(1)) <= 0:
+    if match is None:
         raise ValueError(f"{text!r} is not a duration like 90s, 12h, 24h, 7d")
+    if int(match.group(1)) == 0:
+        raise ValueError(f"{text!r} is no time at all: a duration must be longer than zero")
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -205,7 +208,7 @@ class Health(_Strict):
 
 
 class Policy(_Strict):
-    name: str
+    name: str = Field(min_length=1)  # QA: "" made a session listed as "(policy )"
     description: str = ""
     ttl: str = "24h"
     allow: Allow = Allow()
@@ -283,8 +286,7 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
         field = ".".join(str(p) for p in first["loc"]) or "policy"
         line = _line_of(text, first["loc"])
         where = f"{source}:{line}" if line else source
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{where}: {field}: {message}") from None
+        raise ConfigError(f"{where}: {field}: {said(first)}") from None
 
 
 def find_policy(name: str, near: Path | None = None) -> Path:

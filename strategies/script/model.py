@@ -42,6 +42,7 @@ from pydantic import (
 
 from agent.errors import ConfigError
 from agent.textfile import read_text_file
+from agent.validation import said
 from policies.model import MAX_TTL_SECONDS, find_policy, ttl_seconds
 from strategies.plan import Step
 from strategies.script.expr import ExprError, parse_guard
@@ -355,8 +356,7 @@ def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
         loc = tuple(first["loc"])
         line = _line_of(lines, _keys(loc))
         where = f"{source}:{line}" if line else source
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{where}: {_where(loc)}: {message}") from None
+        raise ConfigError(f"{where}: {_where(loc)}: {said(first)}") from None
     for n, entry in enumerate(strategy.steps, start=1):
         if isinstance(entry, TypedEntry):
             _check_typed(strategy, n, lines, source)

@@ -320,6 +320,10 @@ def test_default_policy_is_the_documented_one() -> None:
         ),
         ('name = "x"\nttl = "\u0661\u0662h"\n', "p.toml:2: ttl: '\u0661\u0662h' is not a duration"),
         ('name = "x"\n[limits]\nmax_txs = true\n', "p.toml:3: limits.max_txs"),
+        # QA: pydantic's words ("Input should be a valid tuple"), and a zero "not a duration"
+        ('name = "x"\n[allow]\nactions = "swap"\n', "p.toml:3: allow.actions: should be a list"),
+        ('name = "x"\nttl = "0h"\n', "p.toml:2: ttl: '0h' is no time at all"),
+        ('name = ""\n', "p.toml:1: name: cannot be empty"),
         (
             'name = "x"\n[limits]\nmax_usd_per_tx = "5000"\n',
             "p.toml:3: limits.max_usd_per_tx: '5000' is not a number",

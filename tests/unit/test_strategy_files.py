@@ -93,7 +93,7 @@ def test_an_unquoted_amount_keeps_every_digit_and_is_never_reread() -> None:
     [
         ("name: x\nsteps:\n  - intent: a\n   - b\n", "f.yaml:4", "not valid YAML"),
         ("- just\n- a list\n", "f.yaml", "a strategy is a mapping"),
-        ("name: x\n", "f.yaml:1", "steps: Field required"),
+        ("name: x\n", "f.yaml:1", "steps: is required"),
         ("name: x\nstepz: []\nsteps:\n  - intent: a\n", "f.yaml:2", "stepz: Extra inputs"),
         ("name: x\nsteps:\n  - frobnicate: 1\n", "f.yaml:3", "steps[1]: each step is either"),
         # caught before a run executes the entries before them (they passed `validate`)
@@ -222,7 +222,7 @@ def test_an_unquoted_amount_keeps_every_digit_and_is_never_reread() -> None:
         (
             "name: x\nsteps:\n  - intent: a\nrepeat:\n  every: 3 blocks\n  count: 0\n",
             "f.yaml:6",
-            "repeat.count: Input should be greater than or equal to 1",
+            "repeat.count: should be at least 1",
         ),
         ("name: x\nsteps:\n  - intent: a\non_error: retry\n", "f.yaml:4", "on_error: 'retry'"),
         (
@@ -243,6 +243,7 @@ def test_an_unquoted_amount_keeps_every_digit_and_is_never_reread() -> None:
             "session.ttl: '30 days' is not a duration",
         ),
         ("name: x\nsteps:\n  - intent: a\nname: y\n", "f.yaml:4", "name: written twice"),
+        ("name: x\nsteps: []\n", "f.yaml:2", "steps: needs at least 1 item"),
         (
             "name: x\nsteps:\n  - intent: a\n    when: block > 1\n    when: block > 2\n",
             "f.yaml:5",
