@@ -106,8 +106,14 @@ def new(
 ) -> None:
     """Start a session under a policy file; it supersedes the sessions before it."""
     from agent.cli.context import settings
+    from agent.errors import BadInput
     from policies.model import DEFAULT_POLICY, find_policy, load_policy
 
+    if name is not None and (not name.strip() or not name.isprintable()):
+        raise BadInput(  # QA: a newline split `session list`, an escape coloured the terminal
+            f"--name {name!r}: a name is one line of printable text",
+            hint="letters, digits, spaces and punctuation",
+        )
     path = find_policy(policy) if policy else settings().policy or DEFAULT_POLICY
     load_policy(path)
     store, _, (chain, now) = _store()

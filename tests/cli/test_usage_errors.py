@@ -26,6 +26,8 @@ BINARY = Path(__file__).with_name("not-utf8.toml")
         (("session", "new", "--ttl", ""), "invalid ttl: '' is not a duration"),
         (("session", "new", "--ttl", "400d"), "400d is longer than a session may live"),
         (("session", "new", "--policy", "dca-bott"), "no policy file 'dca-bott'"),
+        (("session", "new", "--name", "a\nb"), "--name 'a\\nb': a name is one line of printable"),
+        (("session", "new", "--name", "x\x1b[31m"), "a name is one line of printable text"),
         (("do", "swap 1 ETH for USDC", "--yes", "--dry-run"), "give one of them"),
         (("journal", "--limit", "0"), "Input should be greater than or equal to 1"),
         (("journal", "--limit", "9" * 20), "Input should be less than or equal to 1000000"),
