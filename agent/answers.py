@@ -9,6 +9,7 @@ from decimal import Decimal
 from agent.errors import BadInput
 from agent.seams import SessionStatus
 from agent.snapshot import Snapshot
+from agent.tui.format import health_factor
 from strategies.tokens import resolve_symbol
 
 _HEALTH = re.compile(r"\bhealth\s*factor\b", re.I)
@@ -220,7 +221,8 @@ def health(s: Snapshot) -> str:
     if aave.health_factor is None:
         return "You have no debt on Aave V3, so no health factor applies."
     return (
-        f"Your Aave V3 health factor is **{aave.health_factor:.2f}** (liquidation below 1.00): "
+        f"Your Aave V3 health factor is **{health_factor(aave.health_factor)}** (liquidation "
+        "below 1.00): "
         f"collateral {_money(aave.collateral_usd)}, debt {_money(aave.debt_usd)}."
     )
 

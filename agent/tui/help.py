@@ -28,7 +28,7 @@ TEXT = "\n".join(
     [
         "# defi-agent",
         "Type what you want in plain words: *swap 1 ETH for USDC*, *supply 1000 USDC to aave*,",
-        "*earn yield on my USDC at low risk*, *what's my health factor?*. Every plan is simulated and",
+        "*earn yield on my USDC at low risk*, or ask: *what's my health factor?* Every plan is simulated and",
         "checked against your session's policy before anything is signed.",
         "",
         "## Keys",

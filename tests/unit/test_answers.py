@@ -3,6 +3,7 @@ a question about the wallet is left to the planner."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from decimal import Decimal as D
 
@@ -121,3 +122,10 @@ def test_requests_do_not_look_like_questions() -> None:
     assert not looks_like_question("repay my dai loan")
     assert not looks_like_question("supply 100 usdc to aave")
     assert not looks_like_question("supply usdc while the supply rate is above 3%")
+
+
+def test_the_health_factor_is_rounded_down_as_everywhere_else() -> None:
+    """QA: the card and the sidebar said 3.55 and the answer 3.56 for one health factor."""
+    aave = dataclasses.replace(AAVE, health_factor=D("3.5569"))
+    near = Snapshot(dataclasses.replace(WALLET, aave=aave), (), ACTIVE, "local")
+    assert "health factor is **3.55**" in str(answer("what's my health factor?", near))
