@@ -95,6 +95,17 @@ class PlanRecord:
     session_id: str | None
     error: str | None
 
+    @property
+    def described(self) -> str:
+        """The plan in words, with what was typed for it when that reads otherwise (QA: a
+        journal of "0.2" and "make it 5000 instead")."""
+        summary = str(self.plan.get("summary") or "")
+        if not summary:
+            return self.intent
+        if " ".join(self.intent.lower().split()) in summary.lower():
+            return summary
+        return f"{summary} (“{self.intent}”)"
+
 
 class Journal:
     def __init__(self, data_dir: Path) -> None:

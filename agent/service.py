@@ -579,7 +579,7 @@ class AgentService:
         if name == "/portfolio":
             return answers.portfolio(await self.snapshot())
         if name == "/journal":
-            rows = [f"- `{p.id}` **{p.status}** {p.intent}" for p in self.journal.plans(10)]
+            rows = [f"- `{p.id}` **{p.status}** {p.described}" for p in self.journal.plans(10)]
             return "\n".join(rows) or "The journal is empty."
         if name == "/warp":
             if not args:

@@ -42,6 +42,8 @@ def journal(
                 "id": plan.id,
                 "created_at": plan.created_at,
                 "intent": plan.intent,
+                "summary": plan.plan.get("summary", ""),
+                "described": plan.described,
                 "status": plan.status,
                 "error": plan.error,
                 "txs": txs,
@@ -50,6 +52,8 @@ def journal(
     if as_json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
+    from rich.markup import escape
+
     from agent.cli.render import console
 
     if not rows:
@@ -57,8 +61,8 @@ def journal(
     for row in rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["created_at"]))
         console.print(
-            f"[bold]{row['id']}[/bold]  {when}  {row['status']:<10} {row['intent']}"
-            + (f"  [red]{row['error']}[/red]" if row["error"] else "")
+            f"[bold]{row['id']}[/bold]  {when}  {row['status']:<10} {escape(row['described'])}"
+            + (f"  [red]{escape(row['error'])}[/red]" if row["error"] else "")
         )
         for tx in row["txs"]:
             sent = tx["tx_hash"]

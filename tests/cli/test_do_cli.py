@@ -65,6 +65,13 @@ def test_the_journal_lists_what_was_done(devnet, tmp_path: Path) -> None:
     (tx,) = row["txs"]
     assert tx["status"] == "confirmed" and len(tx["tx_hash"]) == 66
     assert f"{plan_id}  " in shown and " done " in shown
+    assert "done       Swap 0.1 ETH for USDC on Uniswap V3\n" in shown  # the summary only
+
+    earned = run_cli("do", "earn yield on my usdc at low risk", "--dry-run", data_dir=data_dir)
+    assert earned.returncode in (0, 3), earned.stderr  # all of it may be above the daily cap
+    latest = run_cli("journal", "--limit", "1", data_dir=data_dir).stdout
+    assert "(“earn yield on my usdc at low risk”)" in " ".join(latest.split()), latest
+    assert "Supply all your idle USDC to Aave V3" in " ".join(latest.split())
     assert f"{tx['tx_hash'][:10]}…{tx['tx_hash'][-8:]}" in shown
 
 
