@@ -587,7 +587,14 @@ class AgentService:
             seconds = parse_duration(args[0])
             when = await asyncio.to_thread(advance_time, self._context().w3, seconds)
             local = time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
-            return f"Moved the chain's clock forward by {args[0]}; chain time is now {local}."
+            moved = f"Moved the chain's clock forward by {args[0]}; chain time is now {local}."
+            status = await asyncio.to_thread(self.authorizer.status)
+            if status.state == "expired":  # QA: said only by the sidebar, then by a denial
+                moved += (
+                    f" Session **{status.name}** has expired on the chain's clock: nothing is "
+                    "signed until you start a new one (`/session new`)."
+                )
+            return moved
         if name == "/model":
             if self._planners is None or not args:
                 return "Usage: /model offline, or /model provider:name (e.g. openai:gpt-4o-mini)."

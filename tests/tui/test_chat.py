@@ -137,6 +137,8 @@ def test_warp_raises_the_supplied_balance(make_app) -> None:
             await say(pilot, "/warp 30d")
             await until(pilot, lambda: supplied() > before)
             assert supplied() - before > Decimal("1")
+            # the 24 h session did not live through it: said at once, not by the next denial
+            await until(pilot, lambda: "has expired on the chain's clock" in _said(app))
 
     asyncio.run(scenario())
 
