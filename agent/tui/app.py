@@ -60,11 +60,13 @@ _BUSY_GROUPS = ("plan", "send", "command")
 """The workers the spinner follows."""
 
 PLAN_KEYS = {"y": "execute", "d": "dry_run", "n": "discard", "e": "edit"}
+"""The keys a plan card takes (bound below): every other character typed on it is text."""
 KEY_SETTLE_S = 0.3
 """How long a plan key pressed on a card waits before it acts: one followed by more typing
 within this is the first letter of a request, not an answer (QA: "no, make it half" discarded
 the plan on its n, and a request beginning with y executed it)."""
-"""The keys a plan card takes (bound below): every other character typed on it is text."""
+NARROW = 90
+"""The width, in columns, below which the sidebar is hidden."""
 
 
 class AgentEvent(Message):
@@ -81,7 +83,11 @@ class DefiAgentApp(App[None]):
     #main { height: 1fr; }
     ChatLog { width: 1fr; }
     Prompt { dock: bottom; margin: 0 0 1 0; }
+    Screen.-narrow Sidebar { display: none; }
     """
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (NARROW, "-wide")]
+    """Below `NARROW` columns the sidebar gives its width to the chat (QA: at 70 columns a plan
+    card lost its step column); /portfolio and /session say what it shows."""
     busy: Busy
     """The spinner in the prompt's border (made on mount)."""
 

@@ -141,9 +141,10 @@ class PlanCard(Static, can_focus=True):
             changes = (
                 "\n".join(f"{signed(v)} {s}" for s, v in sim.moved.items()) if sim else waiting
             )
-            if sim and not sim.ok:
-                failing = next(c for c in sim.calls if not c.ok)
-                changes = f"[red]reverts: {failing.revert_reason}[/red]"
+            if sim and not sim.ok:  # the reason below the table: in it, it squeezed the steps
+                failing = next(c for c in sim.calls if not c.ok)  # out of sight (QA)
+                changes = "[red]reverts[/red]"
+                bounds.append(Text(f"step {index} reverts: {failing.revert_reason}", style="red"))
             hf = health_factor(sim.health_factor_after) if sim and sim.health_factor_after else "–"
             steps.add_row(
                 str(index), _step_words(step), changes, f"{sim.gas:,}" if sim else waiting, hf

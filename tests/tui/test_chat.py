@@ -955,3 +955,23 @@ def test_escape_in_an_empty_prompt_gives_the_keys_back_to_the_card(make_app, dev
             assert prompt.value == "" and app.pending == open_card.plan_id
 
     asyncio.run(scenario())
+
+
+def test_a_narrow_terminal_gives_the_sidebar_width_to_the_chat(make_app, devnet) -> None:
+    """QA: at 70 columns the sidebar kept its 32 and a plan card lost its step column; a revert
+    reason in the table squeezed the steps out of sight at any width."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(70, 30)) as pilot:
+            await say(pilot, "borrow 100 DAI from aave")  # nothing supplied: it reverts
+            await until(pilot, lambda: any(c.outcome for c in app.cards.values()))
+            assert not app.query_one(Sidebar).display
+            (shown,) = app.cards.values()
+            assert shown.size.width > 60
+            text = _text(shown)
+            assert "borrow 100 DAI (Aave)" in text and "step 1 reverts: " in text, text
+            await pilot.resize_terminal(100, 30)
+            await until(pilot, lambda: app.query_one(Sidebar).display)
+
+    asyncio.run(scenario())
