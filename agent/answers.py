@@ -77,11 +77,13 @@ _POSITIONS = re.compile(
     re.I,
 )
 _HELP = re.compile(r"^\s*(?:help|what\s+can\s+(?:i|you)\s+do|what\s+do\s+you\s+do)\b", re.I)
+_INTEREST = re.compile(r"\binterest\b|\b(?:earned|accrued|owe\s+in\s+interest)\b", re.I)
 _NOT_TOKENS = frozenset({"gas", "the", "a", "an", "it", "that", "this", "swap", "my"})
 """Words after "price of" that are not a token someone asks the price of."""
 CAN_ANSWER = (
     'balances ("how much USDC do I have?"), prices ("what\'s the price of ETH?"), Aave positions, '
-    "how much Aave would lend, health factor, net worth, Aave's rates and the session's allowance"
+    "how much Aave would lend, health factor, interest, net worth, Aave's rates and the session's "
+    "allowance"
 )
 
 
@@ -113,6 +115,8 @@ def answer(text: str, s: Snapshot) -> str | None:
         return WHAT_IF
     if _HEALTH.search(text) and ("?" in text or text.lower().startswith(("what", "show", "my"))):
         return health(s)
+    if _INTEREST.search(text) and looks_like_question(text):  # QA: after /warp, a dead end
+        return interest(s)
     if _BORROWABLE.search(text):
         return borrowable(s)
     match = _HOW_MUCH.match(text) or _BALANCE_OF.match(text) or _WORTH.match(text)
@@ -202,6 +206,30 @@ def net_worth(s: Snapshot) -> str:
     return (
         f"Your net worth is **{_money(total)}**: wallet {_money(s.portfolio.wallet_usd)}, "
         f"Aave V3 collateral {_money(aave.collateral_usd)}, debt {_money(aave.debt_usd)}."
+    )
+
+
+def interest(s: Snapshot) -> str:
+    """Interest is not kept apart: Aave's balances grow with it, at the rates shown."""
+    held = s.portfolio.aave.positions
+    if not held:
+        return "You have no positions on Aave V3, so nothing earns or owes interest."
+    rates = {r.symbol: r for r in s.reserves}
+    lines = []
+    for p in held:
+        rate = rates.get(p.symbol)
+        if p.supplied:
+            apy = f" at {rate.supply_apy:.2%} APY" if rate else ""
+            lines.append(f"- {p.symbol}: supplied {_amount(p.supplied)}{apy}")
+        if p.borrowed:
+            apy = f" at {rate.borrow_apy:.2%} APY" if rate else ""
+            lines.append(f"- {p.symbol}: borrowed {_amount(p.borrowed)}{apy}")
+    return "\n".join(
+        [
+            "I don't keep the interest apart: on Aave V3 it is in the balances, which grow as it "
+            "accrues (supplied: earned; borrowed: owed). Now, interest included:",
+            *lines,
+        ]
     )
 
 

@@ -13,7 +13,7 @@ from agent.answers import answer, looks_like_question
 from agent.errors import BadInput
 from agent.seams import SessionStatus, SpendWindow
 from agent.snapshot import Snapshot
-from tools.aave_v3.reads import Account, Position
+from tools.aave_v3.reads import Account, Position, Reserve
 from tools.portfolio import Holding, Portfolio
 
 PRICES = {"ETH": D(3000), "WETH": D(3000), "USDC": D(1), "DAI": D(1), "WBTC": D(90000)}
@@ -129,3 +129,17 @@ def test_the_health_factor_is_rounded_down_as_everywhere_else() -> None:
     aave = dataclasses.replace(AAVE, health_factor=D("3.5569"))
     near = Snapshot(dataclasses.replace(WALLET, aave=aave), (), ACTIVE, "local")
     assert "health factor is **3.55**" in str(answer("what's my health factor?", near))
+
+
+def test_a_question_about_interest_gets_the_positions_and_their_rates() -> None:
+    """QA: after /warp 30d, "how much interest have I earned?" was "I don't understand"."""
+    rates = (
+        Reserve("WETH", D("0.021"), D("0.035"), D("0.5"), D(100), D(50)),
+        Reserve("DAI", D("0.03"), D("0.0512"), D("0.6"), D(100), D(60)),
+    )
+    with_rates = Snapshot(WALLET, rates, ACTIVE, "local")
+    said = str(answer("how much interest have I earned?", with_rates))
+    assert "- WETH: supplied 2 at 2.10% APY" in said
+    assert "- DAI: borrowed 1,500 at 5.12% APY" in said
+    assert "interest included" in said
+    assert answer("earn yield on my USDC at low risk", with_rates) is None  # a request
