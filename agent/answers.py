@@ -4,7 +4,7 @@ written from a `Snapshot` of chain data; None for text that is not such a questi
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from agent.errors import BadInput
 from agent.seams import SessionStatus
@@ -164,12 +164,27 @@ def borrowable(s: Snapshot) -> str:
     aave = s.portfolio.aave
     if not aave.collateral_usd:
         return "You have no collateral on Aave V3, so nothing to borrow against: supply first."
-    return (
+    said = (
         f"Aave V3 would lend **{_money(aave.available_borrow_usd)}** more against your collateral "
-        f"({_money(aave.collateral_usd)}), up to its loan-to-value limit. Borrowing all of it "
-        "leaves little room before liquidation: the session's policy keeps the health factor "
-        "at or above its floor after a borrow, so it allows less."
+        f"({_money(aave.collateral_usd)}), up to its loan-to-value limit."
     )
+    floor = s.session.min_health_factor
+    if floor is None or not aave.liquidation_threshold:
+        return said
+    # the health factor after borrowing d USD: collateral x threshold / (debt + d)
+    room = aave.collateral_usd * aave.liquidation_threshold / floor - aave.debt_usd
+    room = max(Decimal(0), min(room, aave.available_borrow_usd)).quantize(
+        Decimal("0.01"), ROUND_DOWN
+    )
+    if room < aave.available_borrow_usd:
+        said += (
+            f" The session's policy keeps the health factor at or above {floor} after a borrow: "
+            f"that allows about **{_money(room)}** now (less as prices move against you)."
+        )
+    cap = s.session.max_usd_per_tx
+    if cap is not None and room > cap:
+        said += f" One transaction may move at most {_money(cap)}."
+    return said
 
 
 def _unknown(word: str, s: Snapshot) -> BadInput:

@@ -248,6 +248,7 @@ class PolicyGate:
             session.revoked_at is not None,
             tuple(spans),
             policy.limits.max_usd_per_tx,
+            policy.health.min_after_borrow_or_withdraw,
         )
 
 

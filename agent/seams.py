@@ -63,6 +63,8 @@ class SessionStatus:
     windows: tuple[SpendWindow, ...]
     max_usd_per_tx: Decimal | None = None
     """The most one transaction may move, in USD (None: not known, as of a revoked session)."""
+    min_health_factor: Decimal | None = None
+    """The health factor a borrow or withdraw must leave (None: not known)."""
 
     @property
     def state(self) -> str:

@@ -349,3 +349,24 @@ def test_a_steps_changes_are_shown_apart_from_its_network_fee(devnet, tmp_path: 
     assert received >= at_least > Decimal(step["deltas"]["ETH"]), (line, at_least)
     fee = format(Decimal(step["fee_eth"]).quantize(Decimal("0.000001")).normalize(), "f")
     assert f"-100 USDC (gas {step['gas']:,}, fee {fee} ETH)" in line
+
+
+def test_the_borrow_room_the_agent_names_is_what_the_policy_allows(devnet, tmp_path: Path) -> None:
+    """ "how much can I borrow?" names what the session's health floor allows against real Aave:
+    just under it is allowed, just over it is denied by the floor (QA: it said only "less")."""
+    data_dir = attach(devnet, tmp_path / "data")
+    assert run_cli("do", "supply 1 ETH to aave", "--yes", data_dir=data_dir).returncode == 0
+
+    asked = run_cli("do", "how much can I borrow?", "--json", data_dir=data_dir)
+    text = events_of(asked.stdout)[-1]["text"]
+    room = Decimal(text.split("that allows about **$")[1].split("**")[0].replace(",", ""))
+    assert 1000 < room < 3000, text  # 1 ETH at 3,000 USD, a floor of 1.5
+
+    under = run_cli(
+        "do", f"borrow {room * Decimal('0.99'):.2f} USDC", "--dry-run", data_dir=data_dir
+    )
+    over = run_cli(
+        "do", f"borrow {room * Decimal('1.01'):.2f} USDC", "--dry-run", data_dir=data_dir
+    )
+    assert under.returncode == 0, under.stdout + under.stderr
+    assert over.returncode == 3 and "✗ health.min" in over.stdout, over.stdout

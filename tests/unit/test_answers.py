@@ -143,3 +143,19 @@ def test_a_question_about_interest_gets_the_positions_and_their_rates() -> None:
     assert "- DAI: borrowed 1,500 at 5.12% APY" in said
     assert "interest included" in said
     assert answer("earn yield on my USDC at low risk", with_rates) is None  # a request
+
+
+def test_how_much_can_i_borrow_says_what_the_sessions_health_floor_allows() -> None:
+    """QA: "the session's policy allows less", and not how much: a borrow of 800 was denied."""
+    aave = dataclasses.replace(AAVE, liquidation_threshold=D("0.82"))
+    floored = dataclasses.replace(ACTIVE, min_health_factor=D("1.5"))
+    said = str(
+        answer(
+            "how much can I borrow?",
+            Snapshot(dataclasses.replace(WALLET, aave=aave), (), floored, "local"),
+        )
+    )
+    assert "Aave V3 would lend **$3,000.00** more" in said
+    assert (
+        "at or above 1.5 after a borrow: that allows about **$1,780.00** now" in said
+    )  # 6000 x 0.82 / 1.5 - 1500

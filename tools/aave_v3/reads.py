@@ -56,6 +56,8 @@ class Account:
     available_borrow_usd: Decimal
     health_factor: Decimal | None
     """None when there is no debt (Aave reports the maximum uint256)."""
+    liquidation_threshold: Decimal = Decimal(0)
+    """The collateral's weighted liquidation threshold, as a fraction (0.83 for 83%)."""
 
 
 def reserve_symbols(book: AddressBook) -> tuple[str, ...]:
@@ -103,13 +105,14 @@ def account(w3: Node, book: AddressBook, user: str) -> Account:
                     bool(collateral),
                 )
             )
-    collateral, debt, available, _lt, _ltv, hf = _account_data(w3, book, user)
+    collateral, debt, available, threshold, _ltv, hf = _account_data(w3, book, user)
     return Account(
         positions=tuple(positions),
         collateral_usd=Decimal(collateral).scaleb(-8),
         debt_usd=Decimal(debt).scaleb(-8),
         available_borrow_usd=Decimal(available).scaleb(-8),
         health_factor=_health(hf),
+        liquidation_threshold=Decimal(threshold).scaleb(-4),
     )
 
 
