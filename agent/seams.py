@@ -65,6 +65,8 @@ class SessionStatus:
     """The most one transaction may move, in USD (None: not known, as of a revoked session)."""
     min_health_factor: Decimal | None = None
     """The health factor a borrow or withdraw must leave (None: not known)."""
+    max_slippage_bps: int | None = None
+    """The most slippage a swap may allow (None: not known)."""
 
     @property
     def state(self) -> str:

@@ -48,6 +48,7 @@ from tools.portfolio import read_portfolio
 from tools.protocol import ChainContext
 from tools.simulator import Simulator, StepResult
 from tools.tx import Call
+from tools.uniswap_v3.adapter import PriceImpactTooHigh
 
 GAS_HEADROOM = (13, 10)
 """Gas limit = simulated gas x 1.3 + 30,000: a transaction landing a second after its simulation
@@ -143,10 +144,25 @@ class AgentService:
             self._ready[plan_id] = _Ready(plan_id, plan, ctx, prepared, authorization)
             yield decision
         except DefiAgentError as error:
+            if isinstance(error, PriceImpactTooHigh):
+                error.hint = await asyncio.to_thread(self._impact_hint, error.impact_bps)
             if plan_id is not None:
                 status = "denied" if isinstance(error, PolicyDenied) else "failed"
                 self.journal.set_plan_status(plan_id, status, error=error.message)
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
+
+    def _impact_hint(self, impact_bps: int) -> str:
+        """What to do about a swap that moves the price too much, within the session's slippage
+        limit (QA: "allow more slippage", when the policy allowed no more)."""
+        most = self.authorizer.status().max_slippage_bps
+        if most is None:
+            return "swap a smaller amount, or allow more slippage"
+        limit = f"{Decimal(most) / 100}%"
+        if impact_bps > most:
+            return f"swap a smaller amount: the session allows at most {limit} slippage"
+        return (
+            f'swap a smaller amount, or allow up to {limit} slippage: add "with {limit} slippage"'
+        )
 
     def _authorize_again(self, ready: _Ready, results: Sequence[StepResult]) -> Authorization:
         """The policy's decision now, from the ledger as it stands, on the plan as simulated again

@@ -370,3 +370,26 @@ def test_the_borrow_room_the_agent_names_is_what_the_policy_allows(devnet, tmp_p
     )
     assert under.returncode == 0, under.stdout + under.stderr
     assert over.returncode == 3 and "✗ health.min" in over.stdout, over.stdout
+
+
+def test_a_swap_moving_the_price_too_much_is_told_what_the_session_allows(
+    devnet, tmp_path: Path
+) -> None:
+    """QA: "allow more slippage" for a swap whose price impact the policy (1% at most) could
+    never allow. Against the devnet's real pools: 49 ETH of DAI moves the price ~0.97%, 95 ETH
+    ~1.9%."""
+    data_dir = attach(devnet, tmp_path / "data")
+    hints = []
+    for request in ("swap 49 ETH for DAI", "swap 95 ETH for DAI"):
+        result = run_cli("do", request, "--dry-run", "--json", data_dir=data_dir)
+        failed = events_of(result.stdout)[-1]
+        assert (result.returncode, failed["code"]) == (4, "price_impact_too_high"), failed
+        hints.append(failed["message"])
+    assert hints[0].endswith(
+        '(swap a smaller amount, or allow up to 1% slippage: add "with 1% slippage")'
+    )
+    assert hints[1].endswith("(swap a smaller amount: the session allows at most 1% slippage)")
+    retried = run_cli("do", "swap 49 ETH for DAI with 1% slippage", "--dry-run", data_dir=data_dir)
+    assert (
+        retried.returncode == 3 and "✗ spend.per_tx" in retried.stdout
+    )  # past the impact: the cap

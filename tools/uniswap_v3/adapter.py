@@ -33,6 +33,11 @@ _BPS = 10_000
 class PriceImpactTooHigh(SimulationReverted):
     default_code = "price_impact_too_high"
 
+    def __init__(self, message: str, *, impact_bps: int, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.impact_bps = impact_bps
+        """The least price impact of any route, in bps."""
+
 
 def min_out(quote: Quote, bps: int) -> int:
     return quote.amount_out * (_BPS - bps) // _BPS
@@ -60,6 +65,7 @@ class UniswapV3Adapter:
                 f"swapping {action.token_in.show(quote.amount_in)} {action.token_in.symbol} "
                 f"would move the price by {impact / 100:.2f}% via {quote.route.describe()}, more "
                 f"than the {Decimal(action.max_slippage_bps) / 100}% slippage bound",
+                impact_bps=impact,
                 hint="swap a smaller amount, or allow more slippage",
             )
         router = ctx.book.uniswap_v3.swap_router02
