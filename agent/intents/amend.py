@@ -112,7 +112,7 @@ def amend(
         named = " or ".join(f'"{_said(s)}"' for s in map(steps.__getitem__, same or written))
         raise IntentError(
             "needs_clarification",
-            f"Which amount should change: {named}?{_hint(steps, same, written_amount)}",
+            f"{WHICH_AMOUNT}: {named}?{_hint(steps, same, written_amount)}",
         )
     step = steps[index]
     amount = written_amount
@@ -186,6 +186,29 @@ def _said(step: Step) -> str:
     if step["amount_kind"] == "exact_out":
         return f"buy {amount} {counted} with {step['token_in']}"
     return f"swap {amount} {counted} to {step['token_out']}"
+
+
+WHICH_AMOUNT = "Which amount should change"
+"""The start of the question `amend` asks when a follow-up fits more than one step."""
+_PICKED = re.compile(r"^(?:the\s+|that\s+)?(?P<words>.*?)(?:\s+(?:one|step))?[.!]?$")
+
+
+def chosen(reply: str, steps: Sequence[Step], symbols: tuple[str, ...]) -> str | None:
+    """The token of the step ``reply`` picks, answering `WHICH_AMOUNT`: the step as the question
+    quoted it ("borrow 500 DAI"), its action ("the borrow") or its token ("the DAI"); None when
+    it picks none, or more than one token (QA: "the DAI" was "I don't understand", and the
+    quoted "borrow 500 DAI" a new plan that dropped the supply)."""
+    cleaned = " ".join(reply.lower().strip().strip("\"'“”").split())
+    picked = _PICKED.match(cleaned)
+    words = picked.group("words") if picked else cleaned
+    written = [s for s in steps if not str(s["amount"]).startswith("output:")]
+    tokens = {
+        _amount_token(s)
+        for s in written
+        if words in (_said(s).lower(), str(s["action"]))
+        or resolve_symbol(words, symbols) in _named(s)
+    }
+    return tokens.pop() if len(tokens) == 1 else None
 
 
 def _hint(steps: Sequence[Step], candidates: Sequence[int], amount: str) -> str:

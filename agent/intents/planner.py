@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from agent.errors import IntentError
+from agent.intents.amend import WHICH_AMOUNT, chosen
 from agent.intents.grounding import check
 from agent.intents.reply import answered
 from agent.intents.rules import ParseContext, Plan, RuleParser
@@ -40,6 +41,8 @@ class IntentPlanner:
         self.history: list[tuple[str, Plan]] = []
         self.asked: str | None = None
         """The last request, when it got a question back: the next may answer it."""
+        self.question = ""
+        """The question it got back."""
 
     def plan(self, text: str) -> Plan:
         """The plan for ``text``; when the last request got a question back ("How much ETH?"),
@@ -47,13 +50,16 @@ class IntentPlanner:
         about the answer is carried on ("send usdc", "5", then the address)."""
         asked, self.asked = self.asked, None
         combined = answered(asked, text) if asked is not None else None
+        if combined is None and asked is not None and self.question.startswith(WHICH_AMOUNT):
+            symbol = chosen(text, self.history[-1][1]["steps"], self.context.symbols)
+            combined = f"{asked} {symbol}" if symbol is not None else None
         if combined is not None:
             text = combined  # its errors are the answer's: "0" is not "I don't understand '0'"
         try:
             return self._plan(text)
         except IntentError as error:
             if error.code == "needs_clarification":
-                self.asked = text
+                self.asked, self.question = text, error.message
             raise
 
     def forget(self, plan: Plan) -> None:

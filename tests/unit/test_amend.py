@@ -190,3 +190,40 @@ def test_cli_plan_has_no_conversation(tmp_path: Path) -> None:
     result = run_cli("plan", "make it 2 ETH instead", "--json", data_dir=tmp_path / "data")
     assert result.returncode == 2
     assert "no earlier plan" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("reply", "supplied", "borrowed"),
+    [
+        ("the DAI", "1", "250"),
+        ("borrow 500 DAI", "1", "250"),  # the option as the question quoted it
+        ('"borrow 500 DAI"', "1", "250"),
+        ("the borrow", "1", "250"),
+        ("the supply one", "0.5", "500"),
+        ("ETH", "0.5", "500"),
+    ],
+)
+def test_which_amount_should_change_is_answered_by_picking_a_step(
+    reply: str, supplied: str, borrowed: str
+) -> None:
+    """QA: "the DAI" was "I don't understand", and "borrow 500 DAI", quoted from the question,
+    made a new plan that borrowed the whole 500 against nothing supplied."""
+    p = planner()
+    p.plan("borrow 500 DAI against 1 ETH")
+    with pytest.raises(IntentError, match='Which amount should change: "supply 1 ETH" or "borrow'):
+        p.plan("make it half")
+
+    steps = p.plan(reply)["steps"]
+
+    assert [(s["action"], s["amount"]) for s in steps] == [
+        ("supply", supplied),
+        ("borrow", borrowed),
+    ]
+
+
+def test_a_new_request_after_which_amount_is_its_own() -> None:
+    p = planner()
+    p.plan("borrow 500 DAI against 1 ETH")
+    with pytest.raises(IntentError):
+        p.plan("make it half")
+    assert [s["action"] for s in p.plan("swap 1 ETH to USDC")["steps"]] == ["swap"]
