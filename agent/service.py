@@ -283,7 +283,7 @@ class AgentService:
                 raise SimulationReverted(
                     f"{moved} and step {p.index} would now revert: "
                     f"{result.failure.call.label}: {result.failure.revert_reason}",
-                    hint="nothing was sent; propose it again to see the new outcome",
+                    hint='nothing was sent; plan it again to see the new outcome ("try again" in the chat)',
                 )
         bound = max((int(p.step.get("max_slippage_bps", 0)) for p in then.steps), default=0)
         fees = sum(r.fee_wei for r in results)
@@ -293,7 +293,7 @@ class AgentService:
             raise SimulationReverted(
                 f"{moved} and the outcome is now worse than shown: {'; '.join(problems)}",
                 code="simulation_changed",
-                hint="nothing was sent; propose it again to see the new outcome",
+                hint='nothing was sent; plan it again to see the new outcome ("try again" in the chat)',
             )
         return results
 

@@ -7,6 +7,8 @@ in the user's words, whatever produced it.
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -22,6 +24,13 @@ HISTORY = 6
 
 class IntentParser(Protocol):
     def parse(self, text: str, history: Sequence[tuple[str, Plan]] = ()) -> Plan: ...
+
+
+_AGAIN = re.compile(
+    r"(?:please\s+)?(?:(?:try|do|plan|propose|make)(?:\s+(?:it|that|this))?\s+again|retry|again"
+    r"|once\s+more)(?:\s+please)?[.!]*"
+)
+"""A request for the last plan again."""
 
 
 class IntentPlanner:
@@ -45,6 +54,25 @@ class IntentPlanner:
         """The question it got back."""
 
     def plan(self, text: str) -> Plan:
+        """The plan for ``text``: the last plan again for "try again", else ``text`` read as an
+        answer to a question asked, or as a request."""
+        if _AGAIN.fullmatch(" ".join(text.lower().split())):
+            return self._again(text)
+        return self._answer_or_plan(text)
+
+    def _again(self, text: str) -> Plan:
+        """The last plan made again, built afresh when it is proposed (QA: a plan that failed
+        on its passed deadline said "propose it again", and "try again" was not understood)."""
+        if not self.history:
+            raise IntentError(
+                "needs_clarification", "There is no earlier request here to try again: say it"
+            )
+        self.asked = None
+        plan = copy.deepcopy(self.history[-1][1])
+        self.history.append((text, plan))
+        return plan
+
+    def _answer_or_plan(self, text: str) -> Plan:
         """The plan for ``text``; when the last request got a question back ("How much ETH?"),
         for ``text`` as its answer if it reads as one (`answered`), else on its own. A question
         about the answer is carried on ("send usdc", "5", then the address)."""

@@ -975,3 +975,31 @@ def test_a_narrow_terminal_gives_the_sidebar_width_to_the_chat(make_app, devnet)
             await until(pilot, lambda: app.query_one(Sidebar).display)
 
     asyncio.run(scenario())
+
+
+def test_try_again_after_a_plan_outlived_its_deadline(make_app, devnet) -> None:
+    """QA: a card answered after `/warp 1h` failed on its swap's passed deadline, nothing sent,
+    and said "propose it again"; "try again" was not understood. Now it makes the plan again,
+    with a fresh deadline, and that one executes."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            first = card(app)
+            await say(pilot, "/warp 1h")
+            await until(pilot, lambda: "Moved the chain's clock forward by 1h" in _said(app))
+            first.focus()
+            await pilot.press("y")
+            await until(pilot, lambda: first.outcome.startswith("Failed"))
+            assert '"try again" in the chat' in first.outcome, first.outcome
+
+            await say(pilot, "try again")
+            await until(pilot, lambda: app.pending not in (None, first.plan_id))
+            again = card(app)
+            assert again.proposed.plan["steps"] == first.proposed.plan["steps"]
+            await pilot.press("y")
+            await until(pilot, lambda: again.outcome.startswith("Done"), timeout=60)
+
+    asyncio.run(scenario())

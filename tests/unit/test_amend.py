@@ -227,3 +227,19 @@ def test_a_new_request_after_which_amount_is_its_own() -> None:
     with pytest.raises(IntentError):
         p.plan("make it half")
     assert [s["action"] for s in p.plan("swap 1 ETH to USDC")["steps"]] == ["swap"]
+
+
+@pytest.mark.parametrize("again", ["try again", "Try it again!", "retry", "do that again", "again"])
+def test_try_again_makes_the_last_plan_again(again: str) -> None:
+    """QA: a plan that failed on its passed deadline said "propose it again"; "try again" was
+    "I don't understand"."""
+    p = planner()
+    first = p.plan("swap 1 ETH to USDC then supply it to aave")
+    p.plan("make it half")
+    assert p.plan(again)["steps"][0]["amount"] == "0.5"  # the last plan: the halved one
+    assert first["steps"][0]["amount"] == "1"
+
+
+def test_try_again_with_nothing_before_asks_for_the_request() -> None:
+    with pytest.raises(IntentError, match="There is no earlier request here to try again"):
+        planner().plan("try again")
