@@ -254,4 +254,4 @@ class PolicyGate:
 
 
 def _fits(symbol: str, amount: Decimal) -> str:
-    return f"at most {amount:f} {symbol} fits the session's limits now"
+    return f"at most {amount:,f} {symbol} fits the session's limits now"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_DOWN, Decimal
+from fractions import Fraction
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -266,37 +267,69 @@ def _usd_cents(tokens: Mapping[str, int], rates: Mapping[str, Rate]) -> int | No
 
 
 def fits(policy: Policy, batch: Batch, usage: Usage) -> tuple[str, Decimal] | None:
-    """When the batch spends one token (not through an exact-output swap) and only USD limits
-    stand in its way: the most of that token the limits allow now (rounded down to four
-    significant digits), else None. What a denial can suggest instead, in ETH when the batch
-    wraps it first ("supply 2 ETH" spends WETH)."""
-    symbols = {symbol for spend in batch.spends for symbol in spend.tokens}
-    if len(symbols) != 1 or any(c.action == "swap" and not c.args["exact_in"] for c in batch.flat):
+    """When the batch spends one token of the wallet's (what later steps spend, a swap of the
+    batch brought in: "swap WBTC to USDC then supply it") and only spend limits stand in its
+    way: the most of that token the limits allow now, rounded down to four significant digits,
+    in ETH when the batch wraps it first ("supply 2 ETH" spends WETH); else None. Each limit
+    is scaled with the amount: what fits is the amount times the least of room / use over the
+    per-transaction caps and the windows, in USD and in token units. A token a swap brings in
+    grows a little faster than the amount as it shrinks (less price impact): with one in the
+    batch, 1% is kept spare (QA: multi-step plans named nothing that fits)."""
+    if any(c.action == "swap" and not c.args["exact_in"] for c in batch.flat):
         return None  # an exact-output swap names what it buys: less to spend is not its amount
-    (symbol,) = symbols
-    limits = policy.limits
-    if any(same_asset(s, symbol) for s in limits.max_per_tx) or any(
-        w.token is not None for w in limits.windows
-    ):
+    symbols = {symbol for spend in batch.spends for symbol, raw in spend.tokens.items() if raw}
+    brought = {
+        symbol
+        for call, sim in zip(batch.calls, batch.simulated, strict=True)
+        if any(c.action == "swap" for c in (call, *call.inner))
+        for symbol, delta in sim.balance_deltas.items()
+        if delta > 0
+    }
+    sources = symbols - brought
+    if len(sources) != 1:
         return None
-    room = [limits.max_usd_cents_per_tx]
-    room += [
-        w.usd_cents - usage.usd_cents_since.get(w.seconds, 0)
-        for w in limits.windows
-        if w.usd_cents is not None
-    ]
-    if limits.lifetime_usd_cents is not None:
-        room.append(limits.lifetime_usd_cents - usage.lifetime_usd_cents)
-    rate = _rate(symbol, batch.prices, batch.decimals)
-    if rate is None or min(room) <= 0:
+    (symbol,) = sources
+    spent = sum(spend.tokens.get(symbol, 0) for spend in batch.spends)
+    share = _share_that_fits(policy, batch, usage)
+    if share is None or spent <= 0:
         return None
-    n, d = rate
-    amount = Decimal(min(room) * d // n).scaleb(-batch.decimals[symbol])
+    if symbols != sources:
+        share *= Fraction(99, 100)
+    amount = Decimal(int(spent * share)).scaleb(-batch.decimals[symbol])
     if not amount:
         return None
     step = Decimal(1).scaleb(amount.adjusted() - 3)
     wrapped = symbol == "WETH" and any(c.action == "wrap" for c in batch.calls)
     return NATIVE if wrapped else symbol, (amount // step * step).normalize()
+
+
+def _share_that_fits(policy: Policy, batch: Batch, usage: Usage) -> Fraction | None:
+    """The least, over the spend limits the batch uses, of what is left of each over what the
+    batch uses of it; None when one is used up, or a value is unknown."""
+    limits = policy.limits
+    gross = [spend.gross_usd_cents for spend in batch.spends]
+    if None in gross:
+        return None
+    pairs: list[tuple[int, int]] = [(limits.max_usd_cents_per_tx, max(gross, default=0))]  # type: ignore[type-var, arg-type]
+    for cap_symbol, cap in limits.max_per_tx.items():
+        scale = batch.decimals[cap_symbol]
+        most = max((one_asset(s.tokens, cap_symbol) for s in batch.spends), default=0)
+        pairs.append((int(cap.scaleb(scale)), most))
+    for window in limits.windows:
+        if window.usd_cents is not None:
+            left = window.usd_cents - usage.usd_cents_since.get(window.seconds, 0)
+            pairs.append((left, batch.usd_cents))
+        else:
+            assert window.token is not None and window.amount is not None
+            scale = batch.decimals.get(window.token, 18)
+            used = one_asset(usage.tokens_since.get(window.seconds, {}), window.token)
+            raw = sum(one_asset(s.tokens, window.token) for s in batch.spends)
+            pairs.append((int(window.amount.scaleb(scale)) - used, raw))
+    if limits.lifetime_usd_cents is not None:
+        pairs.append((limits.lifetime_usd_cents - usage.lifetime_usd_cents, batch.usd_cents))
+    shares = [Fraction(max(0, room), use) for room, use in pairs if use > 0]
+    least = min(shares, default=None)
+    return least if least is not None and 0 < least < 1 else None
 
 
 def _units(raw: int, decimals: int) -> str:

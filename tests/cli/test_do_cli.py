@@ -393,3 +393,27 @@ def test_a_swap_moving_the_price_too_much_is_told_what_the_session_allows(
     assert (
         retried.returncode == 3 and "✗ spend.per_tx" in retried.stdout
     )  # past the impact: the cap
+
+
+def test_what_fits_is_named_for_a_plan_whose_later_steps_spend_what_a_swap_brought(
+    devnet, tmp_path: Path
+) -> None:
+    """QA: "swap 0.1 WBTC to USDC then supply it" (9,000 USD, above the 5,000 USD cap) named
+    nothing that fits, unlike a plain swap. What it names now is allowed, on the real pools."""
+    data_dir = attach(devnet, tmp_path / "data")
+    denied = run_cli(
+        "do",
+        "swap 0.1 WBTC to USDC then supply it to aave",
+        "--dry-run",
+        "--json",
+        data_dir=data_dir,
+    )
+    assert denied.returncode == 3
+    message = events_of(denied.stdout)[-1]["message"]
+    fitting = Decimal(message.split("at most ")[1].split(" WBTC fits")[0])
+    assert Decimal("0.05") < fitting < Decimal("0.0556"), message  # 5,000 USD at 90,000
+
+    allowed = run_cli(
+        "do", f"swap {fitting} WBTC to USDC then supply it to aave", "--dry-run", data_dir=data_dir
+    )
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr

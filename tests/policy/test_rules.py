@@ -439,7 +439,8 @@ def test_a_denial_by_usd_limits_says_how_much_of_the_token_fits(h: Harness) -> N
     stranger = transfer("USDC", STRANGER, units("USDC", "6000"))
     assert h.decide(s, (stranger, sim(stranger))).fits is None  # recipients denies as well
     capped = h.session(policy(extra="[limits.max_per_tx]\nUSDC = 100\n"))
-    assert h.decide(capped, usdc_to_self("6000")).fits is None  # a token cap: not in USD
+    assert h.decide(capped, usdc_to_self("6000")).fits == ("USDC", Decimal(100))  # a token cap
+    assert h.decide(capped, usdc_to_self("100")).allowed
 
 
 def transfer_eth(raw: int) -> tuple:
