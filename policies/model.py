@@ -193,8 +193,10 @@ class Limits(_Strict):
 
 
 class Slippage(_Strict):
-    max_bps: StrictInt = Field(default=50, ge=0, le=5000)
-    default_bps: StrictInt = Field(default=50, ge=0, le=5000)
+    """In bps, from 1: every trade moves the price, so no swap fits a bound of 0."""
+
+    max_bps: StrictInt = Field(default=50, ge=1, le=5000)
+    default_bps: StrictInt = Field(default=50, ge=1, le=5000)
 
     @model_validator(mode="after")
     def _default_within_max(self) -> Slippage:

@@ -61,6 +61,11 @@ _SLIPPAGE = re.compile(
     r"|,?\s*(?:with|at|and use|and using|and|using|use)?\s*(?:at most|up to|no more than|max(?:imum)?(?: of)?)?\s*(?P<b>\d+(?:\.\d+)?)\s*(?P<ub>%|percent|bps|basis points?)\s*(?:max(?:imum)?\s+)?(?:of\s+)?slippage(?:\s+tolerance)?)",
     re.I,
 )
+_NEGATIVE_SLIPPAGE = re.compile(
+    r"-\s*\d+(?:\.\d+)?\s*(?:%|percent|bps|basis points?)\s*(?:max(?:imum)?\s+)?(?:of\s+)?slippage"
+    r"|slippage(?:\s+tolerance)?\s*(?:of|at|to|=|:)?\s*-\s*\d",
+    re.I,
+)
 _GLUED = re.compile(rf"^(?P<n>{NUMBER})(?P<t>[a-z]+)$")
 """An amount written against its token: "1eth", "2.5wbtc"."""
 _THOUSANDS = re.compile(rf"^(?P<n>{NUMBER})k$")
@@ -131,12 +136,17 @@ def slippage(text: str) -> tuple[str, int | None]:
     """The text without its slippage phrases, and the slippage in basis points if one was named.
     One slippage applies to every swap of a request: two different ones are asked about."""
     found: list[int] = []
+    if negative := _NEGATIVE_SLIPPAGE.search(text):  # QA: read as a token named "usdc with"
+        raise IntentError(
+            "invalid_amount", f"slippage cannot be negative: {negative.group(0).strip()}"
+        )
     for match in _SLIPPAGE.finditer(text):
         bps = to_bps(match.group("a") or match.group("b"), match.group("ua") or match.group("ub"))
-        if not 0 <= bps <= MAX_SLIPPAGE_BPS or bps != bps.to_integral():
-            raise IntentError(
+        if not 0 < bps <= MAX_SLIPPAGE_BPS or bps != bps.to_integral():
+            raise IntentError(  # 0: any trade moves the price, so no swap could be bounded by it
                 "invalid_amount",
-                f"slippage must be a whole number of basis points between 0 and 50% (5000 bps), not {match.group(0).strip()}",
+                "slippage must be a whole number of basis points from 1 bps (0.01%) to 50% "
+                f"(5000 bps), not {match.group(0).strip()}",
             )
         found.append(int(bps))
     if len(set(found)) > 1:

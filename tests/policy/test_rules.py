@@ -323,6 +323,10 @@ def test_default_policy_is_the_documented_one() -> None:
         # QA: pydantic's words ("Input should be a valid tuple"), and a zero "not a duration"
         ('name = "x"\n[allow]\nactions = "swap"\n', "p.toml:3: allow.actions: should be a list"),
         ('name = "x"\nttl = "0h"\n', "p.toml:2: ttl: '0h' is no time at all"),
+        (
+            'name = "x"\n[slippage]\ndefault_bps = 0\n',
+            "p.toml:3: slippage.default_bps: should be at least 1",
+        ),
         ('name = ""\n', "p.toml:1: name: cannot be empty"),
         (
             'name = "x"\n[limits]\nmax_usd_per_tx = "5000"\n',
