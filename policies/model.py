@@ -103,11 +103,16 @@ class Allow(_Strict):
     @field_validator("recipients")
     @classmethod
     def _recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from tools.chain.address import is_checksum_address
+        from tools.chain.address import is_address, is_checksum_address, to_checksum_address
 
         for address in value:
-            if not is_checksum_address(address):
-                raise ValueError(f"{address!r} is not a checksummed address")
+            if not is_address(address):
+                raise ValueError(f"{address!r} is not an address (0x and 40 hex digits)")
+            if not is_checksum_address(address):  # QA: the form to write was not given
+                raise ValueError(
+                    f"{address!r} is not checksummed: write it as "
+                    f"{to_checksum_address(address)} after checking it is the address meant"
+                )
         return value
 
 

@@ -324,6 +324,15 @@ def test_default_policy_is_the_documented_one() -> None:
         ('name = "x"\n[allow]\nactions = "swap"\n', "p.toml:3: allow.actions: should be a list"),
         ('name = "x"\nttl = "0h"\n', "p.toml:2: ttl: '0h' is no time at all"),
         (
+            'name = "x"\n[allow]\nrecipients = ["0x70997970c51812dc3a010c7d01b50e0d17dc79c8"]\n',
+            "p.toml:3: allow.recipients: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8' is not "
+            "checksummed: write it as 0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        ),
+        (
+            'name = "x"\n[allow]\nrecipients = ["0x1234"]\n',
+            "p.toml:3: allow.recipients: '0x1234' is not an address (0x and 40 hex digits)",
+        ),
+        (
             'name = "x"\n[slippage]\ndefault_bps = 0\n',
             "p.toml:3: slippage.default_bps: should be at least 1",
         ),
