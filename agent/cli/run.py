@@ -64,17 +64,21 @@ _STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 async def _drive(runner: Any, view: Any) -> int:
-    from agent.runner.events import EntryStarted, StrategyDone, StrategyStarted
+    from agent.runner.events import EntryStarted, StrategyDone, StrategyStarted, Waiting
 
     task = asyncio.current_task()
     assert task is not None
+    waiting = False
 
     def interrupt() -> None:
         if runner.stopping:
             task.cancel()
             return
         runner.stop()
-        view.note("stopping after the step in flight (Ctrl-C again to abandon it)")
+        if waiting:  # QA: "after the step in flight" while nothing was
+            view.note("stopping: nothing is in flight")
+        else:
+            view.note("stopping after the step in flight (Ctrl-C again to abandon it)")
 
     loop = asyncio.get_running_loop()
     for stop in _STOPS:  # Ctrl-C, `kill`, `timeout`, a closed terminal: stop as for Ctrl-C
@@ -84,6 +88,7 @@ async def _drive(runner: Any, view: Any) -> int:
         with view:
             async for event in runner.run():
                 view.show(event)
+                waiting = isinstance(event, Waiting)
                 if isinstance(event, StrategyStarted):
                     run_id, iterations = event.run_id, event.iteration
                 elif isinstance(event, EntryStarted):
@@ -164,7 +169,8 @@ class _HumanView:
             self.failed = event
         elif isinstance(event, ev.StrategyStarted):
             self.progress.update(self.task, total=event.count, completed=event.iteration)
-            again = f", continuing after {event.iteration} done" if event.resumed else ""
+            done = f"after {event.iteration} done" if event.iteration else "where it stopped"
+            again = f", continuing {done}" if event.resumed else ""  # QA: "after 0 done"
             console.print(f"[bold]{event.name}[/bold] under session {event.session}{again}")
             if event.previous:
                 console.print(f"[yellow]note[/yellow]: {event.previous}")

@@ -373,9 +373,10 @@ def test_interrupted_run_resumes_without_repeating_steps(devnet, tmp_path: Path)
     data_dir, path = _three_buys(devnet, tmp_path)
     spent = _usdc_spent(devnet)
 
-    code, events, _err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
+    code, events, err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
     assert code == 130
     assert named(events, "StrategyDone")[-1]["status"] == "interrupted"
+    assert "stopping: nothing is in flight" in err  # QA: "after the step in flight", waiting
     assert spent() == Decimal(50)
 
     with Miner(devnet.url):
@@ -454,6 +455,7 @@ def test_a_second_ctrl_c_ends_the_json_stream_with_its_outcome(devnet, tmp_path:
     code, events, err = _finish(process)
 
     assert code == 130, err
+    assert "stopping after the step in flight" in err
     assert events[-1]["event"] == "StrategyDone", events[-1]
     assert events[-1]["status"] == "interrupted" and events[-1]["exit_code"] == 130
     assert "abandoned" in events[-1]["message"]
