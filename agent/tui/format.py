@@ -19,7 +19,14 @@ def usd(value: Decimal) -> str:
     return f"${value:,.2f}"
 
 
+HEALTHY = Decimal(1000)
+"""A health factor from which only its size matters: a debt of dust has one of millions."""
+
+
 def health_factor(value: Decimal) -> str:
     """Rounded down to 2 decimals, as the policy's verdict writes it: a card showed 1.25 for a
-    borrow the verdict denied at 1.24, and 1.50 for one below a floor of 1.5."""
+    borrow the verdict denied at 1.24, and 1.50 for one below a floor of 1.5. From `HEALTHY`
+    on, "over 1,000" (QA: "901,660,330.52" once a debt was repaid down to dust)."""
+    if value >= HEALTHY:
+        return f"over {HEALTHY:,}"
     return f"{value.quantize(Decimal('0.01'), ROUND_DOWN):,}"

@@ -159,3 +159,15 @@ def test_how_much_can_i_borrow_says_what_the_sessions_health_floor_allows() -> N
     assert (
         "at or above 1.5 after a borrow: that allows about **$1,780.00** now" in said
     )  # 6000 x 0.82 / 1.5 - 1500
+
+
+def test_a_dust_debts_health_factor_is_not_shown_as_millions() -> None:
+    """QA: a debt repaid down to dust showed "health factor 901,660,330.52"."""
+    dust = dataclasses.replace(AAVE, health_factor=D("901660330.52"))
+    said = str(
+        answer(
+            "what's my health factor?",
+            Snapshot(dataclasses.replace(WALLET, aave=dust), (), ACTIVE, "local"),
+        )
+    )
+    assert "health factor is **over 1,000**" in said
