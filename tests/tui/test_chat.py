@@ -19,6 +19,7 @@ from tests.conftest import run_cli
 from tests.proxy import ChainProxy
 from tests.strategies.kit import attach
 from tests.tui.conftest import say, until
+from tools.aave_v3.reads import account
 
 
 def holding(app, symbol: str) -> Decimal:
@@ -921,7 +922,7 @@ def test_a_dry_run_leaves_the_plan_open_for_yes(make_app, devnet) -> None:
             first = card(app)
             nonce = devnet.w3.eth.get_transaction_count(devnet.wallet)
             await pilot.press("d")
-            said = "Dry run 1 on the chain as it is now, nothing sent: +"
+            said = "Dry run 1 on the chain as it is now, nothing sent; the policy allows it now: +"
             await until(pilot, lambda: first.rehearsal.startswith(said))
             assert "DAI" in first.rehearsal, first.rehearsal
             assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
@@ -1001,5 +1002,27 @@ def test_try_again_after_a_plan_outlived_its_deadline(make_app, devnet) -> None:
             assert again.proposed.plan["steps"] == first.proposed.plan["steps"]
             await pilot.press("y")
             await until(pilot, lambda: again.outcome.startswith("Done"), timeout=60)
+
+    asyncio.run(scenario())
+
+
+def test_a_done_card_says_what_went_to_aave(make_app, devnet) -> None:
+    """QA: "Done, verified on chain: -0.000449 ETH, -0.05 WBTC" for a swap then supply: the
+    USDC supplied was nowhere, as if it had vanished. A dry run says it too."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.1 ETH to USDC then supply it to aave")
+            await until(pilot, lambda: app.pending is not None)
+            shown = card(app)
+            await pilot.press("d")
+            await until(pilot, lambda: shown.rehearsal != "")
+            assert "USDC supplied" in shown.rehearsal, shown.rehearsal
+            await pilot.press("y")
+            await until(pilot, lambda: shown.outcome.startswith("Done"), timeout=60)
+            said = shown.outcome.split("; on Aave: ")[1].split(" USDC supplied")[0]
+            (position,) = account(devnet.w3, devnet.book, devnet.wallet).positions
+            assert abs(Decimal(said.replace(",", "")) - position.supplied) < Decimal("0.01")
 
     asyncio.run(scenario())
