@@ -188,7 +188,7 @@ class Resolver:
         held = self.wallet_balance(tok, prior)
         if raw > held:
             raise BadInput(
-                f"the plan needs {tok.show(raw)} {tok.symbol} but the wallet holds {tok.show(held)}",
+                f"the plan needs {tok.show(raw)} {tok.symbol} but the wallet holds {tok.brief(held)}",
                 code="insufficient_balance",
             )
 

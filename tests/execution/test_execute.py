@@ -269,7 +269,7 @@ def test_amount_above_balance_is_bad_input(devnet, service) -> None:
         and result.exit_code == 2
         and result.code == "insufficient_balance"
     )
-    assert "the wallet holds 50000" in result.message
+    assert "the wallet holds 50,000" in result.message
 
 
 def test_an_amount_finer_than_the_token_is_refused_not_rounded(devnet, service) -> None:

@@ -583,7 +583,7 @@ def test_the_card_shows_the_least_a_swap_receives_before_signing(make_app, devne
             await say(pilot, "swap 1 ETH for USDC with 0.3% slippage")
             await until(pilot, lambda: app.pending is not None)
             shown = " ".join(_text(card(app)).split())
-            assert "step 1: swap 1 ETH for at least 29" in shown
+            assert "step 1: swap 1 ETH for at least 2,9" in shown
             assert "(slippage bound 30 bps)" in shown
             amount = next(
                 f"{v:,.6f}" for s, v in card(app).simulation.deltas.items() if s == "USDC"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import TYPE_CHECKING
 
 from tools.chain.addressbook import AddressBook
@@ -13,6 +13,9 @@ from tools.tx import NATIVE
 
 if TYPE_CHECKING:
     from tools.chain.plain import Node
+
+
+_MICRO = Decimal("0.000001")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,13 @@ class Token:
     def show(self, raw: int) -> str:
         """``raw`` base units as a plain decimal string: 2900000000 USDC -> "2900"."""
         return format(self.to_units(raw).normalize(), "f")
+
+    def brief(self, raw: int, *, up: bool = False) -> str:
+        """``raw`` in units to at most 6 decimals, rounded down (up with ``up``), with thousands
+        separators: a bound as a person reads it, still true ("at least 297.598565 DAI" of
+        297.598565884596261149; QA: every one of 18 decimals was shown)."""
+        rounding = ROUND_UP if up else ROUND_DOWN
+        return format(self.to_units(raw).quantize(_MICRO, rounding).normalize(), ",f")
 
     def to_raw(self, amount: Decimal) -> int:
         return int(amount.scaleb(self.decimals).to_integral_value(rounding="ROUND_DOWN"))

@@ -111,9 +111,9 @@ class UniswapV3Adapter:
         if action.kind == "exact_in":
             return (
                 f"swap {tin.show(quote.amount_in)} {tin.symbol} for at least "
-                f"{tout.show(bound_out)} {tout.symbol} via {quote.route.describe()}"
+                f"{tout.brief(bound_out)} {tout.symbol} via {quote.route.describe()}"
             )
         return (
             f"buy {tout.show(quote.amount_out)} {tout.symbol} for at most "
-            f"{tin.show(bound_in)} {tin.symbol} via {quote.route.describe()}"
+            f"{tin.brief(bound_in, up=True)} {tin.symbol} via {quote.route.describe()}"
         )
