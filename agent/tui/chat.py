@@ -6,6 +6,9 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
 
+SHOWN_CHARS = 300
+"""The most of a request the log shows."""
+
 
 class ChatLog(VerticalScroll, can_focus=False):
     """Not focusable itself, its cards are: typing after a Tab onto it was lost (QA).
@@ -24,7 +27,14 @@ class ChatLog(VerticalScroll, can_focus=False):
         self.anchor()
 
     def add_user(self, text: str) -> Static:
-        line = Static(f"> {text}", classes="user", markup=False)
+        """The request as typed; a long one cut to `SHOWN_CHARS` (QA: 3,000 characters pasted
+        filled the log before "that request is too long")."""
+        shown = (
+            text
+            if len(text) <= SHOWN_CHARS
+            else f"{text[:SHOWN_CHARS]}… ({len(text):,} characters)"
+        )
+        line = Static(f"> {shown}", classes="user", markup=False)
         self.mount(line)
         return line
 

@@ -1026,3 +1026,18 @@ def test_a_done_card_says_what_went_to_aave(make_app, devnet) -> None:
             assert abs(Decimal(said.replace(",", "")) - position.supplied) < Decimal("0.01")
 
     asyncio.run(scenario())
+
+
+def test_a_very_long_request_is_shown_cut_and_refused(make_app, devnet) -> None:
+    """QA: about 3,000 characters pasted were echoed whole, filling the log, before "that request
+    is too long"."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 1 ETH for USDC " * 150)
+            await until(pilot, lambda: "that request is too long" in _said(app))
+            (echo,) = app.query_one(ChatLog).query(".user")
+            assert len(str(echo.render())) < 400 and "(2,999 characters)" in str(echo.render())
+
+    asyncio.run(scenario())
