@@ -11,6 +11,13 @@ def amount(value: Decimal) -> str:
     return text if text not in ("", "-0") else "0"
 
 
+def short(value: Decimal) -> str:
+    """A token amount for a narrow column: 2 decimals from 1,000 on, 4 from 1, else 6 (QA: the
+    sidebar's "USDC 51,499.1750…" was cut)."""
+    places = 2 if abs(value) >= 1000 else 4 if abs(value) >= 1 else 6
+    return amount(value.quantize(Decimal(1).scaleb(-places), ROUND_DOWN))
+
+
 def signed(value: Decimal) -> str:
     return ("+" if value > 0 else "") + amount(value)
 

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from agent.snapshot import Snapshot
-from agent.tui.format import amount, health_factor, usd
+from agent.tui.format import amount, health_factor, short, usd
 
 
 class Sidebar(Static):
@@ -41,7 +41,7 @@ def render(s: Snapshot) -> Group:
     wallet.add_column(justify="right")
     for h in s.portfolio.holdings:
         if h.amount:
-            wallet.add_row(h.symbol, amount(h.amount), usd(h.usd))
+            wallet.add_row(h.symbol, short(h.amount), usd(h.usd))
     parts += [wallet, Text(f"total {usd(s.portfolio.wallet_usd)}", style="dim"), Text("")]
     parts.append(Text("Aave V3", style="bold"))
     aave = s.portfolio.aave
@@ -51,7 +51,7 @@ def render(s: Snapshot) -> Group:
         if pos.supplied:
             parts.append(
                 Text(
-                    f"{pos.symbol} +{amount(pos.supplied)} @ {r.supply_apy:.2%}"
+                    f"{pos.symbol} +{short(pos.supplied)} @ {r.supply_apy:.2%}"
                     if r
                     else pos.symbol
                 )
@@ -59,7 +59,7 @@ def render(s: Snapshot) -> Group:
         if pos.borrowed:
             parts.append(
                 Text(
-                    f"{pos.symbol} -{amount(pos.borrowed)} @ {r.borrow_apy:.2%}"
+                    f"{pos.symbol} -{short(pos.borrowed)} @ {r.borrow_apy:.2%}"
                     if r
                     else pos.symbol,
                     style="yellow",

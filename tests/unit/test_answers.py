@@ -171,3 +171,23 @@ def test_a_dust_debts_health_factor_is_not_shown_as_millions() -> None:
         )
     )
     assert "health factor is **over 1,000**" in said
+
+
+def test_the_sidebar_fits_its_balances_in_its_width() -> None:
+    """QA: the sidebar showed "USDC 51,499.1750…", cut at its 30 columns."""
+    import io
+
+    from rich.console import Console
+
+    from agent.tui.sidebar import render
+
+    held = (
+        Holding("ETH", D("99.000435123"), D("297001.31")),
+        Holding("USDC", D("51499.175012"), D("51499.18")),
+    )
+    console = Console(width=30, record=True, file=io.StringIO())
+    console.print(render(Snapshot(dataclasses.replace(WALLET, holdings=held), (), ACTIVE, "local")))
+    shown = console.export_text()
+    assert "USDC 51,499.17 $51,499.18" in " ".join(shown.split()), shown
+    assert "ETH 99.0004 $297,001.31" in " ".join(shown.split()), shown
+    assert "…" not in shown
