@@ -144,9 +144,10 @@ class Runner:
             self.store.abandon(edited.id)
         self._resumed = found is not None
         last = None if found is not None else self.store.last_done(self.path, self.text, chain_id)
-        self._previous = None if last is None else _previously(last)
         gate = self.svc.authorizer
         ref = self.strategy.session
+        fresh = ref is not None and ref.policy is not None
+        self._previous = None if last is None else _previously(last, fresh_session=fresh)
         if found is not None and found.session_id is not None:
             session_id, name = gate.pin(found.session_id, str(self.path))
         elif ref is not None and ref.policy is not None:
@@ -528,13 +529,22 @@ def _dry_summary(simulated: int, skipped: int) -> str:
     return f"{entries}; nothing was sent"
 
 
-def _previously(run: Run) -> str:
+def _previously(run: Run, *, fresh_session: bool) -> str:
+    """``fresh_session``: the new run starts a new session of the file's policy, whose
+    allowances start afresh (QA: a "500 USD a week" bot spent 600 in minutes over two runs)."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at))
-    return (
+    said = (
         f"this file ran to its end before (run {run.id} of {when}, {run.iteration} "
         f"iteration{'' if run.iteration == 1 else 's'}): this is a new run, from its first "
         "iteration"
     )
+    if fresh_session:
+        said += (
+            ", under a new session of its policy: the policy's allowances start afresh, what "
+            f"the last run spent does not count (name session {run.session_id} in the file to "
+            "go on under its limits)"
+        )
+    return said
 
 
 def _produced(steps: list[dict[str, Any]], done: RunDone) -> tuple[str, Decimal] | None:

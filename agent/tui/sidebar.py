@@ -51,9 +51,7 @@ def render(s: Snapshot) -> Group:
         if pos.supplied:
             parts.append(
                 Text(
-                    f"{pos.symbol} +{short(pos.supplied)} @ {r.supply_apy:.2%}"
-                    if r
-                    else pos.symbol
+                    f"{pos.symbol} +{short(pos.supplied)} @ {r.supply_apy:.2%}" if r else pos.symbol
                 )
             )
         if pos.borrowed:

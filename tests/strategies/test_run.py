@@ -799,6 +799,9 @@ def test_running_a_finished_file_again_says_it_is_a_new_run(devnet, tmp_path: Pa
     flat = " ".join(again.stdout.split())
     assert "note: this file ran to its end before (run" in flat
     assert "1 iteration): this is a new run, from its first iteration" in flat
+    session = named(events_of(first.stdout), "StrategyStarted")[0]["session"]
+    assert "under a new session of its policy: the policy's allowances start afresh" in flat
+    assert f"name session {session.split('(')[1].rstrip(')')} in the file" in flat, flat
 
 
 def test_a_failed_run_says_why_on_stderr_as_written(devnet, tmp_path: Path) -> None:
