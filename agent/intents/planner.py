@@ -78,7 +78,8 @@ class IntentPlanner:
         about the answer is carried on ("send usdc", "5", then the address)."""
         asked, self.asked = self.asked, None
         combined = answered(asked, text) if asked is not None else None
-        if combined is None and asked is not None and self.question.startswith(WHICH_AMOUNT):
+        which = asked is not None and self.question.startswith(WHICH_AMOUNT)
+        if combined is None and which:
             symbol = chosen(text, self.history[-1][1]["steps"], self.context.symbols)
             combined = f"{asked} {symbol}" if symbol is not None else None
         if combined is not None:
@@ -86,6 +87,13 @@ class IntentPlanner:
         try:
             return self._plan(text)
         except IntentError as error:
+            if which and combined is None and error.code == "unsupported":
+                self.asked = asked  # not a request, nor a step of the plan: asked again (QA)
+                raise IntentError(
+                    "needs_clarification",
+                    f"{self.question.split('?')[0]}? Answer with the step's token or action, "
+                    'e.g. "the borrow".',
+                ) from None
             if error.code == "needs_clarification":
                 self.asked, self.question = text, error.message
             raise

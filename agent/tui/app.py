@@ -65,7 +65,7 @@ KEY_SETTLE_S = 0.3
 """How long a plan key pressed on a card waits before it acts: one followed by more typing
 within this is the first letter of a request, not an answer (QA: "no, make it half" discarded
 the plan on its n, and a request beginning with y executed it)."""
-NARROW = 90
+NARROW = 100
 """The width, in columns, below which the sidebar is hidden."""
 
 
@@ -443,7 +443,9 @@ class DefiAgentApp(App[None]):
                 self._take_pending()
             if card:
                 card.show_outcome(event)
-            if isinstance(event, RunFailed):
+            if isinstance(event, RunFailed) and event.code == "needs_clarification" and not card:
+                chat.add_agent(event.message, after=message.line)  # a question, not an error (QA)
+            elif isinstance(event, RunFailed):
                 if not card:
                     chat.add_agent(f"**{event.code}**: {event.message}", after=message.line)
                 self.notify(event.message, severity="error", timeout=8, markup=False)

@@ -614,6 +614,7 @@ def test_the_answer_to_the_agents_question_makes_the_plan(make_app, devnet) -> N
         async with app.run_test(size=(100, 40)) as pilot:
             await say(pilot, "swap eth to usdc")
             await until(pilot, lambda: "How much ETH do you want to swap?" in _said(app))
+            assert "needs_clarification" not in _said(app)  # a question, not an error code (QA)
             await say(pilot, "0.1")
             await until(pilot, lambda: app.pending is not None)
             assert card(app).proposed.summary == "Swap 0.1 ETH for USDC on Uniswap V3"

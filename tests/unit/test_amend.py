@@ -243,3 +243,20 @@ def test_try_again_makes_the_last_plan_again(again: str) -> None:
 def test_try_again_with_nothing_before_asks_for_the_request() -> None:
     with pytest.raises(IntentError, match="There is no earlier request here to try again"):
         planner().plan("try again")
+
+
+def test_a_wrong_answer_to_which_amount_asks_again() -> None:
+    """QA: "the USDC" (no step of the plan) dropped the question: "the ETH" after it was not
+    understood either."""
+    p = planner()
+    p.plan("borrow 500 DAI against 1 ETH")
+    with pytest.raises(IntentError):
+        p.plan("make it half")
+    for wrong in ("the USDC", "both"):
+        with pytest.raises(IntentError, match=r'Which amount should change.*e\.g\. "the borrow"'):
+            p.plan(wrong)
+    assert [s["amount"] for s in p.plan("the ETH")["steps"]] == ["0.5", "500"]
+    with pytest.raises(IntentError, match="Which amount"):
+        p.plan("make it half")
+    with pytest.raises(IntentError, match="PEPE"):  # a request of its own keeps its own error
+        p.plan("swap 1 PEPE for ETH")
