@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from agent import answers
@@ -40,7 +40,7 @@ from agent.processes import wallet_turn
 from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
 from agent.verify import TOLERANCE_BPS, balances_of, net, verify, worse
-from tools.aave_v3.reads import reserves
+from tools.aave_v3.reads import reserves, usd_price
 from tools.chain.contracts import Reverted
 from tools.chain.plain import Node, clock, rpc
 from tools.chain.running import advance_time, is_duration, parse_duration
@@ -145,16 +145,29 @@ class AgentService:
             yield decision
         except DefiAgentError as error:
             if isinstance(error, PriceImpactTooHigh):
-                error.hint = await asyncio.to_thread(self._impact_hint, error.impact_bps)
+                error.hint = await asyncio.to_thread(self._impact_hint, error)
             if plan_id is not None:
                 status = "denied" if isinstance(error, PolicyDenied) else "failed"
                 self.journal.set_plan_status(plan_id, status, error=error.message)
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
 
-    def _impact_hint(self, impact_bps: int) -> str:
-        """What to do about a swap that moves the price too much, within the session's slippage
-        limit (QA: "allow more slippage", when the policy allowed no more)."""
-        most = self.authorizer.status().max_slippage_bps
+    def _impact_hint(self, error: PriceImpactTooHigh) -> str:
+        """What to do about a swap that moves the price too much, within the session's limits:
+        the amount its per-transaction cap lets through, when the swap is above it (QA: "allow
+        1% slippage" led to a denial by the cap), else its slippage limit (QA: "allow more
+        slippage", when the policy allowed no more)."""
+        status = self.authorizer.status()
+        cap, tok = status.max_usd_per_tx, error.token_in
+        ctx = self._context()
+        price = usd_price(ctx.w3, ctx.book, tok)
+        if cap is not None and price > 0 and tok.to_units(error.amount_in) * price > cap:
+            fits = cap / price
+            fits = fits.quantize(Decimal(1).scaleb(fits.adjusted() - 3), ROUND_DOWN).normalize()
+            return (
+                f"swap a smaller amount: at most {fits:,f} {tok.symbol} fits the session's "
+                f"{cap:,} USD per transaction"
+            )
+        most, impact_bps = status.max_slippage_bps, error.impact_bps
         if most is None:
             return "swap a smaller amount, or allow more slippage"
         limit = f"{Decimal(most) / 100}%"

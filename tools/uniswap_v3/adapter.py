@@ -33,10 +33,14 @@ _BPS = 10_000
 class PriceImpactTooHigh(SimulationReverted):
     default_code = "price_impact_too_high"
 
-    def __init__(self, message: str, *, impact_bps: int, hint: str) -> None:
+    def __init__(
+        self, message: str, *, impact_bps: int, token_in: Token, amount_in: int, hint: str
+    ) -> None:
         super().__init__(message, hint=hint)
         self.impact_bps = impact_bps
         """The least price impact of any route, in bps."""
+        self.token_in, self.amount_in = token_in, amount_in
+        """What the swap pays, in base units."""
 
 
 def min_out(quote: Quote, bps: int) -> int:
@@ -66,6 +70,8 @@ class UniswapV3Adapter:
                 f"would move the price by {impact / 100:.2f}% via {quote.route.describe()}, more "
                 f"than the {Decimal(action.max_slippage_bps) / 100}% slippage bound",
                 impact_bps=impact,
+                token_in=action.token_in,
+                amount_in=quote.amount_in,
                 hint="swap a smaller amount, or allow more slippage",
             )
         router = ctx.book.uniswap_v3.swap_router02
