@@ -162,6 +162,10 @@ _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
 _OWED = re.compile(r"\b(?:debts?|loans?)\b")
 
 
+MAX_REQUEST_CHARS = 500
+"""The longest request read (QA: the refusal did not say the limit)."""
+
+
 class ParseContext:
     """What parsing needs besides the text: the address book's tokens, the default slippage (the
     session's, read before each request), the goal strategies ("earn yield on USDC") and the
@@ -198,9 +202,11 @@ class RuleParser:
         intent = " ".join(text.split())
         if not intent:
             raise IntentError("needs_clarification", "What would you like to do?")
-        if len(intent) > 500:
+        if len(intent) > MAX_REQUEST_CHARS:
             raise IntentError(
-                "unsupported", "that request is too long; describe one plan of up to a few steps"
+                "unsupported",
+                f"that request is too long ({len(intent):,} characters, at most "
+                f"{MAX_REQUEST_CHARS}); describe one plan of up to a few steps",
             )
         if _INJECTION.search(intent):
             raise IntentError(

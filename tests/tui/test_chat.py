@@ -1037,7 +1037,10 @@ def test_a_very_long_request_is_shown_cut_and_refused(make_app, devnet) -> None:
         app = make_app()
         async with app.run_test(size=(100, 40)) as pilot:
             await say(pilot, "swap 1 ETH for USDC " * 150)
-            await until(pilot, lambda: "that request is too long" in _said(app))
+            await until(
+                pilot,
+                lambda: "that request is too long (2,999 characters, at most 500)" in _said(app),
+            )
             (echo,) = app.query_one(ChatLog).query(".user")
             assert len(str(echo.render())) < 400 and "(2,999 characters)" in str(echo.render())
 
