@@ -365,7 +365,8 @@ class DefiAgentApp(App[None]):
     async def refresh_sidebar(self) -> None:
         snapshot = await self.service.snapshot()
         self.last_block = snapshot.portfolio.block
-        self.query_one(Sidebar).show(snapshot)
+        for sidebar in self.query(Sidebar):  # none while the app closes (CI: NoMatches)
+            sidebar.show(snapshot)
 
     @work(exclusive=True, group="blocks", exit_on_error=False)
     async def watch_blocks(self) -> None:
@@ -401,7 +402,8 @@ class DefiAgentApp(App[None]):
         else:
             message = f"{type(error).__name__}: {error}"
         if changed.worker.group in ("sidebar", "blocks"):
-            self.query_one(Sidebar).show_offline(message)
+            for sidebar in self.query(Sidebar):
+                sidebar.show_offline(message)
             if changed.worker.group == "blocks":
                 self.last_block = None
                 return

@@ -1045,3 +1045,20 @@ def test_a_very_long_request_is_shown_cut_and_refused(make_app, devnet) -> None:
             assert len(str(echo.render())) < 400 and "(2,999 characters)" in str(echo.render())
 
     asyncio.run(scenario())
+
+
+def test_a_sidebar_refresh_finishing_as_the_app_closes_does_not_crash_it(make_app, devnet) -> None:
+    """CI, on a loaded machine: a sidebar refresh that finished after the app began closing
+    found no Sidebar (NoMatches) and failed the run. Its widgets gone, a refresh is a no-op."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await until(pilot, lambda: app.query_one(Sidebar).snapshot is not None)
+            await app.query_one(Sidebar).remove()
+            app.refresh_sidebar()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.is_running and not app.query(Sidebar)
+
+    asyncio.run(scenario())
