@@ -23,9 +23,9 @@ from agent.events import Verdict as EventVerdict
 from agent.seams import Authorization, SessionStatus, SpendWindow
 from policies.engine import PolicyEngine
 from policies.model import DEFAULT_POLICY, Policy, find_policy, load_policy
-from policies.rules import one_asset
+from policies.rules import borrow_fits, one_asset
 from policies.sessions import Session, SessionStore
-from tools.aave_v3.reads import usd_prices
+from tools.aave_v3.reads import account, usd_prices
 from tools.chain.addressbook import AddressBook
 from tools.chain.plain import Node, clock
 from tools.erc20.reads import token
@@ -119,6 +119,10 @@ class PolicyGate:
         decision = self.engine.authorize(
             session, calls, simulated, health, prices, decimals, now, earlier, covered
         )
+        fits = decision.fits
+        if not decision.allowed and {v.rule for v in decision.violations} == {"health.min"}:
+            debt = account(self.w3, self.book, self.engine.wallet).debt_usd
+            fits = borrow_fits(session.policy, decision.batch, debt)
         verdicts = tuple(EventVerdict(v.rule, v.allowed, v.message) for v in decision.verdicts)
         remaining = {v.rule: v.message for v in decision.verdicts if v.rule.startswith("spend.")}
         return Authorization(
@@ -128,7 +132,7 @@ class PolicyGate:
             remaining,
             decision.needs_confirmation,
             (session, decision, block),
-            None if decision.fits is None else _fits(*decision.fits),
+            None if fits is None else _fits(*fits),
         )
 
     def grant(

@@ -702,6 +702,33 @@ def health(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     return Verdict("health.min", True, f"health factor stays at or above {floor}")
 
 
+def borrow_fits(
+    policy: Policy, batch: Batch, debt_before_usd: Decimal
+) -> tuple[str, Decimal] | None:
+    """When a batch with one borrow is denied by the health floor alone: the most of the
+    borrowed token that keeps the floor, with 1% spare, to four significant digits (QA: cap
+    denials named what fits, this one did not). The health factor after is collateral times
+    its liquidation threshold over the debt, so that product is the simulated health factor
+    times the debt after; ``debt_before_usd`` is the debt before the batch."""
+    borrows = [
+        (c, hf) for c, hf in zip(batch.calls, batch.health, strict=True) if c.action == "borrow"
+    ]
+    if len(borrows) != 1 or borrows[0][1] is None:
+        return None
+    (call, hf), floor = borrows[0], policy.health.min_after_borrow_or_withdraw
+    symbol = call.tokens[0]
+    price, scale = batch.prices.get(symbol), batch.decimals.get(symbol)
+    if not price or scale is None:
+        return None
+    borrowed_usd = Decimal(int(call.args["amount"])).scaleb(-scale) * price  # type: ignore[call-overload]
+    threshold_value = hf * (debt_before_usd + borrowed_usd)
+    room = (threshold_value / floor - debt_before_usd) * Decimal("0.99") / price
+    if room <= 0:
+        return None
+    step = Decimal(1).scaleb(room.adjusted() - 3)
+    return symbol, (room // step * step).normalize()
+
+
 RULES: tuple[Rule, ...] = (
     known_calls,
     actions,

@@ -430,3 +430,28 @@ def test_what_fits_is_named_for_a_plan_whose_later_steps_spend_what_a_swap_broug
         "do", f"swap {fitting} WBTC to USDC then supply it to aave", "--dry-run", data_dir=data_dir
     )
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
+def test_a_borrow_denied_by_the_health_floor_names_what_fits(devnet, tmp_path: Path) -> None:
+    """QA: denials by a cap named the amount that fits; one by the health floor did not. What it
+    names now is allowed against real Aave."""
+    data_dir = attach(devnet, tmp_path / "data")
+    assert run_cli("do", "supply 1 ETH to aave", "--yes", data_dir=data_dir).returncode == 0
+
+    denied = run_cli("do", "borrow 2000 USDC", "--dry-run", "--json", data_dir=data_dir)
+    assert denied.returncode == 3
+    message = events_of(denied.stdout)[-1]["message"]
+    assert "after borrow is below the policy's 1.5" in message, message
+    fitting = Decimal(message.split("at most ")[1].split(" USDC fits")[0].replace(",", ""))
+    assert 1000 < fitting < 2000, message
+
+    allowed = run_cli("do", f"borrow {fitting} USDC", "--dry-run", data_dir=data_dir)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    # with a debt already: what fits is what is left under the floor
+    assert run_cli("do", "borrow 500 USDC", "--yes", data_dir=data_dir).returncode == 0
+    again = run_cli("do", f"borrow {fitting} USDC", "--dry-run", "--json", data_dir=data_dir)
+    assert again.returncode == 3
+    said = events_of(again.stdout)[-1]["message"]
+    left = Decimal(said.split("at most ")[1].split(" USDC fits")[0].replace(",", ""))
+    assert fitting - 600 < left < fitting - 400, said
+    assert run_cli("do", f"borrow {left} USDC", "--dry-run", data_dir=data_dir).returncode == 0
