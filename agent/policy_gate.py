@@ -25,7 +25,7 @@ from policies.engine import PolicyEngine
 from policies.model import DEFAULT_POLICY, Policy, find_policy, load_policy
 from policies.rules import borrow_fits, one_asset
 from policies.sessions import Session, SessionStore
-from tools.aave_v3.reads import account, usd_prices
+from tools.aave_v3.reads import debt_usd, usd_prices
 from tools.chain.addressbook import AddressBook
 from tools.chain.plain import Node, clock
 from tools.erc20.reads import token
@@ -121,7 +121,7 @@ class PolicyGate:
         )
         fits = decision.fits
         if not decision.allowed and {v.rule for v in decision.violations} == {"health.min"}:
-            debt = account(self.w3, self.book, self.engine.wallet).debt_usd
+            debt = debt_usd(self.w3, self.book, self.engine.wallet)
             fits = borrow_fits(session.policy, decision.batch, debt)
         verdicts = tuple(EventVerdict(v.rule, v.allowed, v.message) for v in decision.verdicts)
         remaining = {v.rule: v.message for v in decision.verdicts if v.rule.startswith("spend.")}

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from agent import answers
@@ -40,6 +40,7 @@ from agent.processes import wallet_turn
 from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
 from agent.verify import TOLERANCE_BPS, balances_of, net, verify, worse
+from strategies.amounts import suggested
 from tools.aave_v3.reads import reserves, usd_price
 from tools.chain.contracts import Reverted
 from tools.chain.plain import Node, clock, rpc
@@ -161,10 +162,9 @@ class AgentService:
         ctx = self._context()
         price = usd_price(ctx.w3, ctx.book, tok)
         if cap is not None and price > 0 and tok.to_units(error.amount_in) * price > cap:
-            fits = cap / price
-            fits = fits.quantize(Decimal(1).scaleb(fits.adjusted() - 3), ROUND_DOWN).normalize()
             return (
-                f"swap a smaller amount: at most {fits:,f} {tok.symbol} fits the session's "
+                f"swap a smaller amount: at most {suggested(cap / price):,f} {tok.symbol} fits "
+                "the session's "
                 f"{cap:,} USD per transaction"
             )
         most, impact_bps = status.max_slippage_bps, error.impact_bps

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from policies.ledger import Usage
 from policies.model import Policy
+from strategies.amounts import suggested
 from strategies.tokens import same_asset
 from tools.chain.addressbook import AddressBook
 from tools.decode import ROUTER_ITSELF
@@ -298,9 +299,8 @@ def fits(policy: Policy, batch: Batch, usage: Usage) -> tuple[str, Decimal] | No
     amount = Decimal(int(spent * share)).scaleb(-batch.decimals[symbol])
     if not amount:
         return None
-    step = Decimal(1).scaleb(amount.adjusted() - 3)
     wrapped = symbol == "WETH" and any(c.action == "wrap" for c in batch.calls)
-    return NATIVE if wrapped else symbol, (amount // step * step).normalize()
+    return NATIVE if wrapped else symbol, suggested(amount)
 
 
 def _share_that_fits(policy: Policy, batch: Batch, usage: Usage) -> Fraction | None:
@@ -723,10 +723,7 @@ def borrow_fits(
     borrowed_usd = Decimal(int(call.args["amount"])).scaleb(-scale) * price  # type: ignore[call-overload]
     threshold_value = hf * (debt_before_usd + borrowed_usd)
     room = (threshold_value / floor - debt_before_usd) * Decimal("0.99") / price
-    if room <= 0:
-        return None
-    step = Decimal(1).scaleb(room.adjusted() - 3)
-    return symbol, (room // step * step).normalize()
+    return (symbol, suggested(room)) if room > 0 else None
 
 
 RULES: tuple[Rule, ...] = (

@@ -7,7 +7,7 @@ parser, which builds plans from these pieces, starts without importing either.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import NamedTuple
 
 MAX_SLIPPAGE_BPS = 5000
@@ -15,6 +15,13 @@ _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$", re.ASCII)
 _OUTPUT = re.compile(r"^output:([1-9]\d*)$", re.ASCII)
 _DECIMAL = re.compile(r"^\d+(?:\.\d+)?$", re.ASCII)
 _ABSURD = Decimal(10) ** 15
+
+
+def suggested(amount: Decimal) -> Decimal:
+    """An amount suggested to the user ("at most 1.666 ETH fits"): rounded down to four
+    significant digits, so that it is still within what was worked out."""
+    step = Decimal(1).scaleb(amount.adjusted() - 3)
+    return amount.quantize(step, ROUND_DOWN).normalize()
 
 
 class Amount(NamedTuple):

@@ -116,6 +116,11 @@ def account(w3: Node, book: AddressBook, user: str) -> Account:
     )
 
 
+def debt_usd(w3: Node, book: AddressBook, user: str) -> Decimal:
+    """The user's debt on Aave in USD, in one call."""
+    return Decimal(_account_data(w3, book, user)[1]).scaleb(-8)
+
+
 def health_factor(w3: Node, book: AddressBook, user: str) -> Decimal | None:
     """The user's health factor (None without debt), in one call."""
     return _health(_account_data(w3, book, user)[5])
