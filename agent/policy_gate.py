@@ -253,7 +253,6 @@ class PolicyGate:
             tuple(spans),
             policy.limits.max_usd_per_tx,
             policy.health.min_after_borrow_or_withdraw,
-            policy.slippage.max_bps,
         )
 
 

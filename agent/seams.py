@@ -10,10 +10,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.events import Verdict
 from tools.tx import Call, SimulatedCall
+
+if TYPE_CHECKING:
+    from policies.model import Policy
 
 
 class Planner(Protocol):
@@ -65,8 +68,6 @@ class SessionStatus:
     """The most one transaction may move, in USD (None: not known, as of a revoked session)."""
     min_health_factor: Decimal | None = None
     """The health factor a borrow or withdraw must leave (None: not known)."""
-    max_slippage_bps: int | None = None
-    """The most slippage a swap may allow (None: not known)."""
 
     @property
     def state(self) -> str:
@@ -85,6 +86,10 @@ class SessionStatus:
 
 
 class Authorizer(Protocol):
+    def policy(self) -> Policy:
+        """The policy plans are made under: the session's in effect, else the default's."""
+        ...
+
     def status(self) -> SessionStatus:
         """The session in effect (active, expired or revoked); before the first one, the default
         session as it would start now (`SessionStatus.state` "not started")."""

@@ -157,21 +157,18 @@ class AgentService:
         the amount its per-transaction cap lets through, when the swap is above it (QA: "allow
         1% slippage" led to a denial by the cap), else its slippage limit (QA: "allow more
         slippage", when the policy allowed no more)."""
-        status = self.authorizer.status()
-        cap, tok = status.max_usd_per_tx, error.token_in
+        policy = self.authorizer.policy()  # parsed once: no ledger read, unlike status()
+        cap, tok = policy.limits.max_usd_per_tx, error.token_in
         ctx = self._context()
         price = usd_price(ctx.w3, ctx.book, tok)
-        if cap is not None and price > 0 and tok.to_units(error.amount_in) * price > cap:
+        if price > 0 and tok.to_units(error.amount_in) * price > cap:
             return (
                 f"swap a smaller amount: at most {suggested(cap / price):,f} {tok.symbol} fits "
-                "the session's "
-                f"{cap:,} USD per transaction"
+                f"the session's {cap:,} USD per transaction"
             )
-        most, impact_bps = status.max_slippage_bps, error.impact_bps
-        if most is None:
-            return "swap a smaller amount, or allow more slippage"
+        most = policy.slippage.max_bps
         limit = f"{Decimal(most) / 100}%"
-        if impact_bps > most:
+        if error.impact_bps > most:
             return f"swap a smaller amount: the session allows at most {limit} slippage"
         return (
             f'swap a smaller amount, or allow up to {limit} slippage: add "with {limit} slippage"'
