@@ -111,7 +111,7 @@ class PolicyEngine:
             if decoded.approval is not None and decoded.spender is not None:
                 key = (decoded.approval.symbol, decoded.spender.lower())
                 approved[key] = approved.get(key, 0) + decoded.approval.amount
-            if any(c.action == "swap" for c in (decoded, *decoded.inner)):
+            if rules.swaps(decoded):
                 for symbol, raw in deltas.items():
                     if raw > 0:
                         received[symbol] = received.get(symbol, 0) + raw

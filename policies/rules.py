@@ -132,6 +132,12 @@ class Batch(NamedTuple):
         return batch._replace(prices=prices, spends=spends, usd_cents=_counted(spends))
 
 
+def swaps(call: DecodedCall) -> bool:
+    """Whether ``call``, or a call it wraps (a multicall's), is a swap: what it puts in the
+    wallet was bought with what it spent."""
+    return call.action == "swap" or any(c.action == "swap" for c in call.inner)
+
+
 def _counted(spends: Sequence[CallSpend]) -> int:
     return sum([s.usd_cents or 0 for s in spends])
 
@@ -191,7 +197,7 @@ def spends_of(
                     swapped_in[symbol] -= covered
                 if amount - covered:
                     counted[symbol] = amount - covered
-        if call.action == "swap" or (call.inner and any(c.action == "swap" for c in call.inner)):
+        if swaps(call):
             for symbol, delta in sim.balance_deltas.items():
                 if delta > 0:
                     swapped_in[symbol] = swapped_in.get(symbol, 0) + delta
@@ -282,7 +288,7 @@ def fits(policy: Policy, batch: Batch, usage: Usage) -> tuple[str, Decimal] | No
     brought = {
         symbol
         for call, sim in zip(batch.calls, batch.simulated, strict=True)
-        if any(c.action == "swap" for c in (call, *call.inner))
+        if swaps(call)
         for symbol, delta in sim.balance_deltas.items()
         if delta > 0
     }

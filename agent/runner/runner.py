@@ -349,9 +349,8 @@ class Runner:
                 self.store.set_entry(run.id, run.iteration, n, "skipped")
                 yield EntrySkipped(run.id, run.iteration + 1, n, f"{entry.when} does not hold")
                 continue
-            on_error = entry.on_error or self.strategy.on_error
             outcome = _Outcome()
-            for attempt in range(1, retries(on_error) + 2):
+            for attempt in range(1, retries(self._on_error(entry)) + 2):
                 if attempt > 1:
                     delay = min(RETRY_SECONDS * 2 ** (attempt - 2), RETRY_MAX_SECONDS)
                     yield Waiting(run.id, "retry", f"{delay:g}s before attempt {attempt}")
@@ -370,12 +369,20 @@ class Runner:
                 continue
             failure = outcome.failure
             assert failure is not None
-            if failure.exit_code != 3 and on_error == "skip":
+            if self._skips(entry, failure):
                 self.store.set_entry(run.id, run.iteration, n, "skipped")
                 yield EntrySkipped(run.id, run.iteration + 1, n, failure.message)
                 continue
             self._failure = self._stopped(run, n, failure)
             return
+
+    def _on_error(self, entry: IntentEntry | TypedEntry) -> str:
+        return entry.on_error or self.strategy.on_error
+
+    def _skips(self, entry: IntentEntry | TypedEntry, failure: RunFailed) -> bool:
+        """Whether the run goes on past ``entry`` failed with ``failure``: it says
+        ``on_error: skip``, and the policy did not deny it (a denial always stops the run)."""
+        return failure.exit_code != 3 and self._on_error(entry) == "skip"
 
     def _plan_of(
         self, entry: IntentEntry | TypedEntry, produced: dict[int, tuple[str, Decimal]]
@@ -499,8 +506,7 @@ class Runner:
                 yield event
             if outcome.failure is not None:
                 failure = outcome.failure
-                on_error = entry.on_error or self.strategy.on_error
-                if failure.exit_code != 3 and on_error == "skip":  # as the run would (QA)
+                if self._skips(entry, failure):  # as the run would (QA)
                     yield EntrySkipped("dry-run", 1, n, f"{failure.message} (on_error: skip)")
                     skipped += 1
                     continue
