@@ -249,12 +249,11 @@ def test_a_wrap_the_policy_forbids_is_explained(devnet, tmp_path: Path) -> None:
     """ "supply 0.3 ETH" under a policy without wrap said only "wrap is not allowed by the
     policy", an action nobody asked for."""
     data_dir = attach(devnet, tmp_path / "data")
-    policy = tmp_path / "no-wrap.toml"
-    policy.write_text(
+    _start_session(
+        data_dir,
         'name = "no-wrap"\n[allow]\nactions = ["supply"]\nprotocols = ["aave-v3"]\n'
-        'tokens = ["ETH", "WETH"]\n[limits]\nmax_usd_per_tx = 5000\n'
+        'tokens = ["ETH", "WETH"]\n[limits]\nmax_usd_per_tx = 5000\n',
     )
-    assert run_cli("session", "new", "--policy", str(policy), data_dir=data_dir).returncode == 0
 
     denied = run_cli("do", "supply 0.3 ETH to aave", "--dry-run", data_dir=data_dir)
 
@@ -391,13 +390,12 @@ def test_a_swap_moving_the_price_too_much_is_told_what_the_session_allows(
     )  # the default session: 5,000 USD a transaction
     assert run_cli("do", "swap 1.666 ETH for DAI", "--dry-run", data_dir=data_dir).returncode == 0
 
-    roomy = tmp_path / "roomy.toml"
-    roomy.write_text(
+    _start_session(
+        data_dir,
         'name = "roomy"\n[allow]\nactions = ["swap"]\nprotocols = ["uniswap-v3"]\n'
         'tokens = ["ETH", "WETH", "DAI"]\n[limits]\nmax_usd_per_tx = 1000000\n'
-        "[slippage]\nmax_bps = 100\n"
+        "[slippage]\nmax_bps = 100\n",
     )
-    assert run_cli("session", "new", "--policy", str(roomy), data_dir=data_dir).returncode == 0
     assert hint("swap 49 ETH for DAI").endswith(
         '(swap a smaller amount, or allow up to 1% slippage: add "with 1% slippage")'
     )
@@ -455,3 +453,11 @@ def test_a_borrow_denied_by_the_health_floor_names_what_fits(devnet, tmp_path: P
     left = Decimal(said.split("at most ")[1].split(" USDC fits")[0].replace(",", ""))
     assert fitting - 600 < left < fitting - 400, said
     assert run_cli("do", f"borrow {left} USDC", "--dry-run", data_dir=data_dir).returncode == 0
+
+
+def _start_session(data_dir: Path, policy: str) -> None:
+    """A session under the policy file written with ``policy``, beside the data directory."""
+    path = data_dir.parent / "policy.toml"
+    path.write_text(policy)
+    started = run_cli("session", "new", "--policy", str(path), data_dir=data_dir)
+    assert started.returncode == 0, started.stderr

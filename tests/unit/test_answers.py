@@ -4,15 +4,18 @@ a question about the wallet is left to the planner."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import time
 from decimal import Decimal as D
 
 import pytest
+from rich.console import Console
 
 from agent.answers import answer, looks_like_question
 from agent.errors import BadInput
 from agent.seams import SessionStatus, SpendWindow
 from agent.snapshot import Snapshot
+from agent.tui.sidebar import render
 from tools.aave_v3.reads import Account, Position, Reserve
 from tools.portfolio import Holding, Portfolio
 
@@ -124,11 +127,22 @@ def test_requests_do_not_look_like_questions() -> None:
     assert not looks_like_question("supply usdc while the supply rate is above 3%")
 
 
-def test_the_health_factor_is_rounded_down_as_everywhere_else() -> None:
-    """QA: the card and the sidebar said 3.55 and the answer 3.56 for one health factor."""
-    aave = dataclasses.replace(AAVE, health_factor=D("3.5569"))
-    near = Snapshot(dataclasses.replace(WALLET, aave=aave), (), ACTIVE, "local")
-    assert "health factor is **3.55**" in str(answer("what's my health factor?", near))
+def with_aave(session: SessionStatus = ACTIVE, **changes: object) -> Snapshot:
+    """The snapshot with its Aave account changed by ``changes``."""
+    aave = dataclasses.replace(AAVE, **changes)
+    return Snapshot(dataclasses.replace(WALLET, aave=aave), (), session, "local")
+
+
+@pytest.mark.parametrize(
+    ("health", "shown"),
+    [
+        ("3.5569", "**3.55**"),  # QA: the card and the sidebar said 3.55, the answer 3.56
+        ("901660330.52", "**over 1,000**"),  # QA: a debt repaid down to dust
+    ],
+)
+def test_the_health_factor_is_shown_as_everywhere_else(health: str, shown: str) -> None:
+    said = str(answer("what's my health factor?", with_aave(health_factor=D(health))))
+    assert f"health factor is {shown}" in said
 
 
 def test_a_question_about_interest_gets_the_positions_and_their_rates() -> None:
@@ -147,40 +161,16 @@ def test_a_question_about_interest_gets_the_positions_and_their_rates() -> None:
 
 def test_how_much_can_i_borrow_says_what_the_sessions_health_floor_allows() -> None:
     """QA: "the session's policy allows less", and not how much: a borrow of 800 was denied."""
-    aave = dataclasses.replace(AAVE, liquidation_threshold=D("0.82"))
     floored = dataclasses.replace(ACTIVE, min_health_factor=D("1.5"))
-    said = str(
-        answer(
-            "how much can I borrow?",
-            Snapshot(dataclasses.replace(WALLET, aave=aave), (), floored, "local"),
-        )
-    )
+    snapshot = with_aave(floored, liquidation_threshold=D("0.82"))
+    said = str(answer("how much can I borrow?", snapshot))
     assert "Aave V3 would lend **$3,000.00** more" in said
-    assert (
-        "at or above 1.5 after a borrow: that allows about **$1,780.00** now" in said
-    )  # 6000 x 0.82 / 1.5 - 1500
-
-
-def test_a_dust_debts_health_factor_is_not_shown_as_millions() -> None:
-    """QA: a debt repaid down to dust showed "health factor 901,660,330.52"."""
-    dust = dataclasses.replace(AAVE, health_factor=D("901660330.52"))
-    said = str(
-        answer(
-            "what's my health factor?",
-            Snapshot(dataclasses.replace(WALLET, aave=dust), (), ACTIVE, "local"),
-        )
-    )
-    assert "health factor is **over 1,000**" in said
+    # 6000 x 0.82 / 1.5 - 1500
+    assert "at or above 1.5 after a borrow: that allows about **$1,780.00** now" in said
 
 
 def test_the_sidebar_fits_its_balances_in_its_width() -> None:
     """QA: the sidebar showed "USDC 51,499.1750…", cut at its 30 columns."""
-    import io
-
-    from rich.console import Console
-
-    from agent.tui.sidebar import render
-
     held = (
         Holding("ETH", D("99.000435123"), D("297001.31")),
         Holding("USDC", D("51499.175012"), D("51499.18")),
