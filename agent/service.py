@@ -51,6 +51,8 @@ from tools.simulator import Simulator, StepResult
 from tools.tx import Call
 from tools.uniswap_v3.adapter import PriceImpactTooHigh
 
+PLAN_AGAIN = 'nothing was sent; plan it again to see the new outcome ("try again" in the chat)'
+"""The hint of a plan that cannot be sent as it was simulated."""
 GAS_HEADROOM = (13, 10)
 """Gas limit = simulated gas x 1.3 + 30,000: a transaction landing a second after its simulation
 can cost more (a new Uniswap oracle observation, Aave interest accrual)."""
@@ -293,7 +295,7 @@ class AgentService:
                 raise SimulationReverted(
                     f"{moved} and step {p.index} would now revert: "
                     f"{result.failure.call.label}: {result.failure.revert_reason}",
-                    hint='nothing was sent; plan it again to see the new outcome ("try again" in the chat)',
+                    hint=PLAN_AGAIN,
                 )
         bound = max((int(p.step.get("max_slippage_bps", 0)) for p in then.steps), default=0)
         fees = sum(r.fee_wei for r in results)
@@ -303,7 +305,7 @@ class AgentService:
             raise SimulationReverted(
                 f"{moved} and the outcome is now worse than shown: {'; '.join(problems)}",
                 code="simulation_changed",
-                hint='nothing was sent; plan it again to see the new outcome ("try again" in the chat)',
+                hint=PLAN_AGAIN,
             )
         return results
 

@@ -15,6 +15,13 @@ _PLAIN = {
     "missing": "is required",
 }
 
+_BOUNDS = {
+    "greater_than_equal": "at least",
+    "less_than_equal": "at most",
+    "greater_than": "more than",
+    "less_than": "less than",
+}
+
 
 def said(error: ErrorDetails) -> str:
     """What is wrong, as the file's author would put it."""
@@ -22,15 +29,8 @@ def said(error: ErrorDetails) -> str:
     if kind in _PLAIN:
         return _PLAIN[kind]
     context = error.get("ctx") or {}
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        bound = next(iter(context.values()), None)
-        words = {
-            "greater_than_equal": "at least",
-            "less_than_equal": "at most",
-            "greater_than": "more than",
-            "less_than": "less than",
-        }
-        return f"should be {words[kind]} {bound}"
+    if kind in _BOUNDS:
+        return f"should be {_BOUNDS[kind]} {next(iter(context.values()), None)}"
     if kind == "string_too_short":
         least = context.get("min_length", 1)
         return "cannot be empty" if least == 1 else f"needs at least {least} characters"

@@ -6,9 +6,12 @@ import asyncio
 import json
 import sys
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from agent.journal import Journal, PlanRecord
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -102,7 +105,7 @@ def resume(
         raise typer.Exit(code)
 
 
-def _resumable(journal: Any, given: str) -> Any:
+def _resumable(journal: Journal, given: str) -> PlanRecord:
     """The plan ``given`` names (its id or the start of it); errors before any event, as every
     command's (QA: `resume --json` streamed them)."""
     from agent.errors import BadInput

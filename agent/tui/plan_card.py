@@ -135,8 +135,8 @@ class PlanCard(Static, can_focus=True):
         moved = []
         steps = self.proposed.plan.get("steps", [])
         for sim in self.simulation.steps:
-            step = steps[sim.step - 1] if sim.step <= len(steps) else {}
-            done = _AAVE_DONE.get(str(step.get("action")))
+            step = steps[sim.step - 1]
+            done = _AAVE_DONE.get(step["action"])
             raw = sim.moved.get(str(step.get("token")), Decimal(0))
             if done is not None and raw:
                 moved.append(f"{amount(abs(raw))} {step['token']} {done}")
