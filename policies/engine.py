@@ -173,7 +173,7 @@ class PolicyEngine:
         usage = self.ledger.usage(session.id, batch.now, policy.limits.window_seconds)
         if batch.after:
             usage = usage.after([(s.usd_cents or 0, s.tokens) for s in batch.after])
-        verdicts = (
+        verdicts = [
             rules.active(
                 policy,
                 batch,
@@ -183,18 +183,18 @@ class PolicyEngine:
                 superseded_by=superseded_by,
                 altered=current is not None and current.charter == "broken",
                 void=current is not None and current.void_at(batch.now),
-            ),
-            *(rule(policy, batch, usage) for rule in rules.RULES),
-        )
+            )
+        ]
+        verdicts += [rule(policy, batch, usage) for rule in rules.RULES]
         threshold = policy.limits.confirm_above_usd
         needs_confirmation = False
         if threshold is not None:
             value = rules.value_cents(batch)  # unpriced: a person decides
             needs_confirmation = value is None or Decimal(value) / 100 > threshold
-        allowed = all(v.allowed for v in verdicts)
-        only_usd = not allowed and all(_USD_LIMIT.match(v.rule) for v in verdicts if not v.allowed)
+        denied = [v.rule for v in verdicts if not v.allowed]
+        only_usd = bool(denied) and all(_USD_LIMIT.match(rule) for rule in denied)
         fits = rules.fits(policy, batch, usage) if only_usd else None
-        return Decision(allowed, verdicts, needs_confirmation, batch, fits=fits)
+        return Decision(not denied, tuple(verdicts), needs_confirmation, batch, fits=fits)
 
     def settle(self, grant: dict[str, Any], *, spent: bool) -> None:
         with transaction(self.conn):
