@@ -315,7 +315,8 @@ class DefiAgentApp(App[None]):
         decided: bool | None = None
         async for event in self.service.propose(text):
             if isinstance(event, PolicyDecision):
-                self.discard_pending()  # not before: one that cannot be planned leaves it open
+                if event.allowed:  # not before: one that cannot be planned leaves it open,
+                    self.discard_pending()  # and so does one denied (QA: "make it 3x" lost it)
                 decided = event.allowed
             self.post_message(AgentEvent(event, line))
         if decided is None:
@@ -433,8 +434,9 @@ class DefiAgentApp(App[None]):
             card.show_simulation(event)
         elif isinstance(event, PolicyDecision) and card:
             card.show_decision(event)
-            self.pending = event.plan_id if event.allowed else None
-            if self.pending and not self.query_one(Prompt).value:
+            if event.allowed:
+                self.pending = event.plan_id
+            if self.pending == event.plan_id and not self.query_one(Prompt).value:
                 self.screen.set_focus(card)  # not while typing: a letter must not be a plan key
             self.refresh_bindings()
             self.refresh_sidebar()  # the session decided under may be new (made in another shell)
@@ -445,6 +447,8 @@ class DefiAgentApp(App[None]):
                 self._take_pending()
             if card:
                 card.show_outcome(event)
+            if isinstance(event, RunFailed) and card and self.pending not in (None, plan_id):
+                chat.add_agent(_still_open(self.pending), after=message.line)
             if isinstance(event, RunFailed) and event.code == "needs_clarification" and not card:
                 chat.add_agent(event.message, after=message.line)  # a question, not an error (QA)
             elif isinstance(event, RunFailed):
@@ -533,8 +537,17 @@ def _unanswered(text: str, pending: str) -> str:
     """Why a "yes" or "no" typed right behind a request that made no plan answers nothing."""
     return (
         f"The request before this *{text}* made no plan, so the *{text}* answers nothing: "
-        f"plan {pending} is still open (`y` on its card executes it, `n` discards it)."
+        f"plan {pending} is still open {_OPEN_KEYS}."
     )
+
+
+def _still_open(pending: str) -> str:
+    """After a request whose plan was denied or cannot be carried out: the plan before it is
+    still the one the keys answer (QA: a denied follow-up discarded it)."""
+    return f"The plan before it, {pending}, is still open {_OPEN_KEYS}."
+
+
+_OPEN_KEYS = "(`y` on its card executes it, `n` discards it)"
 
 
 _ANSWERS = {

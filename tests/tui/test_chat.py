@@ -316,6 +316,36 @@ def test_a_follow_up_not_understood_leaves_the_plan_open(make_app, devnet) -> No
     asyncio.run(scenario())
 
 
+def test_a_denied_follow_up_leaves_the_allowed_plan_open(make_app, devnet) -> None:
+    """QA: "make it 4x" of an allowed swap was denied (over the 5,000 USD cap) and had discarded
+    the plan that was allowed. The denied card says why; the plan before stays open, the chat
+    says so, its card has the keys again, and y executes it as it was shown."""
+
+    async def scenario() -> None:
+        app = make_app()
+        eth_before = devnet.w3.eth.get_balance(devnet.wallet)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.5 eth for usdc")
+            await until(pilot, lambda: app.pending is not None)
+            first = card(app)
+            await say(pilot, "make it 4x")
+            await until(pilot, lambda: card(app) is not first and card(app).outcome)
+            denied = card(app)
+            assert denied.proposed.plan["steps"][0]["amount"] == "2"
+            assert not denied.decision.allowed and "5,000.00 USD cap" in denied.outcome
+            log = app.query_one(ChatLog)
+            said = lambda: "".join(str(m.source) for m in log.query("Markdown"))  # noqa: E731
+            await until(pilot, lambda: f"The plan before it, {first.plan_id}, is still open" in said())
+            assert app.pending == first.plan_id and first.outcome == ""
+            await until(pilot, lambda: first.has_focus)
+            await pilot.press("y")
+            await until(pilot, lambda: first.outcome.startswith("Done"))
+        spent = eth_before - devnet.w3.eth.get_balance(devnet.wallet)
+        assert 5 * 10**17 <= spent < 51 * 10**16  # the 0.5 ETH shown, and its fee
+
+    asyncio.run(scenario())
+
+
 def test_slash_command_mistakes_are_answered_in_the_chat(make_app, devnet) -> None:
     """A mistyped command gets its reply in the conversation, not only a toast that fades; a bare
     /warp moves nothing; /clear records the waiting plan as discarded."""
