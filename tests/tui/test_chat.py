@@ -335,7 +335,9 @@ def test_a_denied_follow_up_leaves_the_allowed_plan_open(make_app, devnet) -> No
             assert not denied.decision.allowed and "5,000.00 USD cap" in denied.outcome
             log = app.query_one(ChatLog)
             said = lambda: "".join(str(m.source) for m in log.query("Markdown"))  # noqa: E731
-            await until(pilot, lambda: f"The plan before it, {first.plan_id}, is still open" in said())
+            await until(
+                pilot, lambda: f"The plan before it, {first.plan_id}, is still open" in said()
+            )
             assert app.pending == first.plan_id and first.outcome == ""
             await until(pilot, lambda: first.has_focus)
             await pilot.press("y")
