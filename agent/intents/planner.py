@@ -33,6 +33,11 @@ _AGAIN = re.compile(
 """A request for the last plan again."""
 
 
+def asks_again(text: str) -> bool:
+    """Whether ``text`` asks for the last plan again ("try again", "retry", "do it again")."""
+    return _AGAIN.fullmatch(" ".join(text.lower().split())) is not None
+
+
 class IntentPlanner:
     """Owns the conversation: parsers are stateless, and a plan is grounded in everything the user
     said in the last few requests (so "make it 2 ETH instead" may reuse the earlier token)."""
@@ -56,7 +61,7 @@ class IntentPlanner:
     def plan(self, text: str) -> Plan:
         """The plan for ``text``: the last plan again for "try again", else ``text`` read as an
         answer to a question asked, or as a request."""
-        if _AGAIN.fullmatch(" ".join(text.lower().split())):
+        if asks_again(text):
             return self._again(text)
         return self._answer_or_plan(text)
 

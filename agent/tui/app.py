@@ -32,6 +32,7 @@ from agent.events import (
     TxConfirmed,
     TxSent,
 )
+from agent.intents.planner import asks_again
 from agent.service import AgentService
 from agent.tui.busy import Busy
 from agent.tui.chat import ChatLog
@@ -312,6 +313,9 @@ class DefiAgentApp(App[None]):
             chat.add_agent(answer, after=line)
             self._back_to_open_card()
             return
+        last = next(reversed(self.cards.values()), None)
+        if asks_again(text) and last is not None and last.outcome.startswith("Done"):
+            chat.add_agent(_ONCE_MORE, after=line)  # QA: nothing said it had gone through
         decided: bool | None = None
         async for event in self.service.propose(text):
             if isinstance(event, PolicyDecision):
@@ -548,6 +552,10 @@ def _still_open(pending: str) -> str:
 
 
 _OPEN_KEYS = "(`y` on its card executes it, `n` discards it)"
+_ONCE_MORE = (
+    "The last plan was executed: this plans it once more, from the chain as it is now. Nothing "
+    "is sent until you answer `y`."
+)
 
 
 _ANSWERS = {

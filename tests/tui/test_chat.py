@@ -1033,8 +1033,36 @@ def test_try_again_after_a_plan_outlived_its_deadline(make_app, devnet) -> None:
             await until(pilot, lambda: app.pending not in (None, first.plan_id))
             again = card(app)
             assert again.proposed.plan["steps"] == first.proposed.plan["steps"]
+            assert "The last plan was executed" not in _said(app)
             await pilot.press("y")
             await until(pilot, lambda: again.outcome.startswith("Done"), timeout=60)
+
+    asyncio.run(scenario())
+
+
+def test_try_again_after_an_executed_plan_says_it_went_through(make_app, devnet) -> None:
+    """QA: "try again" after a plan was executed made it again without a word: it read as a
+    retry of something that had failed. The chat says the last plan was executed and this one
+    would do it once more; after a plan discarded (or one that failed, in the deadline test) it
+    says nothing of the kind."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "swap 0.1 ETH for USDC")
+            await until(pilot, lambda: app.pending is not None)
+            first = card(app)
+            await pilot.press("y")
+            await until(pilot, lambda: first.outcome.startswith("Done"))
+            await say(pilot, "try again")
+            await until(pilot, lambda: app.pending not in (None, first.plan_id))
+            assert "The last plan was executed: this plans it once more" in _said(app)
+            assert card(app).proposed.plan["steps"] == first.proposed.plan["steps"]
+            await pilot.press("n")
+            await until(pilot, lambda: card(app).outcome.startswith("Discarded"))
+            await say(pilot, "retry")
+            await until(pilot, lambda: app.pending is not None)
+            assert _said(app).count("The last plan was executed") == 1
 
     asyncio.run(scenario())
 
