@@ -102,7 +102,8 @@ class PlanRecord:
         summary = str(self.plan.get("summary") or "")
         if not summary:
             return self.intent
-        if " ".join(self.intent.lower().split()) in summary.lower():
+        typed = " ".join(self.intent.lower().split()).replace(",", "")
+        if typed in summary.lower().replace(",", ""):  # "1000" typed is the summary's "1,000"
             return summary
         return f"{summary} (“{self.intent}”)"
 

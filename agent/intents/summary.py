@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 _RISKY = {"borrow": "medium"}
@@ -15,14 +16,20 @@ def _amount(step: dict[str, Any], symbol: str) -> str:
         return f"the {symbol}"
     if amount.endswith("%"):
         return f"{amount} of your {symbol}"
-    return f"{amount} {symbol}"
+    return f"{grouped(amount)} {symbol}"
+
+
+def grouped(amount: str) -> str:
+    """A plan's amount with thousands separators, its digits as written (QA: "Borrow 4530 DAI")."""
+    return f"{Decimal(amount):,f}"
 
 
 def describe(step: dict[str, Any]) -> str:
     kind = step["action"]
     if kind == "swap":
         if step["amount_kind"] == "exact_out":
-            return f"buy {step['amount']} {step['token_out']} with {step['token_in']} on Uniswap V3"
+            bought = f"{grouped(step['amount'])} {step['token_out']}"
+            return f"buy {bought} with {step['token_in']} on Uniswap V3"
         return f"swap {_amount(step, step['token_in'])} for {step['token_out']} on Uniswap V3"
     if kind == "supply":
         return f"supply {_amount(step, step['token'])} to Aave V3"
@@ -38,7 +45,7 @@ def describe(step: dict[str, Any]) -> str:
             return f"repay {symbol} debt with the {symbol} on Aave V3"
         if amount == "max" or amount.endswith("%"):  # "all your DAI", "50% of your DAI"
             return f"repay {_amount(step, symbol)} debt on Aave V3"
-        return f"repay {amount} {symbol} of debt on Aave V3"
+        return f"repay {grouped(amount)} {symbol} of debt on Aave V3"
     if kind == "transfer":
         return f"send {_amount(step, step['token'])} to {step['to']}"
     if kind == "wrap":
