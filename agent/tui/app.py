@@ -333,7 +333,7 @@ class DefiAgentApp(App[None]):
         answered, unless more is being typed (QA: after a follow-up not understood, y was text)."""
         card = self.cards.get(self.pending or "")
         if card is not None and not self.query_one(Prompt).value and not self.queued:
-            self.screen.set_focus(card)
+            self.screen.set_focus(card, scroll_visible=False)  # QA: the answer went out of view
 
     @work(group="send", exit_on_error=False)
     async def send_plan(self, plan_id: str) -> None:
@@ -473,14 +473,25 @@ class DefiAgentApp(App[None]):
     def action_execute(self) -> None:
         plan_id = self._take_pending()
         if plan_id:
+            self._into_view(plan_id)
             self.send_plan(plan_id)
 
     def action_dry_run(self) -> None:
         if self.pending:
+            self._into_view(self.pending)
             self.rehearse(self.pending)
 
     def action_discard(self) -> None:
+        if self.pending:
+            self._into_view(self.pending)
         self.discard_pending()
+
+    def _into_view(self, plan_id: str) -> None:
+        """The card a plan key answered, scrolled into view to show what it does: the open plan
+        keeps the keys while questions are answered below it, out of view."""
+        card = self.cards.get(plan_id)
+        if card is not None:
+            self.query_one(ChatLog).scroll_to_widget(card, animate=False)
 
     def discard_pending(self) -> None:
         plan_id = self._take_pending()

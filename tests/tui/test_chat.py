@@ -348,6 +348,39 @@ def test_a_denied_follow_up_leaves_the_allowed_plan_open(make_app, devnet) -> No
     asyncio.run(scenario())
 
 
+def test_answers_stay_in_view_while_a_plan_is_open_and_y_shows_its_card(make_app, devnet) -> None:
+    """QA: with a plan open, the answer to each question or follow-up went out of view: the
+    open card took the keys back and the log scrolled up to it, and stopped following. Now the
+    log stays on the newest answer; a plan key brings the card it answers into view."""
+
+    def in_view(log: ChatLog, widget) -> bool:
+        top, bottom = log.scroll_y, log.scroll_y + log.scrollable_content_region.height
+        region = widget.virtual_region
+        return region.y < bottom and region.bottom > top
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            log = app.query_one(ChatLog)
+            await say(pilot, "swap 0.1 eth for usdc")
+            await until(pilot, lambda: app.pending is not None)
+            first = card(app)
+            await say(pilot, "make it 100x")
+            await until(pilot, lambda: "is still open" in _said(app))
+            for asked, question in enumerate(("price of eth", "price of wbtc"), start=1):
+                await say(pilot, question)
+                await until(pilot, lambda n=asked: _said(app).count("oracle") == n)
+                await until(pilot, lambda: first.has_focus)
+                await pilot.pause(0.2)
+                newest = list(log.query("Markdown"))[-1]
+                assert in_view(log, newest) and not in_view(log, first)
+            await pilot.press("y")
+            await until(pilot, lambda: first.outcome.startswith("Done"))
+            assert in_view(log, first)
+
+    asyncio.run(scenario())
+
+
 def test_slash_command_mistakes_are_answered_in_the_chat(make_app, devnet) -> None:
     """A mistyped command gets its reply in the conversation, not only a toast that fades; a bare
     /warp moves nothing; /clear records the waiting plan as discarded."""
