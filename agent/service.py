@@ -441,6 +441,12 @@ class AgentService:
             plan_id, "done", {s: _units(ctx, s, v) for s, v in actual.items()}, mismatches
         )
 
+    def started(self, plan_id: str) -> bool:
+        """Whether anything of the plan was authorised to be sent, or sent: only then is there
+        something to resume."""
+        txs = self.journal.txs(plan_id)
+        return any(t.authorization is not None or t.tx_hash is not None for t in txs)
+
     async def resume(self, plan_id: str) -> AsyncIterator[Event]:
         """Finish an interrupted plan: transactions with a recorded hash are looked up, never sent
         again; the rest are simulated and authorised afresh, then sent."""
@@ -456,7 +462,7 @@ class AgentService:
             yield RunDone(plan_id, "done", {})
             return
         txs = self.journal.txs(plan_id)
-        if not any(t.authorization is not None or t.tx_hash is not None for t in txs):
+        if not self.started(plan_id):
             yield RunFailed(
                 plan_id,
                 "not_started",

@@ -53,6 +53,7 @@ class _Outcome:
     ok: bool = False
     failure: RunFailed | None = None
     produced: tuple[str, Decimal] | None = None
+    needs_confirmation: bool = False
 
 
 class Runner:
@@ -186,6 +187,9 @@ class Runner:
         try:
             for entry in self.store.entries(run.id, run.iteration).values():
                 if entry.status == "executing" and entry.plan_id is not None:
+                    if not self.svc.started(entry.plan_id):  # QA: "nothing to resume", exit 2
+                        self._never_sent(run, entry.entry, entry.plan_id)
+                        continue
                     async for event in self._finish(run, entry.entry, entry.plan_id):
                         yield event
                     if self._failure is not None:
@@ -253,11 +257,7 @@ class Runner:
         advice = self._new_session_advice()
         reason = failure.message.replace(NEW_SESSION, advice)
         if failure.code == "needs_confirmation":  # the service's advice is for a person
-            reason = (
-                "this plan is above the session's threshold for a human's confirmation "
-                "(confirm_above_usd), and a strategy run cannot ask for one: lower the amount, "
-                "or give the strategy a policy with a higher threshold"
-            )
+            reason = _CANNOT_CONFIRM
         if advice not in reason:  # that advice says how to go on
             reason += "; running the same file again retries this entry (--restart starts over)"
         message = f"entry {n}: {reason}"
@@ -421,6 +421,7 @@ class Runner:
                 outcome.steps = list(event.plan["steps"])
             elif isinstance(event, PolicyDecision):
                 outcome.plan_id = event.plan_id
+                outcome.needs_confirmation = event.needs_confirmation
             elif isinstance(event, RunFailed):
                 outcome.failure = event
 
@@ -443,6 +444,12 @@ class Runner:
                 outcome.ok = True
                 outcome.produced = _produced(outcome.steps, event)
         self.store.set_entry(run.id, run.iteration, n, "done", outcome.plan_id, outcome.produced)
+
+    def _never_sent(self, run: Run, n: int, plan_id: str) -> None:
+        """An entry interrupted before its plan was authorised to be sent: it runs again from its
+        request, as if it had not begun, and its plan is recorded as discarded."""
+        self.svc.journal.set_plan_status(plan_id, "discarded")
+        self.store.set_entry(run.id, run.iteration, n, "interrupted")
 
     async def _finish(self, run: Run, n: int, plan_id: str) -> AsyncIterator[Event | RunEvent]:
         """An entry caught mid-send by an interruption: the service finishes it without
@@ -504,6 +511,12 @@ class Runner:
             outcome = _Outcome()
             async for event in self._propose(text, plan, outcome, after=proposed):
                 yield event
+            if outcome.failure is None and outcome.needs_confirmation:  # QA: exit 0, the run 3
+                assert outcome.plan_id is not None
+                proposed.append(outcome.plan_id)
+                message = f"entry {n}: {_CANNOT_CONFIRM}"
+                yield StrategyDone("dry-run", "denied", 0, message, 3)
+                return
             if outcome.failure is not None:
                 failure = outcome.failure
                 if self._skips(entry, failure):  # as the run would (QA)
@@ -523,6 +536,13 @@ class Runner:
             if made is not None:
                 produced[n] = made
         yield StrategyDone("dry-run", "dry_run", 1, _dry_summary(len(proposed), skipped), 0)
+
+
+_CANNOT_CONFIRM = (
+    "this plan is above the session's threshold for a human's confirmation "
+    "(confirm_above_usd), and a strategy run cannot ask for one: lower the amount, "
+    "or give the strategy a policy with a higher threshold"
+)
 
 
 def _dry_summary(simulated: int, skipped: int) -> str:

@@ -462,6 +462,44 @@ def test_a_second_ctrl_c_ends_the_json_stream_with_its_outcome(devnet, tmp_path:
     proxy.shutdown()
 
 
+def test_an_entry_stopped_before_anything_was_signed_runs_again_from_its_request(
+    devnet, tmp_path: Path
+) -> None:
+    """QA: a run stopped after its entry's plan was decided but before anything was signed
+    (two Ctrl-Cs in a row, or a kill) failed on every next run: "plan … was never executed:
+    there is nothing to resume", exit 2. The entry now runs again from its request, and the
+    plan it left is recorded as discarded. Each answer of the chain is held back, so the kill
+    lands between the decision and the signature."""
+    data_dir, path = _three_buys(devnet, tmp_path)
+    path.write_text(INTERRUPTIBLE.replace("count: 3", "count: 1"))
+    proxy = ChainProxy(devnet.url, delay=0.3)
+    record = json.loads((data_dir / "chain.json").read_text())
+    record["port"] = int(proxy.url.rsplit(":", 1)[1])
+    (data_dir / "chain.json").write_text(json.dumps(record))
+    spent = _usdc_spent(devnet)
+    process = start_run(str(path), data_dir=data_dir)
+    assert process.stdout is not None
+    for line in process.stdout:
+        event = json.loads(line)
+        if event.get("event") == "PolicyDecision":
+            left = event["plan_id"]
+            break
+    time.sleep(0.15)  # the entry is marked as executing; the chain's first answer is 0.3 s off
+    process.kill()
+    process.communicate(timeout=30)
+    assert spent() == 0
+
+    code, events, err = _finish(start_run(str(path), data_dir=data_dir))
+
+    assert code == 0, err
+    assert named(events, "StrategyDone")[-1]["status"] == "done"
+    assert not any("resuming" in e["description"] for e in named(events, "EntryStarted"))
+    assert spent() == 50
+    journal = json.loads(run_cli("journal", "--json", data_dir=data_dir).stdout)
+    assert {row["id"]: row["status"] for row in journal}[left] == "discarded"
+    proxy.shutdown()
+
+
 def test_a_file_runs_in_one_process_at_a_time(devnet, tmp_path: Path) -> None:
     """A second `run` of a file whose run is alive elsewhere is refused (it would execute the same
     entries again); once that process is killed, the run shows as stopped and the next `run`
@@ -635,19 +673,21 @@ def test_a_plan_above_the_confirmation_threshold_is_named_in_the_dry_run_and_ref
     devnet, tmp_path: Path
 ) -> None:
     """The dry run said only "all policy rules pass", and the run's refusal advised confirming
-    in the chat, where the run's own session never authorises anything."""
+    in the chat, where the run's own session never authorises anything. QA: the dry run then
+    named the threshold but passed (exit 0, on to the next entry) where the run stops, exit 3:
+    it now stops there as the run does."""
     text = (
         "name: confirm\nsession: {policy: cautious-borrower, ttl: 1d}\n"
-        "steps:\n  - intent: supply 1500 USDC to aave\n"
+        "steps:\n  - intent: supply 1500 USDC to aave\n  - intent: wrap 0.01 eth\n"
     )
     path = tmp_path / "confirm.yaml"
     path.write_text(text)
     data_dir = attach(devnet, tmp_path / "data")
     dry = run_cli("run", str(path), "--dry-run", data_dir=data_dir)
-    assert dry.returncode == 0, dry.stderr
-    assert "above the session's threshold for a human's confirmation" in " ".join(
-        dry.stdout.split()
-    )
+    assert dry.returncode == 3, dry.stderr
+    said = " ".join(dry.stdout.split()) + " ".join(dry.stderr.split())
+    assert "above the session's threshold for a human's confirmation" in said
+    assert "entry 1: this plan is above" in said and "wrap" not in dry.stdout
 
     result, _ = _run_file(devnet, tmp_path, "confirm.yaml", text)
     assert result.returncode == 3
