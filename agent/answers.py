@@ -298,9 +298,8 @@ def session(status: SessionStatus) -> str:
     """The session in effect: its policy, what is used and left of each allowance, and whether
     it still authorises anything."""
     head = f"Session **{status.name}** (`{status.id}`, policy {status.policy})"
-    state = status.state
-    if state in ("revoked", "expired"):
-        verb = "was revoked" if state == "revoked" else "has expired"
+    state, verb = status.state, status.ended
+    if verb is not None:
         return (
             f"{head} {verb}: nothing is signed until you start a new one (`/session new` in the "
             "chat, `defi-agent session new` in a shell)."

@@ -243,7 +243,8 @@ class PolicyGate:
                     "lifetime", Decimal(usage.lifetime_usd_cents) / 100, policy.limits.lifetime_usd
                 )
             )
-        expires_in = 0 if session.void_at(now) else session.expires_at - now
+        void = session.void_at(now)
+        expires_in = 0 if void else session.expires_at - now
         return SessionStatus(
             session.id,
             session.name,
@@ -253,6 +254,7 @@ class PolicyGate:
             tuple(spans),
             policy.limits.max_usd_per_tx,
             policy.health.min_after_borrow_or_withdraw,
+            void,
         )
 
 

@@ -68,15 +68,29 @@ class SessionStatus:
     """The most one transaction may move, in USD (None: not known, as of a revoked session)."""
     min_health_factor: Decimal | None = None
     """The health factor a borrow or withdraw must leave (None: not known)."""
+    void: bool = False
+    """The chain started over since the session began: it never authorises again."""
 
     @property
     def state(self) -> str:
-        """not started, active, expired or revoked."""
+        """not started, active, expired, revoked or void."""
         if not self.id:
             return "not started"
         if self.revoked:
             return "revoked"
+        if self.void:
+            return "void"
         return "expired" if self.expires_at <= time.time() else "active"
+
+    @property
+    def ended(self) -> str | None:
+        """How a session that authorises nothing more came to it ("was revoked"), else None."""
+        return {
+            "revoked": "was revoked",
+            "expired": "has expired",
+            "void": "is void on this chain, which started over since the session began (a "
+            "reset, a fork, or a restart after its anvil was killed)",
+        }.get(self.state)
 
     @property
     def time_left(self) -> str:

@@ -195,6 +195,10 @@ class Runner:
                     if self._failure is not None:
                         yield self._failure
                         return
+            gone = await self._session_gone(run)
+            if gone is not None:
+                yield gone
+                return
             if self.strategy.when and not run.triggered:
                 guard = parse_guard(self.strategy.when)
                 self.store.update(run.id, status="waiting")
@@ -283,15 +287,31 @@ class Runner:
             INTERRUPTED,
         )
 
+    async def _session_gone(self, run: Run) -> StrategyDone | None:
+        """The run stopped at once when its session authorises nothing more, rather than after
+        waiting for its trigger or its interval (QA: after `chain reset`, a run "continued" and
+        waited under a void session)."""
+        status = await asyncio.to_thread(self.svc.authorizer.status)
+        if status.ended is None:
+            return None
+        message = f"the run's session {status.id} {status.ended}; {self._new_session_advice()}"
+        self.store.update(run.id, status="denied", error=message)
+        return StrategyDone(run.id, "denied", run.iteration, message, 3)
+
     async def _since_a_reset(self, run: Run) -> None:
-        """A chain reset since the last iteration puts the block number back: the interval
-        counts from the chain's block now, not from a block it will reach only much later."""
-        if run.last_block is None:
-            return
-        block = await self.svc.block_number()
-        if block < run.last_block:
-            run.last_block = block
-            self.store.update(run.id, last_block=block)
+        """A chain reset since the last iteration puts the block number and the clock back: the
+        interval counts from the chain's block and time now, not from ones it will reach only
+        much later (QA: "waiting 3600s" was 51 hours of the new chain's time)."""
+        if run.last_block is not None:
+            block = await self.svc.block_number()
+            if block < run.last_block:
+                run.last_block = block
+                self.store.update(run.id, last_block=block)
+        if run.last_time is not None:
+            now = await self.svc.chain_time()
+            if now < run.last_time:
+                run.last_time = now
+                self.store.update(run.id, last_time=now)
 
     def _interval(self, run: Run) -> Waiting:
         repeat = self.strategy.repeat

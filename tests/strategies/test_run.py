@@ -4,6 +4,7 @@ the oracle moved by the test to trigger the guards; denial, interruption and dry
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -747,13 +748,43 @@ def test_a_run_whose_session_was_revoked_says_how_to_go_on(devnet, tmp_path: Pat
     denied = run_cli("run", str(path), "--json", data_dir=data_dir)
 
     assert denied.returncode == 3
-    message = named(events_of(denied.stdout), "StrategyDone")[-1]["message"]
-    assert "entry 1: denied by policy" in message
-    assert "the session was revoked; run the file with --restart: the new run starts" in message
+    events = events_of(denied.stdout)
+    assert not named(events, "Waiting")  # said at once, not after the interval
+    message = named(events, "StrategyDone")[-1]["message"]
+    assert "was revoked; run the file with --restart: the new run starts" in message
     assert "running the same file again retries" not in message  # it would be denied again
     with Miner(devnet.url):
         again = run_cli("run", str(path), "--restart", "--json", data_dir=data_dir)
     assert again.returncode == 0, again.stderr
+
+
+def test_after_a_chain_reset_a_run_stops_at_once_under_its_void_session(
+    tmp_path: Path, devnet_data_dir: Path, devnet_image: object
+) -> None:
+    """QA: a run stopped while it waited, then `chain reset`, "continued" under its session,
+    void on the chain that started over, and waited for its interval before the denial. It now
+    says at once that the session is void and how to go on (exit 3, nothing waited for). On a
+    chain of its own: the reset must not touch the devnet other tests share."""
+    data_dir = tmp_path / ".defi-agent"
+    shutil.copytree(devnet_data_dir / "devnet", data_dir / "devnet")
+    path = tmp_path / "three-buys.yaml"
+    path.write_text(INTERRUPTIBLE)
+    try:
+        assert run_cli("chain", "up", data_dir=data_dir).returncode == 0
+        code, _events, _err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
+        assert code == 130
+        assert run_cli("chain", "reset", data_dir=data_dir).returncode == 0
+
+        again = run_cli("run", str(path), "--json", data_dir=data_dir)
+
+        assert again.returncode == 3, again.stderr
+        events = events_of(again.stdout)
+        assert not named(events, "Waiting") and not named(events, "EntryStarted")
+        message = named(events, "StrategyDone")[-1]["message"]
+        assert "is void on this chain, which started over since the session began" in message
+        assert "run the file with --restart: the new run starts a new session" in message
+    finally:
+        run_cli("chain", "down", data_dir=data_dir)
 
 
 def test_a_time_interval_is_chain_time_that_warp_moves(devnet, tmp_path: Path) -> None:
