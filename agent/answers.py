@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
 
 from agent.errors import BadInput
 from agent.seams import SessionStatus
 from agent.snapshot import Snapshot
 from agent.tui.format import health_factor
 from strategies.tokens import resolve_symbol
+
+if TYPE_CHECKING:
+    from policies.model import Policy
 
 _HEALTH = re.compile(r"\bhealth\s*factor\b", re.I)
 _BORROWABLE = re.compile(
@@ -320,6 +324,34 @@ def session(status: SessionStatus) -> str:
         f"{_amount(max(w.limit - w.used, 0))} {w.token} left of {_amount(w.limit)} {w.token}"
         for w in status.windows
     ]
-    cap = status.max_usd_per_tx
-    per_tx = [] if cap is None else [f"- per transaction: at most {_money(cap)}"]
-    return "\n".join([f"{head}, {expiry}.", *per_tx, *(windows or ["- no spend windows"])])
+    limits = [] if status.parsed is None else _limits(status.parsed, status.transactions)
+    return "\n".join([f"{head}, {expiry}.", *(windows or ["- no spend windows"]), *limits])
+
+
+def _limits(policy: Policy, transactions: int) -> list[str]:
+    """The session's other limits, each a line (QA: a token cap, the health floor and the
+    confirmation threshold were first met in a denial)."""
+    limits, allow = policy.limits, policy.allow
+    caps = [_money(limits.max_usd_per_tx)]
+    caps += [f"{_amount(cap)} {symbol}" for symbol, cap in limits.max_per_tx.items()]
+    slippage = policy.slippage
+    lines = [
+        f"- per transaction: at most {', '.join(caps)}",
+        f"- slippage: at most {Decimal(slippage.max_bps) / 100}% "
+        f"({Decimal(slippage.default_bps) / 100}% when a request names none)",
+        "- health factor after a borrow or withdraw: at least "
+        f"{policy.health.min_after_borrow_or_withdraw}",
+    ]
+    if limits.confirm_above_usd is not None:
+        lines.append(f"- plans above {_money(limits.confirm_above_usd)} need your confirmation")
+    if limits.max_fee_eth is not None:
+        lines.append(f"- network fee: at most {_amount(limits.max_fee_eth)} ETH a transaction")
+    if limits.max_txs is not None:
+        used = min(transactions, limits.max_txs)
+        lines.append(f"- transactions: {used} of {limits.max_txs} used")
+    actions = ", ".join(allow.actions) or "nothing"
+    lines.append(
+        f"- allows {actions} on {', '.join(allow.protocols) or 'no protocol'}, with "
+        f"{', '.join(allow.tokens) or 'no token'}"
+    )
+    return lines

@@ -255,6 +255,8 @@ class PolicyGate:
             policy.limits.max_usd_per_tx,
             policy.health.min_after_borrow_or_withdraw,
             void,
+            usage.txs,
+            policy,
         )
 
 

@@ -70,6 +70,10 @@ class SessionStatus:
     """The health factor a borrow or withdraw must leave (None: not known)."""
     void: bool = False
     """The chain started over since the session began: it never authorises again."""
+    transactions: int = 0
+    """How many transactions it has authorised (reserved or spent)."""
+    parsed: Policy | None = None
+    """Its policy (None: not known)."""
 
     @property
     def state(self) -> str:

@@ -160,6 +160,13 @@ def show(
     row["transactions"] = sum(1 for e in entries if e["status"] != "released")
     usage = ledger.usage(session.id, t, session.policy.limits.window_seconds)
     row["windows"] = _windows(session, usage, chain)
+    limits = session.policy.limits
+    if limits.lifetime_usd_cents is not None:  # QA: said by no command but a denial
+        used = usage.lifetime_usd_cents
+        left = max(0, limits.lifetime_usd_cents - used)
+        row["lifetime"] = {"used": f"{used / 100:,.2f} USD", "left": f"{left / 100:,.2f} USD"}
+    if limits.max_txs is not None:
+        row["max_txs"] = {"used": usage.txs, "left": max(0, limits.max_txs - usage.txs)}
     row["policy_text"] = session.policy_text
     if as_json:
         sys.stdout.write(json.dumps(row) + "\n")
@@ -172,6 +179,14 @@ def show(
         " (approvals are transactions too)"
     ]
     lines += [f"{w['window']}: {w['used']} used, {w['left']} left" for w in row["windows"]]
+    if "lifetime" in row:
+        cap = f"{limits.lifetime_usd:,} USD"
+        lines.append(
+            f"lifetime cap {cap}: {row['lifetime']['used']} used, {row['lifetime']['left']} left"
+        )
+    if "max_txs" in row:
+        txs = row["max_txs"]
+        lines.append(f"transactions: {txs['used']} of {limits.max_txs} used, {txs['left']} left")
     left = _lifetime(max(0, session.expires_at - t))
     active = f"expires in {left}, at {expires} on the chain's clock (`chain warp` moves it)"
     lines.append(active if row["state"] == "active" else row["state"])

@@ -326,6 +326,30 @@ def test_session_show_says_what_was_spent_as_amounts_are_written(devnet, tmp_pat
     assert cli_json("session", "show", data_dir=data_dir)["spent_usd"] == "1600.00"
 
 
+def test_session_show_says_what_is_left_of_the_lifetime_cap_and_the_transactions(
+    devnet, tmp_path: Path
+) -> None:
+    """QA: `session show` said neither what was left of `lifetime_usd` nor of `max_txs`, the
+    limits a user of such a policy checks; only a denial did."""
+    data_dir = attach(devnet, tmp_path / "data")
+    policy = tmp_path / "capped.toml"
+    policy.write_text(
+        'name = "capped"\n[allow]\nactions = ["swap"]\nprotocols = ["uniswap-v3"]\n'
+        'tokens = ["ETH", "WETH", "USDC"]\n[limits]\nmax_usd_per_tx = 5000\nlifetime_usd = 4000\n'
+        "max_txs = 5\n"
+    )
+    assert run_cli("session", "new", "--policy", str(policy), data_dir=data_dir).returncode == 0
+    assert run_cli("do", "swap 0.5 ETH for USDC", "--yes", data_dir=data_dir).returncode == 0
+
+    shown = run_cli("session", "show", data_dir=data_dir).stdout
+    row = cli_json("session", "show", data_dir=data_dir)
+
+    assert "lifetime cap 4,000 USD: 1,500.00 USD used, 2,500.00 USD left" in shown, shown
+    assert "transactions: 1 of 5 used, 4 left" in shown
+    assert row["lifetime"] == {"used": "1,500.00 USD", "left": "2,500.00 USD"}
+    assert row["max_txs"] == {"used": 1, "left": 4}
+
+
 def test_session_show_says_when_it_expires_on_the_chains_clock(devnet, tmp_path: Path) -> None:
     """QA: after `chain warp 25h`, a 72 h session "expires 2026-12-09 05:51 (local time)": the
     wall clock's date, beside a chain whose clock `chain warp` had just said was a day ahead."""

@@ -16,6 +16,8 @@ from agent.errors import BadInput
 from agent.seams import SessionStatus, SpendWindow
 from agent.snapshot import Snapshot
 from agent.tui.sidebar import render
+from policies.model import load_policy
+from tests.conftest import ROOT
 from tools.aave_v3.reads import Account, Position, Reserve
 from tools.portfolio import Holding, Portfolio
 
@@ -100,6 +102,31 @@ def test_before_the_first_plan_the_session_is_described_as_it_will_start() -> No
     said = str(answer("session?", snapshot(revoked)))
     assert "was revoked: nothing is signed until you start a new one" in said
     assert "`defi-agent session new` in a shell" in said  # QA: the CLI's answer named /session
+
+
+def test_the_session_answer_names_every_limit_a_plan_can_meet() -> None:
+    """QA: `/session` said the USD cap and the windows only; the 2,000 DAI cap, the health
+    floor of 2, the confirmation threshold and the allowed tokens were first met in denials.
+    Transactions used are counted against `max_txs`."""
+    policy = load_policy(ROOT / "policies" / "examples" / "cautious-borrower.toml")
+    policy = policy.model_copy(
+        update={
+            "limits": policy.limits.model_copy(update={"max_txs": 20, "max_fee_eth": D("0.01")})
+        }
+    )
+    status = dataclasses.replace(ACTIVE, transactions=3, parsed=policy)
+    said = str(answer("how much can I still spend?", snapshot(status)))
+    lines = said.splitlines()
+    assert "- per transaction: at most $3,000.00, 2,000 DAI, 2,000 USDC" in lines
+    assert "- slippage: at most 0.5% (0.3% when a request names none)" in lines
+    assert "- health factor after a borrow or withdraw: at least 2.0" in lines
+    assert "- plans above $1,000.00 need your confirmation" in lines
+    assert "- network fee: at most 0.01 ETH a transaction" in lines
+    assert "- transactions: 3 of 20 used" in lines
+    assert (
+        "- allows supply, withdraw, borrow, repay, swap, wrap, unwrap on aave-v3, uniswap-v3, "
+        "with ETH, WETH, USDC, DAI"
+    ) in lines
 
 
 @pytest.mark.parametrize(
