@@ -202,13 +202,33 @@ def chosen(reply: str, steps: Sequence[Step], symbols: tuple[str, ...]) -> str |
     picked = _PICKED.match(cleaned)
     words = picked.group("words") if picked else cleaned
     written = [s for s in steps if not str(s["amount"]).startswith("output:")]
-    tokens = {
-        _amount_token(s)
+    matched = [
+        s
         for s in written
         if words in (_said(s).lower(), str(s["action"]))
         or resolve_symbol(words, symbols) in _named(s)
-    }
-    return tokens.pop() if len(tokens) == 1 else None
+    ]
+    tokens = {_amount_token(s) for s in matched}
+    if len(tokens) != 1:
+        return None
+    (symbol,) = tokens
+    shared = [s for s in written if _amount_token(s) == symbol]
+    if len(matched) == len(shared):
+        return symbol
+    if len(matched) == 1 and len({_gets(s) for s in shared}) == len(shared):
+        return f"{symbol} for the {_gets(matched[0])}"  # QA: "the DAI" of two swaps of ETH
+    return None
+
+
+def example_pick(steps: Sequence[Step]) -> str:
+    """An answer to `WHICH_AMOUNT` that `chosen` reads, for the plan's last step of its own
+    amount: its action when no other step has it, else what its swap gets (QA: "e.g. the
+    borrow" on a plan of two swaps)."""
+    written = [s for s in steps if not str(s["amount"]).startswith("output:")]
+    last = written[-1]
+    if [s["action"] for s in written].count(last["action"]) == 1:
+        return f"the {last['action']}"
+    return f"the {_gets(last) or _amount_token(last)}"
 
 
 def _hint(steps: Sequence[Step], candidates: Sequence[int], amount: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from agent.errors import IntentError
-from agent.intents.amend import WHICH_AMOUNT, chosen
+from agent.intents.amend import WHICH_AMOUNT, chosen, example_pick
 from agent.intents.grounding import check
 from agent.intents.reply import answered
 from agent.intents.rules import ParseContext, Plan, RuleParser
@@ -94,10 +94,11 @@ class IntentPlanner:
         except IntentError as error:
             if which and combined is None and error.code == "unsupported":
                 self.asked = asked  # not a request, nor a step of the plan: asked again (QA)
+                example = example_pick(self.history[-1][1]["steps"])
                 raise IntentError(
                     "needs_clarification",
                     f"{self.question.split('?')[0]}? Answer with the step's token or action, "
-                    'e.g. "the borrow".',
+                    f'e.g. "{example}".',
                 ) from None
             if error.code == "needs_clarification":
                 self.asked, self.question = text, error.message

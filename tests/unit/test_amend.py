@@ -221,6 +221,39 @@ def test_which_amount_should_change_is_answered_by_picking_a_step(
     ]
 
 
+@pytest.mark.parametrize(
+    ("reply", "amounts"),
+    [
+        ("the DAI", ["0.25", "0.5"]),
+        ("the USDC one", ["0.5", "0.25"]),
+        ("swap 0.5 ETH to USDC", ["0.5", "0.25"]),
+    ],
+)
+def test_which_swap_should_change_is_answered_by_what_it_gets(reply: str, amounts: list) -> None:
+    """QA: of "swap 0.5 ETH to DAI and 0.5 ETH to USDC", "make it half" asked which, and "the
+    DAI" (the README's answer) asked the same question again, forever: both swaps spend ETH."""
+    p = planner()
+    p.plan("swap 0.5 ETH to DAI and 0.5 ETH to USDC")
+    with pytest.raises(IntentError, match="Which amount should change"):
+        p.plan("make it half")
+
+    steps = p.plan(reply)["steps"]
+
+    assert [s["token_out"] for s in steps] == ["DAI", "USDC"]
+    assert [s["amount"] for s in steps] == amounts
+
+
+def test_a_wrong_answer_about_two_swaps_gives_an_answer_of_the_plan_as_example() -> None:
+    """QA: the example was "the borrow", on a plan of two swaps."""
+    p = planner()
+    p.plan("swap 0.5 ETH to DAI and 0.5 ETH to USDC")
+    with pytest.raises(IntentError):
+        p.plan("make it half")
+    with pytest.raises(IntentError, match=r'e\.g\. "the USDC"\.$'):
+        p.plan("both")
+    assert [s["amount"] for s in p.plan("the USDC")["steps"]] == ["0.5", "0.25"]
+
+
 def test_a_new_request_after_which_amount_is_its_own() -> None:
     p = planner()
     p.plan("borrow 500 DAI against 1 ETH")
