@@ -71,9 +71,22 @@ _GLUED = re.compile(rf"^(?P<n>{NUMBER})(?P<t>[a-z]+)$")
 _THOUSANDS = re.compile(rf"^(?P<n>{NUMBER})k$")
 """An amount in thousands: "1k", "2.5k"."""
 _USD_VALUE = re.compile(
-    r"^(?:\$\s*[\d,.]+k?|[\d,.]+k?\s*(?:usd|dollars?|bucks))\s+(?:worth(?:\s+of)?|of)\s+(?P<what>.+)$"
+    r"^(?:\$\s*(?P<a>[\d,.]+k?)|(?P<b>[\d,.]+k?)\s*(?:usd|dollars?|bucks))\s+"
+    r"(?:worth(?:\s+of)?|of)\s+(?P<what>.+)$"
 )
 """An amount in dollars of a token: "$100 of eth", "100 usd worth of wbtc"."""
+DOLLAR_TOKENS = ("USDC", "DAI")
+"""The dollar stablecoins: "$500 of usdc" is 500 USDC, and "buy $500 of eth with usdc" spends
+500 USDC (QA: both asked "how much is that?", and the answer "500 usdc" asked again)."""
+
+
+def dollars(phrase: str) -> tuple[str, str] | None:
+    """A phrase in dollars of a token ("$500 of eth") as its number and token words."""
+    usd = _USD_VALUE.match(phrase.strip())
+    if usd is None:
+        return None
+    words = " ".join(w for w in usd.group("what").split() if w not in _FILLER)
+    return usd.group("a") or usd.group("b"), words
 _MULTIPLE = re.compile(
     r"(?<![\w.])(?:(?P<n>\d+(?:\.\d+)?)\s*(?:x|times)|x\s*(?P<m>\d+(?:\.\d+)?)|(?P<w>double|twice|triple))"
     r"(?:\s+(?:it|that|this|the amount|as much))?(?![\w.])"
@@ -163,10 +176,12 @@ def slippage(text: str) -> tuple[str, int | None]:
 def quantity(phrase: str) -> Quantity:
     """Split "1,250.5 usdc", "half of my dai", "50% of my eth", "all my btc", "usdc" into amount
     and token words."""
-    usd = _USD_VALUE.match(phrase.strip())
+    usd = dollars(phrase)
     if usd is not None:
-        words = " ".join(w for w in usd.group("what").split() if w not in _FILLER)
-        what = resolve_symbol(words, DEFAULT_SYMBOLS) or words
+        figure, named = usd
+        what = resolve_symbol(named, DEFAULT_SYMBOLS) or named
+        if what in DOLLAR_TOKENS:
+            return quantity(f"{figure} {named}")
         raise IntentError(
             "needs_clarification",
             f"Amounts are in tokens, not dollars: how much {what} is that? Name it in {what}, "

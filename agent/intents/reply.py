@@ -17,6 +17,12 @@ _AMOUNT = re.compile(
 )
 _ADDRESS = re.compile(r"^(?:to\s+)?(?P<address>0x[0-9a-fA-F]{40})$")
 _TARGET = re.compile(r"^(?:to|for|into)\s+[a-z ]+$")
+_IN_DOLLARS = re.compile(
+    r"(?:\$\s*[\d,.]+k?|[\d,.]+k?\s*(?:usd|dollars?|bucks))\s+(?:worth(?:\s+of)?|of)\s+"
+    r"(?P<what>[a-z]+)"
+)
+"""An amount in dollars of a token inside a request: what "how much ETH is that?" asks about."""
+_PAY_WITH = re.compile(r"^(?:with\s+|using\s+)?(?P<symbol>[a-z]+)$")
 
 
 def answered(request: str, reply: str) -> str | None:
@@ -29,6 +35,8 @@ def answered(request: str, reply: str) -> str | None:
         return None
     kind, verb, rest = step
     reply = " ".join(reply.lower().split())
+    if usd := _IN_DOLLARS.search(rest):
+        return _in_tokens(kind, verb, rest, usd, reply)
     if address := _ADDRESS.match(reply):
         return f"{verb} {rest} to {address.group('address')}"
     if _TARGET.match(reply):
@@ -48,3 +56,20 @@ def answered(request: str, reply: str) -> str | None:
     if symbol and not re.search(rf"\b{symbol}\b", TOWARDS.split(rest)[0]):
         return None  # "100 dai" for a question about ETH: a request of its own, or a mistake
     return f"{verb} {value} {rest}"
+
+
+def _in_tokens(kind: str, verb: str, rest: str, usd: re.Match[str], reply: str) -> str | None:
+    """A request in dollars ("buy $500 of eth") with the reply to "how much ETH is that?": an
+    amount of the token ("0.2 eth", "0.2") in place of the dollars, or, for a purchase, a
+    dollar stablecoin to pay with ("500 usdc", "with usdc") (QA: "500 usdc", the answer the
+    question suggests, asked the same question again)."""
+    what = usd.group("what")
+    amount = _AMOUNT.match(reply)
+    if amount is not None and amount.group("symbol") in (None, what):
+        return f"{verb} {rest[: usd.start()]}{amount.group('amount')} {what}{rest[usd.end() :]}"
+    if kind != "buy" or rest[usd.end() :].strip():
+        return None
+    if amount is not None:
+        return f"{verb} {what} with {amount.group('amount')} {amount.group('symbol')}"
+    paid = _PAY_WITH.match(reply)
+    return None if paid is None else f"{verb} {rest} with {paid.group('symbol')}"

@@ -20,17 +20,19 @@ from agent.errors import IntentError
 from agent.intents.amend import amend, amendment
 from agent.intents.phrases import (
     ADDRESS,
+    DOLLAR_TOKENS,
     NUMBER,
     NUMBER_WORDS,
     POSITION_WORDS,
     Quantity,
+    dollars,
     quantity,
     refuse_other_protocols,
     slippage,
     token,
 )
 from agent.intents.summary import risk_of, summarise
-from strategies.tokens import DEFAULT_SYMBOLS, produced_token
+from strategies.tokens import DEFAULT_SYMBOLS, produced_token, resolve_symbol
 from tools.chain.address import is_address, is_checksum_address, to_checksum_address
 
 Step = dict[str, Any]
@@ -472,6 +474,9 @@ class RuleParser:
                 "a swap is bounded by its slippage, not by a minimum amount: name the slippage "
                 '(e.g. "with 1% slippage"); the plan shows the least it can receive',
             )
+        paid = dollars(dst)  # "buy $500 of eth with usdc" spends 500 USDC
+        if paid is not None and resolve_symbol(src.strip(), DOLLAR_TOKENS) is not None:
+            src, dst = f"{paid[0]} {src}", paid[1]
         source, target = quantity(src), quantity(dst)
         if _PRONOUN.match(src.strip()) or re.fullmatch(r"(?:all of )?the .+", src.strip()):
             amount, token_in = self._amount_token(

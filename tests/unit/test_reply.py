@@ -53,6 +53,43 @@ def test_the_answer_to_a_question_completes_the_request(
     assert p.plan(reply)["summary"] == summary
 
 
+@pytest.mark.parametrize(
+    ("request_text", "summary"),
+    [
+        ("buy $500 of eth with usdc", "Swap 500 USDC for ETH on Uniswap V3"),
+        ("swap $500 of usdc to eth", "Swap 500 USDC for ETH on Uniswap V3"),
+        ("buy $1k of wbtc with dai", "Swap 1,000 DAI for WBTC on Uniswap V3"),
+        ("spend $1,500 worth of usdc on eth", "Swap 1,500 USDC for ETH on Uniswap V3"),
+    ],
+)
+def test_dollars_of_a_dollar_stablecoin_are_that_many_tokens(
+    request_text: str, summary: str
+) -> None:
+    """QA: "buy $500 of eth with usdc" asked how much ETH that was, or to spend a dollar
+    stablecoin instead, which it did."""
+    assert planner().plan(request_text)["summary"] == summary
+
+
+@pytest.mark.parametrize(
+    ("request_text", "reply", "summary"),
+    [
+        ("buy $500 of eth", "500 usdc", "Swap 500 USDC for ETH on Uniswap V3"),
+        ("buy $500 of eth", "with dai", "Swap 500 DAI for ETH on Uniswap V3"),
+        ("buy $500 of eth", "usdc", "Swap 500 USDC for ETH on Uniswap V3"),
+        ("swap $100 of eth to usdc", "0.03 eth", "Swap 0.03 ETH for USDC on Uniswap V3"),
+        ("swap $100 of eth to usdc", "0.03", "Swap 0.03 ETH for USDC on Uniswap V3"),
+    ],
+)
+def test_how_much_is_that_in_tokens_is_answered(
+    request_text: str, reply: str, summary: str
+) -> None:
+    """QA: "500 usdc", answering "how much ETH is that? … or spend a dollar stablecoin", got
+    the same question back."""
+    p = planner()
+    assert "how much ETH is that?" in asked(p, request_text)
+    assert p.plan(reply)["summary"] == summary
+
+
 def test_a_reply_that_is_not_an_answer_is_read_on_its_own() -> None:
     p = planner()
     asked(p, "borrow dai")
