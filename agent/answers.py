@@ -324,19 +324,22 @@ def session(status: SessionStatus) -> str:
         f"{_amount(max(w.limit - w.used, 0))} {w.token} left of {_amount(w.limit)} {w.token}"
         for w in status.windows
     ]
-    limits = [] if status.parsed is None else _limits(status.parsed, status.transactions)
-    return "\n".join([f"{head}, {expiry}.", *(windows or ["- no spend windows"]), *limits])
+    policy = status.parsed
+    cap = status.max_usd_per_tx if policy is None else policy.limits.max_usd_per_tx
+    caps = [] if cap is None else [_money(cap)]
+    if policy is not None:
+        caps += [f"{_amount(cap)} {symbol}" for symbol, cap in policy.limits.max_per_tx.items()]
+    per_tx = [f"- per transaction: at most {', '.join(caps)}"] if caps else []
+    limits = [] if policy is None else _limits(policy, status.transactions)
+    return "\n".join([f"{head}, {expiry}.", *per_tx, *(windows or ["- no spend windows"]), *limits])
 
 
 def _limits(policy: Policy, transactions: int) -> list[str]:
     """The session's other limits, each a line (QA: a token cap, the health floor and the
     confirmation threshold were first met in a denial)."""
     limits, allow = policy.limits, policy.allow
-    caps = [_money(limits.max_usd_per_tx)]
-    caps += [f"{_amount(cap)} {symbol}" for symbol, cap in limits.max_per_tx.items()]
     slippage = policy.slippage
     lines = [
-        f"- per transaction: at most {', '.join(caps)}",
         f"- slippage: at most {Decimal(slippage.max_bps) / 100}% "
         f"({Decimal(slippage.default_bps) / 100}% when a request names none)",
         "- health factor after a borrow or withdraw: at least "

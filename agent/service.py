@@ -156,18 +156,28 @@ class AgentService:
 
     def _impact_hint(self, error: PriceImpactTooHigh) -> str:
         """What to do about a swap that moves the price too much, within the session's limits:
-        the amount its per-transaction cap lets through, when the swap is above it (QA: "allow
-        1% slippage" led to a denial by the cap), else its slippage limit (QA: "allow more
-        slippage", when the policy allowed no more)."""
-        policy = self.authorizer.policy()  # parsed once: no ledger read, unlike status()
-        cap, tok = policy.limits.max_usd_per_tx, error.token_in
+        the amount its per-transaction cap and what is left of its USD allowances let through,
+        when the swap is above them (QA: "allow 1% slippage" led to a denial by the cap; the
+        amount that fit the cap was then above what was left of the day's), else its slippage
+        limit (QA: "allow more slippage", when the policy allowed no more)."""
+        status = self.authorizer.status()
+        policy, tok = status.parsed or self.authorizer.policy(), error.token_in
+        cap = policy.limits.max_usd_per_tx
+        room = [(cap, f"the session's {cap:,} USD per transaction")]
+        room += [
+            (
+                w.limit - w.used,
+                f"the {w.limit - w.used:,.2f} USD left of the session's {w.limit:,} USD {w.label}",
+            )
+            for w in status.windows
+            if w.token is None
+        ]
+        most_usd, limit = min(room, key=lambda r: r[0])
         ctx = self._context()
         price = usd_price(ctx.w3, ctx.book, tok)
-        if price > 0 and tok.to_units(error.amount_in) * price > cap:
-            return (
-                f"swap a smaller amount: at most {suggested(cap / price):,f} {tok.symbol} fits "
-                f"the session's {cap:,} USD per transaction"
-            )
+        if price > 0 and tok.to_units(error.amount_in) * price > most_usd:
+            fits = f"at most {suggested(most_usd / price):,f} {tok.symbol} fits {limit}"
+            return f"swap a smaller amount: {fits}" if most_usd > 0 else f"nothing fits {limit}"
         most = policy.slippage.max_bps
         limit = f"{Decimal(most) / 100}%"
         if error.impact_bps > most:

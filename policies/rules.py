@@ -5,7 +5,7 @@ message in words. The engine records the outcome after."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from fractions import Fraction
 from types import MappingProxyType
 from typing import NamedTuple
@@ -23,6 +23,7 @@ _PLUMBING = frozenset({"approve", "multicall", "unwrap-output", "sweep-output", 
 """What a batch does around its actions: judged by the other rules, not by the action list."""
 _WITHIN_WALLET = ("wrap", "unwrap")
 _CENT = Decimal("0.01")
+_MICRO = Decimal("0.000001")
 
 
 class Verdict(NamedTuple):
@@ -339,8 +340,10 @@ def _share_that_fits(policy: Policy, batch: Batch, usage: Usage) -> Fraction | N
 
 
 def _units(raw: int, decimals: int) -> str:
-    """``raw`` base units in token units, without trailing zeros: 31 DAI, not 31.000000000000000000."""
-    return _plain(Decimal(raw).scaleb(-decimals))
+    """``raw`` base units in token units, without trailing zeros (31 DAI, not
+    31.000000000000000000), rounded up to 6 decimals: what is above a limit stays above it
+    (QA: "2,000.192832301493253102 DAI in one transaction")."""
+    return _plain(Decimal(raw).scaleb(-decimals).quantize(_MICRO, ROUND_UP))
 
 
 def _plain(amount: Decimal) -> str:

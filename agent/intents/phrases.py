@@ -87,6 +87,8 @@ def dollars(phrase: str) -> tuple[str, str] | None:
         return None
     words = " ".join(w for w in usd.group("what").split() if w not in _FILLER)
     return usd.group("a") or usd.group("b"), words
+
+
 _MULTIPLE = re.compile(
     r"(?<![\w.])(?:(?P<n>\d+(?:\.\d+)?)\s*(?:x|times)|x\s*(?P<m>\d+(?:\.\d+)?)|(?P<w>double|twice|triple))"
     r"(?:\s+(?:it|that|this|the amount|as much))?(?![\w.])"

@@ -406,6 +406,28 @@ def test_a_swap_moving_the_price_too_much_is_told_what_the_session_allows(
     assert retried.returncode == 0, retried.stdout + retried.stderr
 
 
+def test_a_swap_moving_the_price_too_much_is_told_what_is_left_of_the_day(
+    devnet, tmp_path: Path
+) -> None:
+    """QA: the hint named what fits the 3,000 USD per transaction, and that amount was then
+    denied: only 2,900 USD of the day's allowance were left. With 9,000 USD of the default
+    session's 10,000 a day spent, what it names fits the 1,000 left, and passes."""
+    data_dir = attach(devnet, tmp_path / "data")
+    for _ in range(2):
+        done = run_cli("do", "swap 1.5 ETH for DAI", "--yes", data_dir=data_dir)
+        assert done.returncode == 0, done.stderr
+    result = run_cli("do", "swap 49 ETH for DAI", "--dry-run", "--json", data_dir=data_dir)
+    failed = events_of(result.stdout)[-1]
+    assert failed["code"] == "price_impact_too_high", failed
+    assert failed["message"].endswith(
+        "(swap a smaller amount: at most 0.3333 ETH fits the 1,000.00 USD left of the "
+        "session's 10,000 USD per 24h)"
+    ), failed["message"]
+    assert "swapping 49 ETH would move the price" in failed["message"]
+    fits = run_cli("do", "swap 0.3333 ETH for DAI", "--dry-run", data_dir=data_dir)
+    assert fits.returncode == 0, fits.stdout + fits.stderr
+
+
 def test_what_fits_is_named_for_a_plan_whose_later_steps_spend_what_a_swap_brought(
     devnet, tmp_path: Path
 ) -> None:

@@ -92,6 +92,18 @@ def test_per_transaction_token_cap(h: Harness) -> None:
     assert "2,001 USDC in one" in denied_by(h.authorize(s, usdc_to_self("2001")), "spend.per_tx")
 
 
+def test_a_denial_writes_amounts_to_6_decimals_rounded_up(h: Harness) -> None:
+    """QA: "2,000.192832301493253102 DAI in one transaction is above the 2,000 DAI cap". Rounded
+    up, an amount just above a cap still reads as above it."""
+    s = h.session(policy(extra="[limits.max_per_tx]\nDAI = 2000\n"))
+    dai = transfer("DAI", WALLET, units("DAI", "2000.192832301493253102"))
+    message = denied_by(h.authorize(s, (dai, sim(dai))), "spend.per_tx")
+    assert message == "2,000.192833 DAI in one transaction is above the 2,000 DAI cap"
+    dust = transfer("DAI", WALLET, units("DAI", "2000") + 1)
+    message = denied_by(h.authorize(s, (dust, sim(dust))), "spend.per_tx")
+    assert message.startswith("2,000.000001 DAI in one transaction is above")
+
+
 def test_transaction_count(h: Harness) -> None:
     s = h.session(policy(max_txs=2))
     assert h.authorize(s, usdc_to_self("1"), usdc_to_self("1")).allowed

@@ -66,7 +66,7 @@ class UniswapV3Adapter:
         impact = quote.price_impact_bps
         if not within:
             raise PriceImpactTooHigh(
-                f"swapping {action.token_in.show(quote.amount_in)} {action.token_in.symbol} "
+                f"swapping {action.token_in.brief(quote.amount_in)} {action.token_in.symbol} "
                 f"would move the price by {impact / 100:.2f}% via {quote.route.describe()}, more "
                 f"than the {Decimal(action.max_slippage_bps) / 100}% slippage bound",
                 impact_bps=impact,
