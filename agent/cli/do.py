@@ -11,6 +11,11 @@ import typer
 from agent.errors import BadInput, IntentError
 
 NOBODY_CONFIRMS = "nobody can confirm here: add --yes to execute, or --dry-run to only simulate"
+ONLY_A_TERMINAL = (
+    "the session asks a person to confirm plans above its threshold: such a plan is executed "
+    "only when answered on a terminal, --yes refuses it"
+)
+"""QA: "add --yes" was a dead end for such a plan."""
 
 
 def do(
@@ -42,7 +47,8 @@ def do(
         # read first: what is wrong with the request is said before asking for --yes (QA: a
         # bad amount was only reported once --yes was added)
         svc.planner.plan(text)
-        raise BadInput(NOBODY_CONFIRMS)
+        asks = svc.authorizer.policy().limits.confirm_above_usd is not None
+        raise BadInput(NOBODY_CONFIRMS, hint=ONLY_A_TERMINAL if asks else "")
     answer = asyncio.run(svc.answer(text))
     if answer is not None:
         emit(Answered(answer), as_json)

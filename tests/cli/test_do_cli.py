@@ -133,6 +133,14 @@ def test_a_request_nobody_can_confirm_is_read_then_refused(devnet, tmp_path: Pat
     result = run_cli("do", "swap 1 ETH for USDC", data_dir=data_dir)
     assert result.returncode == 2
     assert "nobody can confirm here: add --yes" in result.stderr
+    assert "threshold" not in result.stderr  # the default session asks nobody
+    assert (
+        run_cli("session", "new", "--policy", "cautious-borrower", data_dir=data_dir).returncode
+        == 0
+    )
+    asking = run_cli("do", "swap 0.5 ETH for USDC", data_dir=data_dir)
+    assert asking.returncode == 2  # QA: "add --yes" alone, which refuses such a plan
+    assert "only when answered on a terminal, --yes refuses it" in asking.stderr
     plans = run_cli("journal", "--json", data_dir=data_dir)
     assert plans.returncode == 0 and json.loads(plans.stdout) == []
 
