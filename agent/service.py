@@ -9,6 +9,7 @@ without sending any transaction twice. Chain work runs in a thread so front ends
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from agent.errors import (
     BadInput,
     ChainUnavailable,
     DefiAgentError,
+    IntentError,
     PolicyDenied,
     SimulationReverted,
     TransactionReverted,
@@ -50,6 +52,9 @@ from tools.protocol import ChainContext
 from tools.simulator import Simulator, StepResult
 from tools.tx import Call
 from tools.uniswap_v3.adapter import PriceImpactTooHigh
+
+_QUESTION = re.compile(r".*\?$|(?:what|how|which|why|when|where|can i|do i|am i|is|are)\b")
+"""Text asking rather than telling: a question, when no rule reads it as a request."""
 
 PLAN_AGAIN = 'nothing was sent; plan it again to see the new outcome ("try again" in the chat)'
 """The hint of a plan that cannot be sent as it was simulated."""
@@ -105,7 +110,7 @@ class AgentService:
         earlier = [self._ready[i] for i in after]
         try:
             if plan is None:
-                plan = await asyncio.to_thread(self.planner.plan, text)
+                plan = await asyncio.to_thread(self._plan, text)
             ctx = await asyncio.to_thread(self._context)
             plan_id = self.journal.new_plan(text, plan, ctx.book.chain_id, ctx.wallet)
             yield PlanProposed(plan_id, text, plan, plan.get("summary", ""))
@@ -153,6 +158,23 @@ class AgentService:
                 status = "denied" if isinstance(error, PolicyDenied) else "failed"
                 self.journal.set_plan_status(plan_id, status, error=error.message)
             yield RunFailed(plan_id, error.code, error.one_line(), error.exit_code)
+
+    def _plan(self, text: str) -> dict[str, Any]:
+        """The plan for ``text``; a question not answered from the chain is told what is (QA:
+        "how much usdc can i withdraw?" got "start each step with swap, buy, sell…")."""
+        try:
+            return self.planner.plan(text)
+        except IntentError as error:
+            said = " ".join(text.lower().split())
+            if error.message.startswith("I don't understand") and _QUESTION.match(said):
+                raise BadInput(
+                    f"I cannot answer that from the chain; I answer questions about "
+                    f"{answers.CAN_ANSWER}",
+                    code="unsupported",
+                    hint="to act, say what to do: swap, buy, sell, supply, withdraw, borrow, "
+                    "repay, send, wrap or unwrap",
+                ) from None
+            raise
 
     def _impact_hint(self, error: PriceImpactTooHigh) -> str:
         """What to do about a swap that moves the price too much, within the session's limits:

@@ -417,3 +417,20 @@ def test_the_health_floor_is_checked_on_the_simulation_made_again(devnet, servic
     assert isinstance(failed, RunFailed) and failed.exit_code == 3, failed
     assert "after borrow is below the policy's 1.5" in failed.message
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("how much usdc can i withdraw?", "I cannot answer that from the chain; I answer"),
+        ("what should I do with my eth", "I cannot answer that from the chain; I answer"),
+        ("can i swap on curve?", "curve is not supported here"),  # its own reason stays
+        ("hello there", "I don't understand 'hello there'"),  # not a question
+    ],
+)
+def test_a_question_no_rule_reads_is_told_what_is_answered(service, text: str, said: str) -> None:
+    """QA: "how much usdc can i withdraw?" got "I don't understand …: start each step with
+    swap, buy, sell…", an answer to a request, not to a question."""
+    (failed,) = propose(service, text)
+    assert isinstance(failed, RunFailed) and failed.code == "unsupported", failed
+    assert failed.message.startswith(said), failed.message
