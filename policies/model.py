@@ -307,8 +307,10 @@ def find_policy(name: str, near: Path | None = None) -> Path:
     ):
         if candidate.is_file():
             return candidate
-    raise ConfigError(
-        f"no policy file {name!r}", hint="give a path, or one of the policies under policies/"
+    shipped = sorted(p.stem for p in DEFAULT_POLICY.parent.glob("examples/*.toml"))
+    raise ConfigError(  # QA: "under policies/", where only default.toml is
+        f"no policy file {name!r}",
+        hint=f"give a path, or a shipped policy's name: default, {', '.join(shipped)}",
     )
 
 

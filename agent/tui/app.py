@@ -265,9 +265,12 @@ class DefiAgentApp(App[None]):
         if command.name == "/help":
             self.action_help()
         elif command.name == "/clear":
+            open_plan = self.pending
             self.discard_pending()  # recorded as discarded, not left simulated in the journal
             chat.clear()
             self.cards.clear()
+            if open_plan is not None:  # QA: it went without a word, and "yes" then found none
+                chat.add_agent(f"Cleared the chat, and discarded plan {open_plan}: nothing sent.")
         else:
             self.slash(command, line)
 

@@ -26,6 +26,11 @@ BINARY = Path(__file__).with_name("not-utf8.toml")
         (("session", "new", "--ttl", ""), "invalid ttl: '' is not a duration"),
         (("session", "new", "--ttl", "400d"), "400d is longer than a session may live"),
         (("session", "new", "--policy", "dca-bott"), "no policy file 'dca-bott'"),
+        (  # QA: "one of the policies under policies/", where only default.toml is
+            ("session", "new", "--policy", "yolo"),
+            "(give a path, or a shipped policy's name: default, cautious-borrower, dca-bot, "
+            "yield-only)",
+        ),
         (("session", "new", "--name", "a\nb"), "--name 'a\\nb': a name is one line of printable"),
         (("session", "new", "--name", "x\x1b[31m"), "a name is one line of printable text"),
         (("do", "swap 1 ETH for USDC", "--yes", "--dry-run"), "give one of them"),

@@ -407,6 +407,8 @@ def test_slash_command_mistakes_are_answered_in_the_chat(make_app, devnet) -> No
             plan_id = app.pending
             await say(pilot, "/clear")
             await until(pilot, lambda: app.pending is None)
+            await until(pilot, lambda: said(f"discarded plan {plan_id}: nothing sent"))
+            assert not list(app.query(PlanCard))
         (row,) = [p for p in app.service.journal.plans(10) if p.id == plan_id]
         assert row.status == "discarded"
 
