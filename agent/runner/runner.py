@@ -102,17 +102,16 @@ class Runner:
         return await asyncio.to_thread(guard.holds, self._readings)
 
     async def run(self) -> AsyncIterator[Event | RunEvent]:
-        try:
-            ctx = await asyncio.to_thread(self.svc.chain_context)
-            self._readings = ChainReadings(ctx)
-            if self.dry_run:
-                async for event in self._dry_run():
-                    yield event
-                return
-            run, session = self._open(ctx.book.chain_id)
-        except DefiAgentError as error:
-            yield StrategyDone("", "failed", 0, error.one_line(), error.exit_code)
+        """The run's events, from `StrategyStarted` to `StrategyDone`; what stops it before it
+        starts (no chain, a session it may not use, an edited file) is raised, as every command
+        reports an error before its first event (QA: a lone StrategyDone without a run)."""
+        ctx = await asyncio.to_thread(self.svc.chain_context)
+        self._readings = ChainReadings(ctx)
+        if self.dry_run:
+            async for event in self._dry_run():
+                yield event
             return
+        run, session = self._open(ctx.book.chain_id)
         count = self.strategy.repeat.count if self.strategy.repeat else 1
         try:
             yield StrategyStarted(

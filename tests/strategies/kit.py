@@ -45,6 +45,14 @@ def events_of(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
+def refusal(stdout: str) -> str:
+    """The one error document a command refused with before its first event, in one line as
+    the command says it: its message, then its hint in brackets."""
+    (line,) = [line for line in stdout.splitlines() if line.strip()]
+    error = json.loads(line)["error"]
+    return f"{error['message']} ({error['hint']})" if "hint" in error else str(error["message"])
+
+
 def named(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     return [e for e in events if e["event"] == name]
 

@@ -27,6 +27,7 @@ from tests.strategies.kit import (
     buy_eth_on_the_pool,
     events_of,
     named,
+    refusal,
     set_oracle_price,
     start_run,
 )
@@ -406,7 +407,7 @@ def test_an_edited_file_does_not_start_its_stopped_run_over_unasked(devnet, tmp_
     refused = run_cli("run", str(path), "--json", data_dir=data_dir)
 
     assert refused.returncode == 2, refused.stderr
-    message = named(events_of(refused.stdout), "StrategyDone")[-1]["message"]
+    message = refusal(refused.stdout)  # before the run's first event: the error document
     assert "three-buys.yaml was edited since its run" in message
     assert "(1 iteration done): the edited file would start again from its first entry" in message
     assert "`run FILE --restart`" in message
@@ -512,8 +513,7 @@ def test_a_file_runs_in_one_process_at_a_time(devnet, tmp_path: Path) -> None:
     second = run_cli("run", str(path), "--json", data_dir=data_dir)
 
     assert second.returncode == 2
-    refusal = named(events_of(second.stdout), "StrategyDone")[-1]["message"]
-    assert f"is already running in process {first.pid}" in refusal
+    assert f"is already running in process {first.pid}" in refusal(second.stdout)
     first.kill()
     first.communicate(timeout=30)
     assert spent() == Decimal(50)
@@ -634,7 +634,7 @@ def test_a_strategy_cannot_name_another_runs_session_or_a_superseded_one(
         path.write_text(f"name: by-id\nsession: {{id: {session_id}}}\n{wrap}")
         result = run_cli("run", str(path), "--json", data_dir=data_dir)
         assert result.returncode == 2, result.stderr
-        assert reason in named(events_of(result.stdout), "StrategyDone")[-1]["message"]
+        assert reason in refusal(result.stdout)  # QA: a lone StrategyDone, of no run
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
 
 
