@@ -279,7 +279,9 @@ def _toml_error(text: str, source: str, error: tomllib.TOMLDecodeError) -> Confi
     return ConfigError(f"{source}:{number}: {field}not valid TOML: {problem}")
 
 
-def parse_policy(text: str, source: str = "policy") -> Policy:
+def parse_policy(text: str, source: str = "policy", *, stored: bool = False) -> Policy:
+    """The policy ``text`` says; ``stored``: of a session already created, whose policy was
+    checked then (a policy without `max_usd_per_tx` is refused only for new sessions)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -287,13 +289,23 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
     except RecursionError:
         raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "policy"
         line = _line_of(text, first["loc"])
         where = f"{source}:{line}" if line else source
         raise ConfigError(f"{where}: {field}: {said(first)}") from None
+    if not stored and "max_usd_per_tx" not in data.get("limits", {}):
+        line = _line_of(text, ("limits",))
+        raise ConfigError(  # QA: without it, nothing that moves value was allowed, unsaid
+            f"{source}:{line}: limits.max_usd_per_tx: is required"
+            if line
+            else f"{source}: limits.max_usd_per_tx: is required",
+            hint="the most one transaction may move, in USD, e.g. max_usd_per_tx = 1000 under "
+            "[limits]; 0 allows nothing that moves value",
+        )
+    return policy
 
 
 def find_policy(name: str, near: Path | None = None) -> Path:

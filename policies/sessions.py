@@ -349,7 +349,7 @@ def lifetime(ttl: str | None, policy: Policy) -> int:
 def _frozen_policy(text: str, source: str) -> Policy:
     """A session's policy, parsed once: its text never changes after the session is created, and
     the parsed model is frozen."""
-    return parse_policy(text, source)
+    return parse_policy(text, source, stored=True)
 
 
 def _session(row: sqlite3.Row) -> Session:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from policies.sessions import SessionStore, authorization_message, recover
 
-POLICY = 'name = "p"\nttl = "1h"\n[allow]\nactions = ["swap"]\n'
+POLICY = 'name = "p"\nttl = "1h"\n[allow]\nactions = ["swap"]\n[limits]\nmax_usd_per_tx = 100\n'
 
 
 def _reference(message: dict) -> object:

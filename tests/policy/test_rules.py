@@ -366,6 +366,27 @@ def test_policy_file_errors_name_line_and_field(text: str, where: str) -> None:
     assert caught.value.message.startswith(where)
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('name = "x"\n[allow]\nactions = ["swap"]\n', "test.toml: limits.max_usd_per_tx"),
+        ('name = "x"\n[limits]\nmax_txs = 3\n', "test.toml:2: limits.max_usd_per_tx"),
+    ],
+)
+def test_a_policy_without_a_usd_cap_a_transaction_is_refused_for_new_sessions(
+    h: Harness, text: str, where: str
+) -> None:
+    """QA: a policy with only a token window (or no limits) made a session that denied every
+    plan at "above the 0.00 USD cap", and said so only then. A session created before this
+    check, with such a policy, still loads (and still denies)."""
+    with pytest.raises(ConfigError) as caught:
+        h.session(text)
+    assert caught.value.message == f"{where}: is required"
+    assert "e.g. max_usd_per_tx = 1000 under [limits]" in caught.value.one_line()
+    stored = parse_policy(text, "p.toml", stored=True)
+    assert stored.limits.max_usd_per_tx == 0
+
+
 def test_a_proposal_reserves_nothing(h: Harness) -> None:
     """Deciding on a plan (what a card or a dry run shows) writes nothing to the ledger."""
     s = h.session(policy(max_usd_per_tx=10000, windows=[("usd", 10000, "24h")]))
