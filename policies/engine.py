@@ -172,7 +172,7 @@ class PolicyEngine:
         policy = session.policy
         usage = self.ledger.usage(session.id, batch.now, policy.limits.window_seconds)
         if batch.after:
-            usage = usage.after([(s.usd_cents or 0, s.tokens) for s in batch.after])
+            usage = usage.after([(s.usd_cents or 0, s.tokens) for s in batch.after], batch.now)
         verdicts = [
             rules.active(
                 policy,

@@ -34,6 +34,14 @@ _USED = (
 these rows, so released reservations, however many, cost a usage read nothing."""
 
 
+class Spent(NamedTuple):
+    """One counted reservation: when it was taken (chain time), its USD cents and tokens."""
+
+    at: int
+    usd_cents: int
+    tokens: Mapping[str, int]
+
+
 class Usage(NamedTuple):
     """What a session has used, counted from reservations that are reserved or committed."""
 
@@ -42,10 +50,12 @@ class Usage(NamedTuple):
     tokens_since: Mapping[int, Mapping[str, int]]
     lifetime_usd_cents: int
     txs: int
+    spent: tuple[Spent, ...] = ()
+    """Each counted reservation, oldest first: when each leaves a window, it refills."""
 
-    def after(self, spends: Sequence[tuple[int, Mapping[str, int]]]) -> Usage:
-        """This usage with ``spends`` (USD cents and tokens, a transaction each) reserved now, so
-        within every window: what it would be once they were executed."""
+    def after(self, spends: Sequence[tuple[int, Mapping[str, int]]], now: int) -> Usage:
+        """This usage with ``spends`` (USD cents and tokens, a transaction each) reserved at
+        ``now``, so within every window: what it would be once they were executed."""
         cents = sum(c for c, _ in spends)
         tokens = {
             window: _plus(held, [t for _, t in spends])
@@ -56,6 +66,7 @@ class Usage(NamedTuple):
             tokens,
             self.lifetime_usd_cents + cents,
             self.txs + len(spends),
+            (*self.spent, *(Spent(now, c, t) for c, t in spends)),
         )
 
 
@@ -76,17 +87,23 @@ class Ledger:
         """Read inside the caller's write transaction, so that nobody can spend between this read
         and the reservation that follows it."""
         rows = self.conn.execute(_USED, (session_id,)).fetchall()
+        spent = tuple(
+            sorted(
+                (Spent(r["created_at"], r["usd_cents"], json.loads(r["tokens"])) for r in rows),
+                key=lambda s: s.at,
+            )
+        )
         usd: dict[int, int] = {}
         tokens: dict[int, dict[str, int]] = {}
         for window in windows:
             usd[window] = 0
             tokens[window] = {}
-            for row in rows:
-                if row["created_at"] > now - window:
-                    usd[window] += row["usd_cents"]
-                    for symbol, raw in json.loads(row["tokens"]).items():
+            for row in spent:
+                if row.at > now - window:
+                    usd[window] += row.usd_cents
+                    for symbol, raw in row.tokens.items():
                         tokens[window][symbol] = tokens[window].get(symbol, 0) + raw
-        return Usage(usd, tokens, sum(r["usd_cents"] for r in rows), len(rows))
+        return Usage(usd, tokens, sum(r.usd_cents for r in spent), len(spent), spent)
 
     def reserve(self, session_id: str, now: int, usd_cents: int, tokens: Mapping[str, int]) -> int:
         cursor = self.conn.execute(

@@ -4,13 +4,14 @@ message in words. The engine records the outcome after."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from fractions import Fraction
 from types import MappingProxyType
 from typing import NamedTuple
 
-from policies.ledger import Usage
+from policies.ledger import Spent, Usage
 from policies.model import Policy
 from strategies.amounts import suggested
 from strategies.tokens import same_asset
@@ -639,10 +640,14 @@ def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             limit = window.usd_cents
             used = usage.usd_cents_since.get(window.seconds, 0)
             if used + total_cents > limit:
+                refill = _refill(
+                    usage, batch.now, window.seconds, lambda s: s.usd_cents, total_cents, limit
+                )
                 return Verdict(
                     f"spend.window.{window.period}",
                     False,
-                    f"{_usd(total_cents)} would exceed {window.label}: {_usd(max(0, limit - used))} left",
+                    f"{_usd(total_cents)} would exceed {window.label}: {_usd(max(0, limit - used))} left"
+                    f"{_when(refill, batch.now, window.label)}",
                 )
             notes.append(f"{_usd(limit - used - total_cents)} left of {window.label}")
         else:
@@ -653,10 +658,20 @@ def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             scale = batch.decimals.get(symbol, 18)
             if Decimal(used + raw).scaleb(-scale) > window.amount:
                 left = _plain(max(Decimal(0), window.amount - Decimal(used).scaleb(-scale)))
+                most = int(window.amount.scaleb(scale))
+                refill = _refill(
+                    usage,
+                    batch.now,
+                    window.seconds,
+                    lambda s, symbol=symbol: one_asset(s.tokens, symbol),
+                    raw,
+                    most,
+                )
                 return Verdict(
                     f"spend.window.{window.period}",
                     False,
-                    f"{_units(raw, scale)} {spent_as([s.tokens for s in batch.spends], symbol)} would exceed {window.label}: {left} {symbol} left",
+                    f"{_units(raw, scale)} {spent_as([s.tokens for s in batch.spends], symbol)} would exceed {window.label}: {left} {symbol} left"
+                    f"{_when(refill, batch.now, window.label)}",
                 )
             notes.append(
                 f"{_plain(window.amount - Decimal(used + raw).scaleb(-scale))} {symbol} left of {window.label}"
@@ -671,6 +686,36 @@ def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             )
         notes.append(f"{_usd(cap - usage.lifetime_usd_cents - total_cents)} left for the session")
     return Verdict("spend.windows", True, "; ".join(notes) or "no spend windows")
+
+
+def _refill(
+    usage: Usage, now: int, seconds: int, counted: Callable[[Spent], int], wanted: int, limit: int
+) -> int | None:
+    """The chain time from which a window of ``seconds`` has room for ``wanted`` again, as the
+    spends in it age out, oldest first; None when ``wanted`` is more than the whole ``limit``."""
+    if wanted > limit:
+        return None
+    inside = [s for s in usage.spent if s.at > now - seconds]
+    excess = sum(counted(s) for s in inside) + wanted - limit
+    for spend in inside:
+        excess -= counted(spend)
+        if excess <= 0:
+            return spend.at + seconds
+    return None
+
+
+def _when(refill: int | None, now: int, label: str) -> str:
+    """When a denied window has room again, in words (QA: a denial said "0 ETH left" and no
+    more: when would it refill?)."""
+    if refill is None:
+        return f", and this is more than all of {label}"
+    days, rest = divmod(max(0, refill - now), 86400)
+    hours, minutes = divmod(-(-rest // 60), 60)  # rounded up: it has room then, not before
+    parts = [f"{days} d"] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{minutes} min"] if minutes or not parts else []
+    at = time.strftime("%Y-%m-%d %H:%M", time.localtime(refill))
+    return f"; it has room for this in {' '.join(parts)} ({at} on the chain's clock)"
 
 
 def tx_count(policy: Policy, batch: Batch, usage: Usage) -> Verdict:

@@ -3,6 +3,7 @@ real SQLite ledger; windows refill as chain time moves; expiry and revocation de
 
 from __future__ import annotations
 
+import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -76,6 +77,33 @@ def test_token_window(h: Harness) -> None:
     )
     assert h.authorize(s, usdc_to_self("40000")).allowed
     assert "USDC left" in denied_by(h.authorize(s, usdc_to_self("0.000001")), "spend.window.24h")
+
+
+def test_a_window_denial_says_when_it_has_room_again(h: Harness) -> None:
+    """QA: "0 ETH left" and nothing more. The oldest spends leave the window first: 60 USDC at
+    the start and 30 six hours later leave no room for 50 at twelve hours; the first leaving,
+    at 24 hours, makes room, and then the 50 passes."""
+    s = h.session(policy(max_usd_per_tx=1000, windows=[("USDC", 100, "24h")]), ttl="7d")
+    start = h.now
+    h.commit(h.authorize(s, usdc_to_self("60")))
+    h.now = start + 6 * 3600
+    h.commit(h.authorize(s, usdc_to_self("30")))
+    h.now = start + 12 * 3600
+    message = denied_by(h.decide(s, usdc_to_self("50")), "spend.window.24h")
+    at = time.strftime("%Y-%m-%d %H:%M", time.localtime(start + 86400))
+    assert message == (
+        "50 USDC would exceed 100 USDC per 24h: 10 USDC left; it has room for this in 12 h "
+        f"({at} on the chain's clock)"
+    )
+    h.now = start + 86400 - 1
+    assert not h.decide(s, usdc_to_self("50")).allowed
+    h.now = start + 86400
+    assert h.decide(s, usdc_to_self("50")).allowed
+    usd = h.session(policy(max_usd_per_tx=1000, windows=[("usd", 100, "1h")]), ttl="7d")
+    h.commit(h.authorize(usd, usdc_to_self("99.5")))
+    h.now += 1
+    message = denied_by(h.decide(usd, usdc_to_self("1")), "spend.window.1h")
+    assert "0.50 USD left; it has room for this in 1 h (" in message  # 59 min 59 s, rounded up
 
 
 def test_lifetime_cap(h: Harness) -> None:
@@ -519,7 +547,10 @@ def test_a_token_window_counts_what_a_swap_of_the_plan_brought_in(h: Harness) ->
     s = h.session(text.replace("[allow]\n", f'[allow]\nrecipients = ["{STRANGER}"]\n'))
     assert h.decide(s, *_swap_dai_then_send_usdc("100")).allowed
     message = denied_by(h.decide(s, *_swap_dai_then_send_usdc("140")), "spend.window.24h")
-    assert message == "140 USDC would exceed 100 USDC per 24h: 100 USDC left"
+    assert message == (
+        "140 USDC would exceed 100 USDC per 24h: 100 USDC left, and this is more than all of "
+        "100 USDC per 24h"
+    )
     h.commit(h.authorize(s, *_swap_dai_then_send_usdc("60")))
     assert "40 USDC left" in denied_by(
         h.decide(s, *_swap_dai_then_send_usdc("41")), "spend.window.24h"
@@ -556,7 +587,7 @@ def test_eth_and_weth_are_one_asset_to_token_caps_and_windows(h: Harness) -> Non
     window = h.session(policy(windows=[("usd", 10000, "24h"), ("WETH", 1.5, "24h")]))
     h.commit(h.authorize(window, *_supply_eth("1")))
     message = denied_by(h.decide(window, transfer_eth(units("ETH", "0.6"))), "spend.window.24h")
-    assert message == "0.6 ETH would exceed 1.5 WETH per 24h: 0.5 WETH left"
+    assert message.startswith("0.6 ETH would exceed 1.5 WETH per 24h: 0.5 WETH left; it has room")
 
 
 def test_a_selector_list_reaches_the_calls_a_multicall_wraps(h: Harness) -> None:
