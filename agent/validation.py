@@ -3,6 +3,10 @@ strategies), not in pydantic's ("Input should be a valid tuple")."""
 
 from __future__ import annotations
 
+import difflib
+from typing import get_args
+
+from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 _PLAIN = {
@@ -23,9 +27,21 @@ _BOUNDS = {
 }
 
 
-def said(error: ErrorDetails) -> str:
-    """What is wrong, as the file's author would put it."""
+def first_error(errors: list[ErrorDetails]) -> ErrorDetails:
+    """The error to report: a field the file should not have first, as it is most often a typo
+    of one reported missing ("peroid" for "period")."""
+    return min(errors, key=lambda e: e["type"] != "extra_forbidden")
+
+
+def said(error: ErrorDetails, model: type[BaseModel] | None = None) -> str:
+    """What is wrong, as the file's author would put it; a field ``model`` (the file's) does not
+    have is named with the one it likely means (QA: "max_usd_per_txn: Extra inputs are not
+    permitted")."""
     kind = error["type"]
+    if kind == "extra_forbidden":
+        known = _fields_at(model, error["loc"][:-1]) if model is not None else ()
+        close = difflib.get_close_matches(str(error["loc"][-1]), known, n=1)
+        return "is not a field here" + (f": did you mean {close[0]}?" if close else "")
     if kind in _PLAIN:
         return _PLAIN[kind]
     context = error.get("ctx") or {}
@@ -41,3 +57,26 @@ def said(error: ErrorDetails) -> str:
         most = context.get("max_length")
         return f"has more than the {most} items allowed" if most else str(error["msg"])
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, ...]:
+    """The field names of the model found at ``loc`` from ``model`` (list indices skipped)."""
+    for key in loc:
+        if isinstance(key, int):
+            continue
+        field = model.model_fields.get(key)
+        found = _model_in(field.annotation) if field is not None else None
+        if found is None:
+            return ()
+        model = found
+    return tuple(model.model_fields)
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """The model an annotation holds: itself, or inside a tuple, list, dict or union."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if (found := _model_in(arg)) is not None:
+            return found
+    return None

@@ -26,7 +26,7 @@ from pydantic import (
 
 from agent.errors import ConfigError
 from agent.textfile import read_text_file
-from agent.validation import said
+from agent.validation import first_error, said
 from policies import DEFAULT_POLICY
 from strategies.tokens import DEFAULT_SYMBOLS, unknown_token
 
@@ -291,11 +291,11 @@ def parse_policy(text: str, source: str = "policy", *, stored: bool = False) -> 
     try:
         policy = Policy.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
+        first = first_error(error.errors())
         field = ".".join(str(p) for p in first["loc"]) or "policy"
         line = _line_of(text, first["loc"])
         where = f"{source}:{line}" if line else source
-        raise ConfigError(f"{where}: {field}: {said(first)}") from None
+        raise ConfigError(f"{where}: {field}: {said(first, Policy)}") from None
     if not stored and "max_usd_per_tx" not in data.get("limits", {}):
         line = _line_of(text, ("limits",))
         raise ConfigError(  # QA: without it, nothing that moves value was allowed, unsaid

@@ -42,7 +42,7 @@ from pydantic import (
 
 from agent.errors import ConfigError
 from agent.textfile import read_text_file
-from agent.validation import said
+from agent.validation import first_error, said
 from policies.model import MAX_TTL_SECONDS, find_policy, ttl_seconds
 from strategies.plan import Step
 from strategies.script.expr import ExprError, parse_guard
@@ -352,11 +352,11 @@ def parse_strategy(text: str, source: str = "strategy") -> StrategyFile:
     try:
         strategy = StrategyFile.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
+        first = first_error(error.errors())
         loc = tuple(first["loc"])
         line = _line_of(lines, _keys(loc))
         where = f"{source}:{line}" if line else source
-        raise ConfigError(f"{where}: {_where(loc)}: {said(first)}") from None
+        raise ConfigError(f"{where}: {_where(loc)}: {said(first, StrategyFile)}") from None
     for n, entry in enumerate(strategy.steps, start=1):
         if isinstance(entry, TypedEntry):
             _check_typed(strategy, n, lines, source)

@@ -318,7 +318,15 @@ def test_default_policy_is_the_documented_one() -> None:
             'name = "x"\n[[limits.windows]]\nperiod = "forever"\nusd = 5\n',
             "p.toml:3: limits.windows.0.period",
         ),
-        ('name = "x"\nbogus = 1\n', "p.toml:2: bogus"),
+        ('name = "x"\nbogus = 1\n', "p.toml:2: bogus: is not a field here"),
+        (  # QA: "Extra inputs are not permitted", and no word of the field meant
+            'name = "x"\n[limits]\nmax_usd_per_txn = 5\n',
+            "p.toml:3: limits.max_usd_per_txn: is not a field here: did you mean max_usd_per_tx?",
+        ),
+        (  # a typo is reported, not the field it leaves missing
+            'name = "x"\n[[limits.windows]]\nusd = 5\nperoid = "1d"\n',
+            "p.toml:4: limits.windows.0.peroid: is not a field here: did you mean period?",
+        ),
         ('name = "x"\n[allow]\nrecipients = ["0xabc"]\n', "p.toml:3: allow.recipients"),
         ("name = \n", "p.toml:1: name: not valid TOML: Invalid value"),
         (

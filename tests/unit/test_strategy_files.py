@@ -94,7 +94,16 @@ def test_an_unquoted_amount_keeps_every_digit_and_is_never_reread() -> None:
         ("name: x\nsteps:\n  - intent: a\n   - b\n", "f.yaml:4", "not valid YAML"),
         ("- just\n- a list\n", "f.yaml", "a strategy is a mapping"),
         ("name: x\n", "f.yaml:1", "steps: is required"),
-        ("name: x\nstepz: []\nsteps:\n  - intent: a\n", "f.yaml:2", "stepz: Extra inputs"),
+        (  # QA: "Extra inputs are not permitted", in pydantic's words
+            "name: x\nstepz: []\nsteps:\n  - intent: a\n",
+            "f.yaml:2",
+            "stepz: is not a field here: did you mean steps?",
+        ),
+        (
+            "name: x\nrepaet: {every: 1h}\nsteps:\n  - intent: a\n",
+            "f.yaml:2",
+            "repaet: is not a field here: did you mean repeat?",
+        ),
         ("name: x\nsteps:\n  - frobnicate: 1\n", "f.yaml:3", "steps[1]: each step is either"),
         # caught before a run executes the entries before them (they passed `validate`)
         (
