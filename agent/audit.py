@@ -136,8 +136,8 @@ def _authorisation(
         problems.append(f"{where}: no such reservation in the ledger")
     elif reservation["usd_cents"] != int(signed["usdCents"]):
         problems.append(
-            f"{where}: the ledger reserved {reservation['usd_cents'] / 100} USD, the authorisation "
-            f"signed {int(signed['usdCents']) / 100} USD"
+            f"{where}: the ledger reserved {dollars(reservation['usd_cents'])} USD, the "
+            f"authorisation signed {dollars(int(signed['usdCents']))} USD"  # QA: "3.0" by "0.01"
         )
     elif record.status == "confirmed" and reservation["status"] != "committed":
         problems.append(

@@ -262,6 +262,9 @@ class Journal:
         )
         return [_plan(r) for r in rows]
 
+    def plan_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM plans").fetchone()[0])
+
     def plans(self, limit: int = 50) -> list[PlanRecord]:
         rows = self.conn.execute("SELECT * FROM plans ORDER BY created_at DESC LIMIT ?", (limit,))
         return [_plan(r) for r in rows]

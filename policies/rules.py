@@ -397,7 +397,8 @@ def active(
     if batch.now >= expires_at:
         return Verdict("session.active", False, f"the session has expired; {NEW_SESSION}")
     hours, minutes = divmod((expires_at - batch.now) // 60, 60)
-    return Verdict("session.active", True, f"session valid for {hours}h {minutes:02d}m more")
+    left = f"{hours}h {minutes:02d}m" if hours or minutes else "less than a minute"  # QA: "0h 00m"
+    return Verdict("session.active", True, f"session valid for {left} more")
 
 
 def known_calls(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
@@ -720,11 +721,13 @@ def _when(refill: int | None, now: int, label: str) -> str:
 
 def tx_count(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     cap = policy.limits.max_txs
-    if cap is not None and usage.txs + len(batch.calls) > cap:
+    more = len(batch.calls)
+    if cap is not None and usage.txs + more > cap:
         return Verdict(
             "tx.count",
             False,
-            f"{len(batch.calls)} more transactions would exceed the session's {cap}: {max(0, cap - usage.txs)} left",
+            f"{more} more transaction{'' if more == 1 else 's'} would exceed the session's {cap}: "
+            f"{max(0, cap - usage.txs)} left",
         )
     return Verdict(
         "tx.count",

@@ -22,7 +22,7 @@ def journal(
     ] = 20,
     as_json: JsonFlag = False,
 ) -> None:
-    """Every plan, its status and its transactions, newest first."""
+    """The newest plans (20 unless --limit says), their status and transactions."""
     from agent.cli.context import settings
     from agent.journal import Journal
 
@@ -75,6 +75,9 @@ def journal(
             )
     if rows:
         console.print("[dim]full transaction hashes: defi-agent journal --json[/dim]")
+    total = book.plan_count()
+    if total > len(rows):  # QA: 20 shown of 129, unsaid
+        console.print(f"[dim]the newest {len(rows)} of {total} plans: --limit N for more[/dim]")
 
 
 def resume(

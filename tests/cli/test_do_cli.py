@@ -71,6 +71,8 @@ def test_the_journal_lists_what_was_done(devnet, tmp_path: Path) -> None:
     assert earned.returncode in (0, 3), earned.stderr  # all of it may be above the daily cap
     latest = run_cli("journal", "--limit", "1", data_dir=data_dir).stdout
     assert "(“earn yield on my usdc at low risk”)" in " ".join(latest.split()), latest
+    assert "the newest 1 of 2 plans: --limit N for more" in latest  # QA: 20 of 129, unsaid
+    assert "of 2 plans" not in shown
     assert "Supply all your idle USDC to Aave V3" in " ".join(latest.split())
     assert f"{tx['tx_hash'][:10]}…{tx['tx_hash'][-8:]}" in shown
 

@@ -135,7 +135,10 @@ def test_a_denial_writes_amounts_to_6_decimals_rounded_up(h: Harness) -> None:
 def test_transaction_count(h: Harness) -> None:
     s = h.session(policy(max_txs=2))
     assert h.authorize(s, usdc_to_self("1"), usdc_to_self("1")).allowed
-    assert "0 left" in denied_by(h.authorize(s, usdc_to_self("1")), "tx.count")
+    message = denied_by(h.authorize(s, usdc_to_self("1")), "tx.count")
+    assert (
+        message == "1 more transaction would exceed the session's 2: 0 left"
+    )  # QA: "1 more transactions"
 
 
 def test_fee_limit(h: Harness) -> None:
@@ -194,7 +197,10 @@ def test_slippage_is_shown_as_compared(h: Harness, min_out: int, allowed: bool, 
 def test_expiry_and_revocation(h: Harness) -> None:
     s = h.session(policy(), ttl="1h")
     h.now += 3599
-    assert h.authorize(s, usdc_to_self("1")).allowed
+    decision = h.authorize(s, usdc_to_self("1"))
+    assert decision.allowed
+    (active,) = [v.message for v in decision.verdicts if v.rule == "session.active"]
+    assert active == "session valid for less than a minute more"  # QA: "for 0h 00m more"
     h.now += 1
     assert "expired" in denied_by(h.authorize(s, usdc_to_self("1")), "session.active")
     other = h.session(policy())
