@@ -75,6 +75,14 @@ def amend(
     factor = _times(words)
     q = quantity("" if factor else words)
     if q.amount is None and factor is None:
+        named = resolve_symbol(q.token_words, symbols) if q.token_words else None
+        if named is not None:  # QA: "make it dai" asked for an amount
+            raise IntentError(
+                "needs_clarification",
+                f'To use {named}, say "to {named} instead" (what a swap gets) or "with {named} '
+                'instead" (what it pays), or the whole request; to change the amount, name it, '
+                "e.g. make it 2 ETH instead",
+            )
         raise IntentError(
             "needs_clarification", "What should the amount be? e.g. make it 2 ETH instead"
         )

@@ -32,6 +32,7 @@ from agent.intents.phrases import (
     token,
 )
 from agent.intents.summary import risk_of, summarise
+from agent.intents.swap_token import retoken
 from strategies.tokens import DEFAULT_SYMBOLS, produced_token, resolve_symbol
 from tools.chain.address import is_address, is_checksum_address, to_checksum_address
 
@@ -231,6 +232,11 @@ class RuleParser:
         lowered = _POLITE.sub("", lowered).strip()
         if bps is not None and _ONLY_SLIPPAGE.match(lowered):
             return _plan(intent, _reslipped(history, bps))  # "make it 1% slippage"
+        retokened = retoken(lowered, history, self.context.symbols)  # "to dai instead"
+        if retokened is not None:
+            if bps is not None:
+                retokened[0]["max_slippage_bps"] = bps
+            return _plan(intent, retokened)
         if (
             not _VERB.match(lowered)
             and (follow_up := amendment(lowered, after_plan=bool(history))) is not None

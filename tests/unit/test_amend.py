@@ -293,3 +293,52 @@ def test_a_wrong_answer_to_which_amount_asks_again() -> None:
         p.plan("make it half")
     with pytest.raises(IntentError, match="PEPE"):  # a request of its own keeps its own error
         p.plan("swap 1 PEPE for ETH")
+
+
+@pytest.mark.parametrize(
+    ("request_text", "follow_up", "summary"),
+    [
+        ("swap 0.1 eth to usdc", "to dai instead", "Swap 0.1 ETH for DAI on Uniswap V3"),
+        ("swap 0.1 eth to usdc", "actually into wbtc", "Swap 0.1 ETH for WBTC on Uniswap V3"),
+        ("swap 0.1 eth to usdc", "make it to dai", "Swap 0.1 ETH for DAI on Uniswap V3"),
+        ("buy 300 usdc with eth", "pay with dai instead", "Buy 300 USDC with DAI on Uniswap V3"),
+        ("buy 300 usdc with eth", "using wbtc", "Buy 300 USDC with WBTC on Uniswap V3"),
+    ],
+)
+def test_a_follow_up_changes_the_token_a_swap_gets_or_pays(
+    request_text: str, follow_up: str, summary: str
+) -> None:
+    """QA: "actually to dai" was "I don't understand", and "make it dai" asked for an amount."""
+    p = planner()
+    p.plan(request_text)
+    assert p.plan(follow_up)["summary"] == summary
+
+
+@pytest.mark.parametrize(
+    ("request_text", "follow_up", "said"),
+    [
+        ("swap 0.1 eth to usdc", "with dai instead", "e.g. swap 0.1 DAI to USDC"),
+        ("buy 300 usdc with eth", "to dai instead", "e.g. buy 300 DAI with ETH"),
+        ("swap 0.1 eth to usdc", "to weth", "ETH to WETH is not a swap"),
+        ("swap 0.1 eth to usdc then supply it", "to dai instead", "say the whole request with DAI"),
+    ],
+)
+def test_a_token_change_that_would_change_the_amount_or_the_plan_asks_for_it_whole(
+    request_text: str, follow_up: str, said: str
+) -> None:
+    """The token an amount is counted in stays ("swap 0.1 ETH" paid in DAI would be 0.1 DAI), and
+    a longer plan's later steps use what the swap gets: those are new requests."""
+    p = planner()
+    p.plan(request_text)
+    with pytest.raises(IntentError, match="say the whole request") as caught:
+        p.plan(follow_up)
+    assert said in caught.value.message
+
+
+def test_make_it_a_token_says_how_to_change_a_token() -> None:
+    """QA: "make it dai" asked "What should the amount be?"."""
+    p = planner()
+    p.plan("swap 0.1 eth to usdc")
+    with pytest.raises(IntentError, match='To use DAI, say "to DAI instead"'):
+        p.plan("make it dai")
+    assert p.plan("to DAI instead")["summary"] == "Swap 0.1 ETH for DAI on Uniswap V3"
