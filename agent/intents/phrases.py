@@ -57,8 +57,8 @@ _FILLER = {
 }
 _SLIPPAGE = re.compile(
     r"(?:,?\s*(?:with|at|and use|and using|and|using|use)?\s*(?:a\s+)?(?:max(?:imum)?\s+)?slippage(?:\s+tolerance)?\s*(?:of|at|to|=|:)?\s*"
-    r"(?:at most\s+|up to\s+|no more than\s+)?(?P<a>\d+(?:\.\d+)?)\s*(?P<ua>%|percent|bps|basis points?)"
-    r"|,?\s*(?:with|at|and use|and using|and|using|use)?\s*(?:at most|up to|no more than|max(?:imum)?(?: of)?)?\s*(?P<b>\d+(?:\.\d+)?)\s*(?P<ub>%|percent|bps|basis points?)\s*(?:max(?:imum)?\s+)?(?:of\s+)?slippage(?:\s+tolerance)?)",
+    r"(?:at most\s+|up to\s+|no more than\s+)?(?P<a>\d+(?:[.,]\d+)?)\s*(?P<ua>%|percent|bps|basis points?)"
+    r"|,?\s*(?:with|at|and use|and using|and|using|use)?\s*(?:at most|up to|no more than|max(?:imum)?(?: of)?)?\s*(?P<b>\d+(?:[.,]\d+)?)\s*(?P<ub>%|percent|bps|basis points?)\s*(?:max(?:imum)?\s+)?(?:of\s+)?slippage(?:\s+tolerance)?)",
     re.I,
 )
 _NEGATIVE_SLIPPAGE = re.compile(
@@ -143,8 +143,10 @@ def number(text: str) -> str:
 
 
 def to_bps(value: str, unit: str) -> Decimal:
-    """A slippage figure in basis points: ``unit`` is %, percent, bps or basis point(s)."""
-    return Decimal(value) * (1 if unit.lower().startswith(("bps", "basis")) else 100)
+    """A slippage figure in basis points: ``unit`` is %, percent, bps or basis point(s); a
+    decimal comma is a decimal point ("0,3%": QA, it was read as the token "usdc with 0")."""
+    scale = 1 if unit.lower().startswith(("bps", "basis")) else 100
+    return Decimal(value.replace(",", ".")) * scale
 
 
 def slippage(text: str) -> tuple[str, int | None]:

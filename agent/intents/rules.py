@@ -160,7 +160,8 @@ _ONLY_SLIPPAGE = re.compile(
 )
 """The words of a follow-up that only changes the slippage, once its slippage is read."""
 _AS_COLLATERAL = re.compile(r"\s+as\s+(?:the\s+|my\s+)?collateral$")
-_AT_LEAST = re.compile(r"^(?:at least|a minimum of|minimum|min\.?|no less than)\s")
+_AT_LEAST = re.compile(r"(?:^|\s)(?:at least|a minimum of|minimum|min\.?|no less than)\s")
+"""A minimum output, wherever the swap's other side says it ("usdc for at least 2900 usdc")."""
 _DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
 _OWED = re.compile(r"\b(?:debts?|loans?)\b")
 
@@ -474,7 +475,7 @@ class RuleParser:
         return self._trade(match.group("src"), match.group("dst"), steps)
 
     def _trade(self, src: str, dst: str, steps: list[Step]) -> Step:
-        if _AT_LEAST.match(dst.strip()):
+        if _AT_LEAST.search(dst.strip()):
             raise IntentError(
                 "unsupported",
                 "a swap is bounded by its slippage, not by a minimum amount: name the slippage "

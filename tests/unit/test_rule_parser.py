@@ -70,6 +70,8 @@ OK = [
     ("sell dai for 1000 usdc", [S("DAI", "USDC", "1000", "exact_out")]),
     ("swap 1 eth for usdc with 1% slippage", [S("ETH", "USDC", "1", bps=100)]),
     ("swap 1 eth for usdc with 0.3% slippage", [S("ETH", "USDC", "1", bps=30)]),
+    ("swap 1 eth for usdc with 0,3% slippage", [S("ETH", "USDC", "1", bps=30)]),  # QA
+    ("swap 1,000 usdc to eth, slippage 1,5%", [S("USDC", "ETH", "1000", bps=150)]),
     ("swap 1 eth for usdc, slippage 30 bps", [S("ETH", "USDC", "1", bps=30)]),
     ("swap 1 eth for usdc max slippage 25bps", [S("ETH", "USDC", "1", bps=25)]),
     ("swap 1 eth for usdc with a max slippage of 0.5%", [S("ETH", "USDC", "1", bps=50)]),
@@ -402,6 +404,7 @@ ERRORS = [
     ("swap 1 eth for usdc then swap the rest for dai", "needs_clarification"),
     ("swap 0.25 of my eth to usdc", "needs_clarification"),
     ("swap 1 eth for at least 2900 usdc", "unsupported"),
+    ("swap 1 eth to usdc for at least 2900 usdc", "unsupported"),  # QA: "can't read 'usdc for'"
     ("withdraw from aave", "needs_clarification"),  # was unknown token 'from aave'
     ("use my brain", "needs_clarification"),
     (
