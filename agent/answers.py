@@ -15,6 +15,7 @@ from strategies.tokens import resolve_symbol
 
 if TYPE_CHECKING:
     from policies.model import Policy
+    from tools.aave_v3.reads import Reserve
 
 _HEALTH = re.compile(r"\bhealth\s*factor\b", re.I)
 _BORROWABLE = re.compile(
@@ -256,11 +257,7 @@ def positions(s: Snapshot) -> str:
     held = s.portfolio.aave.positions
     if not held:
         return "You have no positions on Aave V3."
-    lines = [
-        f"- {p.symbol}: supplied {_amount(p.supplied)}, borrowed {_amount(p.borrowed)}"
-        for p in held
-    ]
-    return "\n".join(["**Aave V3**", *lines, "", health(s)])
+    return "\n".join(["**Aave V3**", *_positions(s), "", health(s)])
 
 
 def health(s: Snapshot) -> str:
@@ -282,11 +279,35 @@ def portfolio(s: Snapshot) -> str:
         if h.amount
     ]
     lines.append(f"| **total** | | **{_money(s.portfolio.wallet_usd)}** |")
-    positions = [
+    return "\n".join(
+        [
+            *lines,
+            "",
+            "**Aave V3**",
+            *(_positions(s) or ["- no positions"]),
+            "",
+            health(s),
+            net_worth(s),  # QA: the sidebar it stands in for below 100 columns had more
+        ]
+    )
+
+
+def _positions(s: Snapshot) -> list[str]:
+    """A line per Aave position, with the APYs it earns and pays, as the sidebar shows them."""
+    rates = {r.symbol: r for r in s.reserves}
+    return [
         f"- {p.symbol}: supplied {_amount(p.supplied)}, borrowed {_amount(p.borrowed)}"
+        + _rates(p.supplied, p.borrowed, rates.get(p.symbol))
         for p in s.portfolio.aave.positions
     ]
-    return "\n".join([*lines, "", "**Aave V3**", *(positions or ["- no positions"]), "", health(s)])
+
+
+def _rates(supplied: Decimal, borrowed: Decimal, reserve: Reserve | None) -> str:
+    if reserve is None:
+        return ""
+    said = [f"earning {reserve.supply_apy:.2%}"] if supplied else []
+    said += [f"paying {reserve.borrow_apy:.2%}"] if borrowed else []
+    return f" ({', '.join(said)} APY)" if said else ""
 
 
 def markets(s: Snapshot) -> str:

@@ -104,6 +104,19 @@ def test_before_the_first_plan_the_session_is_described_as_it_will_start() -> No
     assert "`defi-agent session new` in a shell" in said  # QA: the CLI's answer named /session
 
 
+def test_the_portfolio_has_what_the_sidebar_shows() -> None:
+    """QA: below 100 columns, /portfolio stands in for the hidden sidebar, which showed each
+    position's APY and the net worth: /portfolio had neither."""
+    reserves = (
+        Reserve("WETH", D("0.0123"), D("0.031"), D("0.4"), D(100), D(40)),
+        Reserve("DAI", D("0.02"), D("0.0456"), D("0.5"), D(100), D(50)),
+    )
+    said = str(answer("/portfolio", Snapshot(WALLET, reserves, ACTIVE, "local")))
+    assert "- WETH: supplied 2, borrowed 0 (earning 1.23% APY)" in said
+    assert "- DAI: supplied 0, borrowed 1,500 (paying 4.56% APY)" in said
+    assert "Your net worth is **$35,000.00**" in said
+
+
 def test_the_session_answer_names_every_limit_a_plan_can_meet() -> None:
     """QA: `/session` said the USD cap and the windows only; the 2,000 DAI cap, the health
     floor of 2, the confirmation threshold and the allowed tokens were first met in denials.
