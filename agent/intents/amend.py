@@ -158,7 +158,7 @@ def _share(amount: str, percent: Decimal) -> str:
             of = "all of it" if amount == "max" else f"{amount} of it"
             raise IntentError(
                 "invalid_amount",
-                f"The plan spends {of}: {percent.normalize():f}% of that is more than there is",
+                f"The plan's amount is {of}: {percent.normalize():f}% of that is more than there is",
             )
         return f"{share:f}%"
     share = (Decimal(amount) * percent / 100).quantize(_MICRO, ROUND_DOWN)

@@ -160,6 +160,11 @@ def test_followup_of_a_followup_builds_on_the_latest_plan() -> None:
         (("supply 100 usdc to aave", "50 dai"), "needs_clarification", "The plan has no DAI"),
         (("supply 100 usdc", "half of my eth"), "needs_clarification", "The plan has no ETH"),
         (("swap all my ETH for USDC", "double it"), "invalid_amount", "more than there is"),
+        (  # QA: "The plan spends 100% of it", of a withdrawal
+            ("withdraw all my usdc from aave", "make it 3x"),
+            "invalid_amount",
+            "The plan's amount is all of it: 300% of that is more than there is",
+        ),
         (("swap 60% of my ETH for USDC", "2x"), "invalid_amount", "60% of it"),
         (("swap 60% of my ETH for USDC", "make it 200%"), "invalid_amount", "60% of it"),
         (("swap 1 ETH for USDC", "make it 200% of my eth"), "invalid_amount", "at most 100%"),
