@@ -299,7 +299,7 @@ def fits(policy: Policy, batch: Batch, usage: Usage) -> tuple[str, Decimal] | No
         return None
     (symbol,) = sources
     spent = sum(spend.tokens.get(symbol, 0) for spend in batch.spends)
-    share = _share_that_fits(policy, batch, usage)
+    share = _share_that_fits(policy, batch, usage, exact=symbols == sources)
     if share is None or spent <= 0:
         return None
     if symbols != sources:
@@ -311,14 +311,23 @@ def fits(policy: Policy, batch: Batch, usage: Usage) -> tuple[str, Decimal] | No
     return NATIVE if wrapped else symbol, suggested(amount)
 
 
-def _share_that_fits(policy: Policy, batch: Batch, usage: Usage) -> Fraction | None:
+def _share_that_fits(policy: Policy, batch: Batch, usage: Usage, *, exact: bool) -> Fraction | None:
     """The least, over the spend limits the batch uses, of what is left of each over what the
-    batch uses of it; None when one is used up, or a value is unknown."""
+    batch uses of it; None when one is used up, or a value is unknown. ``exact``: the batch
+    spends one token and nothing a swap of it brought in, so its USD use is valued exactly,
+    not in cents rounded up (QA: "at most 4,999 USDC fits", where 5,000 passed)."""
     limits = policy.limits
-    gross = [spend.gross_usd_cents for spend in batch.spends]
+    gross: list[int | Fraction | None] = (
+        [_exact_cents(spend.tokens, batch) for spend in batch.spends]
+        if exact
+        else [spend.gross_usd_cents for spend in batch.spends]
+    )
     if None in gross:
         return None
-    pairs: list[tuple[int, int]] = [(limits.max_usd_cents_per_tx, max(gross, default=0))]  # type: ignore[type-var, arg-type]
+    counted = sum(gross) if exact else batch.usd_cents  # type: ignore[arg-type]
+    pairs: list[tuple[int, int | Fraction]] = [
+        (limits.max_usd_cents_per_tx, max(gross, default=0))  # type: ignore[type-var, arg-type]
+    ]
     for cap_symbol, cap in limits.max_per_tx.items():
         scale = batch.decimals[cap_symbol]
         most = max((one_asset(s.tokens, cap_symbol) for s in batch.spends), default=0)
@@ -326,7 +335,7 @@ def _share_that_fits(policy: Policy, batch: Batch, usage: Usage) -> Fraction | N
     for window in limits.windows:
         if window.usd_cents is not None:
             left = window.usd_cents - usage.usd_cents_since.get(window.seconds, 0)
-            pairs.append((left, batch.usd_cents))
+            pairs.append((left, counted))
         else:
             assert window.token is not None and window.amount is not None
             scale = batch.decimals.get(window.token, 18)
@@ -334,10 +343,21 @@ def _share_that_fits(policy: Policy, batch: Batch, usage: Usage) -> Fraction | N
             raw = sum(one_asset(s.tokens, window.token) for s in batch.spends)
             pairs.append((int(window.amount.scaleb(scale)) - used, raw))
     if limits.lifetime_usd_cents is not None:
-        pairs.append((limits.lifetime_usd_cents - usage.lifetime_usd_cents, batch.usd_cents))
-    shares = [Fraction(max(0, room), use) for room, use in pairs if use > 0]
+        pairs.append((limits.lifetime_usd_cents - usage.lifetime_usd_cents, counted))
+    shares = [Fraction(max(0, room)) / use for room, use in pairs if use > 0]
     least = min(shares, default=None)
     return least if least is not None and 0 < least < 1 else None
+
+
+def _exact_cents(tokens: Mapping[str, int], batch: Batch) -> Fraction | None:
+    """The USD value of ``tokens`` in cents, exactly; None when a token has no usable price."""
+    total = Fraction(0)
+    for symbol, raw in tokens.items():
+        rate = _rate(symbol, batch.prices, batch.decimals)
+        if rate is None:
+            return None
+        total += Fraction(raw * rate[0], rate[1])
+    return total
 
 
 def _units(raw: int, decimals: int) -> str:

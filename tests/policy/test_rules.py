@@ -531,6 +531,18 @@ def test_a_denial_by_usd_limits_says_how_much_of_the_token_fits(h: Harness) -> N
     assert h.decide(capped, usdc_to_self("100")).allowed
 
 
+@pytest.mark.parametrize(("spent", "left"), [("47496.82765", 5000), ("2500.000001", 2500)])
+def test_what_fits_is_not_shortened_by_rounding_up_to_the_cent(
+    h: Harness, spent: str, left: int
+) -> None:
+    """QA: "at most 4,999 USDC fits" for all of 47,496.82765 USDC under a 5,000 USD cap, and
+    "2,499" for 2,500.000001 with 2,500 USD of the lifetime left: the batch's value, rounded up
+    to the cent, made the share that fits a hair smaller. The exact amount passes."""
+    s = h.session(policy(max_usd_per_tx=5000, **({"lifetime_usd": 2500} if left == 2500 else {})))
+    assert h.decide(s, usdc_to_self(spent)).fits == ("USDC", Decimal(left))
+    assert h.decide(s, usdc_to_self(str(left))).allowed
+
+
 def transfer_eth(raw: int) -> tuple:
     call = Call(WALLET, b"", raw)
     return call, sim(call, {"ETH": -raw})
