@@ -1,6 +1,6 @@
 """Follow-ups that change a token of the previous plan's swap, for the offline rule parser: "to dai
 instead", "actually into wbtc", "make it to dai" change what it gets; "with dai instead", "pay
-with usdc" what it pays, when its amount is of what it gets ("buy 300 USDC with ETH").
+with usdc", "use dai instead" what it pays, when its amount is of what it gets ("buy 300 USDC with ETH").
 
 Only a plan of one swap is changed so: in a longer plan, the steps after the swap use what it
 gets, and the request has to be said whole. The token the amount is counted in is never changed
@@ -20,7 +20,7 @@ Step = dict[str, Any]
 
 _RETOKEN = re.compile(
     r"^(?:(?:no|nope|actually|sorry|wait|oh|hmm|ok|okay|but|rather|and)\b[,!.]?\s+)*"
-    r"(?:(?:make|change)\s+(?:it|that|this)\s+)?(?:(?P<pays>pay\s+)?(?P<prep>to|into|for|with|using)"
+    r"(?:(?:make|change)\s+(?:it|that|this)\s+)?(?:(?P<pays>pay\s+)?(?P<prep>to|into|for|with|using|use)"
     r"\s+(?P<token>[a-z]+))(?:\s+instead)?$"
 )
 _GETS = frozenset({"to", "into", "for"})

@@ -308,6 +308,7 @@ def test_a_wrong_answer_to_which_amount_asks_again() -> None:
         ("swap 0.1 eth to usdc", "make it to dai", "Swap 0.1 ETH for DAI on Uniswap V3"),
         ("buy 300 usdc with eth", "pay with dai instead", "Buy 300 USDC with DAI on Uniswap V3"),
         ("buy 300 usdc with eth", "using wbtc", "Buy 300 USDC with WBTC on Uniswap V3"),
+        ("buy 300 usdc with eth", "use dai instead", "Buy 300 USDC with DAI on Uniswap V3"),
     ],
 )
 def test_a_follow_up_changes_the_token_a_swap_gets_or_pays(
@@ -324,6 +325,7 @@ def test_a_follow_up_changes_the_token_a_swap_gets_or_pays(
     [
         ("swap 0.1 eth to usdc", "with dai instead", "e.g. swap 0.1 DAI to USDC"),
         ("buy 300 usdc with eth", "to dai instead", "e.g. buy 300 DAI with ETH"),
+        ("spend 500 usdc on eth", "use DAI instead", "e.g. swap 500 DAI to ETH"),  # QA
         ("swap 0.1 eth to usdc", "to weth", "ETH to WETH is not a swap"),
         ("swap 0.1 eth to usdc then supply it", "to dai instead", "say the whole request with DAI"),
     ],
