@@ -461,7 +461,8 @@ class DefiAgentApp(App[None]):
             elif isinstance(event, RunFailed):
                 if not card:
                     chat.add_agent(f"**{event.code}**: {event.message}", after=message.line)
-                self.notify(event.message, severity="error", timeout=8, markup=False)
+                shown = event.message.replace("`", "")  # a toast has no code style (QA)
+                self.notify(shown, severity="error", timeout=8, markup=False)
             self.refresh_bindings()
 
     # plan keys

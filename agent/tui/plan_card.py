@@ -181,10 +181,10 @@ class PlanCard(Static, can_focus=True):
         if self.decision is not None:
             parts.extend(_verdicts(self.decision))
         if self.rehearsal:
-            parts.append(Text(self.rehearsal, style="bold" if answerable else "dim"))
+            parts.append(_commands(self.rehearsal, "bold" if answerable else "dim"))
         parts.extend(Text(line, style="dim") for line in self.progress)
         if self.outcome:
-            parts.append(Text(self.outcome, style="bold"))
+            parts.append(_commands(self.outcome, "bold"))
         if answerable and self.decision is not None and self.decision.allowed:
             parts.append(Text("y execute · d dry run · n discard · e edit", style="bold"))
         self.update(Group(*parts))
@@ -251,3 +251,12 @@ def _step_words(step: dict[str, object]) -> str:
     if kind in ("wrap", "unwrap"):
         return f"{kind} {_amount(step, 'ETH' if kind == 'wrap' else 'WETH')}"
     return f"{kind} {_amount(step, step['token'])} (Aave)"
+
+
+def _commands(text: str, style: str) -> Text:
+    """``text`` in ``style``, its commands (written in backticks, as the CLI prints them) set
+    apart in colour instead (QA: the backticks showed on the card)."""
+    shown = Text(style=style)
+    for n, part in enumerate(text.split("`")):
+        shown.append(part, style="bold cyan" if n % 2 else None)
+    return shown

@@ -110,6 +110,8 @@ def test_session_revoke_stops_the_agent_until_session_new(make_app, devnet) -> N
             await until(pilot, lambda: card(app).decision is not None and card(app).outcome)
             assert [v.rule for v in card(app).decision.violations] == ["session.active"]
             assert "/session new" in card(app).outcome
+            shown = " ".join(_text(card(app)).split())  # QA: the command's backticks showed
+            assert "(defi-agent session new, or /session new" in shown, shown
             await until(pilot, lambda: session_state() == "revoked")
             await say(pilot, "/session new 12h")  # a lone duration is the TTL, not a policy
             await until(pilot, lambda: "expires in 11h" in said())
