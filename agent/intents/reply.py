@@ -9,6 +9,7 @@ import re
 
 from agent.intents.phrases import NUMBER, NUMBER_WORDS
 from agent.intents.rules import PAYING, TOWARDS, one_step
+from strategies.tokens import resolve_symbol
 
 _AMOUNT = re.compile(
     r"^(?P<amount>\d+(?:\.\d+)?\s*(?:%|percent)"
@@ -23,6 +24,33 @@ _IN_DOLLARS = re.compile(
 )
 """An amount in dollars of a token inside a request: what "how much ETH is that?" asks about."""
 _PAY_WITH = re.compile(r"^(?:with\s+|using\s+)?(?P<symbol>[a-z]+)$")
+_INSTEAD = re.compile(r"\s+instead$")
+
+
+def _token_reply(reply: str) -> str | None:
+    """The token a reply names alone ("usdc", "with usdc"), as written, if it is a token."""
+    paid = _PAY_WITH.match(_INSTEAD.sub("", reply))
+    if paid is None or resolve_symbol(paid.group("symbol")) is None:
+        return None
+    return paid.group("symbol")
+
+
+def _with_token(kind: str, verb: str, rest: str, named: str, *, source_less: bool) -> str | None:
+    """A request missing a token, with the token a reply names where it is missing (QA: "usdc"
+    answering "What do you want to pay for the ETH with?" was "I don't understand 'usdc'")."""
+    if kind == "buy":
+        return None if PAYING.fullmatch(rest) else f"{verb} {rest} with {named}"
+    if kind not in ("swap", "sell"):
+        return None
+    if source_less:
+        return f"{verb} {named} {rest}"
+    sides = TOWARDS.split(rest, maxsplit=1)
+    if len(sides) == 1:
+        return f"{verb} {rest} to {named}"  # "swap 1 eth", "usdc"
+    spent, gets = sides
+    if re.fullmatch(r"[\d.,]+k?", spent.strip()):  # "swap 0.3 to dai", "eth"
+        return f"{verb} {spent.strip()} {named} to {gets}"
+    return None
 
 
 def answered(request: str, reply: str) -> str | None:
@@ -39,11 +67,17 @@ def answered(request: str, reply: str) -> str | None:
         return _in_tokens(kind, verb, rest, usd, reply)
     if address := _ADDRESS.match(reply):
         return f"{verb} {rest} to {address.group('address')}"
-    if _TARGET.match(reply):
-        return f"{verb} {rest} {reply}"
+    source_less = _TARGET.match(rest) is not None  # "swap to dai": what it spends is asked
+    if _TARGET.match(reply) and kind in ("swap", "sell"):
+        target = _INSTEAD.sub("", reply)
+        return f"{verb} {target}" if source_less else f"{verb} {rest} {target}"
+    if (named := _token_reply(reply)) is not None:
+        return _with_token(kind, verb, rest, named, source_less=source_less)
     amount = _AMOUNT.match(reply)
     if amount is None:
         return None
+    if source_less and kind in ("swap", "sell"):  # "swap to dai", "0.3 eth"
+        return f"{verb} {reply} {rest}"
     value, symbol = amount.group("amount"), amount.group("symbol")
     if kind == "buy":
         paying = PAYING.fullmatch(rest)

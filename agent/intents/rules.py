@@ -445,6 +445,12 @@ class RuleParser:
 
     def _swap(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
         sides = rf"(?P<src>.+?){TOWARDS.pattern}(?P<dst>.+)"
+        if target := re.fullmatch(r"(?:to|into|for)\s+(?P<t>.+)", rest.strip()):
+            symbol = token(target.group("t"), self.context.symbols)  # QA: "swap to dai" asked
+            raise IntentError(  # into which token, and "0.3 eth" did not answer it
+                "needs_clarification",
+                f"How much of which token do you want to swap for {symbol}? e.g. 0.1 ETH",
+            )
         return self._sides(sides, rest, "What do you want to swap, and into which token?", steps)
 
     _sell = _swap

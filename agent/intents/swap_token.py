@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent.errors import IntentError
-from strategies.tokens import resolve_symbol
+from agent.intents.phrases import token
 
 Step = dict[str, Any]
 
@@ -35,9 +35,7 @@ def retoken(
     match = _RETOKEN.match(lowered)
     if match is None or not history:
         return None
-    symbol = resolve_symbol(match.group("token"), symbols)
-    if symbol is None:
-        return None
+    symbol = token(match.group("token"), symbols)  # QA: "to foo instead" asked for an amount
     steps = [dict(step) for step in history[-1][1]["steps"]]
     if len(steps) != 1 or steps[0]["action"] != "swap":
         raise IntentError(
@@ -46,6 +44,13 @@ def retoken(
         )
     (swap,) = steps
     side = "token_out" if match.group("prep") in _GETS and not match.group("pays") else "token_in"
+    if swap[side] == symbol:  # QA: the same plan again, without a word
+        said = "gets" if side == "token_out" else "pays with"
+        raise IntentError("needs_clarification", f"The swap already {said} {symbol}")
+    other = swap["token_in" if side == "token_out" else "token_out"]
+    if symbol == other or {symbol, other} == {"ETH", "WETH"}:
+        pair = f"{other} to {symbol}" if side == "token_out" else f"{symbol} to {other}"
+        raise IntentError("needs_clarification", f"{pair} is not a swap: say the whole request")
     counted = "token_out" if swap["amount_kind"] == "exact_out" else "token_in"
     if side == counted:
         raise IntentError(
@@ -56,9 +61,5 @@ def retoken(
             else f"The amount is {swap['amount']} {swap[counted]}: say the whole request with "
             f"{symbol}, e.g. buy {swap['amount']} {symbol} with {swap['token_in']}",
         )
-    other = swap["token_in" if side == "token_out" else "token_out"]
-    if symbol == other or {symbol, other} == {"ETH", "WETH"}:
-        pair = f"{other} to {symbol}" if side == "token_out" else f"{symbol} to {other}"
-        raise IntentError("needs_clarification", f"{pair} is not a swap: say the whole request")
     swap[side] = symbol
     return steps

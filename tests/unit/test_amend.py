@@ -327,6 +327,7 @@ def test_a_follow_up_changes_the_token_a_swap_gets_or_pays(
         ("buy 300 usdc with eth", "to dai instead", "e.g. buy 300 DAI with ETH"),
         ("spend 500 usdc on eth", "use DAI instead", "e.g. swap 500 DAI to ETH"),  # QA
         ("swap 0.1 eth to usdc", "to weth", "ETH to WETH is not a swap"),
+        ("swap 0.1 eth to dai", "with dai instead", "DAI to DAI is not a swap"),  # QA
         ("swap 0.1 eth to usdc then supply it", "to dai instead", "say the whole request with DAI"),
     ],
 )
@@ -349,3 +350,15 @@ def test_make_it_a_token_says_how_to_change_a_token() -> None:
     with pytest.raises(IntentError, match='To use DAI, say "to DAI instead"'):
         p.plan("make it dai")
     assert p.plan("to DAI instead")["summary"] == "Swap 0.1 ETH for DAI on Uniswap V3"
+
+
+def test_a_token_change_to_the_same_or_an_unknown_token_says_so() -> None:
+    """QA: "to usdc instead" of a swap to USDC made the same card again without a word, and "to
+    foo instead" asked for an amount."""
+    p = planner()
+    p.plan("swap 0.1 eth to usdc")
+    with pytest.raises(IntentError, match="The swap already gets USDC"):
+        p.plan("to usdc instead")
+    with pytest.raises(IntentError) as caught:
+        p.plan("to foo instead")
+    assert caught.value.code == "unknown_token"

@@ -90,6 +90,40 @@ def test_how_much_is_that_in_tokens_is_answered(
     assert p.plan(reply)["summary"] == summary
 
 
+@pytest.mark.parametrize(
+    ("request_text", "reply", "summary"),
+    [
+        ("buy 0.2 eth", "usdc", "Buy 0.2 ETH with USDC on Uniswap V3"),
+        ("buy 0.2 eth", "with usdc", "Buy 0.2 ETH with USDC on Uniswap V3"),
+        ("swap 0.3 to dai", "eth", "Swap 0.3 ETH for DAI on Uniswap V3"),
+        ("swap 1 eth", "usdc", "Swap 1 ETH for USDC on Uniswap V3"),
+        ("swap to dai", "0.3 eth", "Swap 0.3 ETH for DAI on Uniswap V3"),
+    ],
+)
+def test_a_token_alone_answers_the_question_of_which_token(
+    request_text: str, reply: str, summary: str
+) -> None:
+    """QA: "usdc", answering "What do you want to pay for the ETH with?", and "eth", answering
+    "Which token?", were "I don't understand"; "swap to dai" asked into which token."""
+    p = planner()
+    p.plan("swap 1 eth to wbtc")  # a plan before: the answers are not follow-ups of it
+    asked(p, request_text)
+    assert p.plan(reply)["summary"] == summary
+
+
+def test_a_reply_that_does_not_answer_is_not_a_follow_up_of_the_plan_before() -> None:
+    """QA: after a plan of 1 ETH, "buy 0.2 eth" asked what to pay with, and "with usdc…" read
+    as a change of that plan: "The amount is 1 ETH: … e.g. swap 1 USDC to USDC"."""
+    p = planner()
+    p.plan("swap 1 eth to usdc")
+    asked(p, "buy 0.2 eth")
+    with pytest.raises(IntentError) as caught:
+        p.plan("to dai instead")  # no answer to what pays: nor a change of the plan before
+    assert "1 ETH" not in caught.value.message, caught.value.message
+    asked(p, "buy 0.2 eth")
+    assert p.plan("with dai instead")["summary"] == "Buy 0.2 ETH with DAI on Uniswap V3"
+
+
 def test_a_reply_that_is_not_an_answer_is_read_on_its_own() -> None:
     p = planner()
     asked(p, "borrow dai")
