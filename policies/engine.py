@@ -94,6 +94,7 @@ class PolicyEngine:
             self.wallet,
             now,
             *self._executed(done),
+            session.expires_at,
         )
         if after:
             batch = batch._replace(after=tuple(s for d in after for s in d.batch.spends))

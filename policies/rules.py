@@ -81,6 +81,8 @@ class Batch(NamedTuple):
     """What approvals of the same plan, already executed (and counted), let a spender pull, by
     (symbol, spender in lower case): the pull under one, in the rest of a resumed plan, is not
     counted again."""
+    expires_at: int | None = None
+    """When the session decided under expires: a window that has room only later says so."""
 
     @classmethod
     def of(
@@ -95,6 +97,7 @@ class Batch(NamedTuple):
         now: int,
         received: Mapping[str, int] = MappingProxyType({}),
         approved: Mapping[tuple[str, str], int] = MappingProxyType({}),
+        expires_at: int | None = None,
     ) -> Batch:
         spends = spends_of(calls, simulated, prices, decimals, received, approved)
         flat: list[DecodedCall] = []
@@ -115,6 +118,7 @@ class Batch(NamedTuple):
             tuple(flat),
             received=received,
             approved=approved,
+            expires_at=expires_at,
         )
 
     def at(
@@ -668,7 +672,7 @@ def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                     f"spend.window.{window.period}",
                     False,
                     f"{_usd(total_cents)} would exceed {window.label}: {_usd(max(0, limit - used))} left"
-                    f"{_when(refill, batch.now, window.label)}",
+                    f"{_when(refill, batch, window.label)}",
                 )
             notes.append(f"{_usd(limit - used - total_cents)} left of {window.label}")
         else:
@@ -692,7 +696,7 @@ def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                     f"spend.window.{window.period}",
                     False,
                     f"{_units(raw, scale)} {spent_as([s.tokens for s in batch.spends], symbol)} would exceed {window.label}: {left} {symbol} left"
-                    f"{_when(refill, batch.now, window.label)}",
+                    f"{_when(refill, batch, window.label)}",
                 )
             notes.append(
                 f"{_plain(window.amount - Decimal(used + raw).scaleb(-scale))} {symbol} left of {window.label}"
@@ -725,12 +729,15 @@ def _refill(
     return None
 
 
-def _when(refill: int | None, now: int, label: str) -> str:
+def _when(refill: int | None, batch: Batch, label: str) -> str:
     """When a denied window has room again, in words (QA: a denial said "0 ETH left" and no
-    more: when would it refill?)."""
+    more: when would it refill?), unless the session has expired by then (QA: it promised room
+    at the minute the session expired)."""
     if refill is None:
         return f", and this is more than all of {label}"
-    days, rest = divmod(max(0, refill - now), 86400)
+    if batch.expires_at is not None and refill >= batch.expires_at:
+        return "; the session expires before it has room for this"
+    days, rest = divmod(max(0, refill - batch.now), 86400)
     hours, minutes = divmod(-(-rest // 60), 60)  # rounded up: it has room then, not before
     parts = [f"{days} d"] if days else []
     parts += [f"{hours} h"] if hours else []

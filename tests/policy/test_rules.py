@@ -105,6 +105,13 @@ def test_a_window_denial_says_when_it_has_room_again(h: Harness) -> None:
     message = denied_by(h.decide(usd, usdc_to_self("1")), "spend.window.1h")
     assert "0.50 USD left; it has room for this in 1 h (" in message  # 59 min 59 s, rounded up
 
+    # QA: a 24 h session promised room in 23 h 58 min, the minute it expired
+    day = h.session(policy(max_usd_per_tx=1000, windows=[("usd", 100, "24h")]), ttl="24h")
+    h.commit(h.authorize(day, usdc_to_self("100")))
+    h.now += 3600
+    message = denied_by(h.decide(day, usdc_to_self("1")), "spend.window.24h")
+    assert message.endswith("0.00 USD left; the session expires before it has room for this")
+
 
 def test_lifetime_cap(h: Harness) -> None:
     s = h.session(policy(lifetime_usd=2000, windows=[]))
@@ -613,7 +620,7 @@ def test_eth_and_weth_are_one_asset_to_token_caps_and_windows(h: Harness) -> Non
     window = h.session(policy(windows=[("usd", 10000, "24h"), ("WETH", 1.5, "24h")]))
     h.commit(h.authorize(window, *_supply_eth("1")))
     message = denied_by(h.decide(window, transfer_eth(units("ETH", "0.6"))), "spend.window.24h")
-    assert message.startswith("0.6 ETH would exceed 1.5 WETH per 24h: 0.5 WETH left; it has room")
+    assert message.startswith("0.6 ETH would exceed 1.5 WETH per 24h: 0.5 WETH left; ")
 
 
 def test_a_selector_list_reaches_the_calls_a_multicall_wraps(h: Harness) -> None:
