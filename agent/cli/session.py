@@ -164,9 +164,17 @@ def show(
     if limits.lifetime_usd_cents is not None:  # QA: said by no command but a denial
         used = usage.lifetime_usd_cents
         left = max(0, limits.lifetime_usd_cents - used)
-        row["lifetime"] = {"used": f"{used / 100:,.2f} USD", "left": f"{left / 100:,.2f} USD"}
+        row["lifetime"] = {
+            "cap": f"{limits.lifetime_usd_cents / 100:,.2f} USD",
+            "used": f"{used / 100:,.2f} USD",
+            "left": f"{left / 100:,.2f} USD",
+        }
     if limits.max_txs is not None:
-        row["max_txs"] = {"used": usage.txs, "left": max(0, limits.max_txs - usage.txs)}
+        row["max_txs"] = {
+            "cap": limits.max_txs,
+            "used": usage.txs,
+            "left": max(0, limits.max_txs - usage.txs),
+        }
     row["policy_text"] = session.policy_text
     if as_json:
         sys.stdout.write(json.dumps(row) + "\n")

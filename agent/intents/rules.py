@@ -445,6 +445,8 @@ class RuleParser:
 
     def _swap(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
         sides = rf"(?P<src>.+?){TOWARDS.pattern}(?P<dst>.+)"
+        if dollars(rest) is not None and not TOWARDS.search(rest):
+            quantity(rest)  # "sell $100 of eth": how much ETH is that? (QA: into which token)
         if target := re.fullmatch(r"(?:to|into|for)\s+(?P<t>.+)", rest.strip()):
             symbol = token(target.group("t"), self.context.symbols)  # QA: "swap to dai" asked
             raise IntentError(  # into which token, and "0.3 eth" did not answer it

@@ -346,8 +346,12 @@ def test_session_show_says_what_is_left_of_the_lifetime_cap_and_the_transactions
 
     assert "lifetime cap 4,000 USD: 1,500.00 USD used, 2,500.00 USD left" in shown, shown
     assert "transactions: 1 of 5 used, 4 left" in shown
-    assert row["lifetime"] == {"used": "1,500.00 USD", "left": "2,500.00 USD"}
-    assert row["max_txs"] == {"used": 1, "left": 4}
+    assert row["lifetime"] == {
+        "cap": "4,000.00 USD",
+        "used": "1,500.00 USD",
+        "left": "2,500.00 USD",
+    }
+    assert row["max_txs"] == {"cap": 5, "used": 1, "left": 4}
 
 
 def test_session_show_says_when_it_expires_on_the_chains_clock(devnet, tmp_path: Path) -> None:

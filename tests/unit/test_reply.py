@@ -124,6 +124,11 @@ def test_a_reply_that_does_not_answer_is_not_a_follow_up_of_the_plan_before() ->
     assert p.plan("with dai instead")["summary"] == "Buy 0.2 ETH with DAI on Uniswap V3"
 
 
+def test_a_sale_in_dollars_asks_how_much_of_the_token_that_is() -> None:
+    """QA: "sell $100 of eth" asked what to swap and into which token."""
+    assert "how much ETH is that?" in asked(planner(), "sell $100 of eth")
+
+
 def test_a_reply_that_is_not_an_answer_is_read_on_its_own() -> None:
     p = planner()
     asked(p, "borrow dai")
