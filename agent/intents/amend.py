@@ -49,7 +49,7 @@ def amendment(lowered: str, *, after_plan: bool) -> tuple[str, bool] | None:
         return match.group("q") or match.group("q2"), False
     if not after_plan:
         return None
-    if _times(alone) is not None:
+    if _times(alone)[0] is not None:
         return alone, True
     q = quantity(alone)  # an amount alone, of one token at most: "half of my eth", "0.5"
     return (alone, True) if q.amount is not None and len(q.token_words.split()) <= 1 else None
@@ -72,8 +72,8 @@ def amend(
             "There is no earlier plan here to change: say the whole request, e.g. swap 2 ETH for USDC",
         )
     steps = [dict(step) for step in history[-1][1]["steps"]]
-    factor = _times(words)
-    q = quantity("" if factor else words)
+    factor, besides = _times(words)
+    q = quantity(f"1 {besides}" if factor else words)  # the token the multiple is of, if named
     if q.amount is None and factor is None:
         named = resolve_symbol(q.token_words, symbols) if q.token_words else None
         if named is not None:  # QA: "make it dai" asked for an amount
@@ -86,7 +86,7 @@ def amend(
         raise IntentError(
             "needs_clarification", "What should the amount be? e.g. make it 2 ETH instead"
         )
-    written_amount = q.amount or f"{factor}x"
+    written_amount = f"{factor}x" if factor else q.amount or ""
     words_of_token, target = ("" if q.token_words in _IT else q.token_words), None
     swap_of = _FOR.match(words_of_token)
     if swap_of and (target := resolve_symbol(swap_of.group("o"), symbols)) is not None:
@@ -138,13 +138,21 @@ def amend(
     return steps
 
 
-def _times(words: str) -> Decimal | None:
+def _times(words: str) -> tuple[Decimal | None, str]:
     """The multiple of the plan's amount ``words`` ask for ("2x", "double it", "200%": more than
-    all of a balance is only a multiple of the plan's; QA), if that is all they say."""
-    if (above := _ABOVE_ALL.fullmatch(words)) and Decimal(above.group(1)) > 100:
-        return Decimal(above.group(1)) / 100
-    found = multiples(words)
-    return found[0][1] if len(found) == 1 and found[0][0] == words else None
+    all of a balance is only a multiple of the plan's; QA), and the words besides it: the token
+    whose amount it multiplies ("double it dai", as an answer to `WHICH_AMOUNT` makes it; QA:
+    "I don't understand 'double it dai'"). No multiple: None and ``words``."""
+    if (above := _ABOVE_ALL.match(words)) and Decimal(above.group(1)) > 100:
+        factor, besides = Decimal(above.group(1)) / 100, words[above.end() :].strip()
+    elif len(found := multiples(words)) == 1:
+        said, factor = found[0]
+        besides = " ".join(words.replace(said, " ", 1).split())
+    else:
+        return None, words
+    if besides.startswith("of ") or _OF_WALLET.search(besides):  # "200% of my eth": a share
+        return None, words
+    return factor, besides
 
 
 def _share(amount: str, percent: Decimal) -> str:

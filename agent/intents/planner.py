@@ -16,7 +16,8 @@ from agent.errors import IntentError
 from agent.intents.amend import WHICH_AMOUNT, chosen, example_pick
 from agent.intents.grounding import check
 from agent.intents.reply import answered
-from agent.intents.rules import ParseContext, Plan, RuleParser, one_step
+from agent.intents.rules import ParseContext, Plan, RuleParser
+from agent.intents.swap_token import Refused
 from strategies.plan import StrategyPlan
 
 HISTORY = 6
@@ -89,12 +90,8 @@ class IntentPlanner:
             combined = f"{asked} {symbol}" if symbol is not None else None
         if combined is not None:
             text = combined  # its errors are the answer's: "0" is not "I don't understand '0'"
-        # a reply to a question that does not answer it is a request of its own, not a change
-        # to the plan before the question (QA: "with usdc", answering what to pay with, made a
-        # follow-up of that plan)
-        aside = asked is not None and combined is None and not which and one_step(asked) is not None
         try:
-            return self._plan(text, earlier=not aside)
+            return self._plan(text)
         except IntentError as error:
             if which and combined is None and error.code == "unsupported":
                 self.asked = asked  # not a request, nor a step of the plan: asked again (QA)
@@ -104,7 +101,7 @@ class IntentPlanner:
                     f"{self.question.split('?')[0]}? Answer with the step's token or action, "
                     f'e.g. "{example}".',
                 ) from None
-            if error.code == "needs_clarification":
+            if error.code == "needs_clarification" and not isinstance(error, Refused):
                 self.asked, self.question = text, error.message
             raise
 
@@ -113,11 +110,10 @@ class IntentPlanner:
         (QA: "half", edited and sent unchanged, halved the halved plan)."""
         self.history = [(t, p) for t, p in self.history if p is not plan]
 
-    def _plan(self, text: str, *, earlier: bool = True) -> Plan:
-        """``earlier``: read with the conversation's last plans (for follow-ups)."""
+    def _plan(self, text: str) -> Plan:
         if self.default_slippage is not None:
             self.context.default_slippage_bps = self.default_slippage()
-        recent = self.history[-HISTORY:] if earlier else []
+        recent = self.history[-HISTORY:]
         plan = StrategyPlan.model_validate(self.parser.parse(text, recent)).to_json()
         said = " ".join([*(t for t, _ in recent), text])
         check(plan, said, self.context.default_slippage_bps)

@@ -18,6 +18,15 @@ from agent.intents.phrases import token
 
 Step = dict[str, Any]
 
+
+class Refused(IntentError):
+    """A token change this module will not make: said, not asked, so the next text is not read as
+    its answer (QA: "0.5" after "pay with dai" was read as "pay 0.5 with dai")."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("needs_clarification", message)
+
+
 _RETOKEN = re.compile(
     r"^(?:(?:no|nope|actually|sorry|wait|oh|hmm|ok|okay|but|rather|and)\b[,!.]?\s+)*"
     r"(?:(?:make|change)\s+(?:it|that|this)\s+)?(?:(?P<pays>pay\s+)?(?P<prep>to|into|for|with|using|use)"
@@ -38,23 +47,19 @@ def retoken(
     symbol = token(match.group("token"), symbols)  # QA: "to foo instead" asked for an amount
     steps = [dict(step) for step in history[-1][1]["steps"]]
     if len(steps) != 1 or steps[0]["action"] != "swap":
-        raise IntentError(
-            "needs_clarification",
-            f"That changes what the plan is made of: say the whole request with {symbol}",
-        )
+        raise Refused(f"That changes what the plan is made of: say the whole request with {symbol}")
     (swap,) = steps
     side = "token_out" if match.group("prep") in _GETS and not match.group("pays") else "token_in"
     if swap[side] == symbol:  # QA: the same plan again, without a word
         said = "gets" if side == "token_out" else "pays with"
-        raise IntentError("needs_clarification", f"The swap already {said} {symbol}")
+        raise Refused(f"The swap already {said} {symbol}")
     other = swap["token_in" if side == "token_out" else "token_out"]
     if symbol == other or {symbol, other} == {"ETH", "WETH"}:
         pair = f"{other} to {symbol}" if side == "token_out" else f"{symbol} to {other}"
-        raise IntentError("needs_clarification", f"{pair} is not a swap: say the whole request")
+        raise Refused(f"{pair} is not a swap: say the whole request")
     counted = "token_out" if swap["amount_kind"] == "exact_out" else "token_in"
     if side == counted:
-        raise IntentError(
-            "needs_clarification",
+        raise Refused(
             f"The amount is {swap['amount']} {swap[counted]}: say the whole request with "
             f"{symbol}, e.g. swap {swap['amount']} {symbol} to {swap['token_out']}"
             if side == "token_in"

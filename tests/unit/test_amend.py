@@ -362,3 +362,25 @@ def test_a_token_change_to_the_same_or_an_unknown_token_says_so() -> None:
     with pytest.raises(IntentError) as caught:
         p.plan("to foo instead")
     assert caught.value.code == "unknown_token"
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "answer", "amounts"),
+    [
+        ("double it", "the borrow", ["1", "1000"]),
+        ("make it 2x", "the supply", ["2", "500"]),
+        ("twice as much", "the DAI", ["1", "1000"]),
+        ("make it 200%", "the supply", ["2", "500"]),
+        ("make it half", "the borrow", ["1", "250"]),
+    ],
+)
+def test_a_multiple_is_applied_to_the_step_picked_by_which_amount(
+    follow_up: str, answer: str, amounts: list
+) -> None:
+    """QA: "double it", then "the borrow", was "I don't understand 'double it dai'"; "make it
+    200%", then "the supply", "at most 100%"."""
+    p = planner()
+    p.plan("borrow 500 DAI against 1 ETH")
+    with pytest.raises(IntentError, match="Which amount should change"):
+        p.plan(follow_up)
+    assert [s["amount"] for s in p.plan(answer)["steps"]] == amounts

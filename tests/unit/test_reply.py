@@ -111,17 +111,24 @@ def test_a_token_alone_answers_the_question_of_which_token(
     assert p.plan(reply)["summary"] == summary
 
 
-def test_a_reply_that_does_not_answer_is_not_a_follow_up_of_the_plan_before() -> None:
+def test_after_a_question_an_answer_completes_its_request_and_a_follow_up_the_open_plan() -> None:
     """QA: after a plan of 1 ETH, "buy 0.2 eth" asked what to pay with, and "with usdc…" read
-    as a change of that plan: "The amount is 1 ETH: … e.g. swap 1 USDC to USDC"."""
+    as a change of that plan: "The amount is 1 ETH: … e.g. swap 1 USDC to USDC". An answer now
+    completes the request asked about; a follow-up that is no answer changes the plan still
+    open (QA: "There is no earlier plan here to change", with its card open)."""
     p = planner()
     p.plan("swap 1 eth to usdc")
     asked(p, "buy 0.2 eth")
-    with pytest.raises(IntentError) as caught:
-        p.plan("to dai instead")  # no answer to what pays: nor a change of the plan before
-    assert "1 ETH" not in caught.value.message, caught.value.message
-    asked(p, "buy 0.2 eth")
     assert p.plan("with dai instead")["summary"] == "Buy 0.2 ETH with DAI on Uniswap V3"
+    p = planner()
+    p.plan("swap 1 eth to usdc")
+    asked(p, "buy 0.2 eth")
+    assert p.plan("make it 2 eth")["summary"] == "Swap 2 ETH for USDC on Uniswap V3"
+    p = planner()
+    p.plan("swap 1 eth to usdc")
+    with pytest.raises(IntentError, match="The amount is 1 ETH"):
+        p.plan("pay with dai")  # said, not asked: "0.5" next is no answer to it (QA)
+    assert p.plan("0.5")["summary"] == "Swap 0.5 ETH for USDC on Uniswap V3"
 
 
 def test_a_sale_in_dollars_asks_how_much_of_the_token_that_is() -> None:
