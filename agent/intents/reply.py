@@ -23,7 +23,7 @@ _IN_DOLLARS = re.compile(
     r"(?P<what>[a-z]+)"
 )
 """An amount in dollars of a token inside a request: what "how much ETH is that?" asks about."""
-_PAY_WITH = re.compile(r"^(?:with\s+|using\s+)?(?P<symbol>[a-z]+)$")
+_PAY_WITH = re.compile(r"^(?:with\s+|using\s+|for\s+)?(?P<symbol>[a-z]+)$")
 _INSTEAD = re.compile(r"\s+instead$")
 
 
@@ -81,8 +81,12 @@ def answered(request: str, reply: str) -> str | None:
     value, symbol = amount.group("amount"), amount.group("symbol")
     if kind == "buy":
         paying = PAYING.fullmatch(rest)
-        if paying is None:
-            return None  # "buy eth": what it is paid with is the question
+        if paying is None:  # "buy eth": what it is paid with is the question (QA: "100 usdc")
+            if symbol is None or re.search(r"\d", rest):
+                return None
+            if re.search(rf"\b{symbol}\b", rest):
+                return f"{verb} {value} {rest}"  # "0.2 eth": how much it buys
+            return f"{verb} {rest} with {value} {symbol}"
         bought, prep, paid = paying.group("dst", "prep", "src")
         if symbol and not re.search(rf"\b{symbol}\b", paid):
             return None

@@ -94,6 +94,7 @@ def test_how_much_is_that_in_tokens_is_answered(
     ("request_text", "reply", "summary"),
     [
         ("buy 0.2 eth", "usdc", "Buy 0.2 ETH with USDC on Uniswap V3"),
+        ("buy eth", "100 usdc", "Swap 100 USDC for ETH on Uniswap V3"),  # QA: not understood
         ("buy 0.2 eth", "with usdc", "Buy 0.2 ETH with USDC on Uniswap V3"),
         ("swap 0.3 to dai", "eth", "Swap 0.3 ETH for DAI on Uniswap V3"),
         ("swap 1 eth", "usdc", "Swap 1 ETH for USDC on Uniswap V3"),
