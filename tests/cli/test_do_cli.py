@@ -87,7 +87,8 @@ def test_borrowing_against_collateral_supplies_it_first(devnet, tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     after = account(devnet.w3, devnet.book, devnet.wallet)
     held = {p.symbol: p for p in after.positions}
-    assert held["WETH"].supplied == 1 and held["WETH"].collateral
+    supplied = held["WETH"].supplied  # 1, and the interest of the seconds since (a slow run)
+    assert Decimal(1) <= supplied < Decimal("1.000001") and held["WETH"].collateral
     assert held["USDC"].borrowed >= 500
     assert after.health_factor is not None and after.health_factor > Decimal("1.5")
 
