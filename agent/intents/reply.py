@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from agent.intents.phrases import NUMBER, NUMBER_WORDS
-from agent.intents.rules import PAYING, TOWARDS, one_step
+from agent.intents.rules import PAYING, TOWARDS, TRAILING, one_step
 from strategies.tokens import resolve_symbol
 
 _AMOUNT = re.compile(
@@ -25,6 +25,12 @@ _IN_DOLLARS = re.compile(
 """An amount in dollars of a token inside a request: what "how much ETH is that?" asks about."""
 _PAY_WITH = re.compile(r"^(?:with\s+|using\s+|for\s+)?(?P<symbol>[a-z]+)$")
 _INSTEAD = re.compile(r"\s+instead$")
+
+
+def _names(word: str, text: str) -> bool:
+    """Whether ``text`` names the token ``word`` does, by any of its names ("ether", "eth")."""
+    symbol = resolve_symbol(word) or word.upper()
+    return any((resolve_symbol(w) or w.upper()) == symbol for w in text.split())
 
 
 def _token_reply(reply: str) -> str | None:
@@ -62,7 +68,7 @@ def answered(request: str, reply: str) -> str | None:
     if step is None:
         return None
     kind, verb, rest = step
-    reply = " ".join(reply.lower().split())
+    reply = TRAILING.sub("", " ".join(reply.lower().split())).strip()  # "0.1 please" (QA)
     if usd := _IN_DOLLARS.search(rest):
         return _in_tokens(kind, verb, rest, usd, reply)
     if address := _ADDRESS.match(reply):
@@ -88,10 +94,10 @@ def answered(request: str, reply: str) -> str | None:
                 return f"{verb} {value} {rest}"  # "0.2 eth": how much it buys
             return f"{verb} {rest} with {value} {symbol}"
         bought, prep, paid = paying.group("dst", "prep", "src")
-        if symbol and not re.search(rf"\b{symbol}\b", paid):
+        if symbol and not _names(symbol, paid):
             return None
         return f"{verb} {bought} {prep} {value} {paid}"
-    if symbol and not re.search(rf"\b{symbol}\b", TOWARDS.split(rest)[0]):
+    if symbol and not _names(symbol, TOWARDS.split(rest)[0]):
         return None  # "100 dai" for a question about ETH: a request of its own, or a mistake
     return f"{verb} {value} {rest}"
 

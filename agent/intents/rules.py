@@ -145,7 +145,7 @@ _REST = re.compile(
 )
 """What is left of something: of a step's output, of what a step did not spend, or of the
 balance? Asked, never guessed."""
-_TRAILING = re.compile(
+TRAILING = re.compile(
     r"(?:[\s,]+(?:please|pls|plz|thanks|thank you|thx|ty|now|right now|asap|for me)|[^\w\s%)]+)+$"
 )
 """Words and symbols after the request itself: "... to usdc please", "... to aave 🙏"."""
@@ -224,7 +224,7 @@ class RuleParser:
             addresses[key] = match.group(0)
             return key
 
-        lowered = _TRAILING.sub("", ADDRESS.sub(keep, intent).lower())
+        lowered = TRAILING.sub("", ADDRESS.sub(keep, intent).lower())
         lowered, bps = slippage(lowered)
         for pattern, message in _UNSUPPORTED:
             if re.search(pattern, lowered):
@@ -257,7 +257,7 @@ class RuleParser:
         several: list[str] = []
         """What the previous clause produced, when it was several tokens ("withdraw everything")."""
         for clause in filter(None, _SPLIT.split(lowered)):
-            clause = _TRAILING.sub("", _POLITE.sub("", clause).strip())
+            clause = TRAILING.sub("", _POLITE.sub("", clause).strip())
             if rest := _REST.search(clause):
                 raise IntentError(
                     "needs_clarification",
@@ -453,6 +453,10 @@ class RuleParser:
                 "needs_clarification",
                 f"How much of which token do you want to swap for {symbol}? e.g. 0.1 ETH",
             )
+        q = None if TOWARDS.search(f" {rest} ") else quantity(rest)
+        symbol = resolve_symbol(q.token_words, self.context.symbols) if q and q.amount else None
+        if symbol is not None:  # "sell 1 eth": into what? (QA: it asked what to swap as well)
+            raise IntentError("needs_clarification", f"What do you want to swap the {symbol} for?")
         return self._sides(sides, rest, "What do you want to swap, and into which token?", steps)
 
     _sell = _swap

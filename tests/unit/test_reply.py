@@ -42,6 +42,11 @@ def asked(p: IntentPlanner, request: str) -> str:
         ("swap my eth to usdc", "0.1 eth", "Swap 0.1 ETH for USDC on Uniswap V3"),
         ("swap eth to usdc", "a quarter", "Swap 25% of your ETH for USDC on Uniswap V3"),
         ("swap eth to usdc", "10 %", "Swap 10% of your ETH for USDC on Uniswap V3"),
+        # QA: "I don't understand '0.1'", of a reply with words or marks after it, or a name
+        ("swap eth to usdc", "0.1 please", "Swap 0.1 ETH for USDC on Uniswap V3"),
+        ("swap eth to usdc", "0.1!", "Swap 0.1 ETH for USDC on Uniswap V3"),
+        ("swap eth to usdc", "0.1 🙏", "Swap 0.1 ETH for USDC on Uniswap V3"),
+        ("swap eth to usdc", "0.1 ether", "Swap 0.1 ETH for USDC on Uniswap V3"),
     ],
 )
 def test_the_answer_to_a_question_completes_the_request(
@@ -98,6 +103,7 @@ def test_how_much_is_that_in_tokens_is_answered(
         ("buy 0.2 eth", "with usdc", "Buy 0.2 ETH with USDC on Uniswap V3"),
         ("swap 0.3 to dai", "eth", "Swap 0.3 ETH for DAI on Uniswap V3"),
         ("swap 1 eth", "usdc", "Swap 1 ETH for USDC on Uniswap V3"),
+        ("sell 1 eth", "for usdc", "Swap 1 ETH for USDC on Uniswap V3"),
         ("swap to dai", "0.3 eth", "Swap 0.3 ETH for DAI on Uniswap V3"),
     ],
 )
@@ -132,9 +138,10 @@ def test_after_a_question_an_answer_completes_its_request_and_a_follow_up_the_op
     assert p.plan("0.5")["summary"] == "Swap 0.5 ETH for USDC on Uniswap V3"
 
 
-def test_a_sale_in_dollars_asks_how_much_of_the_token_that_is() -> None:
-    """QA: "sell $100 of eth" asked what to swap and into which token."""
+def test_a_sale_asks_only_what_it_misses() -> None:
+    """QA: "sell $100 of eth" and "sell 1 eth" asked what to swap and into which token."""
     assert "how much ETH is that?" in asked(planner(), "sell $100 of eth")
+    assert asked(planner(), "sell 1 eth") == "What do you want to swap the ETH for?"
 
 
 def test_a_reply_that_is_not_an_answer_is_read_on_its_own() -> None:
