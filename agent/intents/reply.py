@@ -25,6 +25,8 @@ _IN_DOLLARS = re.compile(
 """An amount in dollars of a token inside a request: what "how much ETH is that?" asks about."""
 _PAY_WITH = re.compile(r"^(?:with\s+|using\s+|for\s+)?(?P<symbol>[a-z]+)$")
 _INSTEAD = re.compile(r"\s+instead$")
+_WRAPS = {"wrap": "eth", "unwrap": "weth"}
+"""What a wrap or an unwrap takes."""
 
 
 def _names(word: str, text: str) -> bool:
@@ -71,8 +73,8 @@ def answered(request: str, reply: str) -> str | None:
     reply = TRAILING.sub("", " ".join(reply.lower().split())).strip()  # "0.1 please" (QA)
     if usd := _IN_DOLLARS.search(rest):
         return _in_tokens(kind, verb, rest, usd, reply)
-    if address := _ADDRESS.match(reply):
-        return f"{verb} {rest} to {address.group('address')}"
+    if address := _ADDRESS.match(reply):  # to whom a transfer goes: nothing else takes one (QA)
+        return f"{verb} {rest} to {address.group('address')}" if kind == "transfer" else None
     source_less = _TARGET.match(rest) is not None  # "swap to dai": what it spends is asked
     if _TARGET.match(reply) and kind in ("swap", "sell"):
         target = _INSTEAD.sub("", reply)
@@ -85,6 +87,9 @@ def answered(request: str, reply: str) -> str | None:
     if source_less and kind in ("swap", "sell"):  # "swap to dai", "0.3 eth"
         return f"{verb} {reply} {rest}"
     value, symbol = amount.group("amount"), amount.group("symbol")
+    if kind in _WRAPS and not rest.strip():  # "wrap", "0.5": of what a wrap takes (QA)
+        held = _WRAPS[kind]
+        return None if symbol and not _names(symbol, held) else f"{verb} {value} {held}"
     if kind == "buy":
         paying = PAYING.fullmatch(rest)
         if paying is None:  # "buy eth": what it is paid with is the question (QA: "100 usdc")

@@ -104,6 +104,8 @@ def test_how_much_is_that_in_tokens_is_answered(
         ("swap 0.3 to dai", "eth", "Swap 0.3 ETH for DAI on Uniswap V3"),
         ("swap 1 eth", "usdc", "Swap 1 ETH for USDC on Uniswap V3"),
         ("sell 1 eth", "for usdc", "Swap 1 ETH for USDC on Uniswap V3"),
+        ("wrap", "0.5", "Wrap 0.5 ETH into WETH"),  # QA: "Which token?"
+        ("unwrap", "0.5 weth", "Unwrap 0.5 WETH into ETH"),
         ("swap to dai", "0.3 eth", "Swap 0.3 ETH for DAI on Uniswap V3"),
     ],
 )
@@ -136,6 +138,17 @@ def test_after_a_question_an_answer_completes_its_request_and_a_follow_up_the_op
     with pytest.raises(IntentError, match="The amount is 1 ETH"):
         p.plan("pay with dai")  # said, not asked: "0.5" next is no answer to it (QA)
     assert p.plan("0.5")["summary"] == "Swap 0.5 ETH for USDC on Uniswap V3"
+
+
+def test_an_address_answers_only_to_whom_a_transfer_goes() -> None:
+    """QA: an address answering "How much ETH?" made "I don't know the token 'usdc to 0x…'"."""
+    p = planner()
+    asked(p, "swap eth to usdc")
+    with pytest.raises(IntentError) as caught:
+        p.plan(WALLET)
+    assert "usdc to" not in caught.value.message.lower()
+    asked(p, "send 1 usdc")
+    assert p.plan(WALLET)["summary"] == f"Send 1 USDC to {WALLET}"
 
 
 def test_a_sale_asks_only_what_it_misses() -> None:
