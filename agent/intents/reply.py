@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from agent.intents.phrases import NUMBER, NUMBER_WORDS
+from agent.intents.phrases import NUMBER, NUMBER_WORDS, slippage
 from agent.intents.rules import PAYING, TOWARDS, TRAILING, one_step
 from strategies.tokens import resolve_symbol
 
@@ -69,8 +69,14 @@ def answered(request: str, reply: str) -> str | None:
     step = one_step(request)
     if step is None:
         return None
-    kind, verb, rest = step
-    reply = TRAILING.sub("", " ".join(reply.lower().split())).strip()  # "0.1 please" (QA)
+    reply, bps = slippage(TRAILING.sub("", " ".join(reply.lower().split())).strip())
+    combined = _answered(*step, reply.strip())
+    if combined is None or bps is None:
+        return combined
+    return f"{combined} with {bps} bps slippage"  # "to usdc with 1% slippage" (QA)
+
+
+def _answered(kind: str, verb: str, rest: str, reply: str) -> str | None:
     if usd := _IN_DOLLARS.search(rest):
         return _in_tokens(kind, verb, rest, usd, reply)
     if address := _ADDRESS.match(reply):  # to whom a transfer goes: nothing else takes one (QA)

@@ -105,6 +105,7 @@ def test_how_much_is_that_in_tokens_is_answered(
         ("swap 1 eth", "usdc", "Swap 1 ETH for USDC on Uniswap V3"),
         ("sell 1 eth", "for usdc", "Swap 1 ETH for USDC on Uniswap V3"),
         ("wrap", "0.5", "Wrap 0.5 ETH into WETH"),  # QA: "Which token?"
+        ("swap 1 eth", "to usdc with 1% slippage", "Swap 1 ETH for USDC on Uniswap V3"),  # QA
         ("unwrap", "0.5 weth", "Unwrap 0.5 WETH into ETH"),
         ("swap to dai", "0.3 eth", "Swap 0.3 ETH for DAI on Uniswap V3"),
     ],
@@ -117,7 +118,10 @@ def test_a_token_alone_answers_the_question_of_which_token(
     p = planner()
     p.plan("swap 1 eth to wbtc")  # a plan before: the answers are not follow-ups of it
     asked(p, request_text)
-    assert p.plan(reply)["summary"] == summary
+    plan = p.plan(reply)
+    assert plan["summary"] == summary
+    if "slippage" in reply:
+        assert plan["steps"][0]["max_slippage_bps"] == 100
 
 
 def test_after_a_question_an_answer_completes_its_request_and_a_follow_up_the_open_plan() -> None:
