@@ -236,6 +236,16 @@ def chosen(reply: str, steps: Sequence[Step], symbols: tuple[str, ...]) -> str |
     return None
 
 
+def every_pick(steps: Sequence[Step], symbols: tuple[str, ...]) -> list[str] | None:
+    """An answer to `WHICH_AMOUNT` for each step of its own amount, as `chosen` gives them: what
+    "both" answers (QA: it asked again); None when one of them cannot be named apart."""
+    written = [s for s in steps if not str(s["amount"]).startswith("output:")]
+    picks = [chosen(_said(s), steps, symbols) for s in written]
+    if None in picks or len(set(picks)) < len(picks):
+        return None
+    return [str(pick) for pick in picks]
+
+
 def example_pick(steps: Sequence[Step]) -> str:
     """An answer to `WHICH_AMOUNT` that `chosen` reads, for the plan's last step of its own
     amount: its action when no other step has it, else what its swap gets (QA: "e.g. the

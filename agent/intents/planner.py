@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from agent.errors import IntentError
-from agent.intents.amend import WHICH_AMOUNT, chosen, example_pick
+from agent.intents.amend import WHICH_AMOUNT, chosen, every_pick, example_pick
 from agent.intents.grounding import check
 from agent.intents.reply import answered
 from agent.intents.rules import ParseContext, Plan, RuleParser
@@ -32,6 +32,10 @@ _AGAIN = re.compile(
     r"|once\s+more)(?:\s+please)?[.!]*"
 )
 """A request for the last plan again."""
+_EVERY = re.compile(
+    r"(?:(?:the\s+)?both(?:\s+of\s+them)?|all(?:\s+of\s+them)?|each(?:\s+one)?)[.!]?"
+)
+"""An answer to "which amount should change?" that picks every one."""
 
 
 def asks_again(text: str) -> bool:
@@ -86,7 +90,11 @@ class IntentPlanner:
         combined = answered(asked, text) if asked is not None else None
         which = asked is not None and self.question.startswith(WHICH_AMOUNT)
         if combined is None and which:
-            symbol = chosen(text, self.history[-1][1]["steps"], self.context.symbols)
+            steps = self.history[-1][1]["steps"]
+            picks = every_pick(steps, self.context.symbols)
+            if _EVERY.fullmatch(" ".join(text.lower().split())) and picks and asked:
+                return self._each(asked, picks)
+            symbol = chosen(text, steps, self.context.symbols)
             combined = f"{asked} {symbol}" if symbol is not None else None
         if combined is not None:
             text = combined  # its errors are the answer's: "0" is not "I don't understand '0'"
@@ -104,6 +112,14 @@ class IntentPlanner:
             if error.code == "needs_clarification" and not isinstance(error, Refused):
                 self.asked, self.question = text, error.message
             raise
+
+    def _each(self, asked: str, picks: list[str]) -> Plan:
+        """``asked`` (a follow-up that fits several steps) applied to each of them in turn; the
+        plan of the last is the plan of them all."""
+        plan: Plan = {}
+        for pick in picks:
+            plan = self._plan(f"{asked} {pick}")
+        return plan
 
     def forget(self, plan: Plan) -> None:
         """A plan being edited: the request put back is read again against the plans before it

@@ -255,7 +255,7 @@ def test_a_wrong_answer_about_two_swaps_gives_an_answer_of_the_plan_as_example()
     with pytest.raises(IntentError):
         p.plan("make it half")
     with pytest.raises(IntentError, match=r'e\.g\. "the USDC"\.$'):
-        p.plan("both")
+        p.plan("the first")
     assert [s["amount"] for s in p.plan("the USDC")["steps"]] == ["0.5", "0.25"]
 
 
@@ -290,7 +290,7 @@ def test_a_wrong_answer_to_which_amount_asks_again() -> None:
     p.plan("borrow 500 DAI against 1 ETH")
     with pytest.raises(IntentError):
         p.plan("make it half")
-    for wrong in ("the USDC", "both"):
+    for wrong in ("the USDC", "neither"):
         with pytest.raises(IntentError, match=r'Which amount should change.*e\.g\. "the borrow"'):
             p.plan(wrong)
     assert [s["amount"] for s in p.plan("the ETH")["steps"]] == ["0.5", "500"]
@@ -381,6 +381,25 @@ def test_a_multiple_is_applied_to_the_step_picked_by_which_amount(
     200%", then "the supply", "at most 100%"."""
     p = planner()
     p.plan("borrow 500 DAI against 1 ETH")
+    with pytest.raises(IntentError, match="Which amount should change"):
+        p.plan(follow_up)
+    assert [s["amount"] for s in p.plan(answer)["steps"]] == amounts
+
+
+@pytest.mark.parametrize(
+    ("request_text", "follow_up", "answer", "amounts"),
+    [
+        ("borrow 500 DAI against 1 ETH", "make it half", "both", ["0.5", "250"]),
+        ("swap 0.5 ETH to DAI and 0.5 ETH to USDC", "double it", "both of them", ["1", "1"]),
+        ("supply 100 usdc and 50 dai", "make it half", "all", ["50", "25"]),
+    ],
+)
+def test_both_answers_which_amount_should_change_with_every_step(
+    request_text: str, follow_up: str, answer: str, amounts: list
+) -> None:
+    """QA (three rounds): "both" asked the same question again."""
+    p = planner()
+    p.plan(request_text)
     with pytest.raises(IntentError, match="Which amount should change"):
         p.plan(follow_up)
     assert [s["amount"] for s in p.plan(answer)["steps"]] == amounts
