@@ -346,13 +346,18 @@ def session(status: SessionStatus) -> str:
         for w in status.windows
     ]
     policy = status.parsed
-    cap = status.max_usd_per_tx if policy is None else policy.limits.max_usd_per_tx
-    caps = [] if cap is None else [_money(cap)]
-    if policy is not None:
-        caps += [f"{_amount(cap)} {symbol}" for symbol, cap in policy.limits.max_per_tx.items()]
-    per_tx = [f"- per transaction: at most {', '.join(caps)}"] if caps else []
-    limits = [] if policy is None else _limits(policy, status.transactions)
-    return "\n".join([f"{head}, {expiry}.", *per_tx, *(windows or ["- no spend windows"]), *limits])
+    if policy is None:
+        return "\n".join([f"{head}, {expiry}.", *(windows or ["- no spend windows"])])
+    caps = [_money(policy.limits.max_usd_per_tx)]
+    caps += [f"{_amount(cap)} {symbol}" for symbol, cap in policy.limits.max_per_tx.items()]
+    return "\n".join(
+        [
+            f"{head}, {expiry}.",
+            f"- per transaction: at most {', '.join(caps)}",
+            *(windows or ["- no spend windows"]),
+            *_limits(policy, status.transactions),
+        ]
+    )
 
 
 def _limits(policy: Policy, transactions: int) -> list[str]:

@@ -252,8 +252,6 @@ class PolicyGate:
             time.time() + expires_in,
             session.revoked_at is not None,
             tuple(spans),
-            policy.limits.max_usd_per_tx,
-            policy.health.min_after_borrow_or_withdraw,
             void,
             usage.txs,
             policy,

@@ -64,16 +64,22 @@ class SessionStatus:
     expires_at: float
     revoked: bool
     windows: tuple[SpendWindow, ...]
-    max_usd_per_tx: Decimal | None = None
-    """The most one transaction may move, in USD (None: not known, as of a revoked session)."""
-    min_health_factor: Decimal | None = None
-    """The health factor a borrow or withdraw must leave (None: not known)."""
     void: bool = False
     """The chain started over since the session began: it never authorises again."""
     transactions: int = 0
     """How many transactions it has authorised (reserved or spent)."""
     parsed: Policy | None = None
-    """Its policy (None: not known)."""
+    """Its policy (None: not known, as of a revoked session)."""
+
+    @property
+    def max_usd_per_tx(self) -> Decimal | None:
+        """The most one transaction may move, in USD (None: not known)."""
+        return None if self.parsed is None else self.parsed.limits.max_usd_per_tx
+
+    @property
+    def min_health_factor(self) -> Decimal | None:
+        """The health factor a borrow or withdraw must leave (None: not known)."""
+        return None if self.parsed is None else self.parsed.health.min_after_borrow_or_withdraw
 
     @property
     def state(self) -> str:

@@ -201,7 +201,7 @@ def test_a_question_about_interest_gets_the_positions_and_their_rates() -> None:
 
 def test_how_much_can_i_borrow_says_what_the_sessions_health_floor_allows() -> None:
     """QA: "the session's policy allows less", and not how much: a borrow of 800 was denied."""
-    floored = dataclasses.replace(ACTIVE, min_health_factor=D("1.5"))
+    floored = dataclasses.replace(ACTIVE, parsed=load_policy(ROOT / "policies" / "default.toml"))
     snapshot = with_aave(floored, liquidation_threshold=D("0.82"))
     said = str(answer("how much can I borrow?", snapshot))
     assert "Aave V3 would lend **$3,000.00** more" in said
