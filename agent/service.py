@@ -476,8 +476,7 @@ class AgentService:
     def started(self, plan_id: str) -> bool:
         """Whether anything of the plan was authorised to be sent, or sent: only then is there
         something to resume."""
-        txs = self.journal.txs(plan_id)
-        return any(t.authorization is not None or t.tx_hash is not None for t in txs)
+        return _started(self.journal.txs(plan_id))
 
     async def resume(self, plan_id: str) -> AsyncIterator[Event]:
         """Finish an interrupted plan: transactions with a recorded hash are looked up, never sent
@@ -494,7 +493,7 @@ class AgentService:
             yield RunDone(plan_id, "done", {})
             return
         txs = self.journal.txs(plan_id)
-        if not self.started(plan_id):
+        if not _started(txs):
             yield RunFailed(
                 plan_id,
                 "not_started",
@@ -730,6 +729,10 @@ def _moved_since(ctx: ChainContext, start: Mapping[str, int]) -> dict[str, int]:
     uses)."""
     after = balances_of(ctx, start)
     return {s: after[s] - start[s] for s in start if after[s] != start[s]}
+
+
+def _started(txs: Sequence[TxRecord]) -> bool:
+    return any(t.authorization is not None or t.tx_hash is not None for t in txs)
 
 
 def _session_args(args: tuple[str, ...]) -> tuple[str | None, str | None]:

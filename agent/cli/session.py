@@ -155,10 +155,9 @@ def show(
     t = now()
     session = _chosen(store, chain.chain_id, session_id)
     row = _describe(session, t, store.superseded_by(session) is not None)
-    entries = ledger.entries(session.id)
-    row["spent_usd"] = dollars(sum(e["usd_cents"] for e in entries if e["status"] != "released"))
-    row["transactions"] = sum(1 for e in entries if e["status"] != "released")
     usage = ledger.usage(session.id, t, session.policy.limits.window_seconds)
+    row["spent_usd"] = dollars(usage.lifetime_usd_cents)  # reserved or committed, as counted
+    row["transactions"] = usage.txs
     row["windows"] = _windows(session, usage, chain)
     limits = session.policy.limits
     if limits.lifetime_usd_cents is not None:  # QA: said by no command but a denial

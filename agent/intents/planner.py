@@ -91,9 +91,10 @@ class IntentPlanner:
         which = asked is not None and self.question.startswith(WHICH_AMOUNT)
         if combined is None and which:
             steps = self.history[-1][1]["steps"]
-            picks = every_pick(steps, self.context.symbols)
-            if _EVERY.fullmatch(" ".join(text.lower().split())) and picks and asked:
-                return self._each(asked, picks)
+            if asked and _EVERY.fullmatch(" ".join(text.lower().split())):
+                picks = every_pick(steps, self.context.symbols)
+                if picks:
+                    return self._each(asked, picks)
             symbol = chosen(text, steps, self.context.symbols)
             combined = f"{asked} {symbol}" if symbol is not None else None
         if combined is not None:

@@ -316,9 +316,9 @@ class DefiAgentApp(App[None]):
             chat.add_agent(answer, after=line)
             self._back_to_open_card()
             return
-        last = next(reversed(self.cards.values()), None)
-        if asks_again(text) and last is not None and last.outcome.startswith("Done"):
-            chat.add_agent(_ONCE_MORE, after=line)  # QA: nothing said it had gone through
+        last = next(reversed(self.cards.values()), None) if asks_again(text) else None
+        if last is not None and last.outcome.startswith("Done"):  # QA: nothing said it went
+            chat.add_agent(_ONCE_MORE, after=line)
         decided: bool | None = None
         async for event in self.service.propose(text):
             if isinstance(event, PolicyDecision):
