@@ -70,11 +70,14 @@ _GLUED = re.compile(rf"^(?P<n>{NUMBER})(?P<t>[a-z]+)$")
 """An amount written against its token: "1eth", "2.5wbtc"."""
 _THOUSANDS = re.compile(rf"^(?P<n>{NUMBER})k$")
 """An amount in thousands: "1k", "2.5k"."""
-_USD_VALUE = re.compile(
-    r"^(?:\$\s*(?P<a>[\d,.]+k?)|(?P<b>[\d,.]+k?)\s*(?:usd|dollars?|bucks))\s+"
-    r"(?:worth(?:\s+of)?|of)\s+(?P<what>.+)$"
+_DOLLARS_OF = (
+    r"(?:\$\s*(?P<a>[\d,.]+k?)|(?P<b>[\d,.]+k?)\s*(?:usd|dollars?|bucks))\s+"
+    r"(?:worth(?:\s+of)?|of)\s+"
 )
+_USD_VALUE = re.compile(rf"^{_DOLLARS_OF}(?P<what>.+)$")
 """An amount in dollars of a token: "$100 of eth", "100 usd worth of wbtc"."""
+IN_DOLLARS = re.compile(rf"{_DOLLARS_OF}(?P<what>[a-z]+)")
+"""The same inside a request: what "how much ETH is that?" asks about."""
 DOLLAR_TOKENS = ("USDC", "DAI")
 """The dollar stablecoins: "$500 of usdc" is 500 USDC, and "buy $500 of eth with usdc" spends
 500 USDC (QA: both asked "how much is that?", and the answer "500 usdc" asked again)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from agent.intents.phrases import NUMBER, NUMBER_WORDS, slippage
+from agent.intents.phrases import IN_DOLLARS, NUMBER, NUMBER_WORDS, slippage
 from agent.intents.rules import PAYING, TOWARDS, TRAILING, one_step
 from strategies.tokens import resolve_symbol
 
@@ -18,11 +18,6 @@ _AMOUNT = re.compile(
 )
 _ADDRESS = re.compile(r"^(?:to\s+)?(?P<address>0x[0-9a-fA-F]{40})$")
 _TARGET = re.compile(r"^(?:to|for|into)\s+[a-z ]+$")
-_IN_DOLLARS = re.compile(
-    r"(?:\$\s*[\d,.]+k?|[\d,.]+k?\s*(?:usd|dollars?|bucks))\s+(?:worth(?:\s+of)?|of)\s+"
-    r"(?P<what>[a-z]+)"
-)
-"""An amount in dollars of a token inside a request: what "how much ETH is that?" asks about."""
 _PAY_WITH = re.compile(r"^(?:with\s+|using\s+|for\s+)?(?P<symbol>[a-z]+)$")
 _INSTEAD = re.compile(r"\s+instead$")
 _WRAPS = {"wrap": "eth", "unwrap": "weth"}
@@ -77,7 +72,7 @@ def answered(request: str, reply: str) -> str | None:
 
 
 def _answered(kind: str, verb: str, rest: str, reply: str) -> str | None:
-    if usd := _IN_DOLLARS.search(rest):
+    if usd := IN_DOLLARS.search(rest):
         return _in_tokens(kind, verb, rest, usd, reply)
     if address := _ADDRESS.match(reply):  # to whom a transfer goes: nothing else takes one (QA)
         return f"{verb} {rest} to {address.group('address')}" if kind == "transfer" else None
@@ -101,7 +96,7 @@ def _answered(kind: str, verb: str, rest: str, reply: str) -> str | None:
         if paying is None:  # "buy eth": what it is paid with is the question (QA: "100 usdc")
             if symbol is None or re.search(r"\d", rest):
                 return None
-            if re.search(rf"\b{symbol}\b", rest):
+            if _names(symbol, rest):
                 return f"{verb} {value} {rest}"  # "0.2 eth": how much it buys
             return f"{verb} {rest} with {value} {symbol}"
         bought, prep, paid = paying.group("dst", "prep", "src")
@@ -126,5 +121,5 @@ def _in_tokens(kind: str, verb: str, rest: str, usd: re.Match[str], reply: str) 
         return None
     if amount is not None:
         return f"{verb} {what} with {amount.group('amount')} {amount.group('symbol')}"
-    paid = _PAY_WITH.match(reply)
+    paid = _PAY_WITH.match(reply)  # any word: an unknown token is said as such, with the rest
     return None if paid is None else f"{verb} {rest} with {paid.group('symbol')}"

@@ -445,15 +445,13 @@ class RuleParser:
 
     def _swap(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
         sides = rf"(?P<src>.+?){TOWARDS.pattern}(?P<dst>.+)"
-        if dollars(rest) is not None and not TOWARDS.search(rest):
-            quantity(rest)  # "sell $100 of eth": how much ETH is that? (QA: into which token)
         if target := re.fullmatch(r"(?:to|into|for)\s+(?P<t>.+)", rest.strip()):
             symbol = token(target.group("t"), self.context.symbols)  # QA: "swap to dai" asked
             raise IntentError(  # into which token, and "0.3 eth" did not answer it
                 "needs_clarification",
                 f"How much of which token do you want to swap for {symbol}? e.g. 0.1 ETH",
             )
-        q = None if TOWARDS.search(f" {rest} ") else quantity(rest)
+        q = None if TOWARDS.search(f" {rest} ") else quantity(rest)  # "$100 of eth" asks
         symbol = resolve_symbol(q.token_words, self.context.symbols) if q and q.amount else None
         if symbol is not None:  # "sell 1 eth": into what? (QA: it asked what to swap as well)
             raise IntentError("needs_clarification", f"What do you want to swap the {symbol} for?")

@@ -59,12 +59,15 @@ def retoken(
         raise Refused(f"{pair} is not a swap: say the whole request")
     counted = "token_out" if swap["amount_kind"] == "exact_out" else "token_in"
     if side == counted:
-        raise Refused(
-            f"The amount is {swap['amount']} {swap[counted]}: say the whole request with "
-            f"{symbol}, e.g. swap {swap['amount']} {symbol} to {swap['token_out']}"
+        amount = swap["amount"]
+        example = (
+            f"swap {amount} {symbol} to {swap['token_out']}"
             if side == "token_in"
-            else f"The amount is {swap['amount']} {swap[counted]}: say the whole request with "
-            f"{symbol}, e.g. buy {swap['amount']} {symbol} with {swap['token_in']}",
+            else f"buy {amount} {symbol} with {swap['token_in']}"
+        )
+        raise Refused(
+            f"The amount is {amount} {swap[counted]}: say the whole request with {symbol}, "
+            f"e.g. {example}"
         )
     swap[side] = symbol
     return steps
