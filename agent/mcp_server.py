@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -135,7 +135,11 @@ class AgentTools:
 
     async def session(self) -> dict[str, Any]:
         status = await asyncio.to_thread(self.svc.authorizer.status)
-        body = plain(asdict(status))
+        body = {
+            f.name: plain(getattr(status, f.name)) for f in fields(status) if f.name != "parsed"
+        }
+        for limit in ("max_usd_per_tx", "min_health_factor"):  # read from the policy
+            body[limit] = plain(getattr(status, limit))
         body["state"] = status.state
         body["windows"] = [
             {
