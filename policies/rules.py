@@ -103,7 +103,8 @@ class Batch(NamedTuple):
         flat: list[DecodedCall] = []
         for call in calls:
             flat.append(call)
-            flat.extend(call.inner)
+            if call.inner:
+                flat += call.inner
         return cls(
             calls,
             simulated,
@@ -116,9 +117,10 @@ class Batch(NamedTuple):
             spends,
             _counted(spends),
             tuple(flat),
-            received=received,
-            approved=approved,
-            expires_at=expires_at,
+            (),
+            received,
+            approved,
+            expires_at,
         )
 
     def at(
@@ -170,19 +172,18 @@ def spends_of(
     rates: dict[str, Rate] = {}
     out = []
     for call, sim in zip(calls, simulated, strict=True):
-        if call.action in _WITHIN_WALLET:
-            out.append(_NOTHING)
+        approval, paid = call.approval, call.spends
+        if (approval is None and not paid) or call.action in _WITHIN_WALLET:
+            out.append(_NOTHING)  # nothing leaves the wallet (a swap always pays: never here)
             continue
         tokens: dict[str, int] = {}
-        approval = call.approval
         if approval is not None and call.spender is not None:
             key = (approval.symbol, call.spender.lower())
             approved[key] = approved.get(key, 0) + approval.amount
             tokens[approval.symbol] = approval.amount
-        if call.spends:
+        if paid:
             target = call.call.to.lower()
-            for spent in call.spends:
-                symbol, amount = spent.symbol, spent.amount
+            for _, symbol, amount in paid:
                 if amount >= UNLIMITED:
                     amount = max(0, -sim.balance_deltas.get(symbol, 0))
                 if symbol != NATIVE:
@@ -203,7 +204,7 @@ def spends_of(
                     swapped_in[symbol] -= covered
                 if amount - covered:
                     counted[symbol] = amount - covered
-        if swaps(call):
+        if call.action == "swap" or (call.inner and swaps(call)):
             for symbol, delta in sim.balance_deltas.items():
                 if delta > 0:
                     swapped_in[symbol] = swapped_in.get(symbol, 0) + delta

@@ -5,37 +5,79 @@ build is canonical, and reads in a few µs by walking its 32-byte words. `reader
 list of ABI types, a function that decodes exactly what `eth_abi.decode` decodes, to the same
 values (addresses as lower-case hex, arrays as tuples), or raises `NotCanonical` for anything it
 does not recognise as canonical: padding that is not zero, a value out of its type's range, an
-offset that is not where a canonical encoder puts it, trailing bytes. The caller then decodes with
+offset that is not where a canonical encoding puts it, trailing bytes. The caller then decodes with
 eth_abi, which decides. A Hypothesis test checks both agree on every function the policy decodes.
+
+The words of a static type, and the heads of the list of types, lie at offsets known from the
+types alone, so their reader is generated once per function as straight-line Python source (as
+`dataclasses` generates ``__init__``): one slice and check per word, no loop and no call per
+item. Dynamic values (``bytes``, ``string``, arrays, dynamic tuples inside) are read by walking
+heads and tails.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from eth_abi.grammar import ABIType, BasicType, TupleType, parse
 
 WORD = 32
-_ZERO, _ZERO_12, _ZERO_31 = bytes(WORD), bytes(12), bytes(31)
+_ZERO = bytes(WORD)
+_ZEROS = {f"Z{n}": bytes(n) for n in range(1, WORD + 1)}
+"""The zero paddings generated readers compare with, by name (Z12: the 12 bytes before an
+address)."""
 
 
 class NotCanonical(Exception):
     """The bytes are not a canonical encoding this reader knows: decode them with eth_abi."""
 
 
-class _Node(Protocol):
-    """One ABI type: ``size`` is its head size in bytes (32 for a dynamic type's offset)."""
+class _Static(Protocol):
+    """A type of fixed size: its reader is generated from `code`."""
 
     dynamic: bool
     size: int
 
+    def code(self, base: str, at: int) -> tuple[list[str], str]:
+        """Python source reading this type from the bytes ``d`` at offset ``at``: conditions
+        true when they are not a canonical encoding of it, and the expression of its value."""
+        ...
+
+
+class _Dynamic(Protocol):
+    dynamic: bool
+    size: int
+
+    def read(self, data: bytes, at: int) -> tuple[Any, int]:
+        """The value whose encoding starts at ``at``, and where it ends."""
+        ...
+
+
+_Node = _Static | _Dynamic
 
 _Step = tuple[bool, Callable[..., Any], int]
 """How a tuple reads one item: (dynamic, reader, head size). A static item's reader takes exactly
 its bytes; a dynamic item's takes the data and where its tail starts, and returns the value and
 where the tail ends."""
+
+
+def _compiled(parameters: str, lines: Sequence[str], names: dict[str, Any]) -> Callable[..., Any]:
+    """The function ``read(parameters)`` with body ``lines``, which may use ``names``."""
+    source = f"def read({parameters}):\n" + "".join(f"    {line}\n" for line in lines)
+    namespace = {"NotCanonical": NotCanonical, **_ZEROS, **names}
+    exec(source, namespace)  # the source is generated above from ABI types alone
+    return namespace["read"]
+
+
+def _raise_if(conditions: Sequence[str]) -> list[str]:
+    return [f"if {' or '.join(conditions)}: raise NotCanonical"] if conditions else []
+
+
+def _exactly(node: _Static) -> Callable[[bytes], Any]:
+    """The reader of exactly ``node``'s encoding (its bytes sliced out of the data)."""
+    conditions, value = node.code("", 0)
+    return _compiled("d", [*_raise_if(conditions), f"return {value}"], {})
 
 
 def _length(data: bytes, at: int) -> int:
@@ -48,63 +90,61 @@ def _length(data: bytes, at: int) -> int:
     return n
 
 
-class _Word(ABC):
-    """A type encoded in one 32-byte word."""
-
+class _Uint:
     dynamic, size = False, WORD
 
-    @abstractmethod
-    def word(self, word: bytes) -> Any:
-        """The value of ``word``; `NotCanonical` when it is not a canonical encoding of it."""
+    def __init__(self, bits: int) -> None:
+        self.padding = WORD - bits // 8
+
+    def code(self, base: str, at: int) -> tuple[list[str], str]:
+        pad = self.padding
+        checks = [f"d[{base}{at}:{base}{at + pad}] != Z{pad}"] if pad else []
+        return checks, f"int.from_bytes(d[{base}{at + pad}:{base}{at + WORD}])"
 
 
-class _Uint(_Word):
+class _Int:
+    dynamic, size = False, WORD
+
     def __init__(self, bits: int) -> None:
         self.bits = bits
 
-    def word(self, word: bytes) -> Any:
-        value = int.from_bytes(word, "big")
-        if value >> self.bits:
-            raise NotCanonical
-        return value
+    def code(self, base: str, at: int) -> tuple[list[str], str]:
+        value = f"int.from_bytes(d[{base}{at}:{base}{at + WORD}], signed=True)"
+        bound = 1 << (self.bits - 1)
+        return ([f"not {-bound} <= {value} < {bound}"] if self.bits < 256 else []), value
 
 
-class _Uint256(_Word):
-    """Any word is a uint256: nothing to check, read by `int.from_bytes` itself (big-endian)."""
+class _Address:
+    dynamic, size = False, WORD
 
-    word = staticmethod(int.from_bytes)  # type: ignore[assignment]
-
-
-class _Int(_Uint):
-    def word(self, word: bytes) -> Any:
-        value = int.from_bytes(word, "big", signed=True)
-        if not -(1 << (self.bits - 1)) <= value < 1 << (self.bits - 1):
-            raise NotCanonical
-        return value
+    def code(self, base: str, at: int) -> tuple[list[str], str]:
+        return [
+            f"d[{base}{at}:{base}{at + 12}] != Z12"
+        ], f"'0x' + d[{base}{at + 12}:{base}{at + WORD}].hex()"
 
 
-class _Address(_Word):
-    def word(self, word: bytes) -> Any:
-        if word[:12] != _ZERO_12:
-            raise NotCanonical
-        return "0x" + word[12:].hex()
+class _Bool:
+    dynamic, size = False, WORD
+
+    def code(self, base: str, at: int) -> tuple[list[str], str]:
+        last = at + WORD - 1
+        return [
+            f"d[{base}{at}:{base}{last}] != Z31",
+            f"d[{base}{last}] > 1",
+        ], f"d[{base}{last}] == 1"
 
 
-class _Bool(_Word):
-    def word(self, word: bytes) -> Any:
-        if word[:31] != _ZERO_31 or word[31] > 1:
-            raise NotCanonical
-        return word[31] == 1
+class _FixedBytes:
+    dynamic, size = False, WORD
 
-
-class _FixedBytes(_Word):
     def __init__(self, n: int) -> None:
         self.n = n
 
-    def word(self, word: bytes) -> Any:
-        if word[self.n :] != _ZERO[self.n :]:
-            raise NotCanonical
-        return word[: self.n]
+    def code(self, base: str, at: int) -> tuple[list[str], str]:
+        n, pad = self.n, WORD - self.n
+        return (
+            [f"d[{base}{at + n}:{base}{at + WORD}] != Z{pad}"] if pad else []
+        ), f"d[{base}{at}:{base}{at + n}]"
 
 
 class _Bytes:
@@ -150,46 +190,64 @@ def _tuple(
 
 
 def _step(item: _Node) -> _Step:
-    if isinstance(item, _Word):
-        return False, item.word, WORD
-    if isinstance(item, _Tuple) and not item.dynamic:
-        return False, item.chunk, item.heads
-    return True, item.read, WORD  # type: ignore[attr-defined]
+    if item.dynamic:
+        return True, item.read, WORD  # type: ignore[union-attr]
+    return False, _exactly(item), item.size  # type: ignore[arg-type]
 
 
 class _Tuple:
     def __init__(self, items: Sequence[_Node]) -> None:
+        self.items = tuple(items)
         self.heads = sum(i.size for i in items)
         self.dynamic = any(i.dynamic for i in items)
         self.size = WORD if self.dynamic else self.heads
-        self.steps = tuple(_step(i) for i in items)
-        self.parts: tuple[tuple[Callable[[bytes], Any], int, int], ...] = ()
-        """For a static tuple (every item one word, or a static tuple): each item's reader and
-        where its bytes lie, read without walking heads and tails."""
+        if self.dynamic:
+            lines, value, names = self._heads("b + ")
+            self.read = _compiled("d, b", [*lines, f"return {value}, t"], names)
+
+    def code(self, base: str, at: int) -> tuple[list[str], str]:
+        """A static tuple's: its items' words one after another."""
+        conditions, values = [], []
+        for item in self.items:
+            checks, value = item.code(base, at)  # type: ignore[union-attr]
+            conditions += checks
+            values.append(value)
+            at += item.size
+        return conditions, f"({', '.join(values)},)" if values else "()"
+
+    def _heads(self, base: str) -> tuple[list[str], str, dict[str, Any]]:
+        """A dynamic tuple's reader from ``base``: statements that check the heads, read every
+        tail into ``v<index>`` and leave in ``t`` where the last ends; the tuple's expression;
+        and the readers of its dynamic items, by the names the statements call them."""
+        conditions, values, tails, names = [f"{base}{self.heads} > len(d)"], [], [], {}
+        at = 0
+        for index, item in enumerate(self.items):
+            if item.dynamic:
+                names[f"r{index}"] = item.read  # type: ignore[union-attr]
+                offset = f"int.from_bytes(d[{base}{at}:{base}{at + WORD}])"
+                tails += [
+                    f"if {base}{offset} != t: raise NotCanonical",
+                    f"v{index}, t = r{index}(d, t)",
+                ]
+                values.append(f"v{index}")
+            else:
+                checks, value = item.code(base, at)  # type: ignore[union-attr]
+                conditions += checks
+                values.append(value)
+            at += item.size
+        lines = [*_raise_if(conditions), f"t = {base}{self.heads}", *tails]
+        return lines, f"({', '.join(values)},)", names
+
+    def whole(self) -> Callable[[bytes], tuple[Any, ...]]:
+        """The reader of data that must be exactly this tuple's encoding."""
         if not self.dynamic:
-            parts, at = [], 0
-            for _, read, size in self.steps:
-                parts.append((read, at, at + size))
-                at += size
-            self.parts = tuple(parts)
-
-    def chunk(self, data: bytes) -> tuple[Any, ...]:
-        """The values of a static tuple from exactly its encoding."""
-        return tuple([read(data[start:end]) for read, start, end in self.parts])
-
-    def read(self, data: bytes, at: int) -> tuple[Any, int]:
-        return _tuple(self.steps, self.heads, data, at)
-
-    def whole(self, data: bytes) -> tuple[Any, ...]:
-        """The values of ``data``, which must be exactly this tuple's encoding."""
-        if not self.dynamic:
-            if len(data) != self.heads:
-                raise NotCanonical
-            return self.chunk(data)
-        values, end = _tuple(self.steps, self.heads, data, 0)
-        if end != len(data):
-            raise NotCanonical
-        return values
+            conditions, value = self.code("", 0)
+            checks = _raise_if([f"len(d) != {self.heads}", *conditions])
+            return _compiled("d", [*checks, f"return {value}"], {})
+        lines, value, names = self._heads("")
+        return _compiled(
+            "d", [*lines, "if t != len(d): raise NotCanonical", f"return {value}"], names
+        )
 
 
 class _Array:
@@ -215,7 +273,7 @@ def _node(abi_type: ABIType) -> _Node | None:
     assert isinstance(abi_type, BasicType)
     base, sub = abi_type.base, abi_type.sub
     if base == "uint" and isinstance(sub, int):
-        return _Uint256() if sub == 256 else _Uint(sub)
+        return _Uint(sub)
     if base == "int" and isinstance(sub, int):
         return _Int(sub)
     if base == "address":
@@ -235,4 +293,4 @@ def reader(types: Sequence[str]) -> Callable[[bytes], tuple[Any, ...]] | None:
     nodes = [_node(parse(t)) for t in types]
     if any(n is None for n in nodes):
         return None
-    return _Tuple(nodes).whole  # type: ignore[arg-type]
+    return _Tuple(nodes).whole()  # type: ignore[arg-type]
