@@ -36,10 +36,9 @@ def _args(functions: dict[bytes, Function], data: bytes) -> tuple[str, dict[str,
     if function is None:
         return None
     try:
-        values = function.decode_inputs(data[4:])  # one value per input
+        return function.name, function.decode_args(data[4:])
     except (DecodingError, UnicodeDecodeError):
         return None
-    return function.name, dict(zip(function.input_names, values, strict=False))
 
 
 class Decoder:

@@ -49,7 +49,11 @@ TAKEN = [f for f in FUNCTIONS if f.inputs]
 
 
 def test_the_reader_takes_every_function_the_policy_decodes() -> None:
-    assert all(f.read_inputs is not None for f in FUNCTIONS)
+    assert all(f.read_args is not None for f in FUNCTIONS)
+
+
+def named(function: Function, values: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(function.input_names, values, strict=True))
 
 
 def outcome(fn, data: bytes) -> tuple[str, Any]:
@@ -65,8 +69,8 @@ def outcome(fn, data: bytes) -> tuple[str, Any]:
 def test_agrees_with_eth_abi(function: Function, data: st.DataObject) -> None:
     args = data.draw(st.tuples(*(values(parse(t)) for t in function.inputs)))
     encoded = encode(list(function.inputs), list(args))
-    assert function.read_inputs is not None
-    assert function.read_inputs(encoded) == decode(list(function.inputs), encoded)
+    assert function.read_args is not None
+    assert function.read_args(encoded) == named(function, decode(list(function.inputs), encoded))
     damage = data.draw(
         st.one_of(
             st.tuples(st.integers(0, max(0, len(encoded) - 1)), st.integers(1, 255)),
@@ -79,14 +83,14 @@ def test_agrees_with_eth_abi(function: Function, data: st.DataObject) -> None:
         if xor == 0
         else encoded[:at] + bytes([encoded[at] ^ xor]) + encoded[at + 1 :]
     )
-    expected = outcome(lambda d: tuple(decode(list(function.inputs), d)), damaged)
-    assert outcome(function.decode_inputs, damaged) == expected
-    fast = outcome(function.read_inputs, damaged)
+    expected = outcome(lambda d: named(function, decode(list(function.inputs), d)), damaged)
+    assert outcome(function.decode_args, damaged) == expected
+    fast = outcome(function.read_args, damaged)
     assert fast == expected or fast == ("error", NotCanonical.__name__)
 
 
 def test_truncated_calldata_is_not_canonical() -> None:
-    read = reader(["address", "uint256"])
+    read = reader(["address", "uint256"], ["spender", "amount"])
     assert read is not None
     with pytest.raises(NotCanonical):
         read(bytes(63))

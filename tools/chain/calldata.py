@@ -2,8 +2,8 @@
 
 eth_abi's general decoder takes ~20-80 µs a call; calldata our adapters (or any standard encoder)
 build is canonical, and reads in a few µs by walking its 32-byte words. `reader` returns, for a
-list of ABI types, a function that decodes exactly what `eth_abi.decode` decodes, to the same
-values (addresses as lower-case hex, arrays as tuples), or raises `NotCanonical` for anything it
+list of ABI types and their names, a function that decodes exactly what `eth_abi.decode` decodes,
+to the same values (addresses as lower-case hex, arrays as tuples) in a dict by name, or raises `NotCanonical` for anything it
 does not recognise as canonical: padding that is not zero, a value out of its type's range, an
 offset that is not where a canonical encoding puts it, trailing bytes. The caller then decodes with
 eth_abi, which decides. A Hypothesis test checks both agree on every function the policy decodes.
@@ -202,8 +202,8 @@ class _Tuple:
         self.dynamic = any(i.dynamic for i in items)
         self.size = WORD if self.dynamic else self.heads
         if self.dynamic:
-            lines, value, names = self._heads("b + ")
-            self.read = _compiled("d, b", [*lines, f"return {value}, t"], names)
+            lines, values, names = self._parts("b + ", f"b + {self.heads} > len(d)")
+            self.read = _compiled("d, b", [*lines, f"return {_tuple_of(values)}, t"], names)
 
     def code(self, base: str, at: int) -> tuple[list[str], str]:
         """A static tuple's: its items' words one after another."""
@@ -213,13 +213,14 @@ class _Tuple:
             conditions += checks
             values.append(value)
             at += item.size
-        return conditions, f"({', '.join(values)},)" if values else "()"
+        return conditions, _tuple_of(values)
 
-    def _heads(self, base: str) -> tuple[list[str], str, dict[str, Any]]:
-        """A dynamic tuple's reader from ``base``: statements that check the heads, read every
-        tail into ``v<index>`` and leave in ``t`` where the last ends; the tuple's expression;
-        and the readers of its dynamic items, by the names the statements call them."""
-        conditions, values, tails, names = [f"{base}{self.heads} > len(d)"], [], [], {}
+    def _parts(self, base: str, short: str) -> tuple[list[str], list[str], dict[str, Any]]:
+        """The reader of this tuple from ``base``, as statements that check the heads (``short``
+        is true when there are fewer bytes than they need), read every tail into ``v<index>``
+        and leave in ``t`` where the last one ends; each item's expression; and the readers of
+        the dynamic items, by the names the statements call them."""
+        conditions, values, tails, names = [short], [], [], {}
         at = 0
         for index, item in enumerate(self.items):
             if item.dynamic:
@@ -235,19 +236,22 @@ class _Tuple:
                 conditions += checks
                 values.append(value)
             at += item.size
-        lines = [*_raise_if(conditions), f"t = {base}{self.heads}", *tails]
-        return lines, f"({', '.join(values)},)", names
+        start = [f"t = {base}{self.heads}"] if tails else []
+        return [*_raise_if(conditions), *start, *tails], values, names
 
-    def whole(self) -> Callable[[bytes], tuple[Any, ...]]:
-        """The reader of data that must be exactly this tuple's encoding."""
-        if not self.dynamic:
-            conditions, value = self.code("", 0)
-            checks = _raise_if([f"len(d) != {self.heads}", *conditions])
-            return _compiled("d", [*checks, f"return {value}"], {})
-        lines, value, names = self._heads("")
-        return _compiled(
-            "d", [*lines, "if t != len(d): raise NotCanonical", f"return {value}"], names
-        )
+    def whole(self, keys: Sequence[str]) -> Callable[[bytes], dict[str, Any]]:
+        """The reader of data that must be exactly this tuple's encoding, into a dict of its
+        items by ``keys`` (as ``dict(zip(keys, values))``)."""
+        short = f"len(d) != {self.heads}" if not self.dynamic else f"{self.heads} > len(d)"
+        lines, values, names = self._parts("", short)
+        if self.dynamic:
+            lines.append("if t != len(d): raise NotCanonical")
+        named = ", ".join(f"{key!r}: {value}" for key, value in zip(keys, values, strict=True))
+        return _compiled("d", [*lines, f"return {{{named}}}"], names)
+
+
+def _tuple_of(values: Sequence[str]) -> str:
+    return f"({', '.join(values)},)" if values else "()"
 
 
 class _Array:
@@ -287,10 +291,11 @@ def _node(abi_type: ABIType) -> _Node | None:
     return None
 
 
-def reader(types: Sequence[str]) -> Callable[[bytes], tuple[Any, ...]] | None:
-    """A decoder of the canonical encoding of ``types`` (as `eth_abi.decode(types, data)`), or
-    None when one of them is a type this module does not read (fixed-size arrays, fixed-point)."""
+def reader(types: Sequence[str], names: Sequence[str]) -> Callable[[bytes], dict[str, Any]] | None:
+    """A decoder of the canonical encoding of ``types`` into the values `eth_abi.decode(types,
+    data)` gives, by ``names`` (one per type), or None when one of them is a type this module
+    does not read (fixed-size arrays, fixed-point)."""
     nodes = [_node(parse(t)) for t in types]
     if any(n is None for n in nodes):
         return None
-    return _Tuple(nodes).whole()  # type: ignore[arg-type]
+    return _Tuple(nodes).whole(names)  # type: ignore[arg-type]

@@ -70,35 +70,36 @@ class Function:
     input_names: tuple[str, ...]
     outputs: tuple[str, ...]
     convert: tuple[Callable[[Any], Any], ...]
-    read_inputs: Callable[[bytes], tuple[Any, ...]] | None = field(default=None, compare=False)
+    read_args: Callable[[bytes], dict[str, Any]] | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, entry: dict[str, Any]) -> Function:
         inputs = tuple(_type(i) for i in entry["inputs"])
         outputs = tuple(_type(o) for o in entry.get("outputs", []))
         signature = f"{entry['name']}({','.join(inputs)})"
+        names = tuple(i["name"] for i in entry["inputs"])
         return cls(
             entry["name"],
             keccak(signature.encode())[:4],
             inputs,
-            tuple(i["name"] for i in entry["inputs"]),
+            names,
             outputs,
             tuple(_checksummer(parse(o)) for o in outputs),
-            reader(inputs),
+            reader(inputs, names),
         )
 
     def encode(self, args: Sequence[Any]) -> bytes:
         return self.selector + encode(self.inputs, list(args))
 
-    def decode_inputs(self, data: bytes) -> tuple[Any, ...]:
-        """The arguments encoded in ``data`` (calldata after the selector), as eth_abi decodes
-        them; `eth_abi.exceptions.DecodingError` when they are not a valid encoding."""
-        if self.read_inputs is not None:
+    def decode_args(self, data: bytes) -> dict[str, Any]:
+        """The arguments encoded in ``data`` (calldata after the selector), by name, as eth_abi
+        decodes them; `eth_abi.exceptions.DecodingError` when they are not a valid encoding."""
+        if self.read_args is not None:
             try:
-                return self.read_inputs(data)
+                return self.read_args(data)
             except NotCanonical:
                 pass
-        return tuple(decode(self.inputs, data))
+        return dict(zip(self.input_names, decode(self.inputs, data), strict=True))
 
     def decode(self, data: bytes) -> Any:
         values = [f(v) for f, v in zip(self.convert, decode(self.outputs, data), strict=True)]
