@@ -546,6 +546,8 @@ def recipients(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     """Addresses are compared checksummed, as the decoder reports them and the policy lists them."""
     wallet = batch.wallet
     for call in batch.calls:
+        if not call.recipients:  # a multicall's are its inner calls' own
+            continue
         for part in call.inner or (call,):
             for recipient in part.recipients:
                 if recipient == wallet:
@@ -583,6 +585,8 @@ def slippage(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     """The worst bound in bps is kept as a fraction, compared exactly, and written out once."""
     worst, per = 0, 1
     for call, sim in zip(batch.calls, batch.simulated, strict=True):
+        if not call.inner and call.action != "swap":
+            continue
         for swap in call.inner or (call,):
             if swap.action != "swap":
                 continue
