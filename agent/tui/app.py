@@ -446,7 +446,9 @@ class DefiAgentApp(App[None]):
             if self.pending == event.plan_id and not self.query_one(Prompt).value:
                 self.screen.set_focus(card)  # not while typing: a letter must not be a plan key
             self.refresh_bindings()
-            self.refresh_sidebar()  # the session decided under may be new (made in another shell)
+            # The session decided under may be new (made in another shell); read once the card
+            # is drawn, so the sidebar's chain reads do not hold up the card.
+            self.call_after_refresh(self.refresh_sidebar)
         elif isinstance(event, TxSent | TxConfirmed) and card:
             card.show_tx(event)
         elif isinstance(event, RunDone | RunFailed):
