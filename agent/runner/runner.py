@@ -194,11 +194,10 @@ class Runner:
                     if self._failure is not None:
                         yield self._failure
                         return
-            gone = await self._session_gone(run)
-            if gone is not None:
-                yield gone
-                return
             if self.strategy.when and not run.triggered:
+                if (gone := await self._session_gone(run)) is not None:
+                    yield gone
+                    return
                 guard = parse_guard(self.strategy.when)
                 self.store.update(run.id, status="waiting")
                 yield Waiting(run.id, "trigger", f"until {self.strategy.when}")
@@ -214,6 +213,9 @@ class Runner:
                         break
                     if run.iteration > 0 and repeat is not None:
                         await self._since_a_reset(run)
+                        if (gone := await self._session_gone(run)) is not None:
+                            yield gone
+                            return
                         wait = self._interval(run)
                         yield wait
                         if not await self._wait_interval(run):
@@ -287,9 +289,10 @@ class Runner:
         )
 
     async def _session_gone(self, run: Run) -> StrategyDone | None:
-        """The run stopped at once when its session authorises nothing more, rather than after
-        waiting for its trigger or its interval (QA: after `chain reset`, a run "continued" and
-        waited under a void session)."""
+        """Before a wait for the trigger or the interval: the run stopped at once when its
+        session authorises nothing more, rather than after the wait (QA: after `chain reset`, a
+        run "continued" and waited under a void session). A step that does not wait needs no
+        such look: the policy denies it under that session, with the same advice."""
         status = await asyncio.to_thread(self.svc.authorizer.status)
         if status.ended is None:
             return None

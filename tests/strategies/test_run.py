@@ -758,6 +758,33 @@ def test_a_run_whose_session_was_revoked_says_how_to_go_on(devnet, tmp_path: Pat
     assert again.returncode == 0, again.stderr
 
 
+def test_a_run_waiting_for_its_trigger_stops_at_once_when_its_session_was_revoked(
+    devnet, tmp_path: Path
+) -> None:
+    """The look at the session is made before each wait, the trigger's as the interval's: run
+    again after a revocation, a run that waited for a price it never saw says at once that its
+    session was revoked, instead of waiting for the price first."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "rare.yaml"
+    path.write_text(
+        "name: rare\nsession: {policy: default, ttl: 1d}\nwhen: price(ETH) > 1000000\n"
+        "steps:\n  - intent: wrap 0.01 eth\n"
+    )
+    code, _events, _err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
+    assert code == 130
+    (own,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    assert run_cli("session", "revoke", own["id"], data_dir=data_dir).returncode == 0
+
+    denied = run_cli("run", str(path), "--json", data_dir=data_dir, timeout=60)
+
+    assert denied.returncode == 3, denied.stderr
+    events = events_of(denied.stdout)
+    assert not named(events, "Waiting") and not named(events, "EntryStarted")
+    assert (
+        "was revoked; run the file with --restart" in named(events, "StrategyDone")[-1]["message"]
+    )
+
+
 def test_after_a_chain_reset_a_run_stops_at_once_under_its_void_session(
     tmp_path: Path, devnet_data_dir: Path, devnet_image: object
 ) -> None:
