@@ -11,16 +11,22 @@ from agent.errors import BadInput
 from agent.seams import SessionStatus
 from agent.snapshot import Snapshot
 from agent.tui.format import health_factor
-from strategies.tokens import resolve_symbol
+from strategies.amounts import suggested
+from strategies.tokens import resolve_symbol, same_asset
 
 if TYPE_CHECKING:
     from policies.model import Policy
-    from tools.aave_v3.reads import Reserve
+    from tools.aave_v3.reads import Position, Reserve
 
 _HEALTH = re.compile(r"\bhealth\s*factor\b", re.I)
 _BORROWABLE = re.compile(
     r"^\s*how\s+much\s+(?:more\s+)?(?:[a-z]+\s+)?(?:can|could)\s+i\s+(?:still\s+)?borrow\s*\??$"
     r"|\bborrowing\s+power\b",
+    re.I,
+)
+_WITHDRAWABLE = re.compile(
+    r"^\s*how\s+much\s+(?:more\s+)?(?:(?P<token>[a-z]+)\s+)?(?:can|could)\s+i\s+(?:still\s+)?"
+    r"(?:withdraw|take\s+out)(?:\s+from\s+aave(?:\s+v3)?)?\s*\??$",
     re.I,
 )
 _WORTH = re.compile(
@@ -87,8 +93,8 @@ _NOT_TOKENS = frozenset({"gas", "the", "a", "an", "it", "that", "this", "swap", 
 """Words after "price of" that are not a token someone asks the price of."""
 CAN_ANSWER = (
     'balances ("how much USDC do I have?"), prices ("what\'s the price of ETH?"), Aave positions, '
-    "how much Aave would lend, health factor, interest, net worth, Aave's rates and the session's "
-    "allowance"
+    "how much Aave would lend or let you withdraw, health factor, interest, net worth, Aave's "
+    "rates and the session's allowance"
 )
 
 
@@ -124,6 +130,8 @@ def answer(text: str, s: Snapshot) -> str | None:
         return interest(s)
     if _BORROWABLE.search(text):
         return borrowable(s)
+    if match := _WITHDRAWABLE.match(text):
+        return withdrawable(s, match.group("token"))
     match = _HOW_MUCH.match(text) or _BALANCE_OF.match(text) or _WORTH.match(text)
     if match and _ON_AAVE.match(text, match.end()):  # "how much DAI do I have borrowed?"
         return positions(s)
@@ -190,6 +198,62 @@ def borrowable(s: Snapshot) -> str:
     if cap is not None and room > cap:
         said += f" One transaction may move at most {_money(cap)}."
     return said
+
+
+def withdrawable(s: Snapshot, word: str | None) -> str:
+    """What can be withdrawn now of each position supplied on Aave (of ``word``'s token alone,
+    if given): all of it when no debt stands against it; else what keeps the health factor at
+    the session's floor after the withdraw, and at 1, below which Aave itself refuses it."""
+    symbol = None if word is None else resolve_symbol(word)
+    if word is not None and symbol is None:
+        raise _unknown(word, s)
+    held = [
+        p
+        for p in s.portfolio.aave.positions
+        if p.supplied and (symbol is None or same_asset(p.symbol, symbol))
+    ]
+    if not held:
+        return (
+            f"You have {f'no {symbol}' if symbol else 'nothing'} supplied on Aave V3 to withdraw."
+        )
+    return "\n".join(
+        [
+            "What you can withdraw from Aave V3 now (less as prices move against you):",
+            *(_withdrawable(s, p) for p in held),
+        ]
+    )
+
+
+def _withdrawable(s: Snapshot, p: Position) -> str:
+    """The health factor after withdrawing ``w`` of ``p`` is (collateral x its weighted threshold
+    - w x price x the reserve's threshold) / debt, when ``p`` backs the debt."""
+    aave, reserve = s.portfolio.aave, next((r for r in s.reserves if r.symbol == p.symbol), None)
+    most, said = p.supplied, f"- {p.symbol}: supplied {_amount(p.supplied)}"
+    if reserve is not None and reserve.total_supplied - reserve.total_borrowed < most:
+        most = max(Decimal(0), reserve.total_supplied - reserve.total_borrowed)
+        said += f" (the pool lends out the rest: {_amount(most)} is there to withdraw)"
+    if not aave.debt_usd or not p.collateral:
+        why = "no debt" if not aave.debt_usd else "it is not collateral for your debt"
+        return f"{said}; **{_amount(most)} {p.symbol}** can be withdrawn ({why})."
+    price = s.portfolio.prices.get(p.symbol)
+    if reserve is None or not reserve.liquidation_threshold or not price:
+        return (
+            f"{said}; how much keeps your health factor is not known here (no price or threshold)."
+        )
+    backing = aave.collateral_usd * aave.liquidation_threshold
+
+    def keeping(floor: Decimal) -> Decimal:
+        room = (backing - floor * aave.debt_usd) / (reserve.liquidation_threshold * price)
+        return suggested(max(Decimal(0), min(most, room)))
+
+    said += f"; Aave allows about {_amount(keeping(Decimal(1)))} {p.symbol} (health factor 1)"
+    floor = s.session.min_health_factor
+    if floor is not None and floor > 1:
+        said += (
+            f", the session's policy about **{_amount(keeping(floor))} {p.symbol}** (it keeps the "
+            f"health factor at or above {floor} after a withdraw)"
+        )
+    return said + "."
 
 
 def _unknown(word: str, s: Snapshot) -> BadInput:
@@ -311,9 +375,13 @@ def _rates(supplied: Decimal, borrowed: Decimal, reserve: Reserve | None) -> str
 
 
 def markets(s: Snapshot) -> str:
-    lines = ["| reserve | supply APY | borrow APY | utilisation |", "|---|---:|---:|---:|"]
+    lines = [
+        "| reserve | supply APY | borrow APY | utilisation | liquidation threshold |",
+        "|---|---:|---:|---:|---:|",
+    ]
     lines += [
-        f"| {r.symbol} | {r.supply_apy:.2%} | {r.borrow_apy:.2%} | {r.utilisation:.1%} |"
+        f"| {r.symbol} | {r.supply_apy:.2%} | {r.borrow_apy:.2%} | {r.utilisation:.1%} "
+        f"| {r.liquidation_threshold:.0%} |"
         for r in s.reserves
     ]
     return "\n".join(lines)

@@ -382,6 +382,31 @@ def test_the_borrow_room_the_agent_names_is_what_the_policy_allows(devnet, tmp_p
     assert over.returncode == 3 and "✗ health.min" in over.stdout, over.stdout
 
 
+def test_the_withdraw_room_the_agent_names_is_what_the_policy_allows(
+    devnet, tmp_path: Path
+) -> None:
+    """ "how much WETH can I withdraw?" against real Aave, with a debt: what it names for the
+    session's health floor is allowed just under and denied by the floor just over (QA: the
+    question got the list of what the agent answers)."""
+    data_dir = attach(devnet, tmp_path / "data")
+    assert run_cli("do", "supply 1 ETH to aave", "--yes", data_dir=data_dir).returncode == 0
+    assert run_cli("do", "borrow 1000 USDC", "--yes", data_dir=data_dir).returncode == 0
+
+    asked = run_cli("do", "how much WETH can I withdraw?", "--json", data_dir=data_dir)
+    text = events_of(asked.stdout)[-1]["text"]
+    room = Decimal(text.split("the session's policy about **")[1].split(" WETH")[0])
+    assert Decimal("0.3") < room < Decimal("0.5"), text  # 1 ETH at 3,000 USD, 1,000 USD owed
+
+    under = run_cli(
+        "do", f"withdraw {room * Decimal('0.99'):.6f} WETH", "--dry-run", data_dir=data_dir
+    )
+    over = run_cli(
+        "do", f"withdraw {room * Decimal('1.01'):.6f} WETH", "--dry-run", data_dir=data_dir
+    )
+    assert under.returncode == 0, under.stdout + under.stderr
+    assert over.returncode == 3 and "✗ health.min" in over.stdout, over.stdout
+
+
 def test_a_swap_moving_the_price_too_much_is_told_what_the_session_allows(
     devnet, tmp_path: Path
 ) -> None:

@@ -209,6 +209,35 @@ def test_how_much_can_i_borrow_says_what_the_sessions_health_floor_allows() -> N
     assert "at or above 1.5 after a borrow: that allows about **$1,780.00** now" in said
 
 
+def test_how_much_can_i_withdraw_names_what_keeps_the_health_floor() -> None:
+    """QA: "how much usdc can i withdraw?" was answered with the list of what the agent answers.
+    With 1,500 DAI of debt against 2 WETH (threshold 82%): (6000 x 0.82 - floor x 1500) / (0.82
+    x 3000) WETH keeps the floor, all of it without debt; a position that backs no debt, or the
+    pool's liquidity, bounds it otherwise."""
+    floored = dataclasses.replace(ACTIVE, parsed=load_policy(ROOT / "policies" / "default.toml"))
+    reserves = (Reserve("WETH", D("0.02"), D("0.03"), D("0.4"), D(100), D(40), D("0.82")),)
+    aave = dataclasses.replace(AAVE, liquidation_threshold=D("0.82"))
+    snapshot = Snapshot(dataclasses.replace(WALLET, aave=aave), reserves, floored, "local")
+
+    said = str(answer("how much WETH can I withdraw?", snapshot))
+    assert "- WETH: supplied 2; Aave allows about 1.39 WETH (health factor 1)" in said
+    assert "the session's policy about **1.085 WETH** (it keeps the health factor at or" in said
+    assert said == str(answer("how much eth could i withdraw from aave?", snapshot))
+    assert "no DAI supplied" in str(answer("how much dai can I withdraw?", snapshot))
+
+    free = dataclasses.replace(aave, debt_usd=D(0), health_factor=None)
+    alone = Snapshot(dataclasses.replace(WALLET, aave=free), reserves, floored, "local")
+    assert "**2 WETH** can be withdrawn (no debt)" in str(answer("how much can i withdraw?", alone))
+
+    lent = (Reserve("WETH", D("0.02"), D("0.03"), D("0.99"), D(100), D("99.5"), D("0.82")),)
+    drained = Snapshot(dataclasses.replace(WALLET, aave=free), lent, floored, "local")
+    assert "(the pool lends out the rest: 0.5 is there to withdraw); **0.5 WETH** can" in str(
+        answer("how much can i withdraw?", drained)
+    )
+    with pytest.raises(BadInput, match="I don't know the token 'foo'"):
+        answer("how much foo can I withdraw?", snapshot)
+
+
 def test_the_sidebar_fits_its_balances_in_its_width() -> None:
     """QA: the sidebar showed "USDC 51,499.1750…", cut at its 30 columns."""
     held = (

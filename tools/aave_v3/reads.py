@@ -36,6 +36,8 @@ class Reserve:
     utilisation: Decimal
     total_supplied: Decimal
     total_borrowed: Decimal
+    liquidation_threshold: Decimal = Decimal(0)
+    """The share of this collateral's value a debt may reach before liquidation (0.83 for 83%)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def reserve(w3: Node, book: AddressBook, symbol: str) -> Reserve:
         data.functions.getReserveData(tok.address).call()
     )
     borrowed = total_stable + total_variable
+    threshold = data.functions.getReserveConfigurationData(tok.address).call()[2]
     return Reserve(
         symbol=tok.symbol,
         supply_apy=apy(liquidity_rate),
@@ -79,6 +82,7 @@ def reserve(w3: Node, book: AddressBook, symbol: str) -> Reserve:
         utilisation=Decimal(borrowed) / Decimal(total_a) if total_a else Decimal(0),
         total_supplied=tok.to_units(total_a),
         total_borrowed=tok.to_units(borrowed),
+        liquidation_threshold=Decimal(threshold).scaleb(-4),
     )
 
 
