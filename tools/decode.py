@@ -37,7 +37,7 @@ def _args(functions: dict[bytes, Function], data: bytes) -> tuple[str, dict[str,
         return None
     try:
         return function.name, function.decode_args(data[4:])
-    except (DecodingError, UnicodeDecodeError):
+    except (DecodingError, UnicodeDecodeError, OverflowError):  # eth_abi's, for a length > 2**63
         return None
 
 

@@ -109,6 +109,15 @@ def test_unknown_selector_on_a_token(h: Harness) -> None:
     assert "function 0x40c10f19 on token:USDC" in reason(h, mint)["calls.known"]
 
 
+def test_a_length_word_too_large_for_memory_is_denied_not_a_crash(h: Harness) -> None:
+    """A review found eth_abi raising OverflowError, not a DecodingError, on a length word above
+    the largest index (2**64 for a swap's path): the decision crashed instead of denying."""
+    data = bytearray(exact_input("USDC", "DAI", 10**6, 1))
+    data[4 + 5 * 32 : 4 + 6 * 32] = (2**64).to_bytes(32, "big")  # the path's length
+    why = reason(h, multicall(bytes(data)), Call(ROUTER, bytes(data), 0, "swap"))["calls.known"]
+    assert why.count("function 0xb858183f on uniswap-v3:swap_router02") == 2, why
+
+
 def test_batch_hiding_a_forbidden_call(h: Harness) -> None:
     hidden = fn("sweepToken(address,uint256,address)", h.engine.book.tokens["USDC"], 0, STRANGER)
     swap = multicall(exact_input("WETH", "USDC", 10**18, 1), hidden)
