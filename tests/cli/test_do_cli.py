@@ -372,12 +372,14 @@ def test_the_borrow_room_the_agent_names_is_what_the_policy_allows(devnet, tmp_p
     room = Decimal(text.split("that allows about **$")[1].split("**")[0].replace(",", ""))
     assert 1000 < room < 3000, text  # 1 ETH at 3,000 USD, a floor of 1.5
 
-    under = run_cli(
-        "do", f"borrow {room * Decimal('0.99'):.2f} USDC", "--dry-run", data_dir=data_dir
-    )
-    over = run_cli(
-        "do", f"borrow {room * Decimal('1.01'):.2f} USDC", "--dry-run", data_dir=data_dir
-    )
+    _the_health_floor_is_at(room, "borrow {:.2f} USDC", data_dir)
+
+
+def _the_health_floor_is_at(room: Decimal, request: str, data_dir: Path) -> None:
+    """``request`` with 1% less than ``room`` is allowed; with 1% more, the health floor denies
+    it (a dry run of each)."""
+    under = run_cli("do", request.format(room * Decimal("0.99")), "--dry-run", data_dir=data_dir)
+    over = run_cli("do", request.format(room * Decimal("1.01")), "--dry-run", data_dir=data_dir)
     assert under.returncode == 0, under.stdout + under.stderr
     assert over.returncode == 3 and "✗ health.min" in over.stdout, over.stdout
 
@@ -397,14 +399,7 @@ def test_the_withdraw_room_the_agent_names_is_what_the_policy_allows(
     room = Decimal(text.split("the session's policy about **")[1].split(" WETH")[0])
     assert Decimal("0.3") < room < Decimal("0.5"), text  # 1 ETH at 3,000 USD, 1,000 USD owed
 
-    under = run_cli(
-        "do", f"withdraw {room * Decimal('0.99'):.6f} WETH", "--dry-run", data_dir=data_dir
-    )
-    over = run_cli(
-        "do", f"withdraw {room * Decimal('1.01'):.6f} WETH", "--dry-run", data_dir=data_dir
-    )
-    assert under.returncode == 0, under.stdout + under.stderr
-    assert over.returncode == 3 and "✗ health.min" in over.stdout, over.stdout
+    _the_health_floor_is_at(room, "withdraw {:.6f} WETH", data_dir)
 
 
 def test_a_swap_moving_the_price_too_much_is_told_what_the_session_allows(
