@@ -659,7 +659,11 @@ def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                     False,
                     f"{_units(raw, scale)} {spent_as([spend.tokens], symbol)} in one transaction is above the {_plain(limit)} {symbol} cap",
                 )
-    return Verdict("spend.per_tx", True, f"largest transaction {_usd(biggest)} of {_usd(cap)}")
+    brings = any(c.action in ("borrow", "withdraw") for c in batch.calls)
+    later = " (what a borrow or withdraw brings in counts when it is spent)" if brings else ""
+    return Verdict(
+        "spend.per_tx", True, f"largest transaction {_usd(biggest)} of {_usd(cap)}{later}"
+    )
 
 
 def windows(policy: Policy, batch: Batch, usage: Usage) -> Verdict:

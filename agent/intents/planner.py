@@ -15,6 +15,7 @@ from typing import Protocol
 from agent.errors import IntentError
 from agent.intents.amend import WHICH_AMOUNT, chosen, every_pick, example_pick
 from agent.intents.grounding import check
+from agent.intents.phrases import slippage
 from agent.intents.reply import answered
 from agent.intents.rules import ParseContext, Plan, RuleParser
 from agent.intents.swap_token import Refused
@@ -72,13 +73,21 @@ class IntentPlanner:
 
     def _again(self, text: str) -> Plan:
         """The last plan made again, built afresh when it is proposed (QA: a plan that failed
-        on its passed deadline said "propose it again", and "try again" was not understood)."""
+        on its passed deadline said "propose it again", and "try again" was not understood).
+        A slippage none of its requests named is the default of the session in effect now: it
+        may be a new session's (QA: "try again" after /session new kept the old default)."""
         if not self.history:
             raise IntentError(
                 "needs_clarification", "There is no earlier request here to try again: say it"
             )
         self.asked = None
         plan = copy.deepcopy(self.history[-1][1])
+        said = self.history[-(HISTORY + 1) :]
+        if self.default_slippage is not None and all(slippage(t)[1] is None for t, _ in said):
+            default = self.context.default_slippage_bps = self.default_slippage()
+            for step in plan["steps"]:  # the default of the session in effect now (QA)
+                if "max_slippage_bps" in step:
+                    step["max_slippage_bps"] = default
         self.history.append((text, plan))
         return plan
 

@@ -387,18 +387,26 @@ def _the_health_floor_is_at(room: Decimal, request: str, data_dir: Path) -> None
 def test_the_withdraw_room_the_agent_names_is_what_the_policy_allows(
     devnet, tmp_path: Path
 ) -> None:
-    """ "how much WETH can I withdraw?" against real Aave, with a debt: what it names for the
-    session's health floor is allowed just under and denied by the floor just over (QA: the
-    question got the list of what the agent answers)."""
+    """ "how much WETH can I withdraw?" against real Aave, with a debt against three
+    collaterals and a health factor near the floor: the amount it names for the session's
+    health floor is allowed as it is, and denied by the floor 1% over (QA: the question got the
+    list of what the agent answers; then the amount it named came to 1.4999, denied)."""
     data_dir = attach(devnet, tmp_path / "data")
-    assert run_cli("do", "supply 1 ETH to aave", "--yes", data_dir=data_dir).returncode == 0
-    assert run_cli("do", "borrow 1000 USDC", "--yes", data_dir=data_dir).returncode == 0
+    for request in (
+        "supply 1 ETH to aave",
+        "supply 2000 USDC to aave",
+        "supply 0.01 WBTC to aave",
+        "borrow 3000 USDC",
+    ):
+        assert run_cli("do", request, "--yes", data_dir=data_dir).returncode == 0, request
 
     asked = run_cli("do", "how much WETH can I withdraw?", "--json", data_dir=data_dir)
     text = events_of(asked.stdout)[-1]["text"]
     room = Decimal(text.split("the session's policy about **")[1].split(" WETH")[0])
-    assert Decimal("0.3") < room < Decimal("0.5"), text  # 1 ETH at 3,000 USD, 1,000 USD owed
+    assert Decimal("0.05") < room < Decimal("0.2"), text  # 5,900 USD of collateral, 3,000 owed
 
+    named = run_cli("do", f"withdraw {room} WETH", "--dry-run", data_dir=data_dir)
+    assert named.returncode == 0, named.stdout + named.stderr
     _the_health_floor_is_at(room, "withdraw {:.6f} WETH", data_dir)
 
 

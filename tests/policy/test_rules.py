@@ -516,6 +516,11 @@ def test_what_a_borrow_brings_in_counts_when_it_is_spent(h: Harness) -> None:
     decision = h.authorize(s, (loan, sim(loan, {"USDC": units("USDC", 5000)})), (send, sim(send)))
     assert "5,000.00 USD would exceed" in denied_by(decision, "spend.window.24h")
 
+    alone = h.authorize(s, (loan, sim(loan, {"USDC": units("USDC", 5000)})))
+    assert alone.allowed  # QA: "largest transaction 0.00 USD" for a 5,000 USD borrow, unexplained
+    said = {v.rule: v.message for v in alone.verdicts}["spend.per_tx"]
+    assert said.endswith("(what a borrow or withdraw brings in counts when it is spent)")
+
 
 def test_a_denial_by_usd_limits_says_how_much_of_the_token_fits(h: Harness) -> None:
     """The smallest of the per-transaction cap and what is left of each window, in the token,

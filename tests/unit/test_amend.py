@@ -278,6 +278,18 @@ def test_try_again_makes_the_last_plan_again(again: str) -> None:
     assert first["steps"][0]["amount"] == "1"
 
 
+def test_try_again_takes_the_default_slippage_of_the_session_in_effect_now() -> None:
+    """QA: a plan denied under a session whose default was 10 bps, then /session new (50 bps):
+    "try again" kept 10 bps. A slippage the user named is kept."""
+    defaults = iter([10, 50, 50, 10, 10])
+    context = ParseContext()
+    p = IntentPlanner(RuleParser(context), context, default_slippage=lambda: next(defaults))
+    assert p.plan("swap 10 USDC to DAI")["steps"][0]["max_slippage_bps"] == 10
+    assert p.plan("try again")["steps"][0]["max_slippage_bps"] == 50
+    assert p.plan("swap 10 USDC to DAI with 0.2% slippage")["steps"][0]["max_slippage_bps"] == 20
+    assert p.plan("try again")["steps"][0]["max_slippage_bps"] == 20
+
+
 def test_try_again_with_nothing_before_asks_for_the_request() -> None:
     with pytest.raises(IntentError, match="There is no earlier request here to try again"):
         planner().plan("try again")
