@@ -13,7 +13,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ from strategies.tokens import produced_token, same_asset, spent_token
 
 INTERRUPTED = 130
 RETRY_SECONDS, RETRY_MAX_SECONDS = 1.0, 30.0
+LOOK_SECONDS = 1.0
+"""How often a wait looks again at whether the run's session still authorises anything."""
 """The wait before an entry's second attempt, doubled before each next one up to the most: a
 chain that went away, or a price that moved, is not retried in the same instant."""
 
@@ -87,6 +89,8 @@ class Runner:
         self._resumed = False
         self._previous: str | None = None
         self._failure: StrategyDone | None = None
+        self._looked_at = float("-inf")
+        """When `_session_gone` last looked (monotonic seconds)."""
         self._until_met = False
 
     def stop(self) -> None:
@@ -201,8 +205,8 @@ class Runner:
                 guard = parse_guard(self.strategy.when)
                 self.store.update(run.id, status="waiting")
                 yield Waiting(run.id, "trigger", f"until {self.strategy.when}")
-                if not await self._wait_for(guard):
-                    yield self._interrupted(run)
+                if not await self._wait_for(run, guard):
+                    yield self._failure or self._interrupted(run)
                     return
                 self.store.update(run.id, triggered=1, status="running")
                 run.triggered = True
@@ -219,7 +223,7 @@ class Runner:
                         wait = self._interval(run)
                         yield wait
                         if not await self._wait_interval(run):
-                            yield self._interrupted(run)
+                            yield self._failure or self._interrupted(run)
                             return
                     if until is not None and await self._holds(until):
                         self._until_met = True
@@ -260,13 +264,18 @@ class Runner:
         status = "denied" if failure.exit_code == 3 else "failed"
         self.store.update(run.id, status=status, error=failure.message)
         advice = self._new_session_advice()
-        reason = failure.message.replace(NEW_SESSION, advice)
+        reason = self._run_advice(failure.message)
         if failure.code == "needs_confirmation":  # the service's advice is for a person
             reason = _CANNOT_CONFIRM
         if advice not in reason:  # that advice says how to go on
             reason += "; running the same file again retries this entry (--restart starts over)"
         message = f"entry {n}: {reason}"
         return StrategyDone(run.id, status, run.iteration, message, failure.exit_code)
+
+    def _run_advice(self, message: str) -> str:
+        """``message`` with the advice to start a new session by hand, which a run does not
+        take up, made the run's own (`_new_session_advice`)."""
+        return message.replace(NEW_SESSION, self._new_session_advice())
 
     def _new_session_advice(self) -> str:
         """How a run whose session was revoked or expired goes on: a run stays with the session
@@ -289,16 +298,26 @@ class Runner:
         )
 
     async def _session_gone(self, run: Run) -> StrategyDone | None:
-        """Before a wait for the trigger or the interval: the run stopped at once when its
-        session authorises nothing more, rather than after the wait (QA: after `chain reset`, a
-        run "continued" and waited under a void session). A step that does not wait needs no
-        such look: the policy denies it under that session, with the same advice."""
+        """Before a wait for the trigger or the interval, and during it: the run stopped at once
+        when its session authorises nothing more, rather than after the wait (QA: after `chain
+        reset`, a run "continued" and waited under a void session). A step that does not wait
+        needs no such look: the policy denies it under that session, with the same advice."""
+        self._looked_at = time.monotonic()
         status = await asyncio.to_thread(self.svc.authorizer.status)
         if status.ended is None:
             return None
         message = f"the run's session {status.id} {status.ended}; {self._new_session_advice()}"
         self.store.update(run.id, status="denied", error=message)
         return StrategyDone(run.id, "denied", run.iteration, message, 3)
+
+    async def _gone_meanwhile(self, run: Run) -> bool:
+        """During a wait, about once a second: whether the run's session authorises nothing more,
+        the run's end then kept in `_failure` (QA: a run waiting for a far-off trigger went on
+        waiting after its session was revoked)."""
+        if time.monotonic() - self._looked_at < LOOK_SECONDS:
+            return False
+        self._failure = await self._session_gone(run)
+        return self._failure is not None
 
     async def _since_a_reset(self, run: Run) -> None:
         """A chain reset since the last iteration puts the block number and the clock back: the
@@ -324,10 +343,14 @@ class Runner:
         return Waiting(run.id, "interval", f"{repeat.every.count}s after the last iteration")
 
     async def _wait_interval(self, run: Run) -> bool:
+        """Until the interval has passed; False when asked to stop, or when the session ended
+        meanwhile (`_gone_meanwhile`)."""
         repeat = self.strategy.repeat
         assert repeat is not None
         blocks = _Blocks(self.svc, self.block_seconds)
         while not self.stopping:
+            if await self._gone_meanwhile(run):
+                return False
             if repeat.every.unit == "blocks":
                 if await blocks.latest() >= (run.last_block or 0) + repeat.every.count:
                     return True
@@ -345,11 +368,14 @@ class Runner:
             await asyncio.sleep(min(self.poll, max(0.0, deadline - time.monotonic())))
         return False
 
-    async def _wait_for(self, guard: Guard) -> bool:
-        """Until ``guard`` holds, checked on every new block; False when asked to stop."""
+    async def _wait_for(self, run: Run, guard: Guard) -> bool:
+        """Until ``guard`` holds, checked on every new block; False when asked to stop, or when
+        the session ended meanwhile (`_gone_meanwhile`)."""
         blocks = _Blocks(self.svc, self.block_seconds)
         seen = None
         while not self.stopping:
+            if await self._gone_meanwhile(run):
+                return False
             block = await blocks.latest()
             if block != seen:
                 if await self._holds(guard):
@@ -438,6 +464,13 @@ class Runner:
         """The service's proposal events, with the plan's id, steps or failure kept in
         ``outcome``."""
         async for event in self.svc.propose(text, plan, after):
+            if isinstance(event, PolicyDecision):  # QA: its verdicts told the CLI's way on
+                verdicts = tuple(
+                    replace(v, message=self._run_advice(v.message)) for v in event.verdicts
+                )
+                event = replace(event, verdicts=verdicts)
+            elif isinstance(event, RunFailed):
+                event = replace(event, message=self._run_advice(event.message))
             yield event
             if isinstance(event, PlanProposed):
                 outcome.steps = list(event.plan["steps"])

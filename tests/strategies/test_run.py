@@ -785,6 +785,31 @@ def test_a_run_waiting_for_its_trigger_stops_at_once_when_its_session_was_revoke
     )
 
 
+def test_a_run_waiting_for_its_trigger_stops_when_its_session_is_revoked_meanwhile(
+    devnet, tmp_path: Path
+) -> None:
+    """QA: a run waiting for a far-off trigger went on waiting after its session was revoked:
+    it could sign nothing, and it never stopped. It now stops within about a second, with exit
+    3 and the run's way on, not the chat's."""
+    data_dir = attach(devnet, tmp_path / "data")
+    path = tmp_path / "rare.yaml"
+    path.write_text(
+        "name: rare\nsession: {policy: default, ttl: 1d}\nwhen: price(ETH) > 1000000\n"
+        "steps:\n  - intent: wrap 0.01 eth\n"
+    )
+    process = _waiting(path, data_dir)
+    try:
+        (own,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+        assert run_cli("session", "revoke", own["id"], data_dir=data_dir).returncode == 0
+        code, events, err = _finish(process, timeout=30)
+    finally:
+        process.kill()
+    assert code == 3, err
+    message = named(events, "StrategyDone")[-1]["message"]
+    assert "was revoked; run the file with --restart" in message
+    assert "session new" not in message
+
+
 def test_after_a_chain_reset_a_run_stops_at_once_under_its_void_session(
     tmp_path: Path, devnet_data_dir: Path, devnet_image: object
 ) -> None:
