@@ -140,6 +140,8 @@ class _HumanView:
             transient=True,
         )
         self.task = self.progress.add_task("starting", total=None, name=name)
+        self.iteration = 0
+        """The iteration under way, or the last one done while the next is waited for."""
         self.failed: Any = None
         """An entry's failure, printed unless the run's end, which says it too, comes next."""
 
@@ -169,12 +171,14 @@ class _HumanView:
             self.failed = event
         elif isinstance(event, ev.StrategyStarted):
             self.progress.update(self.task, total=event.count, completed=event.iteration)
+            self.iteration = event.iteration
             done = f"after {event.iteration} done" if event.iteration else "where it stopped"
             again = f", continuing {done}" if event.resumed else ""  # QA: "after 0 done"
             console.print(f"[bold]{event.name}[/bold] under session {event.session}{again}")
             if event.previous:
                 console.print(f"[yellow]note[/yellow]: {event.previous}")
         elif isinstance(event, ev.EntryStarted):
+            self.iteration = event.iteration
             self.progress.update(
                 self.task, completed=event.iteration - 1, description=escape(event.description)
             )
@@ -183,11 +187,13 @@ class _HumanView:
                 f"[bold]{event.iteration}.{event.entry}[/bold] {escape(event.description)}{retry}"
             )
         elif isinstance(event, ev.EntrySkipped):
+            self.iteration = event.iteration
             console.print(
                 f"[dim]{event.iteration}.{event.entry} skipped: {escape(event.reason)}[/dim]"
             )
         elif isinstance(event, ev.Waiting):
-            self.progress.update(self.task, description=f"waiting {escape(event.detail)}")
+            done = {"completed": self.iteration} if event.reason == "interval" else {}  # QA: 0/3
+            self.progress.update(self.task, description=f"waiting {escape(event.detail)}", **done)
             console.print(f"[dim]waiting {escape(event.detail)}[/dim]")
         elif isinstance(event, PolicyDecision) and event.allowed:
             left = event.remaining.get("spend.windows")
@@ -200,6 +206,7 @@ class _HumanView:
                 )
         elif isinstance(event, ev.StrategyDone):
             self.progress.update(self.task, completed=event.iterations)
+            self.progress.stop()  # its line cleared first (QA: the end was glued to the bar's)
             status = event.status.replace("_", " ")
             if event.exit_code == 0:
                 console.print(f"[green]{status}[/green]: {escape(event.message)}")

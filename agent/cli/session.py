@@ -285,7 +285,7 @@ def audit(as_json: JsonFlag = False) -> None:
     else:
         typer.echo(
             f"{report['authorizations_checked']} authorisations verified; "
-            f"{len(report['sessions'])} sessions; {len(problems)} problems"
+            f"{_count(len(report['sessions']), 'session')}; {_count(len(problems), 'problem')}"
         )
         for problem in problems:
             typer.echo(f"  {problem}")
@@ -305,3 +305,7 @@ def audit(as_json: JsonFlag = False) -> None:
         raise typer.Exit(PolicyDenied.exit_code)  # the report is the one JSON document
     if problems:
         raise PolicyDenied("audit found problems: " + "; ".join(problems))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -109,6 +109,7 @@ def test_audit_verifies_and_names_what_was_tampered_with(devnet, tmp_path: Path)
     ledger = run_cli("audit", data_dir=data_dir)
     assert ledger.returncode == 3
     assert "the ledger reserved 0.01 USD, the authorisation signed 300.00 USD" in ledger.stdout
+    assert "; 1 session; 1 problem\n" in ledger.stdout  # QA: "1 problems"
     db.execute("UPDATE reservations SET usd_cents = 30000 WHERE id = ?", (reservation,))
     db.execute("UPDATE reservations SET status = 'released' WHERE id = ?", (reservation,))
     uncounted = run_cli("audit", data_dir=data_dir)
