@@ -184,6 +184,7 @@ class PolicyEngine:
                 superseded_by=superseded_by,
                 altered=current is not None and current.charter == "broken",
                 void=current is not None and current.void_at(batch.now),
+                foreign=not self.sessions.owns(session.id),
             )
         ]
         verdicts += [rule(policy, batch, usage) for rule in rules.RULES]

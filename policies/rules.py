@@ -395,9 +395,17 @@ def active(
     superseded_by: str | None = None,
     altered: bool = False,
     void: bool = False,
+    foreign: bool = False,
 ) -> Verdict:
     if revoked:
         return Verdict("session.active", False, f"the session was revoked; {NEW_SESSION}")
+    if foreign:
+        return Verdict(
+            "session.active",
+            False,
+            f"the session was started with another wallet key: it signs nothing for this wallet; "
+            f"{NEW_SESSION}",
+        )
     if altered:
         return Verdict(
             "session.active",

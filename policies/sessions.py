@@ -193,6 +193,9 @@ class SessionStore:
         _migrate(conn)
         self._secret = wallet_secret
         self._keys: dict[str, PrivateKey] = {}
+        self._foreign: set[str] = set()
+        """Sessions another wallet key made in the same data directory (their key does not
+        decrypt with this one's)."""
 
     def _password(self, session_id: str) -> str:
         return hashlib.sha256(self._secret + session_id.encode()).hexdigest()
@@ -284,12 +287,33 @@ class SessionStore:
         not a strategy run's own, whether it is active, expired or revoked. Starting a session
         supersedes the ones before it: when the newest expires or is revoked, an older one does
         not take over. Newest by creation, not by chain time, which a chain reset puts back."""
-        row = self.conn.execute(
-            "SELECT * FROM sessions WHERE chain_id = ? AND strategy IS NULL "
-            "ORDER BY rowid DESC LIMIT 1",
+        rows = self.conn.execute(
+            "SELECT * FROM sessions WHERE chain_id = ? AND strategy IS NULL ORDER BY rowid DESC",
             (chain_id,),
+        )
+        return next((_session(row) for row in rows if self.owns(row["id"])), None)
+
+    def owns(self, session_id: str) -> bool:
+        """Whether this wallet key made the session (its key decrypts with it; cached): one
+        another wallet made in the same data directory is never in effect for this one, and
+        authorises nothing for it (QA: every rule passed, then signing failed). True for one
+        not stored: it starts with this key."""
+        if session_id in self._keys or not session_id:
+            return True
+        if session_id in self._foreign:
+            return False
+        row = self.conn.execute(
+            "SELECT keystore FROM sessions WHERE id = ?", (session_id,)
         ).fetchone()
-        return _session(row) if row else None
+        if row is None:
+            return True
+        try:
+            secret = keystore.decrypt(json.loads(row["keystore"]), self._password(session_id))
+        except keystore.KeystoreError:
+            self._foreign.add(session_id)
+            return False
+        self._keys[session_id] = PrivateKey(secret)
+        return True
 
     def superseded_by(self, session: Session) -> str | None:
         """The id of the newer session of the chat and the CLI in effect on ``session``'s chain,
@@ -314,17 +338,9 @@ class SessionStore:
 
     def sign(self, session: Session, message: dict[str, Any]) -> str:
         """The session key's EIP-712 signature of an authorisation (r, s, v with v 27 or 28)."""
-        key = self._keys.get(session.id)
-        if key is None:
-            row = self.conn.execute(
-                "SELECT keystore FROM sessions WHERE id = ?", (session.id,)
-            ).fetchone()
-            try:
-                secret = keystore.decrypt(json.loads(row["keystore"]), self._password(session.id))
-            except keystore.KeystoreError:
-                raise PolicyDenied(f"session {session.id} belongs to another wallet key") from None
-            key = self._keys[session.id] = PrivateKey(secret)
-        signed = key.sign_recoverable(digest(message), hasher=None)
+        if not self.owns(session.id) or session.id not in self._keys:
+            raise PolicyDenied(f"session {session.id} belongs to another wallet key")
+        signed = self._keys[session.id].sign_recoverable(digest(message), hasher=None)
         return "0x" + (signed[:64] + bytes([signed[64] + 27])).hex()
 
 

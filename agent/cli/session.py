@@ -38,8 +38,11 @@ def _store() -> tuple[Any, Any, Any]:
     return store, Ledger(conn), (chain, lambda: clock(client)[1])
 
 
-def _describe(session: Any, now: int, superseded: bool = False) -> dict[str, Any]:
-    """``superseded``: a newer session of the chat and the CLI is in effect."""
+def _describe(
+    session: Any, now: int, superseded: bool = False, foreign: bool = False
+) -> dict[str, Any]:
+    """``superseded``: a newer session of the chat and the CLI is in effect; ``foreign``: another
+    wallet key started it (it is never in effect for this wallet)."""
     state = (
         "revoked"
         if session.revoked_at is not None
@@ -47,6 +50,8 @@ def _describe(session: Any, now: int, superseded: bool = False) -> dict[str, Any
         if session.void_at(now)
         else "expired"
         if now >= session.expires_at
+        else "other key"
+        if foreign
         else "superseded"
         if superseded
         else "active"
@@ -130,7 +135,12 @@ def list_sessions(as_json: JsonFlag = False) -> None:
     latest = store.latest(chain.chain_id)
     in_effect = latest.id if latest is not None else None
     rows = [
-        _describe(s, t, s.strategy is None and s.chain_id == chain.chain_id and s.id != in_effect)
+        _describe(
+            s,
+            t,
+            s.strategy is None and s.chain_id == chain.chain_id and s.id != in_effect,
+            not store.owns(s.id),
+        )
         for s in store.all()
     ]
     if as_json:
@@ -154,7 +164,9 @@ def show(
     store, ledger, (chain, now) = _store()
     t = now()
     session = _chosen(store, chain.chain_id, session_id)
-    row = _describe(session, t, store.superseded_by(session) is not None)
+    row = _describe(
+        session, t, store.superseded_by(session) is not None, not store.owns(session.id)
+    )
     usage = ledger.usage(session.id, t, session.policy.limits.window_seconds)
     row["spent_usd"] = dollars(usage.lifetime_usd_cents)  # reserved or committed, as counted
     row["transactions"] = usage.txs

@@ -70,10 +70,23 @@ def _other_cipher() -> object:
     return stored
 
 
+def _rounds(count: int) -> object:
+    stored = Account.encrypt(DEVNET_KEY, PASSWORD, kdf="pbkdf2", iterations=1024)
+    stored["crypto"]["kdfparams"]["c"] = count
+    return stored
+
+
 @pytest.mark.parametrize(
     "stored",
-    [_other_cipher(), [], "a string", {"version": 3, "crypto": "x"}],
-    ids=["other cipher", "a list", "a string", "crypto not an object"],
+    [_other_cipher(), [], "a string", {"version": 3, "crypto": "x"}, _rounds(10**10), _rounds(0)],
+    ids=[
+        "other cipher",
+        "a list",
+        "a string",
+        "crypto not an object",
+        "pbkdf2 10**10 rounds",  # QA: an internal error (OverflowError); 10**9 would hang
+        "pbkdf2 0 rounds",
+    ],
 )
 def test_a_keystore_this_cannot_read_is_named(devnet, tmp_path: Path, stored: object) -> None:
     """Not an object (a list, a string) was an internal error: AttributeError."""

@@ -122,6 +122,40 @@ def test_audit_verifies_and_names_what_was_tampered_with(devnet, tmp_path: Path)
     assert "so it is not counted" in json.loads(as_json.stdout)["problems"][0]
 
 
+ANVIL_ACCOUNT_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+"""The devnet's second funded account: another wallet key."""
+
+
+def test_a_session_started_with_another_wallet_key_is_not_this_wallets(
+    devnet, tmp_path: Path
+) -> None:
+    """QA: a session started with another key in the same data directory became the one in
+    effect: every rule passed on the plan, then signing failed with "belongs to another wallet
+    key". It is listed as "other key", and this wallet's plans start its own session."""
+    data_dir = attach(devnet, tmp_path / "data")
+    other = {"DEFI_AGENT_PRIVATE_KEY": ANVIL_ACCOUNT_1}
+    started = run_cli("session", "new", "--ttl", "1h", "--json", data_dir=data_dir, env=other)
+    assert started.returncode == 0, started.stderr
+    theirs = json.loads(started.stdout)["id"]
+
+    done = run_cli("do", "wrap 0.01 eth", "--yes", data_dir=data_dir)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    listed = {
+        r["id"]: r["state"]
+        for r in json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    }
+    assert listed.pop(theirs) == "other key"
+    assert list(listed.values()) == ["active"]  # the default session this wallet started
+    mine = {
+        r["id"]: r["state"]
+        for r in json.loads(
+            run_cli("session", "list", "--json", data_dir=data_dir, env=other).stdout
+        )
+    }
+    assert mine[theirs] == "active"  # and for the other key, the other way round
+
+
 def test_a_data_directory_from_before_strategy_sessions_still_works(devnet, tmp_path: Path) -> None:
     """Sessions stored before sessions could belong to a strategy run are listed and used."""
     data_dir = attach(devnet, tmp_path / "data")

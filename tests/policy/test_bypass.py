@@ -3,10 +3,12 @@ policies, each denied here with a clear reason."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
+from policies.sessions import SessionStore
 from tests.policy.kit import (
     BOOK,
     POOL,
@@ -116,6 +118,25 @@ def test_a_length_word_too_large_for_memory_is_denied_not_a_crash(h: Harness) ->
     data[4 + 5 * 32 : 4 + 6 * 32] = (2**64).to_bytes(32, "big")  # the path's length
     why = reason(h, multicall(bytes(data)), Call(ROUTER, bytes(data), 0, "swap"))["calls.known"]
     assert why.count("function 0xb858183f on uniswap-v3:swap_router02") == 2, why
+
+
+def test_a_session_another_wallet_key_started_is_neither_in_effect_nor_authorising(
+    h: Harness,
+) -> None:
+    """QA: a session started in the same data directory with another wallet key became the one
+    in effect for this wallet; every rule passed on the card, and signing then failed."""
+    other = SessionStore(h.conn, hashlib.sha256(b"another wallet key").digest())
+    theirs = other.create(policy(), "test.toml", None, None, BOOK.chain_id, h.now)
+    assert h.store.latest(BOOK.chain_id) is None and other.latest(BOOK.chain_id) == theirs
+    ours = h.session(policy())
+    assert h.store.latest(BOOK.chain_id) == ours and other.latest(BOOK.chain_id) == theirs
+
+    call = Call(WALLET, b"", 10**15, "send ETH to myself")
+    denied = h.decide(theirs, (call, sim(call)))
+    assert {v.rule: v.message for v in denied.violations}["session.active"].startswith(
+        "the session was started with another wallet key: it signs nothing for this wallet"
+    )
+    assert h.decide(ours, (call, sim(call))).allowed
 
 
 def test_batch_hiding_a_forbidden_call(h: Harness) -> None:

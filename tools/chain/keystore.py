@@ -23,6 +23,10 @@ from tools.chain.address import keccak
 _DKLEN = 32
 
 
+_MOST_ROUNDS = 10_000_000
+"""Ten times eth_account's pbkdf2 default: seconds to derive, where more would seem to hang."""
+
+
 class KeystoreError(ValueError):
     """Not a keystore this module reads (another kdf or cipher), or the password is wrong."""
 
@@ -79,7 +83,10 @@ def _derived(kdf: object, params: dict[str, Any], password: bytes, salt: bytes) 
     if params["dklen"] != _DKLEN:
         raise ValueError(f"a {params['dklen']}-byte key")
     if kdf == "pbkdf2" and params["prf"] == "hmac-sha256":
-        return hashlib.pbkdf2_hmac("sha256", password, salt, int(params["c"]), _DKLEN)
+        rounds = int(params["c"])
+        if not 1 <= rounds <= _MOST_ROUNDS:  # QA: 10**10 was an internal error, 10**9 a hang
+            raise ValueError(f"{rounds} pbkdf2 iterations (this reads 1 to {_MOST_ROUNDS:,})")
+        return hashlib.pbkdf2_hmac("sha256", password, salt, rounds, _DKLEN)
     if kdf == "scrypt":
         n, r, p = int(params["n"]), int(params["r"]), int(params["p"])
         memory = 128 * r * (n + p + 2)
