@@ -98,6 +98,9 @@ class PolicyDecision:
 
 @dataclass(frozen=True)
 class TxSent:
+    """Signed, its hash in the journal, and about to be broadcast: a process killed right after
+    may have sent nothing (the journal says `signed`; `resume` finishes it)."""
+
     plan_id: str
     step: int
     index: int

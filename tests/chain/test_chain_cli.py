@@ -201,6 +201,13 @@ def test_fork_of_a_running_devnet(devnet, data_dir: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "voided 1 session of the chain before it started over" in again.stderr
 
+    local = run_cli("portfolio", data_dir=data_dir)  # QA: the other profile's chain, unsaid
+    assert local.returncode == 5
+    assert "the fork chain is running in this data directory" in local.stderr
+    assert "not the local one configured" in local.stderr and "chain down" in local.stderr
+    assert run_cli("chain", "up", data_dir=data_dir).returncode == 5
+    assert run_cli("chain", "down", data_dir=data_dir, env=env).returncode == 0
+
 
 def test_missing_anvil_says_how_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))

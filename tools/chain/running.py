@@ -276,9 +276,22 @@ def up(config: ChainConfig, notify: Notify) -> RunningChain:
     another command started meanwhile, too)."""
     running = status(config.data_dir)
     if running is not None:
-        return running
+        return _configured(running, config)
     with _one_at_a_time(config.data_dir):
-        return status(config.data_dir) or _up(config, notify)
+        running = status(config.data_dir)
+        return _configured(running, config) if running is not None else _up(config, notify)
+
+
+def _configured(running: RunningChain, config: ChainConfig) -> RunningChain:
+    """``running``, when it is the profile ``config`` asks for (QA: with the devnet up, a fork
+    asked for was the devnet, without a word)."""
+    if running.profile != config.profile:
+        raise ChainUnavailable(
+            f"the {running.profile} chain is running in this data directory (chain "
+            f"{running.chain_id}, port {running.port}), not the {config.profile} one configured",
+            hint=f"`defi-agent chain down` stops it; then `chain up` starts the {config.profile} one",
+        )
+    return running
 
 
 def _up(config: ChainConfig, notify: Notify) -> RunningChain:
@@ -365,7 +378,7 @@ def ensure(config: ChainConfig, notify: Notify) -> RunningChain:
     """The running chain, starting the configured one in the background when none is up."""
     running = status(config.data_dir)
     if running is not None:
-        return running
+        return _configured(running, config)
     chain = up(config, notify)
     notify(
         f"started the {config.profile} chain in the background on port {chain.port} "
