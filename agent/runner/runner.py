@@ -237,9 +237,11 @@ class Runner:
                     yield self._interrupted(run)
                     return
                 run.iteration += 1
-                if repeat is not None and repeat.every.unit == "blocks":
-                    run.last_block = await self.svc.block_number()
-                run.last_time = await self.svc.chain_time()
+                if repeat is not None and (count is None or run.iteration < count):
+                    # where the interval to the next iteration counts from (none: no reads)
+                    if repeat.every.unit == "blocks":
+                        run.last_block = await self.svc.block_number()
+                    run.last_time = await self.svc.chain_time()
                 self.store.update(
                     run.id,
                     iteration=run.iteration,
