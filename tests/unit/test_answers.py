@@ -203,13 +203,15 @@ def test_a_question_about_interest_gets_the_positions_and_their_rates() -> None:
 
 def test_how_much_can_i_borrow_says_what_the_sessions_health_floor_allows() -> None:
     """QA: "the session's policy allows less", and not how much: a borrow of 800 was denied."""
-    floored = dataclasses.replace(ACTIVE, parsed=load_policy(ROOT / "policies" / "default.toml"))
+    policy = load_policy(ROOT / "policies" / "default.toml")
+    capped = policy.limits.model_copy(update={"max_usd_per_tx": D(1000)})
+    floored = dataclasses.replace(ACTIVE, parsed=policy.model_copy(update={"limits": capped}))
     snapshot = with_aave(floored, liquidation_threshold=D("0.82"))
     said = str(answer("how much can I borrow?", snapshot))
     assert "Aave V3 would lend **$3,000.00** more" in said
     # 6000 x 0.82 / 1.5 - 1500
     assert "at or above 1.5 after a borrow: that allows about **$1,780.00** now" in said
-    assert "One transaction may move" not in said  # QA: a borrow is not held to the USD cap
+    assert "$1,000.00" not in said  # QA: it named the USD cap, which a borrow is not held to
 
 
 def test_how_much_can_i_withdraw_names_what_keeps_the_health_floor() -> None:
