@@ -230,8 +230,9 @@ def _withdrawable(s: Snapshot, p: Position) -> str:
     - w x price x the reserve's threshold) / debt, when ``p`` backs the debt."""
     aave, reserve = s.portfolio.aave, next((r for r in s.reserves if r.symbol == p.symbol), None)
     most, said = p.supplied, f"- {p.symbol}: supplied {_amount(p.supplied)}"
-    if reserve is not None and reserve.total_supplied - reserve.total_borrowed < most:
-        most = max(Decimal(0), reserve.total_supplied - reserve.total_borrowed)
+    there = None if reserve is None else reserve.total_supplied - reserve.total_borrowed
+    if there is not None and there < most:
+        most = max(Decimal(0), there)
         said += f" (the pool lends out the rest: {_amount(most)} is there to withdraw)"
     if not aave.debt_usd or not p.collateral:
         why = "no debt" if not aave.debt_usd else "it is not collateral for your debt"

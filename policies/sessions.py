@@ -291,7 +291,7 @@ class SessionStore:
             "SELECT * FROM sessions WHERE chain_id = ? AND strategy IS NULL ORDER BY rowid DESC",
             (chain_id,),
         )
-        return next((_session(row) for row in rows if self.owns(row["id"])), None)
+        return next((_session(r) for r in rows if self._unlocks(r["id"], r["keystore"])), None)
 
     def owns(self, session_id: str) -> bool:
         """Whether this wallet key made the session (its key decrypts with it; cached): one
@@ -305,10 +305,17 @@ class SessionStore:
         row = self.conn.execute(
             "SELECT keystore FROM sessions WHERE id = ?", (session_id,)
         ).fetchone()
-        if row is None:
+        return row is None or self._unlocks(session_id, row["keystore"])
+
+    def _unlocks(self, session_id: str, stored: str) -> bool:
+        """Whether the session's ``stored`` keystore decrypts with this wallet key; its key is
+        then kept for signing (the answer cached either way)."""
+        if session_id in self._keys:
             return True
+        if session_id in self._foreign:
+            return False
         try:
-            secret = keystore.decrypt(json.loads(row["keystore"]), self._password(session_id))
+            secret = keystore.decrypt(json.loads(stored), self._password(session_id))
         except keystore.KeystoreError:
             self._foreign.add(session_id)
             return False

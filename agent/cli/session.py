@@ -194,7 +194,7 @@ def show(
     expires = time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(session.expires_at))
     n = row["transactions"]
     lines = [
-        f"spent {Decimal(row['spent_usd']):,} USD in {n} transaction{'' if n == 1 else 's'}"
+        f"spent {Decimal(row['spent_usd']):,} USD in {_count(n, 'transaction')}"
         " (approvals are transactions too)"
     ]
     lines += [f"{w['window']}: {w['used']} used, {w['left']} left" for w in row["windows"]]

@@ -217,7 +217,7 @@ def chosen(reply: str, steps: Sequence[Step], symbols: tuple[str, ...]) -> str |
     cleaned = " ".join(reply.lower().strip().strip("\"'“”").split())
     picked = _PICKED.match(cleaned)
     words = picked.group("words") if picked else cleaned
-    written = [s for s in steps if not str(s["amount"]).startswith("output:")]
+    written = _written(steps)
     matched = [
         s
         for s in written
@@ -239,7 +239,7 @@ def chosen(reply: str, steps: Sequence[Step], symbols: tuple[str, ...]) -> str |
 def every_pick(steps: Sequence[Step], symbols: tuple[str, ...]) -> list[str] | None:
     """An answer to `WHICH_AMOUNT` for each step of its own amount, as `chosen` gives them: what
     "both" answers (QA: it asked again); None when one of them cannot be named apart."""
-    written = [s for s in steps if not str(s["amount"]).startswith("output:")]
+    written = _written(steps)
     picks = [chosen(_said(s), steps, symbols) for s in written]
     if None in picks or len(set(picks)) < len(picks):
         return None
@@ -250,11 +250,16 @@ def example_pick(steps: Sequence[Step]) -> str:
     """An answer to `WHICH_AMOUNT` that `chosen` reads, for the plan's last step of its own
     amount: its action when no other step has it, else what its swap gets (QA: "e.g. the
     borrow" on a plan of two swaps)."""
-    written = [s for s in steps if not str(s["amount"]).startswith("output:")]
+    written = _written(steps)
     last = written[-1]
     if [s["action"] for s in written].count(last["action"]) == 1:
         return f"the {last['action']}"
     return f"the {_gets(last) or _amount_token(last)}"
+
+
+def _written(steps: Sequence[Step]) -> list[Step]:
+    """The steps with an amount of their own (not what a step before them made)."""
+    return [s for s in steps if not str(s["amount"]).startswith("output:")]
 
 
 def _hint(steps: Sequence[Step], candidates: Sequence[int], amount: str) -> str:

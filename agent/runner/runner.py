@@ -40,10 +40,10 @@ from strategies.tokens import produced_token, same_asset, spent_token
 
 INTERRUPTED = 130
 RETRY_SECONDS, RETRY_MAX_SECONDS = 1.0, 30.0
-LOOK_SECONDS = 1.0
-"""How often a wait looks again at whether the run's session still authorises anything."""
 """The wait before an entry's second attempt, doubled before each next one up to the most: a
 chain that went away, or a price that moved, is not retried in the same instant."""
+LOOK_SECONDS = 1.0
+"""How often a wait looks again at whether the run's session still authorises anything."""
 
 
 @dataclass

@@ -734,6 +734,19 @@ def test_after_a_chain_reset_the_interval_counts_from_the_chains_block(
     assert waits and all(w["detail"] != "until block 10003" for w in waits)
 
 
+RARE = (
+    "name: rare\nsession: {policy: default, ttl: 1d}\nwhen: price(ETH) > 1000000\n"
+    "steps:\n  - intent: wrap 0.01 eth\n"
+)
+"""A run that waits for a price it never sees."""
+
+
+def _revoke_the_session(data_dir: Path) -> None:
+    """Revoke the one session of ``data_dir`` (the run's own), as another shell would."""
+    (own,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
+    assert run_cli("session", "revoke", own["id"], data_dir=data_dir).returncode == 0
+
+
 def test_a_run_whose_session_was_revoked_says_how_to_go_on(devnet, tmp_path: Path) -> None:
     """The run stays with its session: the advice to start a new session by hand did not
     reach it. It says to run the file again with --restart, which then goes on."""
@@ -742,8 +755,7 @@ def test_a_run_whose_session_was_revoked_says_how_to_go_on(devnet, tmp_path: Pat
     path.write_text(INTERRUPTIBLE)
     code, _events, _err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
     assert code == 130
-    (own,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
-    assert run_cli("session", "revoke", own["id"], data_dir=data_dir).returncode == 0
+    _revoke_the_session(data_dir)
 
     denied = run_cli("run", str(path), "--json", data_dir=data_dir)
 
@@ -766,14 +778,10 @@ def test_a_run_waiting_for_its_trigger_stops_at_once_when_its_session_was_revoke
     session was revoked, instead of waiting for the price first."""
     data_dir = attach(devnet, tmp_path / "data")
     path = tmp_path / "rare.yaml"
-    path.write_text(
-        "name: rare\nsession: {policy: default, ttl: 1d}\nwhen: price(ETH) > 1000000\n"
-        "steps:\n  - intent: wrap 0.01 eth\n"
-    )
+    path.write_text(RARE)
     code, _events, _err = _stopped_while_waiting(path, data_dir, signal.SIGINT)
     assert code == 130
-    (own,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
-    assert run_cli("session", "revoke", own["id"], data_dir=data_dir).returncode == 0
+    _revoke_the_session(data_dir)
 
     denied = run_cli("run", str(path), "--json", data_dir=data_dir, timeout=60)
 
@@ -793,14 +801,10 @@ def test_a_run_waiting_for_its_trigger_stops_when_its_session_is_revoked_meanwhi
     3 and the run's way on, not the chat's."""
     data_dir = attach(devnet, tmp_path / "data")
     path = tmp_path / "rare.yaml"
-    path.write_text(
-        "name: rare\nsession: {policy: default, ttl: 1d}\nwhen: price(ETH) > 1000000\n"
-        "steps:\n  - intent: wrap 0.01 eth\n"
-    )
+    path.write_text(RARE)
     process = _waiting(path, data_dir)
     try:
-        (own,) = json.loads(run_cli("session", "list", "--json", data_dir=data_dir).stdout)
-        assert run_cli("session", "revoke", own["id"], data_dir=data_dir).returncode == 0
+        _revoke_the_session(data_dir)
         code, events, err = _finish(process, timeout=30)
     finally:
         process.kill()
