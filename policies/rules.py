@@ -23,6 +23,9 @@ UNLIMITED = 2**255
 _PLUMBING = frozenset({"approve", "multicall", "unwrap-output", "sweep-output", "refund"})
 """What a batch does around its actions: judged by the other rules, not by the action list."""
 _WITHIN_WALLET = ("wrap", "unwrap")
+_BRINGS_IN = frozenset({"borrow", "withdraw"})
+"""What puts tokens in the wallet against the session's health factor: judged by the health floor,
+counted against no spend limit until spent."""
 _CENT = Decimal("0.01")
 _MICRO = Decimal("0.000001")
 
@@ -71,6 +74,9 @@ class Batch(NamedTuple):
     nothing here; the per-transaction rule denies them)."""
     flat: tuple[DecodedCall, ...]
     """Every call, each followed by the calls it wraps (a multicall's)."""
+    actions: frozenset[str]
+    """What the calls of `flat` do: a rule about borrows, say, looks here before it looks at
+    each call."""
     after: tuple[CallSpend, ...] = ()
     """What plans decided before this one and not executed spend, decided as if they had been
     (the entries before this one in a strategy's dry run)."""
@@ -117,6 +123,7 @@ class Batch(NamedTuple):
             spends,
             _counted(spends),
             tuple(flat),
+            frozenset([call.action for call in flat]),
             (),
             received,
             approved,
@@ -381,6 +388,20 @@ def _usd(cents: int) -> str:
     return f"{sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d} USD"
 
 
+_KNOWN = Verdict("calls.known", True, "every call is a known function of an address-book contract")
+_ACTIONS = Verdict("actions.allowed", True, "every action is allowed")
+_PROTOCOLS = Verdict("protocols.allowed", True, "every protocol is allowed")
+_NO_SELECTOR_LIST = Verdict("selectors.allowed", True, "no selector list: actions decide")
+_SELECTORS = Verdict("selectors.allowed", True, "every selector is listed")
+_APPROVALS = Verdict("approvals.exact", True, "approvals are exact and only to allowed protocols")
+_RECIPIENTS = Verdict(
+    "recipients.allowed", True, "every output goes to the wallet or an allowed recipient"
+)
+_NO_FEE_LIMIT = Verdict("fee.max", True, "no fee limit")
+"""The verdicts of rules passed that have nothing to tell but that they passed: one each, built
+once (a decision builds a verdict for every rule)."""
+
+
 Rule = Callable[[Policy, Batch, Usage], Verdict]
 NEW_SESSION = "start a new one to go on (`defi-agent session new`, or /session new in the chat)"
 
@@ -435,6 +456,8 @@ def active(
 
 
 def known_calls(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
+    if "unknown" not in batch.actions:
+        return _KNOWN
     bad = [c for c in batch.flat if c.action == "unknown"]
     if bad:
         what = "; ".join(f"function {c.function} on {c.contract} ({c.call.to})" for c in bad)
@@ -443,13 +466,13 @@ def known_calls(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             False,
             f"calls a contract or function outside the address book's protocols: {what}",
         )
-    return Verdict(
-        "calls.known", True, "every call is a known function of an address-book contract"
-    )
+    return _KNOWN
 
 
 def actions(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     allowed = policy.allow.actions
+    if batch.actions.difference(_PLUMBING).issubset(allowed):
+        return _ACTIONS
     for call in batch.flat:
         if call.action in allowed or call.action in _PLUMBING:
             continue
@@ -461,7 +484,7 @@ def actions(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             )
         why = _WHY_WRAPPED.get(call.action, "") if len(batch.flat) > 1 else ""
         return Verdict("actions.allowed", False, f"{call.action} is not allowed by the policy{why}")
-    return Verdict("actions.allowed", True, "every action is allowed")
+    return _ACTIONS
 
 
 _WHY_WRAPPED = {
@@ -481,12 +504,12 @@ def protocols(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             return Verdict(
                 "protocols.allowed", False, f"{call.protocol} is not an allowed protocol"
             )
-    return Verdict("protocols.allowed", True, "every protocol is allowed")
+    return _PROTOCOLS
 
 
 def selectors(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     if not policy.allow.selectors:
-        return Verdict("selectors.allowed", True, "no selector list: actions decide")
+        return _NO_SELECTOR_LIST
     for call in batch.flat:  # a multicall's inner calls too: every swap is a multicall
         selector = "0x" + call.call.selector.hex()
         if selector not in policy.allow.selectors:
@@ -495,7 +518,7 @@ def selectors(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                 False,
                 f"selector {selector} ({call.function}) is not in the policy's list",
             )
-    return Verdict("selectors.allowed", True, "every selector is listed")
+    return _SELECTORS
 
 
 def tokens(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
@@ -547,7 +570,7 @@ def approvals(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                 False,
                 f"approval of {approval.amount} base units of {approval.symbol} is more than the batch spends through it ({pulled})",
             )
-    return Verdict("approvals.exact", True, "approvals are exact and only to allowed protocols")
+    return _APPROVALS
 
 
 def recipients(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
@@ -574,9 +597,7 @@ def recipients(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                         False,
                         f"{part.action} pays out to {recipient}, not the wallet",
                     )
-    return Verdict(
-        "recipients.allowed", True, "every output goes to the wallet or an allowed recipient"
-    )
+    return _RECIPIENTS
 
 
 def _routed_out(multicall: DecodedCall, wallet: str) -> bool:
@@ -667,7 +688,7 @@ def per_transaction(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
                     False,
                     f"{_units(raw, scale)} {spent_as([spend.tokens], symbol)} in one transaction is above the {_plain(limit)} {symbol} cap",
                 )
-    brings = any(c.action in ("borrow", "withdraw") for c in batch.calls)
+    brings = not batch.actions.isdisjoint(_BRINGS_IN)
     later = " (what a borrow or withdraw brings in counts when it is spent)" if brings else ""
     return Verdict(
         "spend.per_tx", True, f"largest transaction {_usd(biggest)} of {_usd(cap)}{later}"
@@ -783,7 +804,7 @@ def tx_count(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 def fees(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     cap = policy.limits.max_fee_eth
     if cap is None:
-        return Verdict("fee.max", True, "no fee limit")
+        return _NO_FEE_LIMIT
     worst = max((Decimal(s.fee_wei).scaleb(-18) for s in batch.simulated), default=Decimal(0))
     if worst > cap:
         return Verdict("fee.max", False, f"a fee of {worst:.6f} ETH is above the {cap} ETH limit")
@@ -793,7 +814,7 @@ def fees(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 def health(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     floor = policy.health.min_after_borrow_or_withdraw
     for call, hf in zip(batch.calls, batch.health, strict=True):
-        if call.action in ("borrow", "withdraw") and hf is not None and hf < floor:
+        if call.action in _BRINGS_IN and hf is not None and hf < floor:
             return Verdict(
                 "health.min",
                 False,

@@ -224,15 +224,16 @@ class Decoder:
             exact_in, single = swap
             (params,) = args.values()
             if single:
-                token_in, token_out, _fee, recipient, amount_a, amount_b, _limit = params
+                raw_in, raw_out, _fee, recipient, amount_a, amount_b, _limit = params
             else:
                 path, recipient, amount_a, amount_b = params
                 first, last = "0x" + path[:20].hex(), "0x" + path[-20:].hex()
-                token_in, token_out = (first, last) if exact_in else (last, first)
+                raw_in, raw_out = (first, last) if exact_in else (last, first)
             spent = amount_a if exact_in else amount_b
-            token_in, token_out = _checksum(token_in), _checksum(token_out)
-            symbol_in, symbol_out = self.symbol(token_in), self.symbol(token_out)
-            paying_eth = bool(eth_value) and token_in.lower() == self.weth
+            token_in, token_out = _checksum(raw_in), _checksum(raw_out)
+            symbols = self.symbols  # by lower-case address, as the tokens are read
+            symbol_in, symbol_out = symbols.get(raw_in, token_in), symbols.get(raw_out, token_out)
+            paying_eth = bool(eth_value) and raw_in == self.weth
             paid = self.eth(spent) if paying_eth else TokenAmount(token_in, symbol_in, spent)
             details = {
                 "token_in": token_in,

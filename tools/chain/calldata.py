@@ -27,6 +27,8 @@ _ZERO = bytes(WORD)
 _ZEROS = {f"Z{n}": bytes(n) for n in range(1, WORD + 1)}
 """The zero paddings generated readers compare with, by name (Z12: the 12 bytes before an
 address)."""
+_from_bytes = int.from_bytes
+"""Bound once: ``int.from_bytes`` is a class method, looked up and bound again at every use."""
 
 
 class NotCanonical(Exception):
@@ -65,7 +67,7 @@ where the tail ends."""
 def _compiled(parameters: str, lines: Sequence[str], names: dict[str, Any]) -> Callable[..., Any]:
     """The function ``read(parameters)`` with body ``lines``, which may use ``names``."""
     source = f"def read({parameters}):\n" + "".join(f"    {line}\n" for line in lines)
-    namespace = {"NotCanonical": NotCanonical, **_ZEROS, **names}
+    namespace = {"NotCanonical": NotCanonical, "from_bytes": _from_bytes, **_ZEROS, **names}
     exec(source, namespace)  # the source is generated above from ABI types alone
     return namespace["read"]
 
@@ -84,7 +86,7 @@ def _length(data: bytes, at: int) -> int:
     """The length word at ``at``: no more than there are bytes."""
     if at + WORD > len(data):
         raise NotCanonical
-    n = int.from_bytes(data[at : at + WORD])
+    n = _from_bytes(data[at : at + WORD])
     if n > len(data):
         raise NotCanonical
     return n
@@ -99,7 +101,7 @@ class _Uint:
     def code(self, base: str, at: int) -> tuple[list[str], str]:
         pad = self.padding
         checks = [f"d[{base}{at}:{base}{at + pad}] != Z{pad}"] if pad else []
-        return checks, f"int.from_bytes(d[{base}{at + pad}:{base}{at + WORD}])"
+        return checks, f"from_bytes(d[{base}{at + pad}:{base}{at + WORD}])"
 
 
 class _Int:
@@ -109,7 +111,7 @@ class _Int:
         self.bits = bits
 
     def code(self, base: str, at: int) -> tuple[list[str], str]:
-        value = f"int.from_bytes(d[{base}{at}:{base}{at + WORD}], signed=True)"
+        value = f"from_bytes(d[{base}{at}:{base}{at + WORD}], signed=True)"
         bound = 1 << (self.bits - 1)
         return ([f"not {-bound} <= {value} < {bound}"] if self.bits < 256 else []), value
 
@@ -179,7 +181,7 @@ def _tuple(
     values = []
     for dynamic, read, size in steps:
         if dynamic:
-            if base + int.from_bytes(data[head : head + WORD]) != tail:
+            if base + _from_bytes(data[head : head + WORD]) != tail:
                 raise NotCanonical
             value, tail = read(data, tail)
         else:
@@ -225,7 +227,7 @@ class _Tuple:
         for index, item in enumerate(self.items):
             if item.dynamic:
                 names[f"r{index}"] = item.read  # type: ignore[union-attr]
-                offset = f"int.from_bytes(d[{base}{at}:{base}{at + WORD}])"
+                offset = f"from_bytes(d[{base}{at}:{base}{at + WORD}])"
                 tails += [
                     f"if {base}{offset} != t: raise NotCanonical",
                     f"v{index}, t = r{index}(d, t)",
