@@ -384,8 +384,8 @@ def _plain(amount: Decimal) -> str:
 
 
 def _usd(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d} USD"
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole:,}.{part:02d} USD"
 
 
 _KNOWN = Verdict("calls.known", True, "every call is a known function of an address-book contract")
@@ -539,36 +539,38 @@ def tokens(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
 
 
 def approvals(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
+    if "approve" not in batch.actions:  # the only calls with an approval
+        return _APPROVALS
     calls = batch.calls
     for index, call in enumerate(calls):
-        approval = call.approval
+        approval, spender = call.approval, call.spender
         if approval is None:
             continue
-        assert call.spender is not None
-        if batch.book.spender_protocol(call.spender) not in policy.allow.protocols:
+        assert spender is not None
+        _, symbol, amount = approval
+        if batch.book.spender_protocol(spender) not in policy.allow.protocols:
             return Verdict(
                 "approvals.exact",
                 False,
-                f"approval of {approval.symbol} to {call.spender}, which is not an allowed protocol",
+                f"approval of {symbol} to {spender}, which is not an allowed protocol",
             )
-        if approval.amount >= UNLIMITED:
+        if amount >= UNLIMITED:
             return Verdict(
                 "approvals.exact",
                 False,
-                f"unlimited approval of {approval.symbol}: approvals must be exact",
+                f"unlimited approval of {symbol}: approvals must be exact",
             )
-        spender, symbol, amount = call.spender.lower(), approval.symbol, approval.amount
-        pulled = 0
+        target, pulled = spender.lower(), 0
         for later in calls[index + 1 :]:
-            if later.spends and later.call.to.lower() == spender:
-                for spent in later.spends:
-                    if spent.symbol == symbol:
-                        pulled += spent.amount if spent.amount < UNLIMITED else amount
+            if later.spends and later.call.to.lower() == target:
+                for _, paid, raw in later.spends:
+                    if paid == symbol:
+                        pulled += raw if raw < UNLIMITED else amount
         if amount > pulled:
             return Verdict(
                 "approvals.exact",
                 False,
-                f"approval of {approval.amount} base units of {approval.symbol} is more than the batch spends through it ({pulled})",
+                f"approval of {amount} base units of {symbol} is more than the batch spends through it ({pulled})",
             )
     return _APPROVALS
 
