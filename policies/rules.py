@@ -458,33 +458,31 @@ def active(
 def known_calls(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     if "unknown" not in batch.actions:
         return _KNOWN
-    bad = [c for c in batch.flat if c.action == "unknown"]
-    if bad:
-        what = "; ".join(f"function {c.function} on {c.contract} ({c.call.to})" for c in bad)
-        return Verdict(
-            "calls.known",
-            False,
-            f"calls a contract or function outside the address book's protocols: {what}",
-        )
-    return _KNOWN
+    what = "; ".join(
+        f"function {c.function} on {c.contract} ({c.call.to})"
+        for c in batch.flat
+        if c.action == "unknown"
+    )
+    return Verdict(
+        "calls.known",
+        False,
+        f"calls a contract or function outside the address book's protocols: {what}",
+    )
 
 
 def actions(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
     allowed = policy.allow.actions
     if batch.actions.difference(_PLUMBING).issubset(allowed):
         return _ACTIONS
-    for call in batch.flat:
-        if call.action in allowed or call.action in _PLUMBING:
-            continue
-        if call.action == "transferFrom":
-            return Verdict(
-                "actions.allowed",
-                False,
-                "transferFrom is never allowed: it moves someone else's tokens",
-            )
-        why = _WHY_WRAPPED.get(call.action, "") if len(batch.flat) > 1 else ""
-        return Verdict("actions.allowed", False, f"{call.action} is not allowed by the policy{why}")
-    return _ACTIONS
+    call = next(c for c in batch.flat if c.action not in allowed and c.action not in _PLUMBING)
+    if call.action == "transferFrom":
+        return Verdict(
+            "actions.allowed",
+            False,
+            "transferFrom is never allowed: it moves someone else's tokens",
+        )
+    why = _WHY_WRAPPED.get(call.action, "") if len(batch.flat) > 1 else ""
+    return Verdict("actions.allowed", False, f"{call.action} is not allowed by the policy{why}")
 
 
 _WHY_WRAPPED = {

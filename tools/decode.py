@@ -163,7 +163,7 @@ class Decoder:
                 call, contract, "aave-v3", function, "unknown", args, value, tokens=eth
             )
         asset = args["asset"]
-        symbol = self.symbols.get(asset, asset)  # read in lower case
+        symbol = self.symbol(asset)
         spends = (
             (*value, TokenAmount(asset, symbol, args["amount"])) if function in _PAID_IN else value
         )
