@@ -132,6 +132,22 @@ def test_rates_are_not_zero(devnet) -> None:
         assert 0 < r.utilisation < 1
 
 
+def test_utilisation_stays_below_one_after_a_century(devnet) -> None:
+    """Debt compounds while the supply index grows linearly between updates: after a century
+    with nobody touching the reserves, the debt is many times the aTokens' total supply, yet the
+    utilisation, as Aave computes it (debt over cash plus debt), stays below 100% (QA: the rates
+    table showed 405%)."""
+    from tools.chain.plain import Client
+    from tools.chain.running import advance_time
+
+    before = reserve(devnet.w3, devnet.book, "USDC")
+    assert before.utilisation == Decimal("0.65")  # the devnet's 1.3M borrowed of 2M supplied
+    advance_time(Client(devnet.url), 100 * 365 * 86400)
+    after = reserve(devnet.w3, devnet.book, "USDC")
+    assert after.total_borrowed > 3 * after.total_supplied
+    assert Decimal("0.9") < after.utilisation < 1
+
+
 def test_warp_accrues_interest(devnet, tmp_path: Path) -> None:
     """`warp 30d` moves the chain's clock, so a supplier's aToken balance grows."""
 
