@@ -30,15 +30,15 @@ def demo() -> None:
         f"via {quote.route.describe()} (price impact {quote.price_impact_bps:.2f} bps)\n"
     )
     markets = Table(title="Aave V3 markets")
-    for column in ("reserve", "supply APY", "borrow APY", "utilisation", "supplied"):
-        markets.add_column(column, justify="right")
+    for column in ("reserve", "supply\nAPY", "borrow\nAPY", "utilisation", "supplied"):
+        markets.add_column(column, justify="right")  # two-line headers: whole in 60 columns
     for r in reserves(w3, book):
         markets.add_row(
             r.symbol,
             f"{r.supply_apy:.2%}",
             f"{r.borrow_apy:.2%}",
             f"{r.utilisation:.1%}",
-            amount(r.total_supplied),
+            f"{r.total_supplied:,.2f}",  # a market's total: cents are enough
         )
     console.print(markets)
     console.print(

@@ -100,9 +100,10 @@ def test_reads_answer_without_web3(data_dir: Path) -> None:
     read = json.loads(portfolio.stdout)
     assert read["block"] == 1 and read["aave"]["health_factor"] is None
     assert {h["symbol"]: h["usd"] for h in read["holdings"]}["WBTC"] == "180000"
-    demo = run_cli("demo", data_dir=data_dir, env=timing)
+    demo = run_cli("demo", data_dir=data_dir, env={**timing, "COLUMNS": "60"})
     assert demo.returncode == 0, demo.stderr
     assert "Quote: 1 ETH -> " in demo.stdout and "Aave V3 markets" in demo.stdout
+    assert "┃ utilisation ┃" in demo.stdout and "…" not in demo.stdout  # QA: "utilisat…"
     for result in (status, warped, portfolio, demo):
         assert not imported(result.stderr) & {"web3", "eth_account"}
 
