@@ -10,30 +10,30 @@ follow-up: after an executed swap it would plan the swap again. It has to be sai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from agent.errors import IntentError
+from agent.intents.patterns import compiled
 from agent.intents.phrases import multiples, quantity, token
 from strategies.tokens import resolve_symbol
 
 Step = dict[str, Any]
 
-_AMEND = re.compile(
+_AMEND = compiled(
     r"^(?:(?:no|nope|actually|sorry|wait|oh|oops|hmm|yes|yeah|ok|okay|but|rather)\b[,!.]?\s+)*"
     r"(?:(?:make|change)\s+(?:it|that|this|the amount)(?:\s+to)?\s+(?P<q>.+?)(?:\s+instead)?"
     r"|(?P<q2>.+?)\s+instead|(?P<alone>.+))$"
 )
-_FIXED = re.compile(r"\d+(?:\.\d+)?")
-_OF_WALLET = re.compile(r"\b(?:my|wallet|balance)\b")
+_FIXED = compiled(r"\d+(?:\.\d+)?")
+_OF_WALLET = compiled(r"\b(?:my|wallet|balance)\b")
 """A share of what the wallet holds ("half of my dai"); any other share is of the plan's amount."""
 _MICRO = Decimal("0.000001")
-_ABOVE_ALL = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent)")
+_ABOVE_ALL = compiled(r"(\d+(?:\.\d+)?)\s*(?:%|percent)")
 _IT = frozenset({"it", "that", "this"})
 """What "half of it" is half of: the plan's amount."""
-_FOR = re.compile(r"^(?P<t>.*?)\s*\b(?:for|to|into)\s+(?P<o>[a-z]+)(?:\s+swap)?$")
+_FOR = compiled(r"^(?P<t>.*?)\s*\b(?:for|to|into)\s+(?P<o>[a-z]+)(?:\s+swap)?$")
 """Which swap a follow-up changes, by what it gets: "0.2 eth for the dai" (fillers removed)."""
 
 
@@ -206,7 +206,7 @@ def _said(step: Step) -> str:
 
 WHICH_AMOUNT = "Which amount should change"
 """The start of the question `amend` asks when a follow-up fits more than one step."""
-_PICKED = re.compile(r"^(?:the\s+|that\s+)?(?P<words>.*?)(?:\s+(?:one|step))?[.!]?$")
+_PICKED = compiled(r"^(?:the\s+|that\s+)?(?P<words>.*?)(?:\s+(?:one|step))?[.!]?$")
 
 
 def chosen(reply: str, steps: Sequence[Step], symbols: tuple[str, ...]) -> str | None:

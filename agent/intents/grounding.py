@@ -16,6 +16,7 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from agent.errors import IntentError
+from agent.intents.patterns import compiled
 from agent.intents.phrases import (
     NUMBER_WORDS,
     POSITION_WORDS,
@@ -27,18 +28,18 @@ from agent.intents.phrases import (
 from strategies.tokens import produced_token, words_for
 from tools.chain.address import is_checksum_address
 
-_NUMBER = re.compile(
+_NUMBER = compiled(
     r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?|(?<![\w\d])\.\d+"
 )
-_THOUSANDS = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)k(?![a-z])")
+_THOUSANDS = compiled(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)k(?![a-z])")
 """An amount in thousands, as the rule parser reads it: "1k" grounds 1000."""
-_NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b")
+_NUMBER_WORD = compiled(rf"\b({'|'.join(NUMBER_WORDS)})\b")
 _MICRO = Decimal("0.000001")
 
 
 def _words(*words: str) -> re.Pattern[str]:
     """Any of ``words`` as a whole word: "all" is not in "wallet", nor "half" in "behalf"."""
-    return re.compile(rf"\b(?:{'|'.join(words)})\b")
+    return compiled(rf"\b(?:{'|'.join(words)})\b")
 
 
 _PERCENT_WORDS = {
@@ -48,11 +49,9 @@ _PERCENT_WORDS = {
 }
 _MAX_WORDS = _words("all", "everything", "max", "entire", "whole", "full", "every")
 _GOAL_WORDS = _words("yield", "interest", "apy", "earn", "work", "returns")
-_PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)\s*(?:%|percent\b|pct\b)")
-_SLIPPAGE_VALUE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)\s*(%|percent|bps|basis points?)")
-_EVERY_POSITION = re.compile(
-    rf"\b(?:everything|(?:all (?:of )?)?(?:my|the) (?:{POSITION_WORDS}))\b"
-)
+_PERCENT = compiled(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)\s*(?:%|percent\b|pct\b)")
+_SLIPPAGE_VALUE = compiled(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)\s*(%|percent|bps|basis points?)")
+_EVERY_POSITION = compiled(rf"\b(?:everything|(?:all (?:of )?)?(?:my|the) (?:{POSITION_WORDS}))\b")
 
 
 def _amounts(text: str) -> tuple[set[Decimal], set[Decimal]]:

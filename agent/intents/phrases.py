@@ -7,11 +7,12 @@ from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from agent.errors import IntentError
+from agent.intents.patterns import compiled
 from strategies.amounts import MAX_SLIPPAGE_BPS
 from strategies.tokens import AMBIGUOUS, DEFAULT_SYMBOLS, resolve_symbol
 
 NUMBER = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+"
-_NUMBER = re.compile(rf"^(?:{NUMBER})$")
+_NUMBER = compiled(rf"^(?:{NUMBER})$")
 _WORD_AMOUNTS = {
     "all": "max",
     "everything": "max",
@@ -55,28 +56,28 @@ _FILLER = {
     "balance",
     "worth",
 }
-_SLIPPAGE = re.compile(
+_SLIPPAGE = compiled(
     r"(?:,?\s*(?:with|at|and use|and using|and|using|use)?\s*(?:a\s+)?(?:max(?:imum)?\s+)?slippage(?:\s+tolerance)?\s*(?:of|at|to|=|:)?\s*"
     r"(?:at most\s+|up to\s+|no more than\s+)?(?P<a>\d+(?:[.,]\d+)?)\s*(?P<ua>%|percent|bps|basis points?)"
     r"|,?\s*(?:with|at|and use|and using|and|using|use)?\s*(?:at most|up to|no more than|max(?:imum)?(?: of)?)?\s*(?P<b>\d+(?:[.,]\d+)?)\s*(?P<ub>%|percent|bps|basis points?)\s*(?:max(?:imum)?\s+)?(?:of\s+)?slippage(?:\s+tolerance)?)",
     re.I,
 )
-_NEGATIVE_SLIPPAGE = re.compile(
+_NEGATIVE_SLIPPAGE = compiled(
     r"-\s*\d+(?:\.\d+)?\s*(?:%|percent|bps|basis points?)\s*(?:max(?:imum)?\s+)?(?:of\s+)?slippage"
     r"|slippage(?:\s+tolerance)?\s*(?:of|at|to|=|:)?\s*-\s*\d",
     re.I,
 )
-_GLUED = re.compile(rf"^(?P<n>{NUMBER})(?P<t>[a-z]+)$")
+_GLUED = compiled(rf"^(?P<n>{NUMBER})(?P<t>[a-z]+)$")
 """An amount written against its token: "1eth", "2.5wbtc"."""
-_THOUSANDS = re.compile(rf"^(?P<n>{NUMBER})k$")
+_THOUSANDS = compiled(rf"^(?P<n>{NUMBER})k$")
 """An amount in thousands: "1k", "2.5k"."""
 _DOLLARS_OF = (
     r"(?:\$\s*(?P<a>[\d,.]+k?)|(?P<b>[\d,.]+k?)\s*(?:usd|dollars?|bucks))\s+"
     r"(?:worth(?:\s+of)?|of)\s+"
 )
-_USD_VALUE = re.compile(rf"^{_DOLLARS_OF}(?P<what>.+)$")
+_USD_VALUE = compiled(rf"^{_DOLLARS_OF}(?P<what>.+)$")
 """An amount in dollars of a token: "$100 of eth", "100 usd worth of wbtc"."""
-IN_DOLLARS = re.compile(rf"{_DOLLARS_OF}(?P<what>[a-z]+)")
+IN_DOLLARS = compiled(rf"{_DOLLARS_OF}(?P<what>[a-z]+)")
 """The same inside a request: what "how much ETH is that?" asks about."""
 DOLLAR_TOKENS = ("USDC", "DAI")
 """The dollar stablecoins: "$500 of usdc" is 500 USDC, and "buy $500 of eth with usdc" spends
@@ -92,16 +93,16 @@ def dollars(phrase: str) -> tuple[str, str] | None:
     return usd.group("a") or usd.group("b"), words
 
 
-_MULTIPLE = re.compile(
+_MULTIPLE = compiled(
     r"(?<![\w.])(?:(?P<n>\d+(?:\.\d+)?)\s*(?:x|times)|x\s*(?P<m>\d+(?:\.\d+)?)|(?P<w>double|twice|triple))"
     r"(?:\s+(?:it|that|this|the amount|as much))?(?![\w.])"
 )
 """A multiple of a plan's amount: "2x", "x3", "1.5 times", "double it", "twice as much"."""
 _WORD_MULTIPLES = {"double": 2, "twice": 2, "triple": 3}
-ADDRESS = re.compile(r"\b0x[0-9a-zA-Z]+\b")
+ADDRESS = compiled(r"\b0x[0-9a-zA-Z]+\b")
 POSITION_WORDS = r"deposits?|positions?|supplies|funds|collateral|debts?|loans?|borrows?|borrowings"
 """What "all my ..." names when it means every position on Aave, not one token."""
-_OTHER_PROTOCOLS = re.compile(
+_OTHER_PROTOCOLS = compiled(
     r"\b(?P<name>compound|curve|sushi(?:swap)?|balancer|maker(?:dao)?|morpho|spark|yearn|1inch"
     r"|pancake(?:swap)?|gmx|dydx|euler|convex|pendle|venus|radiant|benqi|kamino"
     r"|uniswap\s*v[24]|aave\s*v[12])\b"

@@ -8,13 +8,13 @@ in the user's words, whatever produced it.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from agent.errors import IntentError
 from agent.intents.amend import WHICH_AMOUNT, chosen, every_pick, example_pick
 from agent.intents.grounding import check
+from agent.intents.patterns import compiled
 from agent.intents.phrases import slippage
 from agent.intents.reply import answered
 from agent.intents.rules import ParseContext, Plan, RuleParser
@@ -28,14 +28,12 @@ class IntentParser(Protocol):
     def parse(self, text: str, history: Sequence[tuple[str, Plan]] = ()) -> Plan: ...
 
 
-_AGAIN = re.compile(
+_AGAIN = compiled(
     r"(?:please\s+)?(?:(?:try|do|plan|propose|make)(?:\s+(?:it|that|this))?\s+again|retry|again"
     r"|once\s+more)(?:\s+please)?[.!]*"
 )
 """A request for the last plan again."""
-_EVERY = re.compile(
-    r"(?:(?:the\s+)?both(?:\s+of\s+them)?|all(?:\s+of\s+them)?|each(?:\s+one)?)[.!]?"
-)
+_EVERY = compiled(r"(?:(?:the\s+)?both(?:\s+of\s+them)?|all(?:\s+of\s+them)?|each(?:\s+one)?)[.!]?")
 """An answer to "which amount should change?" that picks every one."""
 
 

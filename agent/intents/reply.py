@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import re
 
+from agent.intents.patterns import compiled
 from agent.intents.phrases import IN_DOLLARS, NUMBER, NUMBER_WORDS, slippage
 from agent.intents.rules import PAYING, TOWARDS, TRAILING, one_step
 from strategies.tokens import resolve_symbol
 
-_AMOUNT = re.compile(
+_AMOUNT = compiled(
     r"^(?P<amount>\d+(?:\.\d+)?\s*(?:%|percent)"
     rf"|(?:{NUMBER})k?|{'|'.join(NUMBER_WORDS)}|all|max|everything|half|a quarter)"
     r"(?:\s*(?P<symbol>[a-z]+))?$"
 )
-_ADDRESS = re.compile(r"^(?:to\s+)?(?P<address>0x[0-9a-fA-F]{40})$")
-_TARGET = re.compile(r"^(?:to|for|into)\s+[a-z ]+$")
-_PAY_WITH = re.compile(r"^(?:with\s+|using\s+|for\s+)?(?P<symbol>[a-z]+)$")
-_INSTEAD = re.compile(r"\s+instead$")
+_ADDRESS = compiled(r"^(?:to\s+)?(?P<address>0x[0-9a-fA-F]{40})$")
+_TARGET = compiled(r"^(?:to|for|into)\s+[a-z ]+$")
+_PAY_WITH = compiled(r"^(?:with\s+|using\s+|for\s+)?(?P<symbol>[a-z]+)$")
+_INSTEAD = compiled(r"\s+instead$")
 _WRAPS = {"wrap": "eth", "unwrap": "weth"}
 """What a wrap or an unwrap takes."""
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from agent.errors import IntentError
 from agent.intents.amend import amend, amendment
+from agent.intents.patterns import compiled
 from agent.intents.phrases import (
     ADDRESS,
     DOLLAR_TOKENS,
@@ -44,10 +45,10 @@ GoalPlanner = Callable[[str, str | None, str, str], Plan]
 Positions = Callable[[], tuple[tuple[str, ...], tuple[str, ...]]]
 """() -> (the tokens the wallet has supplied on Aave, the tokens it owes), read from the chain."""
 
-_POLITE = re.compile(
+_POLITE = compiled(
     r"^(?:(?:please|pls|hey|ok|okay|now|so)\s+|(?:can|could|would) you\s+|i(?:'d| would) like to\s+|i want to\s+|i wanna\s+|let'?s\s+|go ahead and\s+)+"
 )
-_INJECTION = re.compile(
+_INJECTION = compiled(
     r"ignore (?:all |any )?(?:previous|prior|above|earlier)|disregard|system prompt|you are now|new instructions|developer mode|jailbreak",
     re.I,
 )
@@ -76,13 +77,13 @@ _UNSUPPORTED = (
     ),
     (r"\bliquidity\b|\blp\b", "providing liquidity is not supported"),
 )
-_GOAL = re.compile(
+_GOAL = compiled(
     r"^(?:earn|get|make|find|generate|want)\s+(?:some\s+|the\s+)?(?:best\s+|safe\s+|passive\s+)?(?:yield|interest|apy|returns?)\s+(?:on|for|with|from)\s+(?P<what>.+?)$"
     r"|^(?:best|highest|safest)\s+(?:yield|apy|interest|rate)\s+(?:on|for)\s+(?P<what2>.+?)$"
     r"|^put\s+(?P<what3>.+?)\s+to\s+work$"
     r"|^(?:make|let)\s+(?P<what4>.+?)\s+(?:earn|work)(?:\s+(?:yield|interest))?$"
 )
-_RISK = re.compile(
+_RISK = compiled(
     r"\s*(?:,|with|at|for)?\s*(?:a\s+)?(?P<risk>low|medium|moderate|high)\s+risk(?:\s+(?:level|tolerance))?\s*$"
 )
 _VERBS = (
@@ -101,69 +102,69 @@ _VERBS = (
     ("unwrap", r"unwrap"),
     ("wrap", r"wrap"),
 )
-_VERB = re.compile(r"^(?P<verb>" + "|".join(v for _, v in _VERBS) + r")\b\s*(?P<rest>.*)$")
-_SPLIT = re.compile(
+_VERB = compiled(r"^(?P<verb>" + "|".join(v for _, v in _VERBS) + r")\b\s*(?P<rest>.*)$")
+_SPLIT = compiled(
     r"\s*(?:[;.]\s+|,?\s*\b(?:and then|then|after that|afterwards|finally)\b\s*|,?\s*\band\b\s+(?=(?:"
     + "|".join(v for _, v in _VERBS)
     + r")\b)|,\s+(?=(?:"
     + "|".join(v for _, v in _VERBS)
     + r")\b))\s*"
 )
-_PRONOUN = re.compile(
+_PRONOUN = compiled(
     r"^(?:all of\s+)?(?:it|them|that|those|this|the proceeds|the output|the result|what i get|what i got)$"
 )
-_HALF_PRONOUN = re.compile(
+_HALF_PRONOUN = compiled(
     r"^(?:half|a quarter|\d+(?:\.\d+)?%) of (?:it|them|that|the proceeds|the output)$"
 )
-_PROTOCOL = re.compile(
+_PROTOCOL = compiled(
     r"\s+(?P<prep>on|to|into|in|at|from|out of|via|through|using|with)\s+(?P<proto>aave(?:\s*v3)?|uniswap(?:\s*v3)?)\s*$"
 )
-_COLLATERAL = re.compile(
+_COLLATERAL = compiled(
     r"^(?P<loan>(?:"
     + dict(_VERBS)["borrow"]
     + r")\b.+?)\s+(?:against|backed by|secured by|using|with)\s+(?P<collateral>.+?)"
     r"(?:\s+(?:as\s+(?:the\s+|my\s+)?)?collateral)?$"
 )
-_ELIDED = re.compile(
+_ELIDED = compiled(
     rf"\s*(?:,\s*|\s+)and\s+(?=(?:{NUMBER}|{'|'.join(NUMBER_WORDS)}|all|half|a quarter"
     rf"|\d+(?:\.\d+)?%)(?:\s|[a-z]))"
     rf"|,\s+(?=(?:{NUMBER})\s*[a-z]+\s+(?:to|for|into)\s)"
 )
 """Where a clause goes on with the same verb: "swap 1 eth to dai and 2 eth to usdc"."""
-_EVERY_POSITION = re.compile(
+_EVERY_POSITION = compiled(
     rf"^(?:(?P<withdraw>{dict(_VERBS)['withdraw']})|{dict(_VERBS)['repay']}"
     r"|pay(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the)\s+(?:debts?|loans?)$))"
     rf"\s+(?:all|everything|all of)?\s*(?:of\s+)?(?:my|the)?\s*(?:{POSITION_WORDS})?$"
 )
 """A withdrawal or repayment of everything, naming no token: "withdraw everything from aave"."""
-_REFERS_BACK = re.compile(
+_REFERS_BACK = compiled(
     r"\b(?:it|them|that|those|this|the proceeds|the output|the result|what i get|what i got)\b"
 )
 """A pronoun for what the previous clause produced (`_PRONOUN` is the whole amount phrase)."""
-_REST = re.compile(
+_REST = compiled(
     r"\b(?:the rest|the remainder|the remaining|what(?:'s| is) left|whatever(?:'s| is) left)\b"
 )
 """What is left of something: of a step's output, of what a step did not spend, or of the
 balance? Asked, never guessed."""
-TRAILING = re.compile(
+TRAILING = compiled(
     r"(?:[\s,]+(?:please|pls|plz|thanks|thank you|thx|ty|now|right now|asap|for me)|[^\w\s%)]+)+$"
 )
 """Words and symbols after the request itself: "... to usdc please", "... to aave 🙏"."""
-TOWARDS = re.compile(r"\s*(?:\s(?:to|for|into|in exchange for)\s|->|→|=>)\s*")
+TOWARDS = compiled(r"\s*(?:\s(?:to|for|into|in exchange for)\s|->|→|=>)\s*")
 """Where what a swap spends ends and what it gets begins: "1 eth to usdc", "1 eth → usdc"."""
-PAYING = re.compile(r"(?P<dst>.+?)\s+(?P<prep>with|using|for|from)\s+(?P<src>.+)")
+PAYING = compiled(r"(?P<dst>.+?)\s+(?P<prep>with|using|for|from)\s+(?P<src>.+)")
 """A purchase's two sides: what it buys, and what it is paid with ("eth with usdc")."""
-_INSTEAD = re.compile(r"\s+instead$")
-_ONLY_SLIPPAGE = re.compile(
+_INSTEAD = compiled(r"\s+instead$")
+_ONLY_SLIPPAGE = compiled(
     r"^(?:(?:make|it|change|set|to|use|with|at|instead|actually|no|ok|okay|and|but|then|the)"
     r"\b\W*)*$"
 )
 """The words of a follow-up that only changes the slippage, once its slippage is read."""
-_AS_COLLATERAL = re.compile(r"\s+as\s+(?:the\s+|my\s+)?collateral$")
-_AT_LEAST = re.compile(r"(?:^|\s)(?:at least|a minimum of|minimum|min\.?|no less than)\s")
+_AS_COLLATERAL = compiled(r"\s+as\s+(?:the\s+|my\s+)?collateral$")
+_AT_LEAST = compiled(r"(?:^|\s)(?:at least|a minimum of|minimum|min\.?|no less than)\s")
 """A minimum output, wherever the swap's other side says it ("usdc for at least 2900 usdc")."""
-_DEBT = re.compile(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
-_OWED = re.compile(r"\b(?:debts?|loans?)\b")
+_DEBT = compiled(r"\s+(?:debt|loan|borrow(?:ing)?s?|position)$")
+_OWED = compiled(r"\b(?:debts?|loans?)\b")
 
 
 MAX_REQUEST_CHARS = 500

@@ -9,11 +9,11 @@ gets, and the request has to be said whole. The token the amount is counted in i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent.errors import IntentError
+from agent.intents.patterns import compiled
 from agent.intents.phrases import token
 
 Step = dict[str, Any]
@@ -27,7 +27,7 @@ class Refused(IntentError):
         super().__init__("needs_clarification", message)
 
 
-_RETOKEN = re.compile(
+_RETOKEN = compiled(
     r"^(?:(?:no|nope|actually|sorry|wait|oh|hmm|ok|okay|but|rather|and)\b[,!.]?\s+)*"
     r"(?:(?:make|change)\s+(?:it|that|this)\s+)?(?:(?P<pays>pay\s+)?(?P<prep>to|into|for|with|using|use)"
     r"\s+(?P<token>[a-z]+))(?:\s+instead)?$"
