@@ -28,7 +28,9 @@ def to_json(event: Event) -> dict[str, Any]:
     return {"event": type(event).__name__, **body}
 
 
-def emit(event: Event, as_json: bool) -> None:
+def emit(event: Event, as_json: bool, on_aave: str = "") -> None:
+    """``on_aave``: what the plan moves on Aave, said after a run's wallet changes
+    (`agent.tui.format.on_aave`)."""
     if as_json:
         sys.stdout.write(json.dumps(to_json(event)) + "\n")
         sys.stdout.flush()
@@ -84,7 +86,7 @@ def emit(event: Event, as_json: bool) -> None:
             "dry_run": "dry run, nothing sent; it would have made",
             "discarded": "discarded, nothing sent; it would have made",
         }  # QA: "discarded, nothing sent: +29.96 USDC" read as if it had happened
-        console.print(f"[bold]{label.get(event.status, event.status)}[/bold]: {changes}")
+        console.print(f"[bold]{label.get(event.status, event.status)}[/bold]: {changes}{on_aave}")
         for problem in event.mismatches:
             console.print(f"[yellow]differs from the simulation: {problem}[/yellow]")
     elif isinstance(event, RunFailed):

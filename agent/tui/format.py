@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.events import SimulationDone
 
 
 def amount(value: Decimal) -> str:
@@ -37,3 +42,28 @@ def health_factor(value: Decimal) -> str:
     if value >= HEALTHY:
         return f"over {HEALTHY:,}"
     return f"{value.quantize(Decimal('0.01'), ROUND_DOWN):,}"
+
+
+_AAVE_DONE = {
+    "supply": "supplied",
+    "withdraw": "withdrawn",
+    "borrow": "borrowed",
+    "repay": "repaid",
+}
+
+
+def on_aave(plan: Mapping[str, Any], simulation: SimulationDone | None) -> str:
+    """What the plan's Aave steps move there, as simulated ("; on Aave: 299.85 USDC supplied"),
+    or nothing: the wallet's changes alone made a swap then supply look as if the swapped tokens
+    had vanished (QA)."""
+    if simulation is None:
+        return ""
+    moved = []
+    steps = plan.get("steps", [])
+    for sim in simulation.steps:
+        step = steps[sim.step - 1]
+        done = _AAVE_DONE.get(step["action"])
+        raw = sim.moved.get(str(step.get("token")), Decimal(0))
+        if done is not None and raw:
+            moved.append(f"{amount(abs(raw))} {step['token']} {done}")
+    return f"; on Aave: {', '.join(moved)}" if moved else ""

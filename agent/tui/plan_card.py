@@ -24,7 +24,7 @@ from agent.events import (
     TxConfirmed,
     TxSent,
 )
-from agent.tui.format import amount, health_factor, signed
+from agent.tui.format import amount, health_factor, on_aave, signed
 
 
 class KeyReader(Protocol):
@@ -106,7 +106,7 @@ class PlanCard(Static, can_focus=True):
             }
             self.outcome = f"{label.get(event.status, event.status)}: {changes}"
             if event.status == "done":
-                self.outcome += self._on_aave()
+                self.outcome += on_aave(self.proposed.plan, self.simulation)
             if event.mismatches:
                 self.outcome += "\nDiffers from the simulation: " + "; ".join(event.mismatches)
             self.set_class(event.status == "done", "done")
@@ -121,26 +121,13 @@ class PlanCard(Static, can_focus=True):
         said = f"Dry run {self.rehearsals} on the chain as it is now, nothing sent"
         if isinstance(event, RunDone):
             changes = ", ".join(f"{signed(v)} {s}" for s, v in event.deltas.items())
-            moved = f"{changes or 'no balance change'}{self._on_aave()}"
+            moved = (
+                f"{changes or 'no balance change'}{on_aave(self.proposed.plan, self.simulation)}"
+            )
             self.rehearsal = f"{said}; the policy allows it now: {moved}"  # QA: it said neither
         else:
             self.rehearsal = f"{said}: it would not go through ({event.code}): {event.message}"
         self.refresh_card()
-
-    def _on_aave(self) -> str:
-        """What the plan's Aave steps move there, as simulated: the wallet's changes alone made
-        a swap then supply look as if the swapped tokens had vanished (QA)."""
-        if self.simulation is None:
-            return ""
-        moved = []
-        steps = self.proposed.plan.get("steps", [])
-        for sim in self.simulation.steps:
-            step = steps[sim.step - 1]
-            done = _AAVE_DONE.get(step["action"])
-            raw = sim.moved.get(str(step.get("token")), Decimal(0))
-            if done is not None and raw:
-                moved.append(f"{amount(abs(raw))} {step['token']} {done}")
-        return f"; on Aave: {', '.join(moved)}" if moved else ""
 
     def refresh_card(self) -> None:
         parts: list[object] = [Text(self.proposed.summary or self.proposed.intent, style="bold")]
@@ -188,14 +175,6 @@ class PlanCard(Static, can_focus=True):
         if answerable and self.decision is not None and self.decision.allowed:
             parts.append(Text("y execute · d dry run · n discard · e edit", style="bold"))
         self.update(Group(*parts))
-
-
-_AAVE_DONE = {
-    "supply": "supplied",
-    "withdraw": "withdrawn",
-    "borrow": "borrowed",
-    "repay": "repaid",
-}
 
 
 def _verdicts(decision: PolicyDecision) -> list[Text]:

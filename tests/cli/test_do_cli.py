@@ -113,17 +113,25 @@ def test_a_question_is_answered_from_the_chain(devnet, tmp_path: Path) -> None:
 
 def test_withdrawing_everything_empties_each_position(devnet, tmp_path: Path) -> None:
     data_dir = attach(devnet, tmp_path / "data")
-    supplied = run_cli("do", "supply 1000 USDC and 500 DAI to aave", "--yes", data_dir=data_dir)
+    wide = {"COLUMNS": "200"}
+    supplied = run_cli(
+        "do", "supply 1000 USDC and 500 DAI to aave", "--yes", data_dir=data_dir, env=wide
+    )
     assert supplied.returncode == 0, supplied.stderr
+    done = supplied.stdout.splitlines()[-1]  # QA: the wallet's changes alone, Aave unsaid
+    assert done.startswith("done: ") and "-1,000 USDC" in done and "-500 DAI" in done
+    assert done.endswith("; on Aave: 1,000 USDC supplied, 500 DAI supplied"), done
     assert {p.symbol for p in account(devnet.w3, devnet.book, devnet.wallet).positions} == {
         "USDC",
         "DAI",
     }
 
-    result = run_cli("do", "withdraw everything from aave", "--yes", data_dir=data_dir)
+    result = run_cli("do", "withdraw everything from aave", "--yes", data_dir=data_dir, env=wide)
 
     assert result.returncode == 0, result.stderr
     assert account(devnet.w3, devnet.book, devnet.wallet).positions == ()
+    withdrawn = result.stdout.splitlines()[-1]
+    assert "; on Aave: 1,000" in withdrawn and "USDC withdrawn" in withdrawn, withdrawn
 
 
 def test_a_request_nobody_can_confirm_is_read_then_refused(devnet, tmp_path: Path) -> None:
