@@ -33,11 +33,10 @@ def known_symbols(data_dir: Path) -> tuple[str, ...]:
 
 def default_slippage_bps(data_dir: Path, policy_file: Path | None) -> int:
     """The slippage a plan gets when its request names none, as `do` plans it: the default of
-    the session in effect (the newest that is not a strategy run's, on the recorded chain),
-    else of the policy the default session will have. Read without the chain, web3 or pydantic
-    (`plan` answers in a fraction of their import time); the policy was validated when stored."""
-    import tomllib
-
+    the session in effect (the newest that is not a strategy run's, on the recorded chain), as
+    stored with it, else of the policy the default session will have. Read without the chain,
+    web3 or pydantic (`plan` answers in a fraction of their import time), and without parsing
+    TOML when a session is in effect; the policy was validated when stored."""
     from agent.datadir import DB_NAME
     from policies import DEFAULT_POLICY
 
@@ -49,17 +48,23 @@ def default_slippage_bps(data_dir: Path, policy_file: Path | None) -> int:
         chain_id = _recorded_chain(data_dir).get("chain_id")
         on_chain = ("AND chain_id = ?", (chain_id,)) if chain_id is not None else ("", ())
         query = (
-            f"SELECT policy_text FROM sessions WHERE strategy IS NULL {on_chain[0]} "
+            f"SELECT * FROM sessions WHERE strategy IS NULL {on_chain[0]} "
             "ORDER BY rowid DESC LIMIT 1"
         )
         try:
             with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+                db.row_factory = sqlite3.Row
                 row = db.execute(query, on_chain[1]).fetchone()
         except sqlite3.Error:  # no sessions table yet
             row = None
-        text = row[0] if row else None
+        stored = dict(row) if row is not None else {}
+        if stored.get("default_slippage_bps") is not None:  # None: a session from before it
+            return int(stored["default_slippage_bps"])
+        text = stored.get("policy_text")
     if text is None:
         text = (policy_file or DEFAULT_POLICY).read_text()
+    import tomllib
+
     return int(tomllib.loads(text).get("slippage", {}).get("default_bps", 50))
 
 

@@ -175,6 +175,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
     add_column(conn, "sessions", "strategy", "TEXT")  # since strategy sessions
     add_column(conn, "sessions", "charter", "TEXT")  # since 2026-12
     add_column(conn, "sessions", "void", "INTEGER NOT NULL DEFAULT 0")  # since 2026-12
+    # the policy's default slippage, for `plan`, which reads it without parsing TOML; since 2026-12
+    add_column(conn, "sessions", "default_slippage_bps", "INTEGER")
 
 
 def void_sessions(conn: sqlite3.Connection, chain_id: int) -> int:
@@ -229,7 +231,8 @@ class SessionStore:
                 return found
             self.conn.execute(
                 "INSERT INTO sessions (id, name, policy_text, address, keystore, chain_id, "
-                "created_at, expires_at, strategy, charter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, expires_at, strategy, charter, default_slippage_bps) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     name or policy.name,
@@ -241,6 +244,7 @@ class SessionStore:
                     now + lives,
                     strategy,
                     "0x" + sealed.hex(),
+                    policy.slippage.default_bps,
                 ),
             )
         self._keys[session_id] = key

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,11 @@ def test_both_paths_take_the_slippage_of_the_session_in_effect(devnet, tmp_path:
     for answer in (quick, typer):
         assert answer.returncode == 0, answer.stderr
         assert json.loads(answer.stdout)["steps"][0]["max_slippage_bps"] == 30
+    assert "tomllib" not in imported(quick.stderr)  # stored with the session: 4 ms saved
+    with sqlite3.connect(data_dir / "agent.db") as db:  # as a session from before the column
+        assert db.execute("UPDATE sessions SET default_slippage_bps = NULL").rowcount == 1
+    older = cli(*ARGV, cwd=tmp_path)
+    assert json.loads(older.stdout)["steps"][0]["max_slippage_bps"] == 30
     (tmp_path / "elsewhere").mkdir()
     fresh = cli(*ARGV, cwd=tmp_path / "elsewhere", env={"DEFI_AGENT_POLICY": "dca-bot"})
     assert json.loads(fresh.stdout)["steps"][0]["max_slippage_bps"] == 30
