@@ -52,6 +52,18 @@ changes, gas, health factor and the policy's verdict, then `execute` the same pl
 signed that the session's policy does not allow; amounts are token units, never base units."""
 
 
+_LONGEST_AMOUNT = 80
+"""More characters than any amount a token can hold (78 digits for 2**256) and a point."""
+
+
+def _echo(text: str) -> str:
+    """``text`` as an error repeats it: whole when short, else its start and its length (QA: a
+    bad amount of thousands of digits came back in full)."""
+    if len(text) <= 40:
+        return repr(text)
+    return f"{text[:40]!r}… ({len(text):,} characters)"
+
+
 def _error(error: DefiAgentError) -> CallToolResult:
     """A tool error whose text is exactly the CLI's JSON error object."""
     body = json.dumps(error.to_json())
@@ -91,7 +103,7 @@ class AgentTools:
             if symbol is None:
                 known = ", ".join(ctx.book.symbols)
                 raise IntentError(
-                    "unknown_token", f"unknown token {word!r}", hint=f"known: {known}"
+                    "unknown_token", f"unknown token {_echo(word)}", hint=f"known: {known}"
                 )
             symbols.append(symbol)
         if symbols[0] == symbols[1]:
@@ -102,6 +114,8 @@ class AgentTools:
                 "ETH reaches Uniswap V3 as WETH: there is no ETH-WETH swap; wrap or unwrap instead",
             )
         a, b = (token(ctx.w3, ctx.book, "WETH" if s == "ETH" else s) for s in symbols)
+        if len(amount) > _LONGEST_AMOUNT:
+            raise IntentError("invalid_amount", f"{_echo(amount)} is not a plausible amount")
         try:
             units = parse_amount(amount).value
         except ValueError as error:

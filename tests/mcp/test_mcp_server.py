@@ -64,6 +64,8 @@ def test_read_tools_and_a_plan_simulated_but_not_executed(devnet, tmp_path: Path
         finer = await error_of(
             client, "quote", token_in="USDC", token_out="DAI", amount="0.0000001"
         )
+        huge = await error_of(client, "quote", token_in="ETH", token_out="USDC", amount="9" * 5000)
+        unheard = await error_of(client, "quote", token_in="X" * 5000, token_out="USDC", amount="1")
         markets = await call(client, "markets")
         planned = await call(client, "plan", text="swap 1 ETH for USDC")
         simulated = await call(client, "simulate", plan_id=planned["plan_id"])
@@ -96,6 +98,9 @@ def test_read_tools_and_a_plan_simulated_but_not_executed(devnet, tmp_path: Path
     assert seen["nosuch"]["message"] == "no tool 'nosuchtool'"
     assert seen["itself"]["message"] == "cannot swap DAI into itself"  # not "no route"
     assert "0.0000001 USDC is finer than the token's 6 decimals" in seen["finer"]["message"]
+    assert seen["huge"]["code"] == "invalid_amount"  # QA: the 5,000 digits came back in full
+    assert seen["huge"]["message"].endswith("… (5,000 characters) is not a plausible amount")
+    assert seen["unheard"]["code"] == "unknown_token" and len(seen["unheard"]["message"]) < 100
     assert {m["symbol"] for m in seen["markets"]} == {"WETH", "WBTC", "USDC", "DAI"}
     assert seen["planned"]["steps"][0]["token_out"] == "USDC"
     step = seen["simulated"]["steps"][0]
