@@ -61,29 +61,26 @@ def do(
             hint="to act instead, add --yes to execute or --dry-run to only simulate",
         )
 
-    proposed: list[PlanProposed | SimulationDone] = []
+    aave = ""  # what the plan moves on Aave, as simulated: said with what it did to the wallet
 
     async def propose() -> tuple[str | None, int]:
-        plan_id = None
+        nonlocal aave
+        plan_id, plan = None, {}
         async for event in svc.propose(text):
             emit(event, as_json)
-            if isinstance(event, PlanProposed | SimulationDone):
-                proposed.append(event)
+            if isinstance(event, PlanProposed):
+                plan = event.plan
+            if isinstance(event, SimulationDone):
+                aave = on_aave(plan, event)
             if isinstance(event, RunFailed):
                 return None, event.exit_code
             if isinstance(event, PolicyDecision):
                 plan_id = event.plan_id
         return plan_id, 0
 
-    def aave() -> str:
-        """What the plan moves on Aave, as simulated: said with what it did to the wallet."""
-        plan = next(e.plan for e in proposed if isinstance(e, PlanProposed))
-        simulation = next((e for e in proposed if isinstance(e, SimulationDone)), None)
-        return on_aave(plan, simulation)
-
     async def execute(plan_id: str, asked: bool) -> int:
         async for event in svc.execute(plan_id, human_confirmed=asked):
-            emit(event, as_json, aave())
+            emit(event, as_json, aave)
             if isinstance(event, RunFailed):
                 return event.exit_code
         return 0
@@ -97,7 +94,7 @@ def do(
     if dry_run or not answer:
         done = svc.discard(plan_id, dry_run=dry_run)
         assert done is not None
-        emit(done, as_json, aave())
+        emit(done, as_json, aave)
         if answer is None:
             raise typer.Exit(130)
         return

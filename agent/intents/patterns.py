@@ -48,7 +48,7 @@ def compiled(pattern: str, flags: int = 0) -> re.Pattern[str]:
         with contextlib.suppress(Exception):  # a program this engine refuses: compiled below
             return _sre.compile(pattern, *program)
     try:
-        program = _program(pattern, int(flags))
+        program = _program(*key)
         made = _sre.compile(pattern, *program)
     except Exception:  # not what this module knows of the engine: nothing is kept
         return re.compile(pattern, flags)
