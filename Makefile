@@ -13,8 +13,10 @@ setup: $(PY_STAMP) $(NODE_STAMP)
 	@# bytecode of the project's modules, as pip writes on install (an editable install does not,
 	@# and PYTHONDONTWRITEBYTECODE stops Python writing it): `defi-agent plan` then starts 40% faster
 	@$(BIN)/python -m compileall -q agent strategies policies tools >/dev/null
-	@# and the rule parser's regular expressions, compiled (agent/intents/patterns.py)
+	@# and the rule parser's regular expressions, compiled (agent/intents/patterns.py), and the
+	@# default policy's default slippage, read (agent/policy_defaults.py)
 	@$(BIN)/python -m agent.intents.patterns
+	@$(BIN)/python -m agent.policy_defaults
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "defi-agent needs Python 3.11 or newer")'

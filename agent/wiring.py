@@ -36,7 +36,8 @@ def default_slippage_bps(data_dir: Path, policy_file: Path | None) -> int:
     the session in effect (the newest that is not a strategy run's, on the recorded chain), as
     stored with it, else of the policy the default session will have. Read without the chain,
     web3 or pydantic (`plan` answers in a fraction of their import time), and without parsing
-    TOML when a session is in effect; the policy was validated when stored."""
+    TOML: a session in effect stores it, and a policy file's is kept (`agent.policy_defaults`)."""
+    from agent import policy_defaults
     from agent.datadir import DB_NAME
     from policies import DEFAULT_POLICY
 
@@ -63,9 +64,7 @@ def default_slippage_bps(data_dir: Path, policy_file: Path | None) -> int:
         text = stored.get("policy_text")
     if text is None:
         text = (policy_file or DEFAULT_POLICY).read_text()
-    import tomllib
-
-    return int(tomllib.loads(text).get("slippage", {}).get("default_bps", 50))
+    return policy_defaults.default_slippage_bps(text)
 
 
 class ChainMarkets:

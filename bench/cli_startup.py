@@ -2,11 +2,12 @@
 
 Runs the installed `defi-agent` command, as a user does, after compiling the project's bytecode
 (as pip does on install, and Python on a first run unless PYTHONDONTWRITEBYTECODE is set, as it is
-on these machines) and the rule parser's regular expressions (`agent.intents.patterns`, as
-`make setup` does). Prints both medians and their ratio (aim: under 4), the three heaviest imports
-on the path, and two references in the same units: the standard library the rule parser cannot do
-without (re, json, decimal, typing), and what the Typer path would cost before parsing anything
-(Typer, pydantic and pydantic-settings imported).
+on these machines), the rule parser's regular expressions (`agent.intents.patterns`) and the
+default policy's default slippage (`agent.policy_defaults`), as `make setup` does. Prints both
+medians and their ratio (aim: under 4), the three heaviest imports on the path, and two references
+in the same units: the standard library the rule parser cannot do without (re, json, decimal,
+typing), and what the Typer path would cost before parsing anything (Typer, pydantic and
+pydantic-settings imported).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def median(cmd: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     for package in ("agent", "strategies", "policies", "tools"):
         compileall.compile_dir(ROOT / package, quiet=1)
-    subprocess.run([sys.executable, "-m", "agent.intents.patterns"], cwd=ROOT, check=True)
+    for kept in ("agent.intents.patterns", "agent.policy_defaults"):
+        subprocess.run([sys.executable, "-m", kept], cwd=ROOT, check=True)
     script = str(Path(sys.executable).with_name("defi-agent"))
     with tempfile.TemporaryDirectory() as data_dir:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DEFI_AGENT_")}

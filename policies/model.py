@@ -27,7 +27,7 @@ from pydantic import (
 from agent.errors import ConfigError
 from agent.textfile import read_text_file
 from agent.validation import first_error, said
-from policies import DEFAULT_POLICY
+from policies import DEFAULT_POLICY, DEFAULT_SLIPPAGE_BPS
 from strategies.tokens import DEFAULT_SYMBOLS, unknown_token
 
 Action = Literal["swap", "supply", "withdraw", "borrow", "repay", "wrap", "unwrap", "transfer"]
@@ -201,7 +201,7 @@ class Slippage(_Strict):
     """In bps, from 1: every trade moves the price, so no swap fits a bound of 0."""
 
     max_bps: StrictInt = Field(default=50, ge=1, le=5000)
-    default_bps: StrictInt = Field(default=50, ge=1, le=5000)
+    default_bps: StrictInt = Field(default=DEFAULT_SLIPPAGE_BPS, ge=1, le=5000)
 
     @model_validator(mode="after")
     def _default_within_max(self) -> Slippage:

@@ -14,6 +14,7 @@ import pytest
 
 from agent.cli.quick import DEFAULT_DATA_DIR, request
 from agent.settings import Settings
+from policies import DEFAULT_POLICY
 from tests.conftest import imported, run_cli
 from tests.strategies.kit import attach
 
@@ -157,3 +158,19 @@ def test_both_paths_take_the_slippage_of_the_session_in_effect(devnet, tmp_path:
     (tmp_path / "elsewhere").mkdir()
     fresh = cli(*ARGV, cwd=tmp_path / "elsewhere", env={"DEFI_AGENT_POLICY": "dca-bot"})
     assert json.loads(fresh.stdout)["steps"][0]["max_slippage_bps"] == 30
+
+
+def test_a_fresh_data_directory_plans_without_tomllib(tmp_path: Path) -> None:
+    """With no session, the default policy's slippage is the one `make setup` kept, so `plan`
+    does not import tomllib (4 ms of its start-up); a policy file edited since is read again."""
+    kept = subprocess.run([sys.executable, "-m", "agent.policy_defaults"], capture_output=True)
+    assert kept.returncode == 0, kept.stderr
+    fresh = cli(*ARGV, cwd=tmp_path)
+    assert fresh.returncode == 0, fresh.stderr
+    assert json.loads(fresh.stdout)["steps"][0]["max_slippage_bps"] == 50
+    assert "tomllib" not in imported(fresh.stderr)
+    edited = tmp_path / "edited.toml"
+    edited.write_text(DEFAULT_POLICY.read_text().replace("default_bps = 50", "default_bps = 20"))
+    answer = cli(*ARGV, cwd=tmp_path, env={"DEFI_AGENT_POLICY": str(edited)})
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout)["steps"][0]["max_slippage_bps"] == 20
