@@ -39,6 +39,7 @@ from agent.events import (
 from agent.journal import Journal, TxRecord
 from agent.preparer import Prepared, describe, prepare, step_event
 from agent.processes import wallet_turn
+from agent.remedies import remedy
 from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
 from agent.verify import TOLERANCE_BPS, balances_of, net, verify, worse
@@ -125,10 +126,12 @@ class AgentService:
             if not prepared.ok:
                 failed = prepared.failure
                 assert failed is not None and failed.result.failure is not None
+                failure, described = failed.result.failure, describe(failed.step)
+                instead = remedy(failed.step, failure.revert_reason)
                 raise SimulationReverted(
-                    f"step {failed.index} ({describe(failed.step)}) would revert: "
-                    f"{failed.result.failure.call.label}: {failed.result.failure.revert_reason}",
-                    hint="nothing was sent",
+                    f"step {failed.index} ({described}) would revert: "
+                    f"{_unless_said(failure.call.label, described)}{failure.revert_reason}",
+                    hint="nothing was sent" + (f"; {instead}" if instead else ""),
                 )
             authorized = [r.authorization for r in earlier]
             authorization = await asyncio.to_thread(self._authorize, prepared, authorized)
@@ -770,3 +773,10 @@ def _moved(then: int, block: int, waited: int) -> str:
     if waited >= 60:
         parts.append(f"{waited // 60} min later")
     return f"the chain moved since the simulation ({', '.join(parts) or f'{waited} s later'})"
+
+
+def _unless_said(label: str, described: str) -> str:
+    """A failing call's label before its revert reason, unless it is the step's description
+    again (QA: "step 1 (borrow 500 USDC ...) would revert: borrow 500 USDC ...: Aave: ...")."""
+    same = label.replace(",", "").lower() == described.replace(",", "").lower()
+    return "" if same else f"{label}: "

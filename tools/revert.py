@@ -4,6 +4,7 @@ short codes of Uniswap's and OpenZeppelin's contracts."""
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +31,10 @@ _KNOWN = {
 }
 
 
+_AAVE_NAME = re.compile(r"^Aave: .* \(error \d+, (?P<name>[A-Z0-9_]+)\)$")
+"""How `_words` names an Aave error, which `aave_error` reads back."""
+
+
 @cache
 def _aave_codes() -> dict[str, dict[str, str]]:
     path = Path(__file__).with_name("aave_v3") / "errors.json"
@@ -50,6 +55,13 @@ def explain(data: bytes | str | None, message: str | None = None) -> str:
     if message and "insufficient funds" in message.lower():
         return "the wallet does not hold enough ETH for this transaction"
     return "reverted without a reason (for WETH: the wallet holds too little of it)"
+
+
+def aave_error(reason: str | None) -> str | None:
+    """The name of the Aave error that ``reason``, as `explain` wrote it, is about
+    ("COLLATERAL_BALANCE_IS_ZERO"); None for any other reason."""
+    match = _AAVE_NAME.match(reason or "")
+    return match.group("name") if match else None
 
 
 def _words(text: str) -> str:

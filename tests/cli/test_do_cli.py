@@ -187,6 +187,21 @@ def test_a_withdrawal_that_aave_refuses_shows_no_health_factor_after(
     assert result.returncode == 4, result.stdout + result.stderr
     assert "HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD" in result.stdout + result.stderr
     assert "health factor" not in result.stdout
+    assert "the debt needs this collateral: repay some first, or withdraw less" in result.stderr
+
+
+def test_a_borrow_with_no_collateral_says_how_to_name_some(devnet, tmp_path: Path) -> None:
+    """Aave refuses a borrow with nothing supplied: the error says so once (the step's words
+    were said twice, as its description and its call's label) and what to ask for instead."""
+    data_dir = attach(devnet, tmp_path / "data")
+
+    result = run_cli("do", "borrow 500 USDC", "--dry-run", data_dir=data_dir)
+
+    assert result.returncode == 4, result.stdout + result.stderr
+    error = " ".join(result.stderr.split())
+    assert "would revert: Aave: The collateral balance is 0" in error
+    assert error.count("borrow 500 USDC from Aave V3 at the variable rate") == 1
+    assert 'e.g. "borrow 500 USDC against 1 ETH"' in error
 
 
 def test_ctrl_c_while_executing_says_how_to_finish(devnet, tmp_path: Path) -> None:

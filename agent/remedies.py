@@ -1,0 +1,46 @@
+"""What to ask for instead when a step would revert on Aave for a reason the user can act on: the
+revert says what went wrong, this says what to do next (QA: "borrow 500 USDC" with nothing
+supplied ended at "The collateral balance is 0", with no word on how to borrow)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tools.revert import aave_error
+
+_COVER = (
+    'borrow less, or supply more collateral first ("how much can I borrow?" says what the '
+    "collateral on Aave covers now)"
+)
+_REMEDIES = {
+    ("borrow", "COLLATERAL_BALANCE_IS_ZERO"): (
+        "Aave holds no collateral of this wallet's: name some in the same request, enough to "
+        'cover the debt, e.g. "borrow {amount} {token} against 1 ETH"'
+    ),
+    ("borrow", "COLLATERAL_CANNOT_COVER_NEW_BORROW"): _COVER,
+    ("borrow", "HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD"): _COVER,
+    ("borrow", "LTV_VALIDATION_FAILED"): _COVER,
+    ("withdraw", "NOT_ENOUGH_AVAILABLE_USER_BALANCE"): (
+        'that is more {token} than the wallet has on Aave: "how much {token} can I withdraw?" '
+        'says how much, "withdraw all my {token} from aave" takes it all'
+    ),
+    ("withdraw", "HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD"): (
+        'the debt needs this collateral: repay some first, or withdraw less ("how much {token} '
+        'can I withdraw?" says how much)'
+    ),
+    ("repay", "NO_DEBT_OF_SELECTED_TYPE"): (
+        'the wallet owes no {token} on Aave ("what\'s my health factor?" tells its debt)'
+    ),
+}
+"""By the step's action and the Aave error its call reverted with. A borrow's amount is always a
+number (the parser takes no other)."""
+
+
+def remedy(step: Mapping[str, Any], reason: str | None) -> str | None:
+    """What to ask for instead of ``step``, whose call reverted for ``reason`` (as
+    `tools.revert.explain` says it); None when there is nothing better to say than the reason."""
+    found = _REMEDIES.get((str(step.get("action")), aave_error(reason) or ""))
+    if found is None:
+        return None
+    return found.format(amount=step.get("amount", ""), token=step.get("token", ""))

@@ -1,0 +1,40 @@
+"""What the agent suggests when Aave would refuse a step, read from the revert as
+`tools.revert.explain` words it from the real revert data."""
+
+from __future__ import annotations
+
+from eth_abi import encode
+
+from agent.remedies import remedy
+from tools.revert import aave_error, explain
+
+
+def reverted(code: str) -> str:
+    """The reason for Aave's revert with error ``code``, as the simulation reports it."""
+    return explain(bytes.fromhex("08c379a0") + encode(["string"], [code]))
+
+
+def test_the_aave_error_is_read_back_from_the_reason() -> None:
+    assert aave_error(reverted("34")) == "COLLATERAL_BALANCE_IS_ZERO"
+    assert aave_error(reverted("STF")) is None  # Uniswap's: no Aave error
+    assert aave_error("Aave: made up") is None
+    assert aave_error(None) is None
+
+
+def test_each_refusal_the_user_can_act_on_says_what_to_ask_for() -> None:
+    borrow = {"action": "borrow", "token": "USDC", "amount": "500"}
+    withdraw = {"action": "withdraw", "token": "DAI", "amount": "900"}
+    repay = {"action": "repay", "token": "USDC", "amount": "100"}
+    assert 'e.g. "borrow 500 USDC against 1 ETH"' in str(remedy(borrow, reverted("34")))
+    assert "borrow less" in str(remedy(borrow, reverted("36")))
+    assert '"how much DAI can I withdraw?"' in str(remedy(withdraw, reverted("32")))
+    assert "repay some first" in str(remedy(withdraw, reverted("35")))
+    assert "owes no USDC" in str(remedy(repay, reverted("39")))
+
+
+def test_nothing_is_suggested_for_other_reverts() -> None:
+    borrow = {"action": "borrow", "token": "USDC", "amount": "500"}
+    assert remedy(borrow, reverted("STF")) is None
+    assert remedy(borrow, reverted("32")) is None  # not what a borrow fails with
+    assert remedy({"action": "supply", "token": "USDC"}, reverted("34")) is None
+    assert remedy(borrow, None) is None
