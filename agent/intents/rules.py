@@ -125,6 +125,12 @@ _COLLATERAL = compiled(
     + r")\b.+?)\s+(?:against|backed by|secured by|using|with)\s+(?P<collateral>.+?)"
     r"(?:\s+(?:as\s+(?:the\s+|my\s+)?)?collateral)?$"
 )
+_AS_MUCH = compiled(
+    r"^(?:as\s+much(?:\s+(?P<a>[a-z]+))?\s+as\s+(?:i\s+can|possible|allowed)"
+    r"|(?:the\s+)?(?:most|max(?:imum)?)(?:\s+(?P<b>[a-z]+))?\s+(?:i\s+can|possible|allowed))"
+    r"(?:\s+(?:in|of))?(?:\s+(?P<c>[a-z]+))?$"
+)
+"""A borrow of all the collateral covers: "as much USDC as I can", "the most I can in DAI"."""
 _ELIDED = compiled(
     rf"\s*(?:,\s*|\s+)and\s+(?=(?:{NUMBER}|{'|'.join(NUMBER_WORDS)}|all|half|a quarter"
     rf"|\d+(?:\.\d+)?%)(?:\s|[a-z]))"
@@ -539,11 +545,24 @@ class RuleParser:
         return {"action": "withdraw", "protocol": "aave-v3", "token": symbol, "amount": amount}
 
     def _borrow(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:
+        most = _AS_MUCH.match(rest)
+        if most is not None:  # a debt right at the liquidation line: never planned
+            named = most.group("a") or most.group("b") or most.group("c") or ""
+            symbol = resolve_symbol(named, self.context.symbols)  # "the max amount I can": None
+            raise IntentError(
+                "invalid_amount",
+                f'borrow a fixed amount{f" of {symbol}" if symbol else ""}: "how much can I '
+                'borrow?" says what your collateral on Aave covers',
+            )
         amount, symbol = self._amount_token(
             rest, steps, default=None, ask="How much {symbol} do you want to borrow?"
         )
         if not re.fullmatch(r"\d+(?:\.\d+)?", amount):
-            raise IntentError("invalid_amount", f"borrow a fixed amount of {symbol}, not {amount}")
+            raise IntentError(
+                "invalid_amount",
+                f'borrow a fixed amount of {symbol}, not {amount}: "how much can I borrow?" '
+                "says what your collateral on Aave covers",
+            )
         return {"action": "borrow", "protocol": "aave-v3", "token": symbol, "amount": amount}
 
     def _repay(self, rest: str, steps: list[Step], addresses: dict[str, str]) -> Step:

@@ -433,6 +433,30 @@ def test_refused_with_a_code(text: str, code: str) -> None:
     assert caught.value.message
 
 
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("borrow as much usdc as I can", " of USDC"),
+        ("borrow the max i can in dai", " of DAI"),
+        ("borrow as much as possible", ""),
+        ("borrow the max amount i can", ""),
+        ("borrow max usdc", " of USDC, not max"),
+    ],
+)
+def test_a_borrow_of_all_the_collateral_covers_is_pointed_at_the_answer(
+    text: str, named: str
+) -> None:
+    """A debt at the liquidation line is never planned: the refusal names the question that
+    says how much can be borrowed (QA: "I don't know the token 'as much usdc as i can'")."""
+    with pytest.raises(IntentError) as caught:
+        parser.parse(text)
+    assert caught.value.code == "invalid_amount"
+    assert caught.value.message == (
+        f'borrow a fixed amount{named}: "how much can I borrow?" says what your collateral on '
+        "Aave covers"
+    )
+
+
 def test_at_least_150_phrasings() -> None:
     assert len(OK) + len(ERRORS) >= 150
 
