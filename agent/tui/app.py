@@ -36,7 +36,7 @@ from agent.intents.planner import asks_again
 from agent.service import AgentService
 from agent.tui.busy import Busy
 from agent.tui.chat import ChatLog
-from agent.tui.commands import Command, UnknownCommand, parse_command
+from agent.tui.commands import QUIT_WORDS, Command, UnknownCommand, parse_command
 from agent.tui.help import HelpScreen
 from agent.tui.plan_card import PlanCard
 from agent.tui.prompt import Prompt
@@ -255,6 +255,9 @@ class DefiAgentApp(App[None]):
         if command is not None:
             self.run_command(command, line)
             return
+        if text.lower() in QUIT_WORDS:  # QA: "exit" was "I don't understand 'exit'"
+            chat.add_agent("To quit: **ctrl+q**, or **/quit**.")
+            return
         blind = self.answered < self.requests  # typed before the request ahead was answered
         self.requests += 1
         self.queued += 1
@@ -264,6 +267,8 @@ class DefiAgentApp(App[None]):
         chat = self.query_one(ChatLog)
         if command.name == "/help":
             self.action_help()
+        elif command.name == "/quit":
+            self.call_later(self.action_quit)
         elif command.name == "/clear":
             open_plan = self.pending
             self.discard_pending()  # recorded as discarded, not left simulated in the journal

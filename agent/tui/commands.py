@@ -12,7 +12,11 @@ COMMANDS = {
     "/model": "switch parser: /model offline, or /model provider:name",
     "/journal": "the last plans and their outcome",
     "/clear": "clear the chat",
+    "/quit": "quit, as ctrl+q does (a plan being sent is finished first)",
 }
+QUIT_WORDS = frozenset({"exit", "quit", "bye", "q", ":q", "exit()", "quit()"})
+"""Typed alone, they are answered with how to quit, not taken as a request; they do not quit
+themselves (typed by mistake, they would end the app)."""
 
 
 @dataclass(frozen=True)

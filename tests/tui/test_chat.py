@@ -504,6 +504,23 @@ def test_quitting_while_a_plan_is_sent_waits_for_it(make_app, devnet) -> None:
     asyncio.run(scenario())
 
 
+def test_exit_typed_says_how_to_quit_and_slash_quit_quits(make_app) -> None:
+    """ "exit" typed was answered "I don't understand 'exit'"; it now says how to quit, and
+    /quit does, as ctrl+q does."""
+
+    async def scenario() -> None:
+        app = make_app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await say(pilot, "exit")
+            await until(pilot, lambda: "To quit: **ctrl+q**, or **/quit**." in _said(app))
+            assert "understand" not in _said(app)
+            assert app.is_running
+            await say(pilot, "/quit")
+            await until(pilot, lambda: not app.is_running)
+
+    asyncio.run(scenario())
+
+
 def test_quitting_at_once_while_a_plan_is_sent_leaves_it_resumable(
     make_app, devnet, tmp_path
 ) -> None:
