@@ -37,6 +37,13 @@ _HOW_MUCH = re.compile(
     r"^\s*(?:how\s+much|how\s+many)\s+([a-z .]+?)\s+(?:do\s+i\s+(?:have|hold|own)|have\s+i\s+got)\b",
     re.I,
 )
+_EARN = re.compile(
+    r"^\s*(?:what|how\s+much)\s+(?:can|could|would|will|do)\s+i\s+(?:earn|make)\s+(?:on|by|from|with|lending|supplying)\b"
+    r"(?!.*\b(?:if|after|once)\b)",
+    re.I,
+)
+"""What supplying would earn ("what can I earn on DAI?"): Aave's rates answer it, "would"
+included (not a question about a plan's outcome, unless it says "if")."""
 _WHAT_IF = re.compile(r"\b(?:if|after|once|would)\b", re.I)
 WHAT_IF = (
     "I answer from the chain as it is now. To see what a plan would do (balances, health factor "
@@ -123,6 +130,8 @@ def looks_like_question(text: str) -> bool:
 def answer(text: str, s: Snapshot) -> str | None:
     """The answer to ``text`` from ``s``, or None when it is not a question answered here; a
     question about a token the chain does not have is `BadInput`."""
+    if _EARN.match(text):
+        return markets(s)
     if _WHAT_IF.search(text) and looks_like_question(text):
         return WHAT_IF
     if _HEALTH.search(text) and ("?" in text or text.lower().startswith(("what", "show", "my"))):

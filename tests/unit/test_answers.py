@@ -71,6 +71,9 @@ def snapshot(session: SessionStatus = ACTIVE) -> Snapshot:
         ("how much is 1 ETH worth?", "1 ETH is worth **$3,000.00**"),
         ("what's the supply APY for USDC?", "| reserve | supply APY | borrow APY |"),
         ("what is the borrow rate on DAI", "| reserve | supply APY | borrow APY |"),
+        ("what can I earn on dai?", "| reserve | supply APY | borrow APY |"),  # QA
+        ("how much would I make by lending usdc?", "| reserve | supply APY | borrow APY |"),
+        ("how much would I earn if I supply 1000 usdc?", "I answer from the chain as it is"),
         # the README's own wording, and others that were "I don't understand"
         ("what are aave's rates?", "| reserve | supply APY | borrow APY |"),
         ("show me aave's rates", "| reserve | supply APY | borrow APY |"),
