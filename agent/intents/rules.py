@@ -97,7 +97,7 @@ _VERBS = (
         r"borrow|take out a loan of|take out a loan|take a loan of|take a loan|get a loan of",
     ),
     ("withdraw", r"withdraw|take out|remove|pull out|pull|redeem|take"),
-    ("repay", r"repay|pay back|pay off|payback|pay down|close(?: out)?"),
+    ("repay", r"repay|pay back|pay off|payback|pay down|close(?: out)?|exit|unwind"),  # _CLOSE
     ("transfer", r"send|transfer|pay|move"),
     ("unwrap", r"unwrap"),
     ("wrap", r"wrap"),
@@ -137,12 +137,16 @@ _ELIDED = compiled(
     rf"|,\s+(?=(?:{NUMBER})\s*[a-z]+\s+(?:to|for|into)\s)"
 )
 """Where a clause goes on with the same verb: "swap 1 eth to dai and 2 eth to usdc"."""
+_CLOSE = r"close(?: out)?|exit|unwind"
 _EVERY_POSITION = compiled(
-    rf"^(?:(?P<withdraw>{dict(_VERBS)['withdraw']})|{dict(_VERBS)['repay']}"
+    rf"^(?:(?P<withdraw>{dict(_VERBS)['withdraw']})|(?P<close>{_CLOSE})|{dict(_VERBS)['repay']}"
     r"|pay(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the)\s+(?:debts?|loans?)$))"
-    rf"\s+(?:all|everything|all of)?\s*(?:of\s+)?(?:my|the)?\s*(?:{POSITION_WORDS})?$"
+    rf"\s+(?:all|everything|all of)?\s*(?:of\s+)?(?:my|the)?\s*(?P<what>{POSITION_WORDS})?$"
 )
-"""A withdrawal or repayment of everything, naming no token: "withdraw everything from aave"."""
+"""A withdrawal or repayment of everything, naming no token: "withdraw everything from aave";
+closed, all of both ("close all my positions")."""
+_OWED_WORDS = compiled(r"debts?|loans?|borrows?|borrowings")
+_SUPPLIED_WORDS = compiled(r"deposits?|supplies|funds|collateral")
 _REFERS_BACK = compiled(
     r"\b(?:it|them|that|those|this|the proceeds|the output|the result|what i get|what i got)\b"
 )
@@ -320,30 +324,51 @@ class RuleParser:
 
     def _every_position(self, clause: str) -> list[str] | None:
         """ "withdraw everything from aave" is a withdrawal of each token supplied, "repay all my
-        debt" a repayment of each token owed, as the chain has them now; None for any other
-        clause."""
+        debt" a repayment of each token owed, as the chain has them now, and "close all my
+        positions" both, the debts first (a withdrawal the debt needs would revert); None for
+        any other clause."""
         protocol = _PROTOCOL.search(clause)
         match = _EVERY_POSITION.match(clause[: protocol.start()] if protocol else clause)
         if match is None or (protocol and protocol.group("proto").startswith("uniswap")):
             return None
-        withdrawing = match.group("withdraw") is not None
-        example = "withdraw all my USDC" if withdrawing else "repay all my DAI debt"
-        if self.context.positions is None:
-            raise IntentError("needs_clarification", f'Which token? Name it, e.g. "{example}"')
-        supplied, owed = self.context.positions()
-        symbols = supplied if withdrawing else owed
-        if not symbols:
-            raise IntentError(
-                "invalid_amount",
-                "you have nothing supplied on Aave V3"
-                if withdrawing
-                else "you owe nothing on Aave V3",
+        what = match.group("what") or "positions"
+        if match.group("withdraw") is not None:
+            repaying, withdrawing = False, True
+        elif match.group("close") is None:
+            repaying, withdrawing = True, False
+        else:  # closing: what it names, or every position, owed and supplied
+            repaying = _SUPPLIED_WORDS.fullmatch(what) is None
+            withdrawing = _OWED_WORDS.fullmatch(what) is None
+        examples = [
+            example
+            for example, wanted in (
+                ('"repay all my DAI debt"', repaying),
+                ('"withdraw all my USDC"', withdrawing),
             )
-        if withdrawing:
-            return [f"withdraw all my {symbol.lower()}" for symbol in symbols]
+            if wanted
+        ]
+        if self.context.positions is None:
+            raise IntentError(
+                "needs_clarification", f"Which token? Name it, e.g. {' or '.join(examples)}"
+            )
+        supplied, owed = self.context.positions()
         # A WETH debt is repaid from ETH, wrapped as needed (a loan borrowed as ETH was
         # unwrapped, so "repay all my weth" reverted for want of WETH).
-        return [f"repay all my {'eth' if s == 'WETH' else s.lower()}" for s in symbols]
+        clauses = []
+        if repaying:
+            clauses += [f"repay all my {'eth' if s == 'WETH' else s.lower()}" for s in owed]
+        if withdrawing:
+            clauses += [f"withdraw all my {symbol.lower()}" for symbol in supplied]
+        if not clauses:
+            raise IntentError(
+                "invalid_amount",
+                "you have no position on Aave V3"
+                if repaying and withdrawing
+                else "you owe nothing on Aave V3"
+                if repaying
+                else "you have nothing supplied on Aave V3",
+            )
+        return clauses
 
     def _collateral_first(self, clause: str) -> list[str]:
         """A borrow against collateral it names an amount of ("against 2 eth", "using all my wbtc
@@ -390,11 +415,13 @@ class RuleParser:
                 "needs_clarification",
                 'Take it from where? e.g. "withdraw 100 USDC from aave" or "borrow 100 DAI"',
             )
-        if said.startswith("close") and not re.search(r"\b(?:loan|debt|borrow)", rest):
+        if said.startswith(("close", "exit", "unwind")) and not re.search(
+            r"\b(?:loan|debt|borrow)", rest
+        ):
             raise IntentError(
                 "needs_clarification",
-                'Close what: repay a loan ("repay my DAI debt") or withdraw a deposit '
-                '("withdraw my DAI")?',
+                f'{said.split()[0].capitalize()} what: repay a loan ("repay my DAI debt") or '
+                'withdraw a deposit ("withdraw my DAI")?',
             )
         if verb == "supply" and proto is None and (again := _PROTOCOL.search(rest)):
             rest = rest[: again.start()].strip()  # "supply 1 eth to aave as collateral"

@@ -134,6 +134,26 @@ def test_withdrawing_everything_empties_each_position(devnet, tmp_path: Path) ->
     assert "; on Aave: 1,000" in withdrawn and "USDC withdrawn" in withdrawn, withdrawn
 
 
+def test_closing_all_positions_repays_the_debt_then_withdraws(devnet, tmp_path: Path) -> None:
+    """ "close all my positions" repaid the debts and left the deposits on Aave (its verb was
+    read as "repay" alone); "exit all my positions" was not understood."""
+    data_dir = attach(devnet, tmp_path / "data")
+    setup = run_cli("do", "borrow 400 DAI against 1000 USDC", "--yes", data_dir=data_dir)
+    assert setup.returncode == 0, setup.stderr
+    planned = run_cli("do", "exit all my positions", "--dry-run", "--json", data_dir=data_dir)
+    assert planned.returncode == 0, planned.stderr
+    proposed = next(e for e in events_of(planned.stdout) if e["event"] == "PlanProposed")
+    assert [(s["action"], s["token"]) for s in proposed["plan"]["steps"]] == [
+        ("repay", "DAI"),
+        ("withdraw", "USDC"),
+    ]
+
+    result = run_cli("do", "close all my positions", "--yes", data_dir=data_dir)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert account(devnet.w3, devnet.book, devnet.wallet).positions == ()
+
+
 def test_a_request_nobody_can_confirm_is_read_then_refused(devnet, tmp_path: Path) -> None:
     """Without --yes or --dry-run, and no terminal to ask on: exit 2, nothing planned or sent.
     What is wrong with the request is said first (QA: a bad amount was only reported after

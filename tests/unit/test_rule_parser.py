@@ -343,6 +343,8 @@ ERRORS = [
     ("borrow 5 link", "unknown_token"),
     ("borrow 500 usdc against my link", "unknown_token"),
     ("close my usdc position", "needs_clarification"),
+    ("exit all my positions", "needs_clarification"),  # QA: was not understood
+    ("unwind my aave position", "needs_clarification"),
     ("repay 200 dai with my usdc", "needs_clarification"),
     ("borrow 500 usdc against 1 link", "unknown_token"),
     ("swap 1 eth for eth", "invalid_amount"),
