@@ -1,10 +1,11 @@
-"""What to ask for instead when a step would revert on Aave for a reason the user can act on: the
-revert says what went wrong, this says what to do next (QA: "borrow 500 USDC" with nothing
-supplied ended at "The collateral balance is 0", with no word on how to borrow)."""
+"""What to do instead when a plan cannot go ahead for a reason the user can act on: a step Aave
+would refuse (QA: "borrow 500 USDC" with nothing supplied ended at "The collateral balance is 0",
+with no word on how to borrow), or a transfer the session's policy does not allow. The reason
+says what went wrong, this says what to do next."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tools.revert import aave_error
@@ -44,3 +45,17 @@ def remedy(step: Mapping[str, Any], reason: str | None) -> str | None:
     if found is None:
         return None
     return found.format(amount=step.get("amount", ""), token=step.get("token", ""))
+
+
+def recipients_hint(steps: Sequence[Mapping[str, Any]], denied: Sequence[str]) -> str | None:
+    """How to send to an address the session's policy does not list, when ``denied`` (the rules
+    that denied the plan of ``steps``) has the recipients rule and the plan sends tokens: the
+    default policy sends only to the wallet itself, and the denial said no more (QA)."""
+    sent_to = sorted({str(s["to"]) for s in steps if s.get("action") == "transfer" and s.get("to")})
+    if "recipients.allowed" not in denied or not sent_to:
+        return None
+    return (
+        f"to send there, list {', '.join(sent_to)} in `recipients` under `[allow]` in a copy of "
+        "the policy, then start a session with it (`defi-agent session new --policy FILE`, or "
+        "/session new FILE in the chat)"
+    )

@@ -39,7 +39,7 @@ from agent.events import (
 from agent.journal import Journal, TxRecord
 from agent.preparer import Prepared, describe, prepare, step_event
 from agent.processes import wallet_turn
-from agent.remedies import remedy
+from agent.remedies import recipients_hint, remedy
 from agent.seams import Authorization, Authorizer, Planner, TxSigner
 from agent.snapshot import Snapshot
 from agent.verify import TOLERANCE_BPS, balances_of, net, verify, worse
@@ -147,9 +147,11 @@ class AgentService:
                 self.journal.set_plan_status(plan_id, "denied", session_id=authorization.session)
                 yield decision
                 reasons = "; ".join(v.message for v in decision.violations)
-                instead = f"; {authorization.fits}" if authorization.fits else ""
+                denied = [v.rule for v in decision.violations]
+                instead = authorization.fits or recipients_hint(plan["steps"], denied)
                 raise PolicyDenied(
-                    f"denied by policy: {reasons}", hint=f"nothing was sent{instead}"
+                    f"denied by policy: {reasons}",
+                    hint="nothing was sent" + (f"; {instead}" if instead else ""),
                 )
             self.journal.set_plan_status(plan_id, "simulated", session_id=authorization.session)
             self._ready[plan_id] = _Ready(plan_id, plan, ctx, prepared, authorization)

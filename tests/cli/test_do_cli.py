@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from policies import DEFAULT_POLICY
 from tests.conftest import imported, run_cli, start_cli
 from tests.strategies.kit import attach, events_of
 from tools.aave_v3.reads import account
+from tools.erc20.reads import balance, token
 
 
 def test_denied_request_exits_3_and_sends_nothing(devnet, tmp_path: Path) -> None:
@@ -152,6 +154,32 @@ def test_closing_all_positions_repays_the_debt_then_withdraws(devnet, tmp_path: 
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert account(devnet.w3, devnet.book, devnet.wallet).positions == ()
+
+
+def test_a_transfer_the_policy_denies_says_how_to_allow_it(devnet, tmp_path: Path) -> None:
+    """The default policy sends only to the wallet itself; the denial says how to send
+    elsewhere, and doing what it says sends."""
+    data_dir = attach(devnet, tmp_path / "data")
+    friend = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil's second account
+    request = f"send 10 USDC to {friend}"
+
+    denied = run_cli("do", request, "--yes", data_dir=data_dir)
+
+    assert denied.returncode == 3, denied.stdout + denied.stderr
+    assert f"list {friend} in `recipients` under `[allow]`" in " ".join(denied.stderr.split())
+    policy = tmp_path / "friend.toml"
+    policy.write_text(
+        DEFAULT_POLICY.read_text().replace("recipients = []", f'recipients = ["{friend}"]')
+    )
+    made = run_cli("session", "new", "--policy", str(policy), data_dir=data_dir)
+    assert made.returncode == 0, made.stderr
+    usdc = token(devnet.w3, devnet.book, "USDC")
+    before = balance(devnet.w3, usdc, friend)
+
+    sent = run_cli("do", request, "--yes", data_dir=data_dir)
+
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert balance(devnet.w3, usdc, friend) - before == 10 * 10**6
 
 
 def test_a_request_nobody_can_confirm_is_read_then_refused(devnet, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from eth_abi import encode
 
-from agent.remedies import remedy
+from agent.remedies import recipients_hint, remedy
 from tools.revert import aave_error, explain
 
 
@@ -38,3 +38,13 @@ def test_nothing_is_suggested_for_other_reverts() -> None:
     assert remedy(borrow, reverted("32")) is None  # not what a borrow fails with
     assert remedy({"action": "supply", "token": "USDC"}, reverted("34")) is None
     assert remedy(borrow, None) is None
+
+
+def test_a_denied_transfer_says_how_to_allow_its_recipient() -> None:
+    friend = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    send = {"action": "transfer", "token": "USDC", "amount": "10", "to": friend}
+    swap = {"action": "swap", "token_in": "ETH", "token_out": "USDC", "amount": "1"}
+    hint = recipients_hint([swap, send], ["recipients.allowed"])
+    assert hint is not None and f"list {friend} in `recipients`" in hint
+    assert recipients_hint([swap, send], ["spend.per_tx"]) is None  # denied for another rule
+    assert recipients_hint([swap], ["recipients.allowed"]) is None  # no transfer: a bad output
