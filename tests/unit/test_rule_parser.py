@@ -549,6 +549,11 @@ def test_everything_on_aave_is_each_position_the_chain_reports() -> None:
     assert [compact(s) for s in held.parse("withdraw all my usdc")["steps"]] == [
         ("withdraw", "USDC", "max")
     ]
+    closed = [("repay", "DAI", "max"), ("withdraw", "USDC", "max"), ("withdraw", "WETH", "max")]
+    for close in ("close all my positions", "exit all my positions on aave", "unwind everything"):
+        assert [compact(s) for s in held.parse(close)["steps"]] == closed  # the debt first
+    assert [compact(s) for s in held.parse("close all my debts")["steps"]] == closed[:1]
+    assert [compact(s) for s in held.parse("close my deposits")["steps"]] == closed[1:]
     named = held.parse("withdraw everything then swap the weth to usdc")["steps"]
     assert compact(named[-1]) == ("swap", "WETH", "USDC", "output:2", "exact_in", 50)
     with pytest.raises(IntentError) as which:
