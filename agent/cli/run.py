@@ -144,6 +144,10 @@ class _HumanView:
         """The iteration under way, or the last one done while the next is waited for."""
         self.failed: Any = None
         """An entry's failure, printed unless the run's end, which says it too, comes next."""
+        self.plan: dict[str, Any] = {}
+        self.aave = ""
+        """What the entry's plan moves on Aave, as simulated: said with what it did to the wallet
+        (QA: "swap 1 ETH to USDC then supply it" would have made "-1 ETH", the USDC unsaid)."""
 
     def __enter__(self) -> _HumanView:
         self.progress.start()
@@ -160,8 +164,9 @@ class _HumanView:
         from rich.markup import escape
 
         from agent.cli.events_out import emit
-        from agent.events import PolicyDecision, RunFailed
+        from agent.events import PlanProposed, PolicyDecision, RunFailed, SimulationDone
         from agent.runner import events as ev
+        from agent.tui.format import on_aave
 
         console = self.progress.console
         failed, self.failed = self.failed, None
@@ -213,7 +218,11 @@ class _HumanView:
             else:  # where every command says what went wrong
                 Console(stderr=True).print(f"[red]{status}[/red]: {escape(event.message)}")
         else:
-            emit(event, False)
+            if isinstance(event, PlanProposed):
+                self.plan, self.aave = event.plan, ""
+            elif isinstance(event, SimulationDone):
+                self.aave = on_aave(self.plan, event)
+            emit(event, False, self.aave)
 
 
 def validate(file: FileArg, as_json: JsonFlag = False) -> None:

@@ -87,6 +87,22 @@ def test_usdc_yield_swaps_and_supplies(devnet, tmp_path: Path) -> None:
     assert Decimal(1) < Decimal(eth_before - w3.eth.get_balance(wallet)) / 10**18 < Decimal("1.01")
 
 
+def test_a_run_says_what_each_plan_moves_on_aave(devnet, tmp_path: Path) -> None:
+    """A plan's line said only what it did to the wallet: "swap 1 ETH to USDC then supply it"
+    "would have made -1.000434 ETH", as if the USDC had vanished; `do` and the chat say both."""
+    data_dir = attach(devnet, tmp_path / "data")
+    wide = {"COLUMNS": "200"}
+    path = str(EXAMPLES / "usdc-yield.yaml")
+
+    dry = run_cli("run", path, "--dry-run", data_dir=data_dir, env=wide)
+    ran = run_cli("run", path, data_dir=data_dir, env=wide)
+
+    for result, said in ((dry, "dry run, nothing sent; it would have made: "), (ran, "done: ")):
+        assert result.returncode == 0, result.stdout + result.stderr
+        line = next(line for line in result.stdout.splitlines() if line.startswith(said))
+        assert " ETH; on Aave: 2,9" in line and line.endswith(" USDC supplied"), line
+
+
 def test_dca_buys_five_times_blocks_apart(devnet, tmp_path: Path) -> None:
     data_dir = attach(devnet, tmp_path / "data")
     w3 = devnet.w3
