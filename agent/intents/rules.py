@@ -529,7 +529,12 @@ class RuleParser:
         if paid is not None and resolve_symbol(src.strip(), DOLLAR_TOKENS) is not None:
             src, dst = f"{paid[0]} {src}", paid[1]
         source, target = quantity(src), quantity(dst)
-        if _PRONOUN.match(src.strip()) or re.fullmatch(r"(?:all of )?the .+", src.strip()):
+        referred = src.strip()  # "it", "the usdc", "half of it" (which is asked about)
+        if (
+            _PRONOUN.match(referred)
+            or _HALF_PRONOUN.match(referred)
+            or re.fullmatch(r"(?:all of )?the .+", referred)
+        ):
             amount, token_in = self._amount_token(
                 src, steps, default=None, ask="How much {symbol}?"
             )
