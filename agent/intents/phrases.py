@@ -67,6 +67,12 @@ _NEGATIVE_SLIPPAGE = compiled(
     r"|slippage(?:\s+tolerance)?\s*(?:of|at|to|=|:)?\s*-\s*\d",
     re.I,
 )
+_UNITLESS_SLIPPAGE = compiled(
+    r"\bslippage(?:\s+tolerance)?\s*(?:of|at|to|=|:)?\s*(?:at most\s+|up to\s+|no more than\s+)?"
+    r"(?P<n>\d+(?:[.,]\d+)?)(?![\d.,%])",
+    re.I,
+)
+"""A slippage named without its unit ("slippage 2"), once the ones with a unit are taken out."""
 _GLUED = compiled(rf"^(?P<n>{NUMBER})(?P<t>[a-z]+)$")
 """An amount written against its token: "1eth", "2.5wbtc"."""
 _THOUSANDS = compiled(rf"^(?P<n>{NUMBER})k$")
@@ -178,6 +184,10 @@ def slippage(text: str) -> tuple[str, int | None]:
             "request of each swap",
         )
     rest = _SLIPPAGE.sub("", text).strip(" ,")
+    if unitless := _UNITLESS_SLIPPAGE.search(rest):  # QA: read as the token "usdc slippage 2"
+        figure = unitless.group("n")
+        units = f'"{figure}%" or "{figure} bps"' if figure.isdigit() else f'"{figure}%"'
+        raise IntentError("needs_clarification", f"A slippage of {figure} what? Write {units}")
     return rest, found[0] if found else None
 
 

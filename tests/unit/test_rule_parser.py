@@ -405,6 +405,8 @@ ERRORS = [
     ("withdraw 1000 usdc then swap 500 usdc to eth and supply the rest", "needs_clarification"),
     ("swap 1 eth for usdc then swap the rest for dai", "needs_clarification"),
     ("swap 1 eth for usdc, then swap half of it to dai", "needs_clarification"),  # token 'IT'
+    ("swap 100 dai to usdc slippage 2", "needs_clarification"),  # token 'usdc slippage 2'
+    ("swap 100 dai to usdc with max slippage of 0.5", "needs_clarification"),
     ("swap 0.25 of my eth to usdc", "needs_clarification"),
     ("swap 1 eth for at least 2900 usdc", "unsupported"),
     ("swap 1 eth to usdc for at least 2900 usdc", "unsupported"),  # QA: "can't read 'usdc for'"
