@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from agent.errors import IntentError
@@ -113,6 +114,8 @@ _SPLIT = compiled(
 _PRONOUN = compiled(
     r"^(?:all of\s+)?(?:it|them|that|those|this|the proceeds|the output|the result|what i get|what i got)$"
 )
+_TWO_TOKENS = compiled(r"^(?P<a>[a-z]+)\s*(?:,|&|\band\b|\bplus\b)\s*(?P<b>[a-z]+)$")
+"""One swap into two tokens: "swap 1 eth for usdc and dai"."""
 _HALF_PRONOUN = compiled(
     r"^(?:half|a quarter|\d+(?:\.\d+)?%) of (?:it|them|that|the proceeds|the output)$"
 )
@@ -542,6 +545,16 @@ class RuleParser:
             token_in = source.token_words
         else:
             token_in = token(source.token_words, self.context.symbols)
+        both = _TWO_TOKENS.match(dst.strip())
+        if both and all(resolve_symbol(t, self.context.symbols) for t in both.groups()):
+            a, b = (resolve_symbol(t, self.context.symbols) for t in both.groups())
+            plain = source.amount and re.fullmatch(r"\d+(?:\.\d+)?", source.amount)
+            half = _plain(Decimal(source.amount) / 2) if plain else "some"
+            raise IntentError(
+                "needs_clarification",
+                f'A swap goes into one token: split it, e.g. "swap {half} {token_in} to {a} and '
+                f'{half} {token_in} to {b}"',
+            )
         token_out = token(target.token_words, self.context.symbols)
         if token_in == token_out:
             raise IntentError("invalid_amount", f"cannot swap {token_in} into itself")
@@ -729,3 +742,9 @@ def _swap_step(token_in: str, token_out: str, amount: str, kind: str) -> Step:
         "amount": amount,
         "amount_kind": kind,
     }
+
+
+def _plain(amount: Decimal) -> str:
+    """``amount`` without trailing zeros or an exponent: 750, 0.5."""
+    text = f"{amount:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

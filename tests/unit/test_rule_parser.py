@@ -462,6 +462,20 @@ def test_a_borrow_of_all_the_collateral_covers_is_pointed_at_the_answer(
     )
 
 
+def test_one_swap_into_two_tokens_is_asked_to_be_split() -> None:
+    """ "swap 1 eth for usdc and dai" read 'usdc and' as an amount of DAI."""
+    with pytest.raises(IntentError) as caught:
+        parser.parse("swap 1 eth for usdc and dai")
+    assert caught.value.code == "needs_clarification"
+    assert 'e.g. "swap 0.5 ETH to USDC and 0.5 ETH to DAI"' in caught.value.message
+    with pytest.raises(IntentError) as thousands:
+        parser.parse("swap 1.5k usdc for eth and wbtc")
+    assert 'e.g. "swap 750 USDC to ETH and 750 USDC to WBTC"' in thousands.value.message
+    with pytest.raises(IntentError) as unnamed:
+        parser.parse("swap all my eth to usdc & dai")
+    assert 'e.g. "swap some ETH to USDC and some ETH to DAI"' in unnamed.value.message
+
+
 def test_at_least_150_phrasings() -> None:
     assert len(OK) + len(ERRORS) >= 150
 
