@@ -81,6 +81,9 @@ class TxRecord:
     step_deltas: dict[str, int]
     """What the simulation said the call's step changes, per token (the same for each call of
     the step)."""
+    step_fee_wei: int = 0
+    """The network fee the simulation said the step pays, in ``step_deltas``' ETH (0 for a step
+    recorded before it was kept)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ class Journal:
         self.conn: sqlite3.Connection = connect(data_dir)
         self.conn.executescript(_SCHEMA)
         add_column(self.conn, "plans", "pid", "INTEGER")  # who executes it, since 2026-12
+        add_column(self.conn, "txs", "simulated_fee_wei", "TEXT")  # since 2026-12
 
     def hold(self, plan_id: str) -> None:
         """Record this process as the one executing ``plan_id``; `BadInput` when another process
@@ -163,9 +167,16 @@ class Journal:
         self.event(plan_id, status, {"error": error} if error else {})
 
     def record_calls(
-        self, plan_id: str, step: int, calls: tuple[Call, ...], deltas: dict[str, int], status: str
+        self,
+        plan_id: str,
+        step: int,
+        calls: tuple[Call, ...],
+        deltas: dict[str, int],
+        status: str,
+        fee_wei: int = 0,
     ) -> None:
-        """Record a step's calls (replacing an earlier version of the same step that was never sent)."""
+        """Record a step's calls, with what its simulation said it changes and pays (replacing an
+        earlier version of the same step that was never sent)."""
         now = time.time()
         with transaction(self.conn):
             sent = self.conn.execute(
@@ -177,7 +188,8 @@ class Journal:
             self.conn.execute("DELETE FROM txs WHERE plan_id = ? AND step = ?", (plan_id, step))
             self.conn.executemany(
                 "INSERT INTO txs (plan_id, step, idx, label, to_address, data, value, status, "
-                "simulated_deltas, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "simulated_deltas, simulated_fee_wei, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         plan_id,
@@ -189,6 +201,7 @@ class Journal:
                         str(c.value),
                         status,
                         json.dumps(deltas),
+                        str(fee_wei),
                         now,
                     )
                     for i, c in enumerate(calls)
@@ -295,6 +308,7 @@ def _tx(row: sqlite3.Row) -> TxRecord:
         row["error"],
         json.loads(row["authorization"]) if row["authorization"] else None,
         json.loads(row["simulated_deltas"] or "{}"),
+        int(row["simulated_fee_wei"] or 0),
     )
 
 

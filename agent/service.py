@@ -120,7 +120,9 @@ class AgentService:
             events = [step_event(ctx, plan_id, p) for p in prepared.steps]
             for p, event in zip(prepared.steps, events, strict=True):
                 status = "simulated" if p.result.ok else "failed"
-                self.journal.record_calls(plan_id, p.index, p.built.calls, p.result.deltas, status)
+                self.journal.record_calls(
+                    plan_id, p.index, p.built.calls, p.result.deltas, status, p.result.fee_wei
+                )
                 yield event
             yield SimulationDone(plan_id, tuple(events), prepared.block)
             if not prepared.ok:
@@ -477,6 +479,17 @@ class AgentService:
         yield RunDone(
             plan_id, "done", {s: _units(ctx, s, v) for s, v in actual.items()}, mismatches
         )
+
+    def simulated_moves(self, plan_id: str) -> dict[int, dict[str, Decimal]]:
+        """What each step of ``plan_id`` moves, the network fee apart, as the journal kept its
+        simulation: for what a resumed plan did on Aave, which its wallet's changes do not say."""
+        ctx = self._context()
+        moves: dict[int, dict[str, Decimal]] = {}
+        for tx in self.journal.txs(plan_id):
+            if tx.step not in moves:
+                raw = {**tx.step_deltas, "ETH": tx.step_deltas.get("ETH", 0) + tx.step_fee_wei}
+                moves[tx.step] = {s: _units(ctx, s, v) for s, v in raw.items() if v}
+        return moves
 
     def started(self, plan_id: str) -> bool:
         """Whether anything of the plan was authorised to be sent, or sent: only then is there

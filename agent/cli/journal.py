@@ -96,9 +96,13 @@ def resume(
         typer.echo(f"plan {plan_id} was already done: nothing to resume, nothing sent")
         return
 
+    from agent.tui.format import moved_on_aave
+
+    aave = moved_on_aave(record.plan, svc.simulated_moves(plan_id))  # said with the wallet's
+
     async def run() -> int:
         async for event in svc.resume(plan_id):
-            emit(event, as_json)
+            emit(event, as_json, aave)
             if isinstance(event, RunFailed):
                 return event.exit_code
         return 0

@@ -58,12 +58,17 @@ def on_aave(plan: Mapping[str, Any], simulation: SimulationDone | None) -> str:
     had vanished (QA)."""
     if simulation is None:
         return ""
+    return moved_on_aave(plan, {sim.step: sim.moved for sim in simulation.steps})
+
+
+def moved_on_aave(plan: Mapping[str, Any], moves: Mapping[int, Mapping[str, Decimal]]) -> str:
+    """`on_aave` from what each step (by its 1-based number) moves, the network fee apart."""
     moved = []
     steps = plan.get("steps", [])
-    for sim in simulation.steps:
-        step = steps[sim.step - 1]
+    for number, changes in moves.items():
+        step = steps[number - 1]
         done = _AAVE_DONE.get(step["action"])
-        raw = sim.moved.get(str(step.get("token")), Decimal(0))
+        raw = changes.get(str(step.get("token")), Decimal(0))
         if done is not None and raw:
             moved.append(f"{amount(abs(raw))} {step['token']} {done}")
     return f"; on Aave: {', '.join(moved)}" if moved else ""

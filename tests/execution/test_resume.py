@@ -11,8 +11,10 @@ from agent.audit import audit
 from agent.events import RunDone, RunFailed, TxConfirmed
 from agent.service import AgentService
 from agent.wiring import build_service
+from tests.conftest import run_cli
 from tests.execution.conftest import collect, propose
 from tests.proxy import ChainProxy
+from tests.strategies.kit import attach
 from tools.chain.plain import rpc
 from tools.erc20.reads import allowance, balance, token
 
@@ -173,6 +175,23 @@ def test_a_resumed_swap_then_supply_counts_the_swap_once(devnet, tmp_path: Path)
 
     (day,) = again.authorizer.status().windows
     assert Decimal(2990) < day.used <= Decimal(3001), day
+
+
+def test_resume_says_what_the_plan_moved_on_aave(devnet, tmp_path: Path) -> None:
+    """`resume`'s done line said only what the plan did to the wallet: "-1.0004 ETH" for a swap
+    then supply, as if the USDC had vanished; `do`, `run` and the chat say what went to Aave."""
+    data_dir = attach(devnet, tmp_path / "data")
+    _, plan_id, _ = _interrupted(devnet, data_dir, "swap 1 ETH to USDC then supply it to aave")
+
+    result = run_cli("resume", plan_id, data_dir=data_dir, env={"COLUMNS": "200"})
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    done = result.stdout.splitlines()[-1]
+    assert done.startswith("done: ") and " ETH; on Aave: 2,9" in done, done
+    assert done.endswith(" USDC supplied"), done
+    _, eth_plan, _ = _interrupted(devnet, data_dir, "supply 1 ETH to aave")
+    supplied = run_cli("resume", eth_plan, data_dir=data_dir, env={"COLUMNS": "200"})
+    assert supplied.stdout.splitlines()[-1].endswith("; on Aave: 1 ETH supplied")  # fee apart
 
 
 def test_a_resumed_plan_reports_its_own_changes_not_those_of_a_plan_run_meanwhile(
