@@ -18,7 +18,17 @@ if TYPE_CHECKING:
     from policies.model import Policy
     from tools.aave_v3.reads import Position, Reserve
 
-_HEALTH = re.compile(r"\bhealth\s*factor\b", re.I)
+_HEALTH = re.compile(
+    r"\bhealth\s*factor\b|\bliquidat(?:ion|ed)\b(?!\s+(?:thresholds?|bonus))|\bltv\b"
+    r"|\bloan[\s-]+to[\s-]+value\b",
+    re.I,
+)
+"""The health factor, and what it answers: how close liquidation is, the loan-to-value."""
+_HISTORY = re.compile(
+    r"^\s*(?:show\s+(?:me\s+)?)?(?:my\s+)?(?:history|past\s+plans|(?:plan|transaction|trade)\s+history"
+    r"|(?:what|which\s+plans?)\s+(?:have\s+i|did\s+i)\s+(?:done|do|run|executed?|made|make))\b",
+    re.I,
+)
 _BORROWABLE = re.compile(
     r"^\s*how\s+much\s+(?:more\s+)?(?:[a-z]+\s+)?(?:can|could)\s+i\s+(?:still\s+)?borrow\s*\??$"
     r"|\bborrowing\s+power\b",
@@ -136,6 +146,8 @@ def answer(text: str, s: Snapshot) -> str | None:
         return WHAT_IF
     if _HEALTH.search(text) and ("?" in text or text.lower().startswith(("what", "show", "my"))):
         return health(s)
+    if _HISTORY.match(text):  # the journal's, which no snapshot holds
+        return "Your plans and how each ended: **/journal** in the chat, `defi-agent journal` in a shell."
     if _INTEREST.search(text) and looks_like_question(text):  # QA: after /warp, a dead end
         return interest(s)
     if _BORROWABLE.search(text):
@@ -345,7 +357,12 @@ def health(s: Snapshot) -> str:
     return (
         f"Your Aave V3 health factor is **{health_factor(aave.health_factor)}** (liquidation "
         "below 1.00): "
-        f"collateral {_money(aave.collateral_usd)}, debt {_money(aave.debt_usd)}."
+        f"collateral {_money(aave.collateral_usd)}, debt {_money(aave.debt_usd)}"
+        + (
+            f" (loan-to-value {aave.debt_usd / aave.collateral_usd:.1%})."
+            if aave.collateral_usd
+            else "."
+        )
     )
 
 
