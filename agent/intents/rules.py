@@ -73,7 +73,8 @@ _UNSUPPORTED = (
     (r"\bnfts?\b|\bmint\b", "NFTs are not supported"),
     (
         r"\b(?:if|when|whenever|once|unless)\s+(?:the\s+)?(?:price|it|eth|btc|wbtc|weth|usdc|dai)\b"
-        r"|\blimit orders?\b|\bstop[- ]loss\b|\btake[- ]profit\b",
+        r"|\blimit orders?\b|\bstop[- ]loss\b|\btake[- ]profit\b"
+        r"|(?:\s(?:at|@)|@)\s*(?:a\s+)?(?:price\s+of\s+)?\$?\d[\d,.]*k?\s*(?:usd|dollars?|each)?\s*$",
         "conditional and limit orders are not supported: the agent acts now, at the market price",
     ),
     (r"\bliquidity\b|\blp\b", "providing liquidity is not supported"),

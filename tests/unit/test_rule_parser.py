@@ -402,6 +402,8 @@ ERRORS = [
     ("swap 1 eth to usdc if price > 3000", "unsupported"),
     ("sell 1 eth for usdc when eth hits 4000", "unsupported"),
     ("place a limit order to buy eth", "unsupported"),
+    ("swap 1 eth to usdc at 3100", "unsupported"),  # QA: the token 'usdc at 3100'
+    ("sell 1 eth @ $3,100", "unsupported"),
     ("withdraw 1000 usdc then swap 500 usdc to eth and supply the rest", "needs_clarification"),
     ("swap 1 eth for usdc then swap the rest for dai", "needs_clarification"),
     ("swap 1 eth for usdc, then swap half of it to dai", "needs_clarification"),  # token 'IT'
