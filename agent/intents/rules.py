@@ -85,6 +85,9 @@ _GOAL = compiled(
     r"|^put\s+(?P<what3>.+?)\s+to\s+work$"
     r"|^(?:make|let)\s+(?P<what4>.+?)\s+(?:earn|work)(?:\s+(?:yield|interest))?$"
 )
+_IDLE = compiled(r"\b(?:idle|spare|unused|extra)\s+")
+"""What a goal's token may be called without naming an amount: "my idle USDC" is all of it, as
+"my USDC" is."""
 _RISK = compiled(
     r"\s*(?:,|with|at|for)?\s*(?:a\s+)?(?P<risk>low|medium|moderate|high)\s+risk(?:\s+(?:level|tolerance))?\s*$"
 )
@@ -311,7 +314,7 @@ class RuleParser:
         if match is None:
             return None
         what = next(g for g in match.groups() if g)
-        q = quantity(what)
+        q = quantity(_IDLE.sub("", what))  # "my idle USDC": all of it the goal may use
         symbol = token(q.token_words, self.context.symbols)
         if self.context.goals is None:
             raise IntentError("unsupported", "goal strategies are not available here")

@@ -42,6 +42,8 @@ def plan_for(reader: Markets | None, text: str) -> StrategyPlan:
         "put my usdc to work",
         "best yield for usdc",
         "get some yield on my usdc with low risk",
+        "put my idle usdc to work",  # QA: 'idle' was read as an amount
+        "earn yield on my spare USDC",
     ],
 )
 def test_goal_phrasings_supply_the_idle_balance(text: str) -> None:
