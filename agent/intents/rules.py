@@ -78,6 +78,12 @@ _UNSUPPORTED = (
         "conditional and limit orders are not supported: the agent acts now, at the market price",
     ),
     (r"\bliquidity\b|\blp\b", "providing liquidity is not supported"),
+    (
+        r"\b(?:every|each)\s+(?:\d+\s+)?(?:days?|weeks?|hours?|months?|minutes?|blocks?)\b"
+        r"|\b(?:daily|weekly|hourly|monthly|recurring)\b",
+        "a request runs once: to repeat it, write it as a strategy (like "
+        "strategies/examples/dca-eth.yaml) and `defi-agent run` it",
+    ),
 )
 _GOAL = compiled(
     r"^(?:earn|get|make|find|generate|want)\s+(?:some\s+|the\s+)?(?:best\s+|safe\s+|passive\s+)?(?:yield|interest|apy|returns?)\s+(?:on|for|with|from)\s+(?P<what>.+?)$"
@@ -152,6 +158,12 @@ _EVERY_POSITION = compiled(
 )
 """A withdrawal or repayment of everything, naming no token: "withdraw everything from aave";
 closed, all of both ("close all my positions")."""
+_TWO_POSITIONS = compiled(
+    rf"^(?P<verb>{dict(_VERBS)['withdraw']}|{dict(_VERBS)['repay']})\s+(?:all\s+(?:of\s+)?)?"
+    r"(?:my\s+|the\s+)?(?P<a>[a-z]+)\s*(?:,|&|\band\b)\s*(?:my\s+|the\s+)?(?P<b>[a-z]+)"
+    r"(?:\s+(?:debts?|loans?|positions?|deposits?))?$"
+)
+"""All of two tokens, withdrawn or repaid: "withdraw my dai and usdc"."""
 _OWED_WORDS = compiled(r"debts?|loans?|borrows?|borrowings")
 _SUPPLIED_WORDS = compiled(r"deposits?|supplies|funds|collateral")
 _REFERS_BACK = compiled(
@@ -324,10 +336,22 @@ class RuleParser:
         """The one-step clauses ``clause`` stands for: each position for "withdraw everything",
         one clause per amount for "supply 100 usdc and 50 dai", the collateral first for "borrow
         500 usdc against 1 eth"."""
-        every = self._every_position(clause)
+        every = self._every_position(clause) or self._both_positions(clause)
         if every is not None:
             return every
         return [part for same_verb in _elided(clause) for part in self._collateral_first(same_verb)]
+
+    def _both_positions(self, clause: str) -> list[str] | None:
+        """ "withdraw my DAI and USDC from aave", "repay my usdc and dai debt": the whole of each
+        of two tokens, a clause each; None for any other clause."""
+        protocol = _PROTOCOL.search(clause)
+        match = _TWO_POSITIONS.match(clause[: protocol.start()] if protocol else clause)
+        if match is None or not all(
+            resolve_symbol(match.group(t), self.context.symbols) for t in ("a", "b")
+        ):
+            return None
+        where = protocol.group(0) if protocol else ""
+        return [f"{match.group('verb')} my {match.group(t)}{where}" for t in ("a", "b")]
 
     def _every_position(self, clause: str) -> list[str] | None:
         """ "withdraw everything from aave" is a withdrawal of each token supplied, "repay all my

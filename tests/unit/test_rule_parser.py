@@ -127,6 +127,12 @@ OK = [
     ("repay 200 usdc", [("repay", "USDC", "200")]),
     ("pay back 200 usdc", [("repay", "USDC", "200")]),
     ("pay off my usdc loan", [("repay", "USDC", "max")]),
+    # QA: 'dai and' was read as an amount of USDC
+    (
+        "withdraw my dai and usdc from aave",
+        [("withdraw", "DAI", "max"), ("withdraw", "USDC", "max")],
+    ),
+    ("repay my usdc and dai debt", [("repay", "USDC", "max"), ("repay", "DAI", "max")]),
     ("repay all my usdc loan", [("repay", "USDC", "max")]),
     ("repay dai", [("repay", "DAI", "max")]),
     ("repay half of my dai debt", [("repay", "DAI", "50%")]),
@@ -403,6 +409,8 @@ ERRORS = [
     ("sell 1 eth for usdc when eth hits 4000", "unsupported"),
     ("place a limit order to buy eth", "unsupported"),
     ("swap 1 eth to usdc at 3100", "unsupported"),  # QA: the token 'usdc at 3100'
+    ("swap 0.1 eth for usdc every day", "unsupported"),  # QA: the token 'usdc every day'
+    ("buy 100 usdc of eth weekly", "unsupported"),
     ("sell 1 eth @ $3,100", "unsupported"),
     ("withdraw 1000 usdc then swap 500 usdc to eth and supply the rest", "needs_clarification"),
     ("swap 1 eth for usdc then swap the rest for dai", "needs_clarification"),
