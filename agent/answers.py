@@ -30,7 +30,8 @@ _HISTORY = re.compile(
     re.I,
 )
 _BORROWABLE = re.compile(
-    r"^\s*how\s+much\s+(?:more\s+)?(?:[a-z]+\s+)?(?:can|could)\s+i\s+(?:still\s+)?borrow\s*\??$"
+    r"^\s*how\s+much\s+(?:more\s+)?(?:[a-z]+\s+)?(?:can|could)\s+i\s+(?:still\s+)?borrow"
+    r"(?:\s+(?:in|of)\s+[a-z]+)?\s*\??$"
     r"|\bborrowing\s+power\b",
     re.I,
 )
@@ -97,7 +98,9 @@ _IN_TOKEN = re.compile(r"\s+(?:in\s+(?:terms\s+of\s+)?|to\s+)([a-z]+)", re.I)
 """The token a price is asked in, right after the one priced ("the price of ETH in DAI")."""
 _USD = frozenset({"usd", "dollars", "dollar", "us"})
 _NET_WORTH = re.compile(
-    r"\bnet\s*worth\b|\bhow\s+much\s+(?:am\s+i|is\s+my\s+wallet)\s+worth\b", re.I
+    r"\bnet\s*worth\b|\bhow\s+much\s+(?:am\s+i|is\s+my\s+wallet)\s+worth\b"
+    r"|^\s*what(?:'s|\s+is)\s+my\s+wallet\s+worth\b|\bvalue\s+of\s+my\s+(?:wallet|portfolio)\b",
+    re.I,
 )
 _POSITIONS = re.compile(
     r"\b(?:aave\s+)?positions?\b|\bmy\s+(?:[a-z]+\s+)?(?:debts?|loans?|deposits?|collateral)\b"

@@ -92,6 +92,8 @@ def snapshot(session: SessionStatus = ACTIVE) -> Snapshot:
         # were "I don't understand"
         ("how much can I borrow?", "Aave V3 would lend **$3,000.00** more against your"),
         ("how much DAI can I still borrow", "Aave V3 would lend **$3,000.00** more"),
+        ("how much can I borrow in usdc?", "Aave V3 would lend **$3,000.00** more"),  # QA
+        ("what's my wallet worth?", "**$35,000.00**: wallet $30,500.00"),  # QA
         ("what's my ETH worth?", "You have **10 ETH** ($30,000.00)."),
         ("how much is my usdc worth?", "You have **500 USDC** ($500.00)."),
     ],
