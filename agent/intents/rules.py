@@ -97,6 +97,9 @@ _IDLE = compiled(r"\b(?:idle|spare|unused|extra)\s+")
 _RISK = compiled(
     r"\s*(?:,|with|at|for)?\s*(?:a\s+)?(?P<risk>low|medium|moderate|high)\s+risk(?:\s+(?:level|tolerance))?\s*$"
 )
+_CLOSE = r"close(?: out)?|exit|unwind"
+"""The repay verbs that may mean a deposit too: asked about, or all of both ("close all my
+positions")."""
 _VERBS = (
     ("swap", r"swap|trade|exchange|convert"),
     ("sell", r"sell"),
@@ -108,7 +111,7 @@ _VERBS = (
         r"borrow|take out a loan of|take out a loan|take a loan of|take a loan|get a loan of",
     ),
     ("withdraw", r"withdraw|take out|remove|pull out|pull|redeem|take"),
-    ("repay", r"repay|pay back|pay off|payback|pay down|close(?: out)?|exit|unwind"),  # _CLOSE
+    ("repay", rf"repay|pay back|pay off|payback|pay down|{_CLOSE}"),
     ("transfer", r"send|transfer|pay|move"),
     ("unwrap", r"unwrap"),
     ("wrap", r"wrap"),
@@ -150,7 +153,6 @@ _ELIDED = compiled(
     rf"|,\s+(?=(?:{NUMBER})\s*[a-z]+\s+(?:to|for|into)\s)"
 )
 """Where a clause goes on with the same verb: "swap 1 eth to dai and 2 eth to usdc"."""
-_CLOSE = r"close(?: out)?|exit|unwind"
 _EVERY_POSITION = compiled(
     rf"^(?:(?P<withdraw>{dict(_VERBS)['withdraw']})|(?P<close>{_CLOSE})|{dict(_VERBS)['repay']}"
     r"|pay(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the)\s+(?:debts?|loans?)$))"
@@ -446,9 +448,7 @@ class RuleParser:
                 "needs_clarification",
                 'Take it from where? e.g. "withdraw 100 USDC from aave" or "borrow 100 DAI"',
             )
-        if said.startswith(("close", "exit", "unwind")) and not re.search(
-            r"\b(?:loan|debt|borrow)", rest
-        ):
+        if re.match(_CLOSE, said) and not re.search(r"\b(?:loan|debt|borrow)", rest):
             raise IntentError(
                 "needs_clarification",
                 f'{said.split()[0].capitalize()} what: repay a loan ("repay my DAI debt") or '
