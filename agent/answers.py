@@ -134,7 +134,9 @@ def looks_like_question(text: str) -> bool:
     lowered = text.strip().lower()
     return (
         lowered.endswith("?")
-        or lowered.startswith(("what", "how much", "how many", "show", "my ", "price of"))
+        or lowered.startswith(
+            ("what", "how much", "how many", "show", "my ", "price of", "am i ", "is my ")
+        )
         or (lowered.startswith(("aave", "liquidation")) and _RATES.search(lowered) is not None)
         or _HELP.match(lowered) is not None
     )
@@ -147,7 +149,9 @@ def answer(text: str, s: Snapshot) -> str | None:
         return markets(s)
     if _WHAT_IF.search(text) and looks_like_question(text):
         return WHAT_IF
-    if _HEALTH.search(text) and ("?" in text or text.lower().startswith(("what", "show", "my"))):
+    if _HEALTH.search(text) and (
+        "?" in text or text.lower().startswith(("what", "show", "my", "am i", "is my"))
+    ):
         return health(s)
     if _HISTORY.match(text):  # the journal's, which no snapshot holds
         return "Your plans and how each ended: **/journal** in the chat, `defi-agent journal` in a shell."

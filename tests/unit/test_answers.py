@@ -63,6 +63,8 @@ def snapshot(session: SessionStatus = ACTIVE) -> Snapshot:
         ("how much can I still spend?", "- per 24h: $3,000.00 used, $7,000.00 left of $10,000.00"),
         ("what's my health factor?", "**3.28**"),
         ("am I at risk of liquidation?", "**3.28** (liquidation below 1.00)"),  # QA: not known
+        ("am i close to liquidation", "**3.28** (liquidation below 1.00)"),  # no "?"
+        ("is my loan safe from liquidation", "**3.28** (liquidation below 1.00)"),
         ("what's my LTV?", "debt $1,500.00 (loan-to-value 25.0%)"),
         ("show my history", "**/journal** in the chat, `defi-agent journal` in a shell"),
         ("how much usdc do i have?", "You have **500 USDC** ($500.00)."),
