@@ -114,8 +114,8 @@ _NOT_TOKENS = frozenset({"gas", "the", "a", "an", "it", "that", "this", "swap", 
 """Words after "price of" that are not a token someone asks the price of."""
 CAN_ANSWER = (
     'balances ("how much USDC do I have?"), prices ("what\'s the price of ETH?"), Aave positions, '
-    "how much Aave would lend or let you withdraw, health factor, interest, net worth, Aave's "
-    "rates and the session's allowance"
+    "how much Aave would lend or let you withdraw, health factor and loan-to-value, interest, net "
+    "worth, Aave's rates and the session's allowance"
 )
 
 
