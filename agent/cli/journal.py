@@ -87,7 +87,8 @@ def resume(
     """Finish an interrupted plan without re-sending what was already sent."""
     from agent.cli.context import service
     from agent.cli.events_out import emit
-    from agent.events import RunFailed
+    from agent.events import RunDone, RunFailed
+    from agent.tui.format import moved_on_aave
 
     svc, _ = service()
     record = _resumable(svc.journal, plan_id)
@@ -96,12 +97,11 @@ def resume(
         typer.echo(f"plan {plan_id} was already done: nothing to resume, nothing sent")
         return
 
-    from agent.tui.format import moved_on_aave
-
-    aave = moved_on_aave(record.plan, svc.simulated_moves(plan_id))  # said with the wallet's
-
     async def run() -> int:
         async for event in svc.resume(plan_id):
+            aave = ""  # what the plan moved on Aave, said with its wallet's changes when done
+            if isinstance(event, RunDone) and not as_json:
+                aave = moved_on_aave(record.plan, svc.simulated_moves(plan_id))
             emit(event, as_json, aave)
             if isinstance(event, RunFailed):
                 return event.exit_code
