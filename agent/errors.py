@@ -63,6 +63,15 @@ class IntentError(BadInput):
         super().__init__(message, code=code, hint=hint)
 
 
+class Refused(IntentError):
+    """A clarification said, not asked: the next text is not read as its answer (QA: "0.5" after
+    "pay with dai" was read as "pay 0.5 with dai"; "150" after "supply half of it" as "supply 150
+    half of it")."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("needs_clarification", message)
+
+
 class ConfigError(BadInput):
     """A configuration value or file that cannot be used."""
 

@@ -11,14 +11,13 @@ import copy
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from agent.errors import IntentError
+from agent.errors import IntentError, Refused
 from agent.intents.amend import WHICH_AMOUNT, chosen, every_pick, example_pick
 from agent.intents.grounding import check
 from agent.intents.patterns import compiled
 from agent.intents.phrases import slippage
 from agent.intents.reply import answered
-from agent.intents.rules import ParseContext, Plan, RuleParser
-from agent.intents.swap_token import Refused
+from agent.intents.rules import ParseContext, Plan, RuleParser, StepQuestion
 from strategies.plan import StrategyPlan
 
 HISTORY = 6
@@ -61,6 +60,8 @@ class IntentPlanner:
         """The last request, when it got a question back: the next may answer it."""
         self.question = ""
         """The question it got back."""
+        self.asked_step: tuple[tuple[str, ...], int] | None = None
+        """Of a request of several steps, its steps as said and the one the question is about."""
 
     def plan(self, text: str) -> Plan:
         """The plan for ``text``: the last plan again for "try again", else ``text`` read as an
@@ -95,6 +96,11 @@ class IntentPlanner:
         about the answer is carried on ("send usdc", "5", then the address)."""
         asked, self.asked = self.asked, None
         combined = answered(asked, text) if asked is not None else None
+        if combined is None and asked is not None and self.asked_step is not None:
+            steps, index = self.asked_step  # "swap 0.1 eth for usdc then supply usdc", "all"
+            part = answered(steps[index], text)
+            if part is not None:
+                combined = " then ".join([*steps[:index], part, *steps[index + 1 :]])
         which = asked is not None and self.question.startswith(WHICH_AMOUNT)
         if combined is None and which:
             steps = self.history[-1][1]["steps"]
@@ -119,6 +125,9 @@ class IntentPlanner:
                 ) from None
             if error.code == "needs_clarification" and not isinstance(error, Refused):
                 self.asked, self.question = text, error.message
+                self.asked_step = (
+                    (error.steps, error.index) if isinstance(error, StepQuestion) else None
+                )
             raise
 
     def _each(self, asked: str, picks: list[str]) -> Plan:

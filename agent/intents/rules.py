@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from agent.errors import IntentError
+from agent.errors import IntentError, Refused
 from agent.intents.amend import amend, amendment
 from agent.intents.patterns import compiled
 from agent.intents.phrases import (
@@ -222,10 +222,25 @@ class ParseContext:
 
 def _as_written(error: IntentError, addresses: dict[str, str]) -> IntentError:
     """``error`` with the placeholders of addresses (``addr0``) put back as the user wrote them."""
-    message = error.message
+    return IntentError(error.code, _with_addresses(error.message, addresses), hint=error.hint)
+
+
+def _with_addresses(text: str, addresses: dict[str, str]) -> str:
     for key in sorted(addresses, key=len, reverse=True):
-        message = message.replace(key, addresses[key])
-    return IntentError(error.code, message, hint=error.hint)
+        text = text.replace(key, addresses[key])
+    return text
+
+
+class StepQuestion(IntentError):
+    """A question about one step of a request of several: a reply answers that step
+    (`agent.intents.reply`), the others as they were said (QA: "swap 0.1 eth for usdc then
+    supply usdc" asked "How much USDC do you want to supply?", and "all" was not understood)."""
+
+    def __init__(
+        self, message: str, steps: tuple[str, ...], index: int, *, hint: str | None = None
+    ) -> None:
+        super().__init__("needs_clarification", message, hint=hint)
+        self.steps, self.index = steps, index
 
 
 class RuleParser:
@@ -288,8 +303,11 @@ class RuleParser:
         steps: list[Step] = []
         several: list[str] = []
         """What the previous clause produced, when it was several tokens ("withdraw everything")."""
-        for clause in filter(None, _SPLIT.split(lowered)):
-            clause = TRAILING.sub("", _POLITE.sub("", clause).strip())
+        clauses = [
+            TRAILING.sub("", _POLITE.sub("", clause).strip())
+            for clause in filter(None, _SPLIT.split(lowered))
+        ]
+        for index, clause in enumerate(clauses):
             if rest := _REST.search(clause):
                 raise IntentError(
                     "needs_clarification",
@@ -307,7 +325,17 @@ class RuleParser:
                 try:
                     steps.append(self._clause(part, steps, addresses))
                 except IntentError as error:
-                    raise _as_written(error, addresses) from None
+                    written = _as_written(error, addresses)
+                    if isinstance(error, Refused):
+                        raise Refused(written.message) from None
+                    if error.code != "needs_clarification" or len(clauses) == 1:
+                        raise written from None
+                    raise StepQuestion(
+                        written.message,
+                        tuple(_with_addresses(c, addresses) for c in clauses),
+                        index,
+                        hint=written.hint,
+                    ) from None
             made = [produced_token(step) for step in steps[len(steps) - len(parts) :]]
             several = sorted({t for t in made if t is not None}) if len(parts) > 1 else []
         if not steps:
@@ -474,10 +502,11 @@ class RuleParser:
         self, phrase: str, steps: list[Step], *, default: str | None, ask: str
     ) -> tuple[str, str]:
         phrase = phrase.strip()
-        if _HALF_PRONOUN.match(phrase):
-            raise IntentError(
-                "needs_clarification",
-                "I can use all of what the previous step produced, or an amount: how much?",
+        if _HALF_PRONOUN.match(phrase):  # a reply cannot answer it: which step would it be?
+            made = (produced_token(steps[-1]) if steps else None) or "USDC"
+            raise Refused(
+                f'A step takes all of what the step before it made ("it") or an amount you name '
+                f'("150 {made}"), not a part of it: say the whole request again with one'
             )
         if _PRONOUN.match(phrase) or re.fullmatch(r"(?:all of )?the (?P<t>.+)", phrase):
             named = re.fullmatch(r"(?:all of )?the (?P<t>.+)", phrase)

@@ -12,19 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agent.errors import IntentError
+from agent.errors import Refused
 from agent.intents.patterns import compiled
 from agent.intents.phrases import token
 
 Step = dict[str, Any]
-
-
-class Refused(IntentError):
-    """A token change this module will not make: said, not asked, so the next text is not read as
-    its answer (QA: "0.5" after "pay with dai" was read as "pay 0.5 with dai")."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("needs_clarification", message)
 
 
 _RETOKEN = compiled(

@@ -185,7 +185,6 @@ def test_an_answer_that_leaves_another_question_is_carried_on() -> None:
     [
         ("buy usdc with eth", "1 usdc"),  # it asked about the ETH
         ("swap eth for dai", "100 dai"),
-        ("withdraw usdc and swap eth to dai", "1"),  # which step? it became "withdraw 1 usdc"
     ],
 )
 def test_a_reply_that_does_not_say_which_amount_is_not_guessed(
@@ -205,3 +204,55 @@ def test_an_answer_out_of_range_says_so() -> None:
     with pytest.raises(IntentError) as caught:
         p.plan("0")
     assert caught.value.code == "invalid_amount"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "reply", "summary"),
+    [
+        (
+            "swap 0.1 eth for usdc then supply usdc to aave",
+            "150",
+            "Swap 0.1 ETH for USDC on Uniswap V3, then supply 150 USDC to Aave V3",
+        ),
+        (
+            "swap 0.1 eth for usdc then supply usdc to aave",
+            "all",
+            "Swap 0.1 ETH for USDC on Uniswap V3, then supply all your USDC to Aave V3",
+        ),
+        (  # the step that asked, not the first: it became "withdraw 1 usdc"
+            "withdraw usdc and swap eth to dai",
+            "1",
+            "Withdraw all your supplied USDC from Aave V3, then swap 1 ETH for DAI on Uniswap V3",
+        ),
+        (
+            f"swap eth for usdc then send it to {WALLET}",
+            "0.5",
+            f"Swap 0.5 ETH for USDC on Uniswap V3, then send the USDC to {WALLET}",
+        ),
+    ],
+)
+def test_a_reply_answers_the_step_of_several_that_asked(
+    request_text: str, reply: str, summary: str
+) -> None:
+    """A question about one step of several was a dead end: "how much USDC do you want to
+    supply?" answered "all" was "I don't understand 'all'"."""
+    p = planner()
+    asked(p, request_text)
+    assert p.plan(reply)["summary"] == summary
+
+
+def test_a_reply_to_a_step_that_is_not_an_answer_is_a_request_of_its_own() -> None:
+    p = planner()
+    asked(p, "swap 0.1 eth for usdc then supply usdc to aave")
+    assert p.plan("borrow 10 dai")["summary"] == "Borrow 10 DAI from Aave V3 at the variable rate"
+
+
+def test_a_part_of_a_steps_output_is_said_not_asked() -> None:
+    """ "supply half of it" cannot take a reply (half of which amount?): "150" was read as
+    "supply 150 half of it", an unknown token 'half it'."""
+    p = planner()
+    said = asked(p, "swap 0.1 eth for usdc then supply half of it")
+    assert said.endswith("say the whole request again with one")
+    with pytest.raises(IntentError) as caught:
+        p.plan("150")
+    assert caught.value.code == "unsupported"  # read on its own
