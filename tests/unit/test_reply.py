@@ -256,3 +256,12 @@ def test_a_part_of_a_steps_output_is_said_not_asked() -> None:
     with pytest.raises(IntentError) as caught:
         p.plan("150")
     assert caught.value.code == "unsupported"  # read on its own
+
+
+def test_each_step_of_several_can_be_asked_about_in_turn() -> None:
+    p = planner()
+    assert asked(p, "supply usdc then borrow dai") == "How much USDC do you want to supply?"
+    assert asked(p, "100") == "How much DAI do you want to borrow?"
+    assert p.plan("50")["summary"] == (
+        "Supply 100 USDC to Aave V3, then borrow 50 DAI from Aave V3 at the variable rate"
+    )
