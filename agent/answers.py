@@ -149,9 +149,7 @@ def answer(text: str, s: Snapshot) -> str | None:
         return markets(s)
     if _WHAT_IF.search(text) and looks_like_question(text):
         return WHAT_IF
-    if _HEALTH.search(text) and (
-        "?" in text or text.lower().startswith(("what", "show", "my", "am i", "is my"))
-    ):
+    if _HEALTH.search(text) and looks_like_question(text):
         return health(s)
     if _HISTORY.match(text):  # the journal's, which no snapshot holds
         return "Your plans and how each ended: **/journal** in the chat, `defi-agent journal` in a shell."

@@ -5,6 +5,7 @@ Amounts are Decimal in token units; ``deltas`` map token symbols to the wallet's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -51,9 +52,14 @@ class StepSimulated:
         """What the step's calls move, the network fee apart: ``deltas`` are the wallet's
         changes, its ETH net of the fee (QA: a swap's ETH received, net of it, read as less than
         the swap's "at least" bound)."""
-        eth = self.deltas.get("ETH", Decimal(0)) + self.fee_eth
-        moved = {s: v for s, v in self.deltas.items() if s != "ETH"}
-        return {"ETH": eth, **moved} if eth else moved
+        return fee_apart(self.deltas, self.fee_eth)
+
+
+def fee_apart(deltas: Mapping[str, Decimal], fee_eth: Decimal) -> dict[str, Decimal]:
+    """A step's wallet changes ``deltas`` without the network fee ``fee_eth`` in their ETH."""
+    eth = deltas.get("ETH", Decimal(0)) + fee_eth
+    moved = {s: v for s, v in deltas.items() if s != "ETH"}
+    return {"ETH": eth, **moved} if eth else moved
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from agent.events import (
     SimulationDone,
     TxConfirmed,
     TxSent,
+    fee_apart,
 )
 from agent.journal import Journal, TxRecord
 from agent.preparer import Prepared, describe, prepare, step_event
@@ -487,8 +488,8 @@ class AgentService:
         moves: dict[int, dict[str, Decimal]] = {}
         for tx in self.journal.txs(plan_id):
             if tx.step not in moves:
-                raw = {**tx.step_deltas, "ETH": tx.step_deltas.get("ETH", 0) + tx.step_fee_wei}
-                moves[tx.step] = {s: _units(ctx, s, v) for s, v in raw.items() if v}
+                deltas = {s: _units(ctx, s, v) for s, v in tx.step_deltas.items()}
+                moves[tx.step] = fee_apart(deltas, _units(ctx, "ETH", tx.step_fee_wei))
         return moves
 
     def started(self, plan_id: str) -> bool:

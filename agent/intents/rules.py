@@ -603,10 +603,11 @@ class RuleParser:
         else:
             token_in = token(source.token_words, self.context.symbols)
         both = _TWO_TOKENS.match(dst.strip())
-        if both and all(resolve_symbol(t, self.context.symbols) for t in both.groups()):
-            a, b = (resolve_symbol(t, self.context.symbols) for t in both.groups())
+        pair = [resolve_symbol(t, self.context.symbols) for t in both.groups()] if both else []
+        if pair and all(pair):
+            a, b = pair
             plain = source.amount and re.fullmatch(r"\d+(?:\.\d+)?", source.amount)
-            half = _plain(Decimal(source.amount) / 2) if plain else "some"
+            half = f"{(Decimal(source.amount) / 2).normalize():f}" if plain else "some"
             raise IntentError(
                 "needs_clarification",
                 f'A swap goes into one token: split it, e.g. "swap {half} {token_in} to {a} and '
@@ -799,9 +800,3 @@ def _swap_step(token_in: str, token_out: str, amount: str, kind: str) -> Step:
         "amount": amount,
         "amount_kind": kind,
     }
-
-
-def _plain(amount: Decimal) -> str:
-    """``amount`` without trailing zeros or an exponent: 750, 0.5."""
-    text = f"{amount:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
