@@ -90,7 +90,7 @@ def reset(as_json: JsonFlag = False) -> None:
     _describe(start(chain_config(), notify), as_json)
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True})  # "-1d": a duration, not an option
 def warp(
     duration: Annotated[str, typer.Argument(help="How far to move time: 90s, 12h, 30d, 2w, 1y.")],
     as_json: JsonFlag = False,

@@ -74,6 +74,8 @@ def test_warp_and_reset(data_dir: Path) -> None:
     assert bad.returncode == 2 and "invalid duration 'soon'" in bad.stderr
     arabic = run_cli("chain", "warp", "\u0665d", data_dir=data_dir)  # QA: it warped 5 days
     assert arabic.returncode == 2 and "invalid duration" in arabic.stderr, arabic.stderr
+    back = run_cli("chain", "warp", "-1d", data_dir=data_dir)  # was click's "No such option: -1"
+    assert back.returncode == 2 and "clock only moves forward: '-1d'" in back.stderr, back.stderr
     huge = run_cli("chain", "warp", "99999999999999999999y", data_dir=data_dir)  # was exit 1
     assert huge.returncode == 2 and "is more than 100 years" in huge.stderr, huge.stderr
     reset = run_cli("chain", "reset", "--json", data_dir=data_dir)

@@ -389,6 +389,7 @@ def ensure(config: ChainConfig, notify: Notify) -> RunningChain:
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwy])\s*$", re.ASCII)
+_BACKWARDS = re.compile(r"-\s*[0-9.]")
 MAX_DURATION_S = 100 * _UNITS["y"]
 """Beyond a century the chain's clock is no use to anyone, and anvil refuses a u128's worth."""
 
@@ -400,6 +401,11 @@ def is_duration(text: str) -> bool:
 
 def parse_duration(text: str) -> int:
     """``"30d"`` -> seconds. Units: s, m, h, d, w, y."""
+    if _BACKWARDS.match(text):
+        raise ConfigError(
+            f"the chain's clock only moves forward: {text!r} is back in time",
+            hint="warp by a positive duration, e.g. 12h; `chain reset` starts the chain over",
+        )
     match = _DURATION.match(text.lower())
     if not match or float(match.group(1)) <= 0:
         raise ConfigError(
