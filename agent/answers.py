@@ -24,6 +24,7 @@ _HEALTH = re.compile(
     re.I,
 )
 """The health factor, and what it answers: how close liquidation is, the loan-to-value."""
+_GAS = re.compile(r"\bgas\b|\bgwei\b|\bnetwork\s+fees?\b", re.I)
 _HISTORY = re.compile(
     r"^\s*(?:show\s+(?:me\s+)?)?(?:my\s+)?(?:history|past\s+plans|(?:plan|transaction|trade)\s+history"
     r"|(?:what|which\s+plans?)\s+(?:have\s+i|did\s+i)\s+(?:done|do|run|executed?|made|make))\b",
@@ -115,7 +116,7 @@ _NOT_TOKENS = frozenset({"gas", "the", "a", "an", "it", "that", "this", "swap", 
 CAN_ANSWER = (
     'balances ("how much USDC do I have?"), prices ("what\'s the price of ETH?"), Aave positions, '
     "how much Aave would lend or let you withdraw, health factor and loan-to-value, interest, net "
-    "worth, Aave's rates and the session's allowance"
+    "worth, Aave's rates, the gas price and the session's allowance"
 )
 
 
@@ -151,6 +152,8 @@ def answer(text: str, s: Snapshot) -> str | None:
         return WHAT_IF
     if _HEALTH.search(text) and looks_like_question(text):
         return health(s)
+    if _GAS.search(text) and looks_like_question(text):
+        return gas(s)
     if _HISTORY.match(text):  # the journal's, which no snapshot holds
         return "Your plans and how each ended: **/journal** in the chat, `defi-agent journal` in a shell."
     if _INTEREST.search(text) and looks_like_question(text):  # QA: after /warp, a dead end
@@ -312,6 +315,31 @@ def _conversion(s: Snapshot, amount: str, a: str, b: str | None) -> str:
         f"At Aave V3's oracle prices, {amount} {have} is **{_amount(value)} {want}**. A swap gets "
         f'less by the pool\'s fee and price impact: "swap {amount} {have} to {want}" shows the '
         "quote and simulates it before anything is signed."
+    )
+
+
+_REFERENCE_GAS = 100_000
+"""A unit the gas price is also told in: about what a swap or an Aave supply uses."""
+
+
+def gas(s: Snapshot) -> str:
+    """In gwei and ETH exactly, however small (a fork of a quiet chain charges a fraction of a
+    gwei): 6 decimals would call it 0."""
+    per_unit = Decimal(s.gas_price_wei).scaleb(-9).normalize()
+    eth = Decimal(s.gas_price_wei * _REFERENCE_GAS).scaleb(-18).normalize()
+    policy = s.session.parsed
+    cap = None if policy is None else policy.limits.max_fee_eth
+    capped = (
+        ""
+        if cap is None
+        else f" The session allows at most {_amount(cap)} ETH of it a transaction."
+    )
+    return (
+        f"Gas costs **{per_unit:,f} gwei** a unit on this chain now (the next block's base "
+        f"fee and tip): {_REFERENCE_GAS:,} gas, about what a swap or an Aave supply uses, costs "
+        f"{eth:,f} ETH ({_money(eth * s.portfolio.prices['ETH'])}). Each plan's card shows "
+        "the network fee of its own transactions, from its simulation, before anything is signed."
+        + capped
     )
 
 

@@ -654,6 +654,7 @@ class AgentService:
                 reserves(ctx.w3, ctx.book),
                 self.authorizer.status(),
                 ctx.book.profile,
+                int(rpc(ctx.w3, "eth_gasPrice"), 16),
             )
 
         return await asyncio.to_thread(read)

@@ -15,3 +15,5 @@ class Snapshot:
     reserves: tuple[Reserve, ...]
     session: SessionStatus
     profile: str
+    gas_price_wei: int
+    """What a transaction sent now pays a unit of gas: the next block's base fee and the tip."""

@@ -113,6 +113,20 @@ def test_a_question_is_answered_from_the_chain(devnet, tmp_path: Path) -> None:
     assert error["code"] == "unknown_token" and "'PEPE'" in error["message"], error
 
 
+def test_the_gas_price_is_answered_from_the_chain(devnet, tmp_path: Path) -> None:
+    """QA: "what's the gas price?" was "I cannot answer that from the chain"."""
+    data_dir = attach(devnet, tmp_path / "data")
+    wei = devnet.w3.eth.gas_price
+
+    result = run_cli("do", "what's the gas price?", "--json", data_dir=data_dir)
+
+    assert result.returncode == 0, result.stderr
+    (answered,) = events_of(result.stdout)
+    gwei = Decimal(wei).scaleb(-9).normalize()
+    assert answered["text"].startswith(f"Gas costs **{gwei:,f} gwei** a unit on this chain now")
+    assert "at most 0.05 ETH of it a transaction" in answered["text"]  # the default policy's
+
+
 def test_withdrawing_everything_empties_each_position(devnet, tmp_path: Path) -> None:
     data_dir = attach(devnet, tmp_path / "data")
     wide = {"COLUMNS": "200"}

@@ -42,11 +42,12 @@ WALLET = Portfolio(
 )
 DAY = SpendWindow("per 24h", D(3000), D(10000))
 ACTIVE = SessionStatus("abc123", "default", "default", time.time() + 7200, False, (DAY,))
+GAS_PRICE = 1_500_000_000
 UNSTARTED = SessionStatus("", "default", "default", time.time() + 86400, False, (DAY,))
 
 
 def snapshot(session: SessionStatus = ACTIVE) -> Snapshot:
-    return Snapshot(WALLET, (), session, "local")
+    return Snapshot(WALLET, (), session, "local", GAS_PRICE)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +124,7 @@ def test_the_portfolio_has_what_the_sidebar_shows() -> None:
         Reserve("WETH", D("0.0123"), D("0.031"), D("0.4"), D(100), D(40)),
         Reserve("DAI", D("0.02"), D("0.0456"), D("0.5"), D(100), D(50)),
     )
-    said = str(answer("/portfolio", Snapshot(WALLET, reserves, ACTIVE, "local")))
+    said = str(answer("/portfolio", Snapshot(WALLET, reserves, ACTIVE, "local", GAS_PRICE)))
     assert "- WETH: supplied 2, borrowed 0 (earning 1.23% APY)" in said
     assert "- DAI: supplied 0, borrowed 1,500 (paying 4.56% APY)" in said
     assert "Your net worth is **$35,000.00**" in said
@@ -155,6 +156,25 @@ def test_the_session_answer_names_every_limit_a_plan_can_meet() -> None:
 
 
 @pytest.mark.parametrize(
+    "question", ["what's the gas price?", "gwei?", "how much are network fees"]
+)
+def test_the_gas_price_is_told_per_unit_and_for_a_swap_sized_transaction(question: str) -> None:
+    said = str(answer(question, snapshot()))
+    assert said.startswith("Gas costs **1.5 gwei** a unit on this chain now"), said
+    assert (
+        "100,000 gas, about what a swap or an Aave supply uses, costs 0.00015 ETH ($0.45)" in said
+    )
+    assert "The session allows" not in said  # ACTIVE's policy is not read: no cap to tell
+
+
+def test_a_tiny_gas_price_is_not_told_as_zero() -> None:
+    """A fork of a quiet chain, or anvil right after a state load, charges a fraction of a gwei."""
+    said = str(answer("gas price?", dataclasses.replace(snapshot(), gas_price_wei=2340)))
+    assert said.startswith("Gas costs **0.00000234 gwei** a unit"), said
+    assert "costs 0.000000000234 ETH" in said
+
+
+@pytest.mark.parametrize(
     "question", ["price of dogecoin?", "how much is 2 doge in usdc?", "how much is 2 eth in pepe?"]
 )
 def test_a_price_of_a_token_not_on_the_chain_names_the_ones_that_are(question: str) -> None:
@@ -166,7 +186,7 @@ def test_a_price_of_a_token_not_on_the_chain_names_the_ones_that_are(question: s
 
 
 @pytest.mark.parametrize(
-    "text", ["what's the weather?", "what's the price of gas?", "swap 1 eth to usdc?"]
+    "text", ["what's the weather?", "what's the price of a swap?", "swap 1 eth to usdc?"]
 )
 def test_what_is_not_about_the_wallet_is_not_answered(text: str) -> None:
     assert answer(text, snapshot()) is None
@@ -182,7 +202,7 @@ def test_requests_do_not_look_like_questions() -> None:
 def with_aave(session: SessionStatus = ACTIVE, **changes: object) -> Snapshot:
     """The snapshot with its Aave account changed by ``changes``."""
     aave = dataclasses.replace(AAVE, **changes)
-    return Snapshot(dataclasses.replace(WALLET, aave=aave), (), session, "local")
+    return Snapshot(dataclasses.replace(WALLET, aave=aave), (), session, "local", GAS_PRICE)
 
 
 @pytest.mark.parametrize(
@@ -203,7 +223,7 @@ def test_a_question_about_interest_gets_the_positions_and_their_rates() -> None:
         Reserve("WETH", D("0.021"), D("0.035"), D("0.5"), D(100), D(50)),
         Reserve("DAI", D("0.03"), D("0.0512"), D("0.6"), D(100), D(60)),
     )
-    with_rates = Snapshot(WALLET, rates, ACTIVE, "local")
+    with_rates = Snapshot(WALLET, rates, ACTIVE, "local", GAS_PRICE)
     said = str(answer("how much interest have I earned?", with_rates))
     assert "- WETH: supplied 2 at 2.10% APY" in said
     assert "- DAI: borrowed 1,500 at 5.12% APY" in said
@@ -233,7 +253,9 @@ def test_how_much_can_i_withdraw_names_what_keeps_the_health_floor() -> None:
     floored = dataclasses.replace(ACTIVE, parsed=load_policy(ROOT / "policies" / "default.toml"))
     reserves = (Reserve("WETH", D("0.02"), D("0.03"), D("0.4"), D(100), D(40), D("0.82")),)
     aave = dataclasses.replace(AAVE, liquidation_threshold=D("0.82"))
-    snapshot = Snapshot(dataclasses.replace(WALLET, aave=aave), reserves, floored, "local")
+    snapshot = Snapshot(
+        dataclasses.replace(WALLET, aave=aave), reserves, floored, "local", GAS_PRICE
+    )
 
     said = str(answer("how much WETH can I withdraw?", snapshot))
     assert "- WETH: supplied 2; Aave allows about 1.39 WETH (health factor 1)" in said
@@ -242,11 +264,11 @@ def test_how_much_can_i_withdraw_names_what_keeps_the_health_floor() -> None:
     assert "no DAI supplied" in str(answer("how much dai can I withdraw?", snapshot))
 
     free = dataclasses.replace(aave, debt_usd=D(0), health_factor=None)
-    alone = Snapshot(dataclasses.replace(WALLET, aave=free), reserves, floored, "local")
+    alone = Snapshot(dataclasses.replace(WALLET, aave=free), reserves, floored, "local", GAS_PRICE)
     assert "**2 WETH** can be withdrawn (no debt)" in str(answer("how much can i withdraw?", alone))
 
     lent = (Reserve("WETH", D("0.02"), D("0.03"), D("0.99"), D(100), D("99.5"), D("0.82")),)
-    drained = Snapshot(dataclasses.replace(WALLET, aave=free), lent, floored, "local")
+    drained = Snapshot(dataclasses.replace(WALLET, aave=free), lent, floored, "local", GAS_PRICE)
     assert "(the pool lends out the rest: 0.5 is there to withdraw); **0.5 WETH** can" in str(
         answer("how much can i withdraw?", drained)
     )
@@ -261,7 +283,9 @@ def test_the_sidebar_fits_its_balances_in_its_width() -> None:
         Holding("USDC", D("51499.175012"), D("51499.18")),
     )
     console = Console(width=30, record=True, file=io.StringIO())
-    console.print(render(Snapshot(dataclasses.replace(WALLET, holdings=held), (), ACTIVE, "local")))
+    console.print(
+        render(Snapshot(dataclasses.replace(WALLET, holdings=held), (), ACTIVE, "local", GAS_PRICE))
+    )
     shown = console.export_text()
     assert "USDC 51,499.17 $51,499.18" in " ".join(shown.split()), shown
     assert "ETH 99.0004 $297,001.31" in " ".join(shown.split()), shown
