@@ -134,7 +134,7 @@ class AgentService:
                 raise SimulationReverted(
                     f"step {failed.index} ({described}) would revert: "
                     f"{_unless_said(failure.call.label, described)}{failure.revert_reason}",
-                    hint="nothing was sent" + (f"; {instead}" if instead else ""),
+                    hint=_nothing_sent(instead),
                 )
             authorized = [r.authorization for r in earlier]
             authorization = await asyncio.to_thread(self._authorize, prepared, authorized)
@@ -154,7 +154,7 @@ class AgentService:
                 instead = authorization.fits or recipients_hint(plan["steps"], denied)
                 raise PolicyDenied(
                     f"denied by policy: {reasons}",
-                    hint="nothing was sent" + (f"; {instead}" if instead else ""),
+                    hint=_nothing_sent(instead),
                 )
             self.journal.set_plan_status(plan_id, "simulated", session_id=authorization.session)
             self._ready[plan_id] = _Ready(plan_id, plan, ctx, prepared, authorization)
@@ -790,6 +790,11 @@ def _moved(then: int, block: int, waited: int) -> str:
     if waited >= 60:
         parts.append(f"{waited // 60} min later")
     return f"the chain moved since the simulation ({', '.join(parts) or f'{waited} s later'})"
+
+
+def _nothing_sent(instead: str | None) -> str:
+    """The hint of a plan stopped before signing: nothing was sent, and what to ask instead."""
+    return "nothing was sent" + (f"; {instead}" if instead else "")
 
 
 def _unless_said(label: str, described: str) -> str:
