@@ -52,6 +52,9 @@ changes, gas, health factor and the policy's verdict, then `execute` the same pl
 signed that the session's policy does not allow; amounts are token units, never base units."""
 
 
+_WRITTEN_FROM_STEPS = {"intent": "", "summary": "", "risk": "low"}
+"""What a typed plan from a client may leave out: the server writes them from its steps (what a
+client says its plan does is not what it does), so a client need not make them up."""
 _LONGEST_AMOUNT = 80
 """More characters than any amount a token can hold (78 digits for 2**256) and a point."""
 
@@ -185,7 +188,7 @@ class AgentTools:
             raise BadInput("give either text (plain words) or plan (a typed plan), not both")
         if plan is not None:
             try:
-                typed = StrategyPlan.model_validate(plan).to_json()
+                typed = StrategyPlan.model_validate({**_WRITTEN_FROM_STEPS, **plan}).to_json()
             except ValidationError as error:
                 first = error.errors()[0]
                 field = ".".join(str(p) for p in first["loc"]) or "plan"
@@ -403,8 +406,9 @@ def build_server(tools: AgentTools) -> MCPServer:
     @server.tool()
     async def plan(text: str | None = None, plan: dict[str, Any] | None = None) -> dict[str, Any]:
         """Turn a request into a typed plan: give text (plain words, e.g. "swap 1 ETH for USDC")
-        or plan (a typed plan per the defi-agent://plan-schema resource). Nothing is simulated or
-        sent; returns the plan and its plan_id."""
+        or plan (a typed plan per the defi-agent://plan-schema resource; its intent, summary and
+        risk may be left out, as they are written from its steps). Nothing is simulated or sent;
+        returns the plan and its plan_id."""
         return await guarded(tools.plan(text, plan))
 
     @server.tool()

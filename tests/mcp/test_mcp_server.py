@@ -172,6 +172,7 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
     digits = {**too_big, "steps": [{**too_big["steps"][0], "amount": "\u0663"}]}
     # QA: what a client says its plan does was journaled as the plan's intent
     lying = {**too_big, "intent": "check my balance", "summary": "Only reads, sends nothing"}
+    bare = {"steps": too_big["steps"]}  # QA: the server writes them, yet they were required
 
     async def body(client: Client) -> dict[str, Any]:
         planned = await call(client, "plan", plan=too_big)
@@ -192,12 +193,15 @@ def test_denied_plan_and_malformed_plan_keep_the_server_up(devnet, tmp_path: Pat
         short = await error_of(client, "simulate", plan_id=unaffordable["plan_id"])
         still = await call(client, "session")
         liar = await call(client, "plan", plan=lying)
+        steps_only = await call(client, "plan", plan=bare)
         await call(client, "simulate", plan_id=liar["plan_id"])
         return locals()
 
     seen = session_with(serve(data_dir, "--allow-execute"), body)
 
     assert seen["liar"]["summary"] == "Swap 3 ETH for USDC on Uniswap V3"
+    assert seen["steps_only"]["summary"] == "Swap 3 ETH for USDC on Uniswap V3"
+    assert seen["steps_only"]["risk"] == seen["liar"]["risk"]
     journaled = json.loads(run_cli("journal", "--json", data_dir=data_dir).stdout)
     assert journaled[0]["intent"] == "typed plan: Swap 3 ETH for USDC on Uniswap V3"
 
