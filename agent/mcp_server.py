@@ -18,9 +18,13 @@ from dataclasses import asdict, fields
 from decimal import Decimal
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
 from mcp_types import CallToolResult, TextContent
+from mcp_types.jsonrpc import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import Field, ValidationError
 
 from agent.answers import looks_like_question
@@ -447,3 +451,39 @@ def build_server(tools: AgentTools) -> MCPServer:
         )
 
     return server
+
+
+async def serve_stdio(server: MCPServer) -> None:
+    """`MCPServer.run_stdio_async`, but a line that is not a JSON-RPC message is answered with
+    JSON-RPC 2.0's error for it (id null, as the id cannot be read): the SDK drops the line, and
+    a client waits for an answer that never comes (QA)."""
+    lowlevel = server._lowlevel_server  # what run_stdio_async serves
+    async with stdio_server() as (read_stream, write_stream):
+        send, sifted = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+
+        async def sift() -> None:
+            async with send:
+                async for item in read_stream:
+                    if isinstance(item, Exception):
+                        await write_stream.send(SessionMessage(_rejection(item)))
+                    else:
+                        await send.send(item)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(sift)
+            await lowlevel.run(sifted, write_stream, lowlevel.create_initialization_options())
+            tasks.cancel_scope.cancel()
+
+
+def _rejection(error: Exception) -> JSONRPCError:
+    """JSON-RPC's parse error for a line that is not JSON; its invalid request for JSON that is
+    not a JSON-RPC 2.0 message."""
+    not_json = isinstance(error, ValidationError) and any(
+        e["type"] == "json_invalid" for e in error.errors()
+    )
+    data = (
+        ErrorData(code=PARSE_ERROR, message="Parse error: the line is not JSON")
+        if not_json
+        else ErrorData(code=INVALID_REQUEST, message="Invalid Request: not a JSON-RPC 2.0 message")
+    )
+    return JSONRPCError(jsonrpc="2.0", id=None, error=data)

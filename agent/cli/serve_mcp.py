@@ -20,8 +20,8 @@ def mcp(
     import asyncio
 
     from agent.cli.context import service
-    from agent.mcp_server import AgentTools, build_server
+    from agent.mcp_server import AgentTools, build_server, serve_stdio
 
     svc, _chain = service()
     server = build_server(AgentTools(svc, allow_execute=allow_execute))
-    asyncio.run(server.run_stdio_async())
+    asyncio.run(serve_stdio(server))

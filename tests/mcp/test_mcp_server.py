@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -258,3 +259,39 @@ def test_plan_above_the_confirmation_threshold_is_refused(devnet, tmp_path: Path
     assert seen["again"] == seen["refused"]  # it said "call simulate first"
     assert "human" in seen["refused"]["message"]
     assert devnet.w3.eth.get_transaction_count(devnet.wallet) == nonce
+
+
+def test_a_line_that_is_not_json_rpc_is_answered_and_the_server_stays_up(
+    devnet, tmp_path: Path
+) -> None:
+    """JSON-RPC 2.0 answers what it cannot read with an error of id null; the SDK dropped the
+    line, and a client waited for an answer that never came (QA)."""
+    params = serve(attach(devnet, tmp_path / "data"))
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"},
+        },
+    }
+    lines = ["this is not json", json.dumps({"jsonrpc": "1.0", "id": 7}), json.dumps(initialize)]
+    served = subprocess.run(
+        [params.command, *params.args],
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        env=params.env,
+        cwd=params.cwd,
+        timeout=60,
+    )
+    parse, invalid, initialized = (json.loads(line) for line in served.stdout.splitlines())
+    assert parse == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32700, "message": "Parse error: the line is not JSON"},
+    }
+    assert invalid["id"] is None and invalid["error"]["code"] == -32600
+    assert initialized["id"] == 1 and initialized["result"]["serverInfo"]["name"] == "defi-agent"
