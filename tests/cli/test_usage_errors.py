@@ -20,7 +20,7 @@ BINARY = Path(__file__).with_name("not-utf8.toml")
     [
         (("nosuchcmd",), "No such command 'nosuchcmd'"),
         (("session", "new", "--name"), "Option '--name' requires an argument"),
-        (("chain", "warp", "-5d"), "No such option: -5"),
+        (("chain", "warp", "-5d"), "the chain's clock only moves forward: '-5d'"),
         (("do", "swap 1 ETH for USDC", "--yes", "--fast"), "No such option: --fast"),
         (("session", "new", "--policy", DEFAULT, "--ttl", "forever"), "invalid ttl: 'forever'"),
         (("session", "new", "--ttl", ""), "invalid ttl: '' is not a duration"),
