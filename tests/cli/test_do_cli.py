@@ -250,6 +250,10 @@ def test_a_withdrawal_that_aave_refuses_shows_no_health_factor_after(
     assert "HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD" in result.stdout + result.stderr
     assert "health factor" not in result.stdout
     assert "the debt needs this collateral: repay some first, or withdraw less" in result.stderr
+    everything = run_cli("do", "withdraw all my USDC from aave", "--dry-run", data_dir=data_dir)
+    assert everything.returncode == 4, everything.stdout + everything.stderr
+    error = " ".join(everything.stderr.split())  # QA: the call's label said the step again
+    assert "USDC from Aave V3) would revert: Aave: Health factor is lesser" in error, error
 
 
 def test_a_borrow_with_no_collateral_says_how_to_name_some(devnet, tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ class AaveV3Adapter:
                 )
             )
         elif isinstance(action, Withdraw):
-            what = f"all supplied {symbol}" if action.amount == ALL else f"{units} {symbol}"
+            what = f"all your supplied {symbol}" if action.amount == ALL else f"{units} {symbol}"
             calls.append(
                 pool_call(
                     "withdraw",
