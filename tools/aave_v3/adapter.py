@@ -99,10 +99,10 @@ class AaveV3Adapter:
         if action.token.address is None:
             calls.append(wrap_call(ctx, needed))
         calls += approve(ctx, asset, ctx.book.aave_v3.pool, needed, _POOL)
-        what = (
-            f"all {action.token.symbol} debt"
+        what = (  # as the step is described: a revert then says it once (`_unless_said`)
+            f"all your {action.token.symbol} debt"
             if full
-            else f"{action.token.show(needed)} {action.token.symbol}"
+            else f"{action.token.show(needed)} {action.token.symbol} of debt"
         )
         calls.append(
             pool_call(
