@@ -18,7 +18,9 @@ from typing import Annotated, Any
 import typer
 
 app = typer.Typer(help="Scripted strategy files: validate them, list them.", no_args_is_help=True)
-FileArg = Annotated[Path, typer.Argument(help="A strategy file (YAML).")]
+FileArg = Annotated[
+    Path, typer.Argument(help="A strategy file (YAML), or a shipped example's name (dca-eth, ...).")
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
@@ -37,8 +39,9 @@ def run(
     from agent.runner.runner import Runner
     from agent.runner.store import RunStore
     from agent.textfile import read_text_file
-    from strategies.script.model import parse_strategy
+    from strategies.script.model import find_strategy, parse_strategy
 
+    file = find_strategy(file)
     text = read_text_file(file, "strategy")  # once: the run is of the text parsed
     strategy = parse_strategy(text, str(file))
     svc, _chain = service()
@@ -230,8 +233,9 @@ def validate(file: FileArg, as_json: JsonFlag = False) -> None:
     from agent.cli.context import settings
     from policies.model import find_policy, load_policy
     from policies.sessions import lifetime
-    from strategies.script.model import load_strategy
+    from strategies.script.model import find_strategy, load_strategy
 
+    file = find_strategy(file)
     strategy = load_strategy(file)
     if strategy.session is not None and strategy.session.policy is not None:
         lifetime(

@@ -435,6 +435,20 @@ def load_strategy(path: Path) -> StrategyFile:
     return parse_strategy(read_text_file(path, "strategy"), str(path))
 
 
+def find_strategy(name: Path) -> Path:
+    """A strategy file by path, or by the name of a shipped example (``dca-eth``, as `strategies
+    list` names them; QA: `run dca-eth` said "No such file or directory")."""
+    if name.exists():
+        return name
+    example = EXAMPLES / f"{name}.yaml"
+    if name.parent == Path() and example.is_file():
+        return example
+    raise ConfigError(
+        f"cannot read strategy file {name}: No such file or directory",
+        hint="give a path, or a shipped strategy's name: " + ", ".join(p.stem for p in shipped()),
+    )
+
+
 def shipped() -> list[Path]:
     """The example strategies shipped with the package."""
     return sorted(EXAMPLES.glob("*.yaml"))

@@ -40,6 +40,11 @@ BINARY = Path(__file__).with_name("not-utf8.toml")
         # QA: read until memory ran out
         (("strategies", "validate", "/dev/zero"), "strategy file /dev/zero is larger than 1 MB"),
         (
+            ("run", "dca-bot"),  # a policy's name, not a strategy's
+            "cannot read strategy file dca-bot: No such file or directory (give a path, or a "
+            "shipped strategy's name: dca-eth, deleverage-guard, take-profit, usdc-yield)",
+        ),
+        (
             ("run", "/dev/zero"),
             "strategy file /dev/zero is larger than 1 MB, which no strategy file is",
         ),

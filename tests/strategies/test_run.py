@@ -547,9 +547,8 @@ def test_dry_run_changes_nothing_on_chain(devnet, tmp_path: Path) -> None:
     w3, wallet = devnet.w3, devnet.wallet
     block, eth = w3.eth.block_number, w3.eth.get_balance(wallet)
 
-    result = run_cli(
-        "run", str(EXAMPLES / "usdc-yield.yaml"), "--dry-run", "--json", data_dir=data_dir
-    )
+    # by the name `strategies list` gives it (QA: "No such file or directory")
+    result = run_cli("run", "usdc-yield", "--dry-run", "--json", data_dir=data_dir)
 
     assert result.returncode == 0, result.stderr
     events = events_of(result.stdout)
