@@ -546,11 +546,13 @@ def approvals(policy: Policy, batch: Batch, usage: Usage) -> Verdict:
             continue
         assert spender is not None
         _, symbol, amount = approval
-        if batch.book.spender_protocol(spender) not in policy.allow.protocols:
+        protocol = batch.book.spender_protocol(spender)
+        if protocol not in policy.allow.protocols:
+            whose = f"{protocol}'s contract" if protocol else "an address outside the protocols"
             return Verdict(
                 "approvals.exact",
                 False,
-                f"approval of {symbol} to {spender}, which is not an allowed protocol",
+                f"approval of {symbol} to {spender} ({whose}), which the policy does not allow",
             )
         if amount >= UNLIMITED:
             return Verdict(

@@ -47,7 +47,10 @@ def reason(h: Harness, *calls: Call, text: str | None = None) -> dict[str, str]:
 
 
 def test_approval_to_an_unknown_spender(h: Harness) -> None:
-    assert "not an allowed protocol" in reason(h, approve("USDC", STRANGER, 100))["approvals.exact"]
+    assert reason(h, approve("USDC", STRANGER, 100))["approvals.exact"] == (
+        f"approval of USDC to {STRANGER} (an address outside the protocols), which the policy "
+        "does not allow"
+    )
 
 
 def test_unlimited_approval(h: Harness) -> None:
@@ -180,8 +183,11 @@ def test_many_small_steps_still_hit_the_daily_allowance(h: Harness) -> None:
 def test_protocol_not_allowed(h: Harness) -> None:
     text = policy().replace('protocols = ["uniswap-v3", "aave-v3"]', 'protocols = ["aave-v3"]')
     swap = multicall(exact_input("WETH", "USDC", 10**18, 1))
-    assert (
-        "uniswap-v3 is not an allowed protocol" in reason(h, swap, text=text)["protocols.allowed"]
+    approval = approve("WETH", ROUTER, 10**18)
+    said = reason(h, approval, swap, text=text)
+    assert said["protocols.allowed"] == "uniswap-v3 is not an allowed protocol"
+    assert said["approvals.exact"] == (  # whose contract it is, not a bare address
+        f"approval of WETH to {ROUTER} (uniswap-v3's contract), which the policy does not allow"
     )
 
 
