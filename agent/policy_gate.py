@@ -20,6 +20,7 @@ from typing import Any
 
 from agent.errors import BadInput, PolicyDenied
 from agent.events import Verdict as EventVerdict
+from agent.remedies import permissions_hint
 from agent.seams import Authorization, SessionStatus, SpendWindow
 from policies.engine import PolicyEngine
 from policies.model import DEFAULT_POLICY, Policy, find_policy, load_policy
@@ -120,9 +121,13 @@ class PolicyGate:
             session, calls, simulated, health, prices, decimals, now, earlier, covered
         )
         fits = decision.fits
-        if not decision.allowed and {v.rule for v in decision.violations} == {"health.min"}:
+        denied = {v.rule for v in decision.violations}
+        if denied == {"health.min"}:
             debt = debt_usd(self.w3, self.book, self.engine.wallet)
             fits = borrow_fits(session.policy, decision.batch, debt)
+        instead = None if fits is None else _fits(*fits)
+        if instead is None and denied and session.strategy is None:  # a run's is its file's
+            instead = permissions_hint(session.policy, denied)
         verdicts = tuple(EventVerdict(v.rule, v.allowed, v.message) for v in decision.verdicts)
         remaining = {v.rule: v.message for v in decision.verdicts if v.rule.startswith("spend.")}
         return Authorization(
@@ -132,7 +137,7 @@ class PolicyGate:
             remaining,
             decision.needs_confirmation,
             (session, decision, block),
-            None if fits is None else _fits(*fits),
+            instead,
         )
 
     def grant(

@@ -5,10 +5,13 @@ says what went wrong, this says what to do next."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tools.revert import aave_error
+
+if TYPE_CHECKING:
+    from policies.model import Policy
 
 _COVER = (
     'borrow less, or supply more collateral first ("how much can I borrow?" says what the '
@@ -58,4 +61,26 @@ def recipients_hint(steps: Sequence[Mapping[str, Any]], denied: Sequence[str]) -
         f"to send there, list {', '.join(sent_to)} in `recipients` under `[allow]` in a copy of "
         "the policy, then start a session with it (`defi-agent session new --policy FILE`, or "
         "/session new FILE in the chat)"
+    )
+
+
+_WHAT_IT_DOES = frozenset({"actions.allowed", "protocols.allowed", "tokens.allowed"})
+"""The rules that deny a plan for what it does, on which protocols, with which tokens: what the
+session's policy allows, not how much."""
+_PERMISSIONS = _WHAT_IT_DOES | {"approvals.exact"}  # a protocol's spender goes with its protocol
+
+
+def permissions_hint(policy: Policy, denied: Collection[str]) -> str | None:
+    """What the session's ``policy`` allows, when ``denied`` (the rules that denied a plan) are
+    about what the plan does alone, and how to have a session that allows more: the default
+    policy allows swaps and Aave on every protocol and token of the address book (QA: "swap is
+    not allowed by the policy", and no word on what is, or how to go on)."""
+    if policy.name == "default" or not _WHAT_IT_DOES & set(denied) or set(denied) - _PERMISSIONS:
+        return None
+    allow = policy.allow
+    return (
+        f"the session's policy ({policy.name}) allows {', '.join(allow.actions) or 'nothing'} on "
+        f"{', '.join(allow.protocols) or 'no protocol'} with {', '.join(allow.tokens) or 'no token'}"
+        "; for more, start a session under a policy that allows it, e.g. the default one "
+        "(`defi-agent session new --policy default`, or /session new default in the chat)"
     )

@@ -42,8 +42,9 @@ class Authorization:
     decision: Any
     """The engine's own record of the decision, which `Authorizer.grant` takes."""
     fits: str | None = None
-    """On a denial by USD limits alone: what they allow now instead, in words ("at most 5000
-    USDC fits the session's limits now")."""
+    """On a denial, what to ask for instead, in words, when there is something to say: what the
+    USD limits alone allow now ("at most 5000 USDC fits the session's limits now"), what the
+    health floor allows borrowing, what the session's policy allows doing."""
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,24 @@ def test_a_transfer_the_policy_denies_says_how_to_allow_it(devnet, tmp_path: Pat
     assert balance(devnet.w3, usdc, friend) - before == 10 * 10**6
 
 
+def test_a_swap_a_yield_only_session_denies_says_what_it_allows(devnet, tmp_path: Path) -> None:
+    """The denial names what the session's policy allows and how to have one that allows the
+    swap; doing what it says lets the swap through."""
+    data_dir = attach(devnet, tmp_path / "data")
+    made = run_cli("session", "new", "--policy", "yield-only", data_dir=data_dir)
+    assert made.returncode == 0, made.stderr
+
+    denied = run_cli("do", "swap 100 USDC for DAI", "--dry-run", data_dir=data_dir)
+
+    assert denied.returncode == 3, denied.stdout + denied.stderr
+    said = " ".join(denied.stderr.split())
+    assert "the session's policy (yield-only) allows supply, withdraw on aave-v3 with USDC" in said
+    assert "(`defi-agent session new --policy default`, or /session new default" in said
+    assert run_cli("session", "new", "--policy", "default", data_dir=data_dir).returncode == 0
+    allowed = run_cli("do", "swap 100 USDC for DAI", "--dry-run", data_dir=data_dir)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
 def test_a_request_nobody_can_confirm_is_read_then_refused(devnet, tmp_path: Path) -> None:
     """Without --yes or --dry-run, and no terminal to ask on: exit 2, nothing planned or sent.
     What is wrong with the request is said first (QA: a bad amount was only reported after

@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import pytest
 from eth_abi import encode
 
-from agent.remedies import recipients_hint, remedy
+from agent.remedies import permissions_hint, recipients_hint, remedy
+from policies.model import load_policy
+from tests.conftest import ROOT
 from tools.revert import aave_error, explain
+
+YIELD_ONLY = load_policy(ROOT / "policies" / "examples" / "yield-only.toml")
 
 
 def reverted(code: str) -> str:
@@ -48,3 +53,26 @@ def test_a_denied_transfer_says_how_to_allow_its_recipient() -> None:
     assert hint is not None and f"list {friend} in `recipients`" in hint
     assert recipients_hint([swap, send], ["spend.per_tx"]) is None  # denied for another rule
     assert recipients_hint([swap], ["recipients.allowed"]) is None  # no transfer: a bad output
+
+
+def test_a_denial_for_what_a_plan_does_says_what_the_policy_allows() -> None:
+    said = permissions_hint(YIELD_ONLY, {"actions.allowed", "approvals.exact"})
+    assert said is not None
+    assert said.startswith("the session's policy (yield-only) allows supply, withdraw on aave-v3")
+
+
+@pytest.mark.parametrize(
+    "denied",
+    [
+        {"spend.per_tx"},  # how much, not what: the USD limits' hint says what fits
+        {"tokens.allowed", "spend.window.24h"},  # allowing the token would not be enough
+        {"approvals.exact"},  # alone: an unlimited or oversized approval, not a protocol
+    ],
+)
+def test_no_policy_hint_where_allowing_more_would_not_let_the_plan_through(denied: set) -> None:
+    assert permissions_hint(YIELD_ONLY, denied) is None
+
+
+def test_no_policy_hint_under_the_default_policy_it_would_point_to() -> None:
+    default = load_policy(ROOT / "policies" / "default.toml")
+    assert permissions_hint(default, {"actions.allowed"}) is None  # transferFrom, say
