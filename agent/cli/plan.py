@@ -42,7 +42,8 @@ def plan(
             code="needs_clarification",
         )
     from agent.cli.context import settings
-    from agent.cli.quick import print_plan
+    from agent.cli.quick import print_plan, questions_elsewhere
+    from agent.errors import IntentError
     from agent.intents.planner import IntentPlanner, make_parser
     from agent.intents.rules import ParseContext
     from agent.wiring import default_slippage_bps, goal_planner, known_symbols
@@ -54,4 +55,8 @@ def plan(
         goals=goal_planner(s.data_dir),
     )
     planner = IntentPlanner(make_parser(model or s.model, s.base_url, context), context)
-    print_plan(planner.plan(text), as_json)
+    try:
+        plan = planner.plan(text)
+    except IntentError as error:
+        raise questions_elsewhere(error, text) from None
+    print_plan(plan, as_json)

@@ -26,9 +26,12 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agent.datadir import data_dir_problem
+
+if TYPE_CHECKING:
+    from agent.errors import IntentError
 
 PREFIX = "defi_agent_"
 _ANY_VALUE = {
@@ -116,6 +119,7 @@ def _plain(settings: Mapping[str, str]) -> bool:
 def answer(request: Request) -> int:
     """Plan ``request`` with the rule parser and print it; a `DefiAgentError` for the entry
     point to report otherwise."""
+    from agent.errors import IntentError
     from agent.intents.grounding import check
     from agent.intents.rules import ParseContext, RuleParser
     from agent.wiring import default_slippage_bps, goal_planner, known_symbols
@@ -125,10 +129,25 @@ def answer(request: Request) -> int:
         default_slippage_bps=default_slippage_bps(request.data_dir, None),
         goals=goal_planner(request.data_dir),
     )
-    plan = RuleParser(context).parse(request.text)
+    try:
+        plan = RuleParser(context).parse(request.text)
+    except IntentError as error:
+        raise questions_elsewhere(error, request.text) from None
     check(plan, request.text, context.default_slippage_bps)
     print_plan(plan, request.as_json)
     return 0
+
+
+def questions_elsewhere(error: IntentError, text: str) -> IntentError:
+    """``error``, with a hint saying where questions are answered when ``text`` reads as one:
+    `plan` makes plans (QA: "what's my health factor?" was told to start with swap, buy, ...)."""
+    from agent.answers import looks_like_question
+
+    if not error.hint and looks_like_question(text):
+        error.hint = (
+            'plan makes plans: ask a question with `defi-agent do "QUESTION"`, or in the chat'
+        )
+    return error
 
 
 def print_plan(plan: dict[str, Any], as_json: bool) -> None:

@@ -53,6 +53,7 @@ REQUESTS = [
     ("swap 1 sol for usdc", "--json"),
     ("stake my eth",),
     ("swap 1 eth for usdc with 80% slippage", "--json"),
+    ("what's my health factor?",),  # QA: told to start with swap, buy, ...; not where to ask
 ]
 
 
@@ -66,6 +67,8 @@ def test_both_paths_answer_alike(tmp_path: Path, args: tuple[str, ...]) -> None:
     assert (quick.returncode, quick.stdout) == (typer.returncode, typer.stdout)
     errors = [line for line in quick.stderr.splitlines() if not line.startswith("import time")]
     assert errors == [line for line in typer.stderr.splitlines() if line.startswith("error:")]
+    if args[0].endswith("?"):
+        assert errors[0].endswith('ask a question with `defi-agent do "QUESTION"`, or in the chat)')
 
 
 ENV_CASES = [
