@@ -12,6 +12,7 @@ from rich.console import Console
 from agent.errors import BadInput
 from agent.events import RunDone, RunFailed, SimulationDone, TxConfirmed, TxSent
 from agent.tui.sidebar import render as sidebar
+from tests.chain.helpers import send
 from tests.execution.conftest import collect, outcome, propose, run
 from tools.aave_v3.adapter import INTEREST_MARGIN_SECONDS
 from tools.aave_v3.reads import account
@@ -238,6 +239,36 @@ def test_approvals_are_exact_and_return_to_zero(devnet, service) -> None:
     done(events)
     router = devnet.book.uniswap_v3.swap_router02
     assert allowance(devnet.w3, token(devnet.w3, devnet.book, "USDC"), devnet.wallet, router) == 0
+
+
+def test_a_plan_approves_what_it_spends_even_where_an_allowance_covers_it(devnet, service) -> None:
+    """Another plan's approval, not yet used, covers this plan's supply: this plan still makes
+    its own, so the other's supply using up that allowance first leaves this one whole (two
+    `do --yes` at once reverted, exit 4, when one was built between the other's approval and
+    its supply)."""
+    usdc, pool = token(devnet.w3, devnet.book, "USDC"), devnet.book.aave_v3.pool
+    send(devnet.w3, devnet.wallet, "erc20", usdc.address, "approve", pool, 100 * 10**6)
+    plan_id = propose(service, "supply 100 USDC to aave")[-1].plan_id
+    send(
+        devnet.w3,
+        devnet.wallet,
+        "aave_pool",
+        pool,
+        "supply",
+        usdc.address,
+        100 * 10**6,
+        devnet.wallet,
+        0,
+    )
+    assert allowance(devnet.w3, usdc, devnet.wallet, pool) == 0  # the other plan's, used up
+
+    events = collect(service.execute(plan_id, human_confirmed=True))
+
+    done(events)
+    labels = [e.label for e in events if isinstance(e, TxSent)]
+    assert labels == ["approve Aave's Pool to spend exactly 100 USDC", "supply 100 USDC to Aave V3"]
+    (position,) = account(devnet.w3, devnet.book, devnet.wallet).positions
+    assert position.supplied == 200
 
 
 def test_dry_run_changes_nothing(devnet, service) -> None:

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from tools.actions import ALL, Action, Borrow, Repay, Supply, Withdraw
 from tools.chain.contracts import contract
-from tools.erc20.adapter import approve, reset_approval
+from tools.erc20.adapter import approve
 from tools.erc20.reads import Token, token
 from tools.protocol import Built, ChainContext
 from tools.tx import Call
@@ -48,7 +48,7 @@ class AaveV3Adapter:
         if isinstance(action, Supply):
             if native:
                 calls.append(wrap_call(ctx, action.amount))
-            calls += approve(ctx, asset, pool.address, action.amount, _POOL)
+            calls.append(approve(ctx, asset, pool.address, _POOL, action.amount))
             calls.append(
                 pool_call(
                     "supply",
@@ -98,7 +98,7 @@ class AaveV3Adapter:
         calls: list[Call] = []
         if action.token.address is None:
             calls.append(wrap_call(ctx, needed))
-        calls += approve(ctx, asset, ctx.book.aave_v3.pool, needed, _POOL)
+        calls.append(approve(ctx, asset, ctx.book.aave_v3.pool, _POOL, needed))
         what = (  # as the step is described: a revert then says it once (`_unless_said`)
             f"all your {action.token.symbol} debt"
             if full
@@ -112,7 +112,7 @@ class AaveV3Adapter:
             )
         )
         if full:
-            calls.append(reset_approval(ctx, asset, ctx.book.aave_v3.pool, _POOL))
+            calls.append(approve(ctx, asset, ctx.book.aave_v3.pool, _POOL, 0))
         return calls
 
     @staticmethod

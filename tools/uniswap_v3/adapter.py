@@ -19,7 +19,7 @@ from typing import ClassVar
 from agent.errors import SimulationReverted
 from tools.actions import Action, Swap
 from tools.chain.contracts import contract
-from tools.erc20.adapter import approve, reset_approval
+from tools.erc20.adapter import approve
 from tools.erc20.reads import Token, token
 from tools.protocol import Built, ChainContext
 from tools.tx import Call
@@ -100,10 +100,10 @@ class UniswapV3Adapter:
         swap = Call(router, bytes.fromhex(data[2:]), spend if eth_in else 0, label)
         calls: list[Call] = []
         if not eth_in:
-            calls += approve(ctx, tin, router, spend, "Uniswap's SwapRouter02")
+            calls.append(approve(ctx, tin, router, "Uniswap's SwapRouter02", spend))
         calls.append(swap)
         if not eth_in and action.kind == "exact_out":
-            calls.append(reset_approval(ctx, tin, router, "Uniswap's SwapRouter02"))
+            calls.append(approve(ctx, tin, router, "Uniswap's SwapRouter02", 0))
         return Built(tuple(calls), quote)
 
     @staticmethod
