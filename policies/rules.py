@@ -774,7 +774,7 @@ def _when(refill: int | None, batch: Batch, label: str) -> str:
     more: when would it refill?), unless the session has expired by then (QA: it promised room
     at the minute the session expired)."""
     if refill is None:
-        return f", and this is more than all of {label}"
+        return f", and this is more than {label} allows at all"
     if batch.expires_at is not None and refill >= batch.expires_at:
         return "; the session expires before it has room for this"
     days, rest = divmod(max(0, refill - batch.now), 86400)

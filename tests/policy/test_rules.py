@@ -586,8 +586,8 @@ def test_a_token_window_counts_what_a_swap_of_the_plan_brought_in(h: Harness) ->
     assert h.decide(s, *_swap_dai_then_send_usdc("100")).allowed
     message = denied_by(h.decide(s, *_swap_dai_then_send_usdc("140")), "spend.window.24h")
     assert message == (
-        "140 USDC would exceed 100 USDC per 24h: 100 USDC left, and this is more than all of "
-        "100 USDC per 24h"
+        "140 USDC would exceed 100 USDC per 24h: 100 USDC left, and this is more than 100 USDC "
+        "per 24h allows at all"
     )
     h.commit(h.authorize(s, *_swap_dai_then_send_usdc("60")))
     assert "40 USDC left" in denied_by(
