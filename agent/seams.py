@@ -41,7 +41,7 @@ class Authorization:
     needs_confirmation: bool
     decision: Any
     """The engine's own record of the decision, which `Authorizer.grant` takes."""
-    fits: str | None = None
+    instead: str | None = None
     """On a denial, what to ask for instead, in words, when there is something to say: what the
     USD limits alone allow now ("at most 5000 USDC fits the session's limits now"), what the
     health floor allows borrowing, what the session's policy allows doing."""

@@ -151,7 +151,7 @@ class AgentService:
                 yield decision
                 reasons = "; ".join(v.message for v in decision.violations)
                 denied = [v.rule for v in decision.violations]
-                instead = authorization.fits or recipients_hint(plan["steps"], denied)
+                instead = authorization.instead or recipients_hint(plan["steps"], denied)
                 raise PolicyDenied(
                     f"denied by policy: {reasons}",
                     hint=_nothing_sent(instead),
@@ -260,7 +260,7 @@ class AgentService:
             return RunFailed(plan_id, error.code, error.message, error.exit_code)
         if not again.allowed:  # QA: it said what the swap would do, and y was then denied
             reasons = "; ".join(v.message for v in again.verdicts if not v.allowed)
-            instead = f"; {again.fits}" if again.fits else ""
+            instead = f"; {again.instead}" if again.instead else ""
             return RunFailed(
                 plan_id, "policy_denied", f"denied by policy now: {reasons}{instead}", 3
             )
