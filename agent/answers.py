@@ -143,6 +143,11 @@ def looks_like_question(text: str) -> bool:
     )
 
 
+def asks_gas(text: str) -> bool:
+    """Whether ``text`` asks about the gas price: `answer` needs `Snapshot.gas_price_wei` then."""
+    return _GAS.search(text) is not None and looks_like_question(text)
+
+
 def answer(text: str, s: Snapshot) -> str | None:
     """The answer to ``text`` from ``s``, or None when it is not a question answered here; a
     question about a token the chain does not have is `BadInput`."""
@@ -152,7 +157,7 @@ def answer(text: str, s: Snapshot) -> str | None:
         return WHAT_IF
     if _HEALTH.search(text) and looks_like_question(text):
         return health(s)
-    if _GAS.search(text) and looks_like_question(text):
+    if asks_gas(text):
         return gas(s)
     if _HISTORY.match(text):  # the journal's, which no snapshot holds
         return "Your plans and how each ended: **/journal** in the chat, `defi-agent journal` in a shell."
@@ -325,6 +330,7 @@ _REFERENCE_GAS = 100_000
 def gas(s: Snapshot) -> str:
     """In gwei and ETH exactly, however small (a fork of a quiet chain charges a fraction of a
     gwei): 6 decimals would call it 0."""
+    assert s.gas_price_wei is not None, "a snapshot read for a question about gas"
     per_unit = Decimal(s.gas_price_wei).scaleb(-9).normalize()
     eth = Decimal(s.gas_price_wei * _REFERENCE_GAS).scaleb(-18).normalize()
     policy = s.session.parsed

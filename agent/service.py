@@ -644,8 +644,9 @@ class AgentService:
             after = balances_of(ctx, began)
         return {s: after[s] - raw for s, raw in began.items()}
 
-    async def snapshot(self) -> Snapshot:
-        """The wallet, Aave, the session and the chain, read together for a UI's sidebar."""
+    async def snapshot(self, *, gas: bool = False) -> Snapshot:
+        """The wallet, Aave, the session and the chain, read together for a UI's sidebar; with
+        ``gas``, the gas price too."""
 
         def read() -> Snapshot:
             ctx = self._context()
@@ -654,7 +655,7 @@ class AgentService:
                 reserves(ctx.w3, ctx.book),
                 self.authorizer.status(),
                 ctx.book.profile,
-                int(rpc(ctx.w3, "eth_gasPrice"), 16),
+                int(rpc(ctx.w3, "eth_gasPrice"), 16) if gas else None,
             )
 
         return await asyncio.to_thread(read)
@@ -733,7 +734,7 @@ class AgentService:
         """An answer from chain data when ``text`` is a question about the wallet, else None."""
         if not answers.looks_like_question(text):
             return None
-        return answers.answer(text, await self.snapshot())
+        return answers.answer(text, await self.snapshot(gas=answers.asks_gas(text)))
 
     def _revert_reason(self, ctx: ChainContext, call: Call) -> str:
         """Why ``call`` reverted, replayed at the chain's time now (at the simulation's, a swap

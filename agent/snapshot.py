@@ -15,5 +15,6 @@ class Snapshot:
     reserves: tuple[Reserve, ...]
     session: SessionStatus
     profile: str
-    gas_price_wei: int
-    """What a transaction sent now pays a unit of gas: the next block's base fee and the tip."""
+    gas_price_wei: int | None = None
+    """What a transaction sent now pays a unit of gas (the next block's base fee and the tip):
+    read only for a question about gas (`answers.asks_gas`), not on every sidebar refresh."""
